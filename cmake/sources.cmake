@@ -1,0 +1,17 @@
+# Source lists shared in spirit with meson.build (keep both in step).
+set(SYNACK_LIB_SOURCES
+  lib/net/addr.cc
+  lib/net/checksum.cc
+  lib/net/counters.cc
+  lib/net/ethernet.cc
+  lib/net/arp.cc
+  lib/net/ipv4.cc
+  lib/net/icmp.cc
+  lib/net/neighbor_cache.cc
+  lib/net/net_stack.cc
+  lib/dev/eal.cc
+  lib/dev/port.cc
+  lib/dev/ring_pair.cc
+  lib/core/engine.cc
+)
+set(SYNACK_CLI_SOURCES apps/common/cli.cc)

@@ -1,0 +1,68 @@
+// Mbuf: the one owning handle for an rte_mbuf. Move-only; the destructor frees the chain it owns.
+// A function that takes ownership takes `Mbuf&&` (or `Mbuf` by value); `release()` hands the raw pointer to
+// DPDK (e.g. rte_eth_tx_burst), after which this handle owns nothing. Used only on the core that owns the
+// mbuf (an mbuf crosses cores only through an rte_ring, as a raw pointer released from one handle and
+// adopted by another).
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+#include <rte_mbuf.h>
+
+#include "lib/base/bytes.h"
+
+namespace synack {
+
+class Mbuf {
+ public:
+  Mbuf() = default;
+  // Adopts `m` (may be null).
+  explicit Mbuf(rte_mbuf* m) : m_(m) {}
+  Mbuf(const Mbuf&) = delete;
+  Mbuf& operator=(const Mbuf&) = delete;
+  Mbuf(Mbuf&& o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
+  Mbuf& operator=(Mbuf&& o) noexcept {
+    if (this != &o) {
+      reset();
+      m_ = std::exchange(o.m_, nullptr);
+    }
+    return *this;
+  }
+  ~Mbuf() { reset(); }
+
+  // Allocates from `pool`; empty handle when the pool is exhausted.
+  static Mbuf Alloc(rte_mempool* pool) { return Mbuf(rte_pktmbuf_alloc(pool)); }
+
+  explicit operator bool() const { return m_ != nullptr; }
+  rte_mbuf* get() const { return m_; }
+  [[nodiscard]] rte_mbuf* release() { return std::exchange(m_, nullptr); }
+  void reset() {
+    if (m_ != nullptr) rte_pktmbuf_free(std::exchange(m_, nullptr));
+  }
+
+  // The first segment's data. Parsers only look at the first segment; multi-segment frames are
+  // refused before parsing (see Drop::kNonContiguous).
+  uint8_t* data() const { return rte_pktmbuf_mtod(m_, uint8_t*); }
+  uint16_t data_len() const { return rte_pktmbuf_data_len(m_); }
+  uint32_t pkt_len() const { return rte_pktmbuf_pkt_len(m_); }
+  bool contiguous() const { return rte_pktmbuf_is_contiguous(m_); }
+  ConstBytes bytes() const { return ConstBytes(data(), data_len()); }
+  MutableBytes mutable_bytes() { return MutableBytes(data(), data_len()); }
+
+  // Grows the packet at the front by `n` bytes; null when the headroom is too small.
+  uint8_t* Prepend(uint16_t n) { return reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m_, n)); }
+  // Removes `n` bytes from the front; null when the packet is shorter.
+  uint8_t* Adj(uint16_t n) { return reinterpret_cast<uint8_t*>(rte_pktmbuf_adj(m_, n)); }
+  // Grows the packet at the end by `n` bytes; null when the tailroom is too small.
+  uint8_t* Append(uint16_t n) { return reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_, n)); }
+  // Shortens a single-segment packet to `len` bytes (e.g. to strip Ethernet padding).
+  void TrimTo(uint16_t len) {
+    if (len < data_len()) rte_pktmbuf_trim(m_, static_cast<uint16_t>(data_len() - len));
+  }
+
+ private:
+  rte_mbuf* m_ = nullptr;
+};
+
+}  // namespace synack

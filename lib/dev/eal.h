@@ -1,0 +1,34 @@
+// EAL start-up for Synack processes: builds the EAL argument list from the user's EAL options plus
+// defaults that need no system set-up, and starts DPDK once per process. Control plane: call from the
+// main thread before any engine runs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace synack {
+
+struct EalConfig {
+  std::string program_name = "synack";
+  // Arguments the user gave before `--` (e.g. -l 0-1 --vdev net_tap0).
+  std::vector<std::string> user_args;
+  // false: add `--no-huge -m <memory_mb> --no-shconf` unless the user chose memory options.
+  // true: use mounted hugepages (`--in-memory`).
+  bool hugepages = false;
+  int memory_mb = 512;
+  // Quiet EAL's start-up chatter unless the user set --log-level.
+  bool quiet = true;
+};
+
+// The full argv passed to rte_eal_init (exposed for tests and for printing).
+std::vector<std::string> BuildEalArgs(const EalConfig& config);
+
+// Starts the EAL; the error names the failing step and DPDK's reason.
+absl::Status InitEal(const EalConfig& config);
+
+// Releases EAL resources (rte_eal_cleanup). Safe to call once after InitEal succeeded.
+void CleanupEal();
+
+}  // namespace synack

@@ -1,0 +1,55 @@
+// Ports: mempools and ethdev configuration for any DPDK port — physical NICs and the virtual devices
+// net_ring, net_memif, net_tap, net_af_packet and net_null. Detects checksum offloads (using them where
+// the device has them, so the stack falls back to software checksums elsewhere) and reports link and
+// capabilities. Control plane: main thread, before engines start polling.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <rte_mempool.h>
+
+#include "absl/status/statusor.h"
+#include "lib/net/addr.h"
+
+namespace synack {
+
+// Creates a packet mbuf pool with room for `n` frames of standard size.
+absl::StatusOr<rte_mempool*> CreateMbufPool(const std::string& name, uint32_t n, int socket_id = -1);
+
+struct PortConfig {
+  uint16_t port_id = 0;
+  uint16_t rx_queues = 1;
+  uint16_t tx_queues = 1;
+  uint16_t rx_desc = 1024;
+  uint16_t tx_desc = 1024;
+  rte_mempool* pool = nullptr;  // RX buffers for every queue
+  bool promiscuous = false;
+};
+
+struct PortInfo {
+  uint16_t port_id = 0;
+  std::string driver;
+  std::string name;
+  MacAddr mac;
+  uint16_t mtu = 1500;
+  bool rx_ip_cksum = false;   // offloads enabled on the port
+  bool tx_ip_cksum = false;
+  bool rx_tcp_cksum = false;
+  bool tx_tcp_cksum = false;
+  bool link_up = false;
+  uint32_t link_speed_mbps = 0;
+  std::string Describe() const;  // one line for start-up reports
+};
+
+// Number of ports DPDK probed (devices and --vdev).
+uint16_t AvailablePorts();
+
+// Configures queues and offloads, starts the port and reads its link. The error names the call that
+// failed, the port and DPDK's reason.
+absl::StatusOr<PortInfo> ConfigurePort(const PortConfig& config);
+
+// Stops and closes the port (control plane, after engines stopped).
+void ClosePort(uint16_t port_id);
+
+}  // namespace synack

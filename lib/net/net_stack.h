@@ -1,0 +1,94 @@
+// NetStack: Ethernet, ARP, IPv4 and ICMP for one interface address, I/O-free.
+// The engine hands it received frames with `Input(now, frame)` and calls `Poll(now)` for ARP retries
+// and expiry; everything the stack wants to transmit is appended to `outbox()`, which the engine
+// drains into the device. Every frame taken in is either transmitted (possibly rewritten in place),
+// queued on ARP resolution, or freed exactly once with a Drop reason counted.
+// Owned by one engine; only that engine's core may call it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include <rte_mempool.h>
+
+#include "lib/base/mbuf.h"
+#include "lib/base/time.h"
+#include "lib/net/addr.h"
+#include "lib/net/counters.h"
+#include "lib/net/ethernet.h"
+#include "lib/net/ipv4.h"
+#include "lib/net/neighbor_cache.h"
+#include "lib/net/outbox.h"
+
+namespace synack {
+
+struct NetConfig {
+  Ipv4Prefix local;                 // our address and its subnet
+  std::optional<Ipv4Addr> gateway;  // next hop for off-link destinations
+  MacAddr mac;                      // the port's MAC
+  bool tx_ip_cksum_offload = false;  // the device fills IPv4 header checksums
+  NeighborCache::Config arp;
+  uint32_t outbox_capacity = 1024;
+};
+
+// The most recent ICMP echo reply received (for ping tools and tests).
+struct EchoReply {
+  Ipv4Addr from;
+  uint16_t id = 0;
+  uint16_t seq = 0;
+  Instant at;
+};
+
+class NetStack {
+ public:
+  // `pool` supplies frames the stack originates (ARP requests, pings); it must outlive the stack.
+  NetStack(const NetConfig& config, rte_mempool* pool);
+
+  // Announces our address with a gratuitous ARP.
+  void Start(Instant now);
+
+  // Takes ownership of one received frame.
+  void Input(Instant now, Mbuf&& frame);
+
+  // ARP retries and expiry; cheap enough to call every few milliseconds.
+  void Poll(Instant now);
+
+  // Sends an IPv4 datagram: `payload`'s data is the transport header and body, with headroom for
+  // IPv4 and Ethernet headers. Takes ownership; resolves the next hop (queueing on ARP if needed).
+  void OutputIpv4(Instant now, Mbuf&& payload, Ipv4Addr dst, uint8_t protocol);
+
+  // Builds and sends an ICMP echo request with `data_len` bytes of pattern data. False (and a
+  // counted drop) when no frame could be allocated.
+  bool SendEchoRequest(Instant now, Ipv4Addr dst, uint16_t id, uint16_t seq, uint16_t data_len);
+
+  Outbox& outbox() { return outbox_; }
+  const NetCounters& counters() const { return counters_; }
+  NetCounters& mutable_counters() { return counters_; }
+  const NeighborCache& neighbors() const { return neighbors_; }
+  const NetConfig& config() const { return config_; }
+  const std::optional<EchoReply>& last_echo_reply() const { return last_echo_reply_; }
+
+ private:
+  void HandleArp(Instant now, Mbuf&& frame, const EthernetFrame& eth);
+  void HandleIpv4(Instant now, Mbuf&& frame, const EthernetFrame& eth);
+  void HandleIcmp(Instant now, Mbuf&& frame, const EthernetFrame& eth, const Ipv4Packet& ip);
+  // Prepends an IPv4 header from us to `dst`; false when the headroom is too small.
+  bool PrependIpv4(Mbuf& m, Ipv4Addr dst, uint8_t protocol);
+  // Prepends IPv4 (to `dst`) and Ethernet (to `dst_mac`) headers and queues the frame for TX.
+  void SendIpv4Via(Mbuf&& payload, Ipv4Addr dst, uint8_t protocol, const MacAddr& dst_mac);
+  // Prepends only the Ethernet header to a frame that already has its IPv4 header.
+  void SendWithEthernet(Mbuf&& ip_packet, const MacAddr& dst_mac, uint16_t ethertype);
+  void SendArpRequest(Ipv4Addr target, Ipv4Addr sender);
+  void Discard(Mbuf&& m, Drop reason);
+  void Transmit(Mbuf&& frame);
+
+  NetConfig config_;
+  rte_mempool* pool_;
+  NeighborCache neighbors_;
+  Outbox outbox_;
+  NetCounters counters_;
+  uint16_t next_ip_id_ = 1;
+  std::optional<EchoReply> last_echo_reply_;
+};
+
+}  // namespace synack

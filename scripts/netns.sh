@@ -1,0 +1,28 @@
+# Sourced helpers for test hosts in network namespaces. Addresses come from 198.18.0.0/15 only;
+# every namespace made here is deleted by ns_cleanup (call it from an EXIT trap).
+NS_CREATED=()
+
+ns_create() {  # name
+  ip netns del "$1" 2>/dev/null || true
+  ip netns add "$1"
+  NS_CREATED+=("$1")
+  ip -n "$1" link set lo up
+  # Keep the link quiet: no IPv6 autoconfiguration chatter on test links.
+  ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 || true
+}
+
+ns_cleanup() {
+  local ns
+  for ns in "${NS_CREATED[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  NS_CREATED=()
+}
+
+# Waits up to $3 seconds for the kernel interface $2 to appear inside namespace $1.
+ns_wait_link() {
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    ip -n "$1" link show "$2" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Synack needs to build, test and benchmark.
+# Idempotent: skips apt entirely when everything is already present. Run as root.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake ninja-build meson pkg-config
+  dpdk dpdk-dev libdpdk-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev libabsl-dev
+  iproute2 iputils-ping iputils-arping tcpdump
+  python3 python3-scapy
+  clang libclang-rt-14-dev
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup.sh: missing packages (${missing[*]}); run as root to install them" >&2
+    exit 1
+  fi
+  echo "setup.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+echo "setup.sh: all packages present"

@@ -1,0 +1,12 @@
+// Test support: starts the EAL once per test binary (no hugepages, no PCI, own file prefix) and gives
+// tests a shared mbuf pool. Main thread only.
+#pragma once
+
+#include <rte_mempool.h>
+
+namespace synack::testing {
+
+// The pool created by the environment (4095 mbufs of default size).
+rte_mempool* TestPool();
+
+}  // namespace synack::testing

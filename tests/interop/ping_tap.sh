@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Interop with the Linux kernel: synack-echo on net_tap inside a namespace this script creates; the
+# kernel side of the tap gets 198.18.0.1/24 and must get answers to ping and arping from 198.18.0.2.
+# Exits 77 (skipped) when not root. Deletes the namespace on exit.
+set -euo pipefail
+bin=$(readlink -f "$1")
+here=$(cd "$(dirname "$0")" && pwd)
+[[ $(id -u) -eq 0 ]] || { echo "skipped: needs root for network namespaces"; exit 77; }
+source "$here/../../scripts/netns.sh"
+
+ns=synack-ping-$$
+iface=stap$$
+iface=${iface:0:15}
+log=$(mktemp)
+pid=
+cleanup() {
+  [[ -n $pid ]] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  ns_cleanup
+  rm -f "$log"
+}
+trap cleanup EXIT
+
+ns_create "$ns"
+ip netns exec "$ns" timeout -s INT 60 "$bin" --no-pci --vdev "net_tap0,iface=$iface" -l 0 -- --ip 198.18.0.2/24 >"$log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q '^listening on 198.18.0.2:7' "$log" && break; sleep 0.1; done
+grep -q '^listening on 198.18.0.2:7' "$log" || { echo "FAIL: no readiness line"; cat "$log"; exit 1; }
+cat "$log"
+ns_wait_link "$ns" "$iface" 5
+ip -n "$ns" addr add 198.18.0.1/24 dev "$iface"
+ip -n "$ns" link set "$iface" up
+
+echo "--- ping from the kernel"
+ip netns exec "$ns" ping -c 5 -i 0.2 -W 2 198.18.0.2
+echo "--- ping with a large payload"
+ip netns exec "$ns" ping -c 2 -s 1400 -W 2 198.18.0.2
+echo "--- arping from the kernel"
+ip netns exec "$ns" arping -c 3 -w 5 -I "$iface" 198.18.0.2 | tee /dev/stderr | grep -q 'Received [1-9]'
+echo "--- kernel neighbour entry"
+ip -n "$ns" neigh show 198.18.0.2 | tee /dev/stderr | grep -Eq 'lladdr ..:..:..:..:..:..'
+
+kill -INT "$pid"
+wait "$pid"
+pid=
+cat "$log"
+grep -Eq 'icmp_echo_replies_tx [1-9]' "$log" || { echo "FAIL: no echo replies counted"; exit 1; }
+grep -Eq 'arp_replies_tx [1-9]' "$log" || { echo "FAIL: no ARP replies counted"; exit 1; }
+echo "PASS"

@@ -1,0 +1,280 @@
+// NetStack end to end on real mbufs, without a device: frames in, exact frames out, every drop counted
+// and every mbuf returned to the pool.
+#include <gtest/gtest.h>
+#include <rte_mempool.h>
+
+#include "lib/net/net_stack.h"
+#include "tests/eal_env.h"
+#include "tests/frames.h"
+
+namespace synack {
+namespace {
+
+using testing::Bytes;
+using testing::Concat;
+using testing::EthHeader;
+
+const MacAddr kOurMac{{0x02, 0x53, 0, 0, 0, 0x02}};
+const MacAddr kPeerMac{{0x02, 0x4b, 0, 0, 0, 0x01}};
+const MacAddr kGwMac{{0x02, 0x4b, 0, 0, 0, 0xfe}};
+const Ipv4Addr kOurIp = Ipv4Addr::Of(198, 18, 0, 2);
+const Ipv4Addr kPeerIp = Ipv4Addr::Of(198, 18, 0, 1);
+const Ipv4Addr kGwIp = Ipv4Addr::Of(198, 18, 0, 254);
+const Ipv4Addr kFarIp = Ipv4Addr::Of(198, 19, 7, 7);
+
+Instant At(int64_t ms) { return Instant::FromNanoseconds(ms * 1000000); }
+
+class NetStackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    in_use_at_start_ = rte_mempool_in_use_count(testing::TestPool());
+    NetConfig c;
+    c.local = Ipv4Prefix{kOurIp, 24};
+    c.mac = kOurMac;
+    c.arp.retry_interval = Duration::Seconds(1);
+    c.arp.max_requests = 3;
+    Reset(c);
+  }
+  void TearDown() override {
+    stack_.reset();
+    EXPECT_EQ(rte_mempool_in_use_count(testing::TestPool()), in_use_at_start_) << "mbuf leaked";
+  }
+  void Reset(const NetConfig& c) {
+    stack_.reset();
+    stack_.emplace(c, testing::TestPool());
+  }
+
+  void Send(const Bytes& frame, Instant now = At(0)) {
+    Mbuf m = testing::ToMbuf(testing::TestPool(), frame);
+    ASSERT_TRUE(m);
+    stack_->Input(now, std::move(m));
+  }
+  void ExpectSent(const Bytes& frame) {
+    Mbuf m = stack_->outbox().PopFront();
+    ASSERT_TRUE(m) << "nothing sent";
+    EXPECT_EQ(testing::FromMbuf(m), frame);
+  }
+  Bytes TakeSent() {
+    Mbuf m = stack_->outbox().PopFront();
+    return m ? testing::FromMbuf(m) : Bytes{};
+  }
+  void ExpectNothingSent() { EXPECT_TRUE(stack_->outbox().empty()) << stack_->outbox().size() << " frames queued"; }
+  void ExpectDropped(Drop d, uint64_t n = 1) {
+    EXPECT_EQ(stack_->counters().dropped(d), n) << DropName(d);
+    EXPECT_EQ(stack_->counters().total_drops(), n) << "other drops counted too";
+  }
+
+  Bytes PingFrame(uint16_t id, uint16_t seq, size_t len, Ipv4Addr dst = kOurIp, const MacAddr& mac = kOurMac,
+                  testing::IpOpts o = {}) {
+    return Concat(EthHeader(mac, kPeerMac, 0x0800), testing::Ipv4(kPeerIp, dst, testing::IcmpEcho(8, id, seq, len), o));
+  }
+
+  std::optional<NetStack> stack_;
+  unsigned in_use_at_start_ = 0;
+};
+
+TEST_F(NetStackTest, GratuitousArpAtStart) {
+  stack_->Start(At(0));
+  ExpectSent(testing::ArpFrame(1, MacAddr::Broadcast(), kOurMac, kOurIp, MacAddr{}, kOurIp));
+  ExpectNothingSent();
+  EXPECT_EQ(stack_->counters().arp_gratuitous_tx, 1u);
+}
+
+TEST_F(NetStackTest, AnswersArpRequestForUsAndLearnsSender) {
+  Bytes req = testing::ArpFrame(1, MacAddr::Broadcast(), kPeerMac, kPeerIp, MacAddr{}, kOurIp);
+  req.resize(60, 0);  // minimum-size Ethernet frame with padding
+  Send(req);
+  ExpectSent(testing::ArpFrame(2, kPeerMac, kOurMac, kOurIp, kPeerMac, kPeerIp));
+  ExpectNothingSent();
+  EXPECT_EQ(stack_->counters().arp_requests_rx, 1u);
+  EXPECT_EQ(stack_->counters().arp_replies_tx, 1u);
+  ASSERT_NE(stack_->neighbors().Find(kPeerIp), nullptr);
+  EXPECT_EQ(*stack_->neighbors().Find(kPeerIp), kPeerMac);
+  ExpectDropped(Drop::kArpNotForUs, 0);
+}
+
+TEST_F(NetStackTest, IgnoresArpForOthersWithoutLearning) {
+  Send(testing::ArpFrame(1, MacAddr::Broadcast(), kPeerMac, kPeerIp, MacAddr{}, Ipv4Addr::Of(198, 18, 0, 9)));
+  ExpectNothingSent();
+  ExpectDropped(Drop::kArpNotForUs);
+  EXPECT_EQ(stack_->neighbors().Find(kPeerIp), nullptr);
+}
+
+TEST_F(NetStackTest, ArpConflictIsCounted) {
+  Send(testing::ArpFrame(1, MacAddr::Broadcast(), kPeerMac, kOurIp, MacAddr{}, kOurIp));
+  ExpectNothingSent();
+  ExpectDropped(Drop::kArpConflict);
+}
+
+TEST_F(NetStackTest, AnswersPingInPlace) {
+  Bytes req = PingFrame(0x4242, 7, 56);
+  Send(req);
+  Bytes reply = TakeSent();
+  ExpectNothingSent();
+  // Expected reply: addresses swapped, type 0, fresh IP header (TTL 64, our ID sequence), same data.
+  Bytes icmp = testing::IcmpEcho(0, 0x4242, 7, 56);
+  ASSERT_EQ(reply.size(), 14u + 20u + icmp.size());
+  EXPECT_EQ(Bytes(reply.begin(), reply.begin() + 14), EthHeader(kPeerMac, kOurMac, 0x0800));
+  EXPECT_EQ(testing::RefChecksum(reply.data() + 14, 20), 0) << "IPv4 checksum";
+  EXPECT_EQ(reply[14 + 8], 64);  // TTL
+  EXPECT_EQ(reply[14 + 9], 1);   // ICMP
+  EXPECT_EQ(Bytes(reply.begin() + 26, reply.begin() + 30), (Bytes{198, 18, 0, 2}));
+  EXPECT_EQ(Bytes(reply.begin() + 30, reply.begin() + 34), (Bytes{198, 18, 0, 1}));
+  EXPECT_EQ(Bytes(reply.begin() + 34, reply.end()), icmp);
+  EXPECT_EQ(stack_->counters().icmp_echo_requests_rx, 1u);
+  EXPECT_EQ(stack_->counters().icmp_echo_replies_tx, 1u);
+  ExpectDropped(Drop::kIpBadChecksum, 0);
+}
+
+TEST_F(NetStackTest, PingWithIpOptionsAndPaddingIsAnsweredWithoutThem) {
+  Bytes req = PingFrame(1, 1, 0, kOurIp, kOurMac, {.options_words = 2});
+  req.resize(60, 0);
+  Send(req);
+  Bytes reply = TakeSent();
+  ASSERT_EQ(reply.size(), 14u + 20u + 8u);
+  EXPECT_EQ(Bytes(reply.begin() + 34, reply.end()), testing::IcmpEcho(0, 1, 1, 0));
+}
+
+TEST_F(NetStackTest, UsesTxChecksumOffloadWhenTheDeviceHasIt) {
+  NetConfig c = stack_->config();
+  c.tx_ip_cksum_offload = true;
+  Reset(c);
+  Send(PingFrame(1, 1, 8));
+  Mbuf m = stack_->outbox().PopFront();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m.data()[14 + 10], 0);
+  EXPECT_EQ(m.data()[14 + 11], 0);
+  EXPECT_TRUE(m.get()->ol_flags & RTE_MBUF_F_TX_IP_CKSUM);
+  EXPECT_EQ(m.get()->l2_len, 14u);
+  EXPECT_EQ(m.get()->l3_len, 20u);
+}
+
+TEST_F(NetStackTest, DropsAndCountsEveryMalformedFrame) {
+  struct Case {
+    const char* what;
+    Bytes frame;
+    Drop reason;
+  };
+  Bytes ping = PingFrame(1, 1, 8);
+  auto mutate = [&](size_t off, uint8_t v) {
+    Bytes b = ping;
+    b[off] = v;
+    return b;
+  };
+  Bytes bad_icmp = ping;
+  bad_icmp[14 + 20 + 9] ^= 0x55;
+  std::vector<Case> cases = {
+      {"runt", Bytes(10, 0), Drop::kEthTruncated},
+      {"other mac", PingFrame(1, 1, 8, kOurIp, kPeerMac), Drop::kEthNotForUs},
+      {"ipv6", Concat(EthHeader(kOurMac, kPeerMac, 0x86dd), Bytes(40, 0)), Drop::kEthUnknownType},
+      {"arp short", Concat(EthHeader(kOurMac, kPeerMac, 0x0806), Bytes(20, 0)), Drop::kArpTruncated},
+      {"ip short", Concat(EthHeader(kOurMac, kPeerMac, 0x0800), Bytes(19, 0x45)), Drop::kIpTruncated},
+      {"ip version", mutate(14, 0x55), Drop::kIpBadVersion},
+      {"ip ihl", mutate(14, 0x43), Drop::kIpBadHeaderLength},
+      {"ip checksum", mutate(14 + 11, static_cast<uint8_t>(ping[14 + 11] ^ 1)), Drop::kIpBadChecksum},
+      {"fragment", PingFrame(1, 1, 8, kOurIp, kOurMac, {.frag = 0x2000}), Drop::kIpFragment},
+      {"not our ip", PingFrame(1, 1, 8, Ipv4Addr::Of(198, 18, 0, 3)), Drop::kIpNotForUs},
+      {"broadcast ping", PingFrame(1, 1, 8, Ipv4Addr::Of(198, 18, 0, 255), MacAddr::Broadcast()), Drop::kIpNotForUs},
+      {"udp", Concat(EthHeader(kOurMac, kPeerMac, 0x0800), testing::Ipv4(kPeerIp, kOurIp, Bytes(8, 0), {.protocol = 17})),
+       Drop::kIpUnknownProtocol},
+      {"icmp short", Concat(EthHeader(kOurMac, kPeerMac, 0x0800), testing::Ipv4(kPeerIp, kOurIp, Bytes(4, 0))),
+       Drop::kIcmpTruncated},
+      {"icmp checksum", bad_icmp, Drop::kIcmpBadChecksum},
+      {"icmp unreachable",
+       Concat(EthHeader(kOurMac, kPeerMac, 0x0800), testing::Ipv4(kPeerIp, kOurIp, testing::IcmpEcho(3, 0, 0, 8))),
+       Drop::kIcmpUnhandledType},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Reset(stack_->config());
+    Send(c.frame);
+    ExpectNothingSent();
+    ExpectDropped(c.reason);
+  }
+  // TTL 0 and a bad source address.
+  Reset(stack_->config());
+  Send(PingFrame(1, 1, 8, kOurIp, kOurMac, {.ttl = 0}));
+  ExpectDropped(Drop::kIpTtlZero);
+  Reset(stack_->config());
+  Send(Concat(EthHeader(kOurMac, kPeerMac, 0x0800),
+              testing::Ipv4(Ipv4Addr::Of(224, 0, 0, 1), kOurIp, testing::IcmpEcho(8, 1, 1, 8))));
+  ExpectDropped(Drop::kIpBadSource);
+}
+
+TEST_F(NetStackTest, MultiSegmentFramesAreRefused) {
+  Mbuf head = testing::ToMbuf(testing::TestPool(), PingFrame(1, 1, 8));
+  Mbuf tail = testing::ToMbuf(testing::TestPool(), Bytes(8, 0));
+  ASSERT_EQ(rte_pktmbuf_chain(head.get(), tail.release()), 0);
+  stack_->Input(At(0), std::move(head));
+  ExpectNothingSent();
+  ExpectDropped(Drop::kNonContiguous);
+}
+
+TEST_F(NetStackTest, OutputResolvesNextHopThenSendsQueuedDatagrams) {
+  ASSERT_TRUE(stack_->SendEchoRequest(At(0), kPeerIp, 9, 1, 4));
+  ASSERT_TRUE(stack_->SendEchoRequest(At(1), kPeerIp, 9, 2, 4));
+  // One ARP request for both.
+  ExpectSent(testing::ArpFrame(1, MacAddr::Broadcast(), kOurMac, kOurIp, MacAddr{}, kPeerIp));
+  ExpectNothingSent();
+  // The reply releases both pings, in order, with the learned MAC.
+  Send(testing::ArpFrame(2, kOurMac, kPeerMac, kPeerIp, kOurMac, kOurIp), At(2));
+  for (uint16_t seq : {1, 2}) {
+    Bytes f = TakeSent();
+    ASSERT_EQ(f.size(), 14u + 20u + 8u + 4u);
+    EXPECT_EQ(Bytes(f.begin(), f.begin() + 14), EthHeader(kPeerMac, kOurMac, 0x0800));
+    EXPECT_EQ(testing::RefChecksum(f.data() + 14, 20), 0);
+    Bytes icmp(f.begin() + 34, f.end());
+    EXPECT_EQ(testing::RefChecksum(icmp.data(), icmp.size()), 0);
+    EXPECT_EQ(icmp[0], 8);
+    EXPECT_EQ(icmp[7], seq);
+  }
+  ExpectNothingSent();
+  // Now resolved: the next datagram goes straight out.
+  ASSERT_TRUE(stack_->SendEchoRequest(At(3), kPeerIp, 9, 3, 4));
+  EXPECT_EQ(TakeSent().size(), 46u);
+  // The peer's reply is recorded.
+  Send(Concat(EthHeader(kOurMac, kPeerMac, 0x0800), testing::Ipv4(kPeerIp, kOurIp, testing::IcmpEcho(0, 9, 3, 4))),
+       At(4));
+  ASSERT_TRUE(stack_->last_echo_reply().has_value());
+  EXPECT_EQ(stack_->last_echo_reply()->seq, 3);
+  EXPECT_EQ(stack_->counters().icmp_echo_replies_rx, 1u);
+}
+
+TEST_F(NetStackTest, UnansweredArpDropsQueuedDatagrams) {
+  ASSERT_TRUE(stack_->SendEchoRequest(At(0), kPeerIp, 9, 1, 4));
+  EXPECT_EQ(TakeSent().size(), 42u);  // ARP request
+  for (int64_t ms = 100; ms <= 4000; ms += 100) stack_->Poll(At(ms));
+  EXPECT_EQ(TakeSent().size(), 42u);  // retry at 1 s
+  EXPECT_EQ(TakeSent().size(), 42u);  // retry at 2 s
+  ExpectNothingSent();
+  ExpectDropped(Drop::kArpUnresolved);
+}
+
+TEST_F(NetStackTest, OffLinkGoesViaGatewayOrIsRefused) {
+  ASSERT_TRUE(stack_->SendEchoRequest(At(0), kFarIp, 1, 1, 0));
+  ExpectNothingSent();
+  ExpectDropped(Drop::kNoRoute);
+
+  NetConfig c = stack_->config();
+  c.gateway = kGwIp;
+  Reset(c);
+  ASSERT_TRUE(stack_->SendEchoRequest(At(0), kFarIp, 1, 1, 0));
+  ExpectSent(testing::ArpFrame(1, MacAddr::Broadcast(), kOurMac, kOurIp, MacAddr{}, kGwIp));
+  Send(testing::ArpFrame(2, kOurMac, kGwMac, kGwIp, kOurMac, kOurIp));
+  Bytes f = TakeSent();
+  ASSERT_EQ(f.size(), 42u);
+  EXPECT_EQ(Bytes(f.begin(), f.begin() + 14), EthHeader(kGwMac, kOurMac, 0x0800));
+  EXPECT_EQ(Bytes(f.begin() + 30, f.begin() + 34), (Bytes{198, 19, 7, 7}));
+}
+
+TEST_F(NetStackTest, FullOutboxIsBackPressureWithACounter) {
+  NetConfig c = stack_->config();
+  c.outbox_capacity = 2;
+  Reset(c);
+  for (int i = 0; i < 5; ++i) Send(PingFrame(1, static_cast<uint16_t>(i), 8));
+  EXPECT_EQ(stack_->outbox().size(), 2u);
+  ExpectDropped(Drop::kTxQueueFull, 3);
+}
+
+}  // namespace
+}  // namespace synack
