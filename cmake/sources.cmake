@@ -13,5 +13,13 @@ set(SYNACK_LIB_SOURCES
   lib/dev/port.cc
   lib/dev/ring_pair.cc
   lib/core/engine.cc
+  lib/core/tcp_layer.cc
+  lib/base/mbuf_chain.cc
+  lib/core/timer_wheel.cc
+  lib/tcp/connection.cc
+  lib/tcp/isn.cc
+  lib/tcp/rto.cc
+  lib/tcp/segment.cc
+  lib/tcp/tcp_header.cc
 )
 set(SYNACK_CLI_SOURCES apps/common/cli.cc)

@@ -8,5 +8,7 @@ namespace synack::testing {
 
 // The pool created by the environment (4095 mbufs of default size).
 rte_mempool* TestPool();
+// Data-less mbufs for zero-copy transmit (8191).
+rte_mempool* TestIndirectPool();
 
 }  // namespace synack::testing

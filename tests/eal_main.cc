@@ -13,9 +13,11 @@
 namespace synack::testing {
 namespace {
 rte_mempool* g_pool = nullptr;
+rte_mempool* g_indirect = nullptr;
 }
 
 rte_mempool* TestPool() { return g_pool; }
+rte_mempool* TestIndirectPool() { return g_indirect; }
 
 class EalEnvironment : public ::testing::Environment {
  public:
@@ -36,6 +38,12 @@ class EalEnvironment : public ::testing::Environment {
       std::exit(1);
     }
     g_pool = *pool;
+    absl::StatusOr<rte_mempool*> indirect = CreateIndirectPool("test_indirect", 8191);
+    if (!indirect.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(indirect.status().message()).c_str());
+      std::exit(1);
+    }
+    g_indirect = *indirect;
   }
   void TearDown() override {
     // Leave the EAL up: DPDK's cleanup is not needed at process exit and ports may still be open.

@@ -113,4 +113,52 @@ inline Mbuf ToMbuf(rte_mempool* pool, const Bytes& bytes) {
 
 inline Bytes FromMbuf(const Mbuf& m) { return Bytes(m.data(), m.data() + m.data_len()); }
 
+// The TCP checksum of `tcp` (header with a zero checksum field, plus payload) over a hand-built IPv4
+// pseudo-header, with the naive reference sum.
+inline uint16_t RefTcpChecksum(Ipv4Addr src, Ipv4Addr dst, const Bytes& tcp) {
+  Bytes b;
+  Put32(b, src.v);
+  Put32(b, dst.v);
+  b.push_back(0);
+  b.push_back(6);
+  Put16(b, static_cast<uint16_t>(tcp.size()));
+  b.insert(b.end(), tcp.begin(), tcp.end());
+  return RefChecksum(b.data(), b.size());
+}
+
+struct TcpFields {
+  uint16_t src_port = 40000;
+  uint16_t dst_port = 80;
+  uint32_t seq = 0;
+  uint32_t ack = 0;
+  uint8_t flags = 0x02;  // SYN
+  uint16_t window = 65535;
+  uint16_t urgent = 0;
+  Bytes options;         // raw option bytes, zero-padded (EOL) to a multiple of 4
+  int data_offset = -1;  // 32-bit words; -1 computes it from the options
+};
+
+// A TCP segment (header, options, `payload`) with a correct checksum for `src` -> `dst`.
+inline Bytes Tcp(Ipv4Addr src, Ipv4Addr dst, const TcpFields& f, const Bytes& payload = {}) {
+  Bytes opts = f.options;
+  while (opts.size() % 4 != 0) opts.push_back(0);
+  const int words = f.data_offset >= 0 ? f.data_offset : static_cast<int>(5 + opts.size() / 4);
+  Bytes b;
+  Put16(b, f.src_port);
+  Put16(b, f.dst_port);
+  Put32(b, f.seq);
+  Put32(b, f.ack);
+  b.push_back(static_cast<uint8_t>(words << 4));
+  b.push_back(f.flags);
+  Put16(b, f.window);
+  Put16(b, 0);
+  Put16(b, f.urgent);
+  b.insert(b.end(), opts.begin(), opts.end());
+  b.insert(b.end(), payload.begin(), payload.end());
+  uint16_t c = RefTcpChecksum(src, dst, b);
+  b[16] = static_cast<uint8_t>(c >> 8);
+  b[17] = static_cast<uint8_t>(c);
+  return b;
+}
+
 }  // namespace synack::testing

@@ -35,6 +35,7 @@ class Instant {
   static constexpr Instant Never() { return Instant(INT64_MAX); }
   constexpr int64_t ns() const { return ns_; }
   constexpr Instant operator+(Duration d) const { return Instant(ns_ + d.ns()); }
+  constexpr Instant operator-(Duration d) const { return Instant(ns_ - d.ns()); }
   constexpr Duration operator-(Instant o) const { return Duration::Nanoseconds(ns_ - o.ns_); }
   constexpr auto operator<=>(const Instant&) const = default;
 

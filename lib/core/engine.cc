@@ -6,9 +6,11 @@
 
 namespace synack {
 
-Engine::Engine(const EngineConfig& config, rte_mempool* pool) : config_(config), stack_(config.net, pool) {}
+Engine::Engine(const EngineConfig& config, rte_mempool* pool, rte_mempool* indirect_pool)
+    : config_(config), stack_(config.net, pool), tcp_(config.tcp, stack_, pool, indirect_pool) {}
 
 void Engine::Start(Instant now) {
+  tcp_.set_now(now);
   stack_.Start(now);
   next_poll_ = now + config_.poll_interval;
   Flush();
@@ -25,11 +27,13 @@ uint16_t Engine::PollOnce(Instant now) {
   constexpr uint16_t kMaxBurst = 64;
   rte_mbuf* pkts[kMaxBurst];
   const uint16_t burst = config_.burst < kMaxBurst ? config_.burst : kMaxBurst;
+  tcp_.set_now(now);
   const uint16_t n = rte_eth_rx_burst(config_.port_id, config_.queue_id, pkts, burst);
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     stack_.Input(now, Mbuf(pkts[i]));
   }
+  tcp_.Poll(now);
   if (now >= next_poll_) {
     stack_.Poll(now);
     next_poll_ = now + config_.poll_interval;

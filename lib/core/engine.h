@@ -1,6 +1,7 @@
-// Engine: the per-lcore poll loop. Owns one RX/TX queue pair of one port and the NetStack behind it:
-// RX burst -> NetStack::Input per frame -> periodic NetStack::Poll -> TX burst of the outbox. It is
-// the only layer that touches the device. Created on the control thread, then owned by and called only
+// Engine: the per-lcore poll loop. Owns one RX/TX queue pair of one port, the NetStack (Ethernet, ARP,
+// IPv4, ICMP) and the TcpLayer (connections, listeners, timers, socket API) behind it:
+// RX burst -> NetStack::Input per frame -> TCP timers -> periodic ARP timers -> TX burst of the outbox.
+// It is the only layer that touches the device and reads the clock. Created on the control thread, then owned by and called only
 // from the lcore that runs it.
 #pragma once
 
@@ -8,6 +9,7 @@
 #include <cstdint>
 
 #include "lib/base/time.h"
+#include "lib/core/tcp_layer.h"
 #include "lib/net/net_stack.h"
 
 namespace synack {
@@ -18,11 +20,13 @@ struct EngineConfig {
   uint16_t burst = 32;
   Duration poll_interval = Duration::Milliseconds(10);  // how often timers (ARP) are driven
   NetConfig net;
+  TcpLayerConfig tcp;
 };
 
 class Engine {
  public:
-  Engine(const EngineConfig& config, rte_mempool* pool);
+  // `pool` supplies frames; `indirect_pool` (data room 0) the mbufs that attach payload for zero-copy TX.
+  Engine(const EngineConfig& config, rte_mempool* pool, rte_mempool* indirect_pool);
 
   // Sends the start-up announcements (gratuitous ARP).
   void Start(Instant now);
@@ -35,6 +39,7 @@ class Engine {
   void Run(const std::atomic<bool>& stop);
 
   NetStack& stack() { return stack_; }
+  TcpLayer& tcp() { return tcp_; }
   const NetCounters& counters() const { return stack_.counters(); }
 
  private:
@@ -42,6 +47,7 @@ class Engine {
 
   EngineConfig config_;
   NetStack stack_;
+  TcpLayer tcp_;
   Instant next_poll_;
 };
 

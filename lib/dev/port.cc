@@ -30,6 +30,16 @@ absl::StatusOr<rte_mempool*> CreateMbufPool(const std::string& name, uint32_t n,
   return mp;
 }
 
+absl::StatusOr<rte_mempool*> CreateIndirectPool(const std::string& name, uint32_t n, int socket_id) {
+  rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), n, /*cache_size=*/256, /*priv_size=*/0, /*data_room=*/0,
+                                            socket_id < 0 ? static_cast<int>(rte_socket_id()) : socket_id);
+  if (mp == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrFormat("rte_pktmbuf_pool_create(%s, %u indirect mbufs): %s", name, n,
+                                                        rte_strerror(rte_errno)));
+  }
+  return mp;
+}
+
 uint16_t AvailablePorts() { return rte_eth_dev_count_avail(); }
 
 std::string PortInfo::Describe() const {

@@ -16,6 +16,8 @@ namespace synack {
 
 // Creates a packet mbuf pool with room for `n` frames of standard size.
 absl::StatusOr<rte_mempool*> CreateMbufPool(const std::string& name, uint32_t n, int socket_id = -1);
+// Creates a pool of data-less mbufs used to attach (not copy) payload for zero-copy transmit.
+absl::StatusOr<rte_mempool*> CreateIndirectPool(const std::string& name, uint32_t n, int socket_id = -1);
 
 struct PortConfig {
   uint16_t port_id = 0;

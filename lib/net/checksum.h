@@ -22,3 +22,18 @@ inline uint16_t ChecksumFinish(uint32_t acc) {
 inline uint16_t InternetChecksum(ConstBytes data) { return ChecksumFinish(ChecksumAdd(0, data)); }
 
 }  // namespace synack
+
+namespace synack {
+
+// Adds `data` that starts at byte `offset` of the checksummed message (odd offsets swap byte lanes),
+// for summing a message scattered over mbuf segments of any length.
+inline uint32_t ChecksumAddAt(uint32_t acc, ConstBytes data, size_t offset) {
+  uint32_t part = ChecksumAdd(0, data);
+  while (part >> 16) part = (part & 0xffff) + (part >> 16);
+  if (offset & 1) part = ((part & 0xff) << 8) | (part >> 8);
+  uint64_t sum = uint64_t{acc} + part;
+  while (sum >> 32) sum = (sum & 0xffffffffu) + (sum >> 32);
+  return static_cast<uint32_t>(sum);
+}
+
+}  // namespace synack

@@ -12,7 +12,7 @@
 namespace synack {
 
 #define SYNACK_DROP_REASONS(X)                                                                   \
-  X(kNonContiguous, "non_contiguous")            /* multi-segment frame on RX (not supported) */ \
+  X(kNonContiguous, "non_contiguous")            /* multi-segment frame too big to linearize */ \
   X(kEthTruncated, "eth_truncated")              /* shorter than an Ethernet header */          \
   X(kEthNotForUs, "eth_not_for_us")              /* destination MAC neither ours nor broadcast */ \
   X(kEthUnknownType, "eth_unknown_type")         /* ethertype other than ARP/IPv4 */             \
@@ -33,6 +33,10 @@ namespace synack {
   X(kIcmpTruncated, "icmp_truncated")                                                           \
   X(kIcmpBadChecksum, "icmp_bad_checksum")                                                      \
   X(kIcmpUnhandledType, "icmp_unhandled_type")   /* valid, but not echo request/reply */         \
+  X(kTcpTruncated, "tcp_truncated")              /* shorter than its data offset says */        \
+  X(kTcpBadDataOffset, "tcp_bad_data_offset")    /* data offset < 5 */                           \
+  X(kTcpBadChecksum, "tcp_bad_checksum")                                                        \
+  X(kTcpBadOption, "tcp_bad_option")             /* option length 0/1 or past the header */      \
   X(kNoRoute, "no_route")                        /* off-link destination and no gateway */       \
   X(kArpQueueFull, "arp_queue_full")             /* too many packets waiting on one neighbour */ \
   X(kArpTableFull, "arp_table_full")                                                            \
@@ -64,7 +68,8 @@ std::string_view DropName(Drop d);
   X(icmp_echo_replies_tx)      \
   X(icmp_echo_requests_tx)     \
   X(icmp_echo_replies_rx)      \
-  X(rx_ip_cksum_offloaded)
+  X(rx_ip_cksum_offloaded)     \
+  X(rx_linearized)
 
 struct NetCounters {
 #define SYNACK_X(name) uint64_t name = 0;

@@ -62,7 +62,12 @@ void NetStack::SendArpRequest(Ipv4Addr target, Ipv4Addr sender) {
 void NetStack::Input(Instant now, Mbuf&& frame) {
   Mbuf m(std::move(frame));
   ++counters_.rx_frames;
-  if (!m.contiguous()) return Discard(std::move(m), Drop::kNonContiguous);
+  if (!m.contiguous()) {
+    // Chained frames (e.g. zero-copy TX over a net_ring pair) are gathered into the first segment
+    // when it has room; parsers only read contiguous bytes.
+    if (rte_pktmbuf_linearize(m.get()) != 0) return Discard(std::move(m), Drop::kNonContiguous);
+    ++counters_.rx_linearized;
+  }
   Parsed<EthernetFrame> eth = ParseEthernet(m.bytes());
   if (!eth.ok()) return Discard(std::move(m), eth.error());
   if (eth->dst != config_.mac && !eth->dst.is_broadcast()) {
@@ -135,6 +140,9 @@ void NetStack::HandleIpv4(Instant now, Mbuf&& frame, const EthernetFrame& eth) {
   switch (ip->protocol) {
     case kIpProtoIcmp:
       return HandleIcmp(now, std::move(m), eth, *ip);
+    case kIpProtoTcp:
+      if (tcp_ != nullptr) return tcp_->Input(now, std::move(m), *ip);
+      return Discard(std::move(m), Drop::kIpUnknownProtocol);
     default:
       return Discard(std::move(m), Drop::kIpUnknownProtocol);
   }
@@ -169,7 +177,8 @@ void NetStack::HandleIcmp(Instant now, Mbuf&& frame, const EthernetFrame& eth, c
 }
 
 bool NetStack::PrependIpv4(Mbuf& m, Ipv4Addr dst, uint8_t protocol) {
-  const uint16_t payload_len = m.data_len();
+  if (m.pkt_len() > 0xffff - kIpv4MinHeaderLen) return false;
+  const uint16_t payload_len = static_cast<uint16_t>(m.pkt_len());
   uint8_t* p = m.Prepend(kIpv4MinHeaderLen);
   if (p == nullptr) return false;
   Ipv4HeaderFields f;

@@ -39,6 +39,14 @@ struct EchoReply {
   Instant at;
 };
 
+// Receives TCP segments addressed to us (implemented by the engine's TcpLayer).
+class TransportHandler {
+ public:
+  virtual ~TransportHandler() = default;
+  // Takes ownership of `frame` (still starting at its Ethernet header); `ip` views into it.
+  virtual void Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) = 0;
+};
+
 class NetStack {
  public:
   // `pool` supplies frames the stack originates (ARP requests, pings); it must outlive the stack.
@@ -60,6 +68,9 @@ class NetStack {
   // Builds and sends an ICMP echo request with `data_len` bytes of pattern data. False (and a
   // counted drop) when no frame could be allocated.
   bool SendEchoRequest(Instant now, Ipv4Addr dst, uint16_t id, uint16_t seq, uint16_t data_len);
+
+  // Where TCP segments go; without a handler they are dropped as kIpUnknownProtocol.
+  void set_tcp_handler(TransportHandler* h) { tcp_ = h; }
 
   Outbox& outbox() { return outbox_; }
   const NetCounters& counters() const { return counters_; }
@@ -89,6 +100,7 @@ class NetStack {
   NetCounters counters_;
   uint16_t next_ip_id_ = 1;
   std::optional<EchoReply> last_echo_reply_;
+  TransportHandler* tcp_ = nullptr;
 };
 
 }  // namespace synack

@@ -46,6 +46,8 @@ EngineConfig MakeConfig(uint16_t port, const MacAddr& mac, Ipv4Addr ip) {
   c.port_id = port;
   c.net.local = Ipv4Prefix{ip, 24};
   c.net.mac = mac;
+  c.tcp.max_connections = 1024;
+  c.tcp.max_time_wait = 1024;
   return c;
 }
 
@@ -63,8 +65,8 @@ TEST(EnginePair, ResolveEachOtherAndPing) {
   const Ipv4Addr ip_a = Ipv4Addr::Of(198, 18, 1, 1);
   const Ipv4Addr ip_b = Ipv4Addr::Of(198, 18, 1, 2);
   {
-    Engine a(MakeConfig(p.ports.a, p.a.mac, ip_a), testing::TestPool());
-    Engine b(MakeConfig(p.ports.b, p.b.mac, ip_b), testing::TestPool());
+    Engine a(MakeConfig(p.ports.a, p.a.mac, ip_a), testing::TestPool(), testing::TestIndirectPool());
+    Engine b(MakeConfig(p.ports.b, p.b.mac, ip_b), testing::TestPool(), testing::TestIndirectPool());
     a.Start(At(0));
     b.Start(At(0));
     int64_t ms = 0;

@@ -201,9 +201,19 @@ TEST_F(NetStackTest, DropsAndCountsEveryMalformedFrame) {
   ExpectDropped(Drop::kIpBadSource);
 }
 
-TEST_F(NetStackTest, MultiSegmentFramesAreRefused) {
-  Mbuf head = testing::ToMbuf(testing::TestPool(), PingFrame(1, 1, 8));
-  Mbuf tail = testing::ToMbuf(testing::TestPool(), Bytes(8, 0));
+TEST_F(NetStackTest, MultiSegmentFramesAreGatheredOrRefused) {
+  // A ping split over two segments is gathered into the first and answered.
+  Bytes ping = PingFrame(1, 1, 100);
+  Mbuf head = testing::ToMbuf(testing::TestPool(), Bytes(ping.begin(), ping.begin() + 40));
+  Mbuf tail = testing::ToMbuf(testing::TestPool(), Bytes(ping.begin() + 40, ping.end()));
+  ASSERT_EQ(rte_pktmbuf_chain(head.get(), tail.release()), 0);
+  stack_->Input(At(0), std::move(head));
+  EXPECT_EQ(TakeSent().size(), ping.size());
+  EXPECT_EQ(stack_->counters().rx_linearized, 1u);
+  // One that cannot fit in the first segment is dropped and counted.
+  Bytes big = PingFrame(1, 2, 1400);
+  head = testing::ToMbuf(testing::TestPool(), big);
+  tail = testing::ToMbuf(testing::TestPool(), Bytes(1000, 0));
   ASSERT_EQ(rte_pktmbuf_chain(head.get(), tail.release()), 0);
   stack_->Input(At(0), std::move(head));
   ExpectNothingSent();

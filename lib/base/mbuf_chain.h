@@ -1,0 +1,48 @@
+// MbufChain: a byte queue made of linked rte_mbuf segments, used for a connection's send queue
+// (application mbufs waiting for acknowledgement) and receive queue (received payload waiting for the
+// application). Appending links segments at the tail in O(segments appended); dropping bytes from the
+// front frees whole segments and trims the first; nothing is copied. The chain owns every segment in
+// it. Owned by one connection; only its engine's core may call it.
+#pragma once
+
+#include <cstdint>
+
+#include "absl/functional/function_ref.h"
+#include "lib/base/mbuf.h"
+
+namespace synack {
+
+class MbufChain {
+ public:
+  MbufChain() = default;
+  MbufChain(const MbufChain&) = delete;
+  MbufChain& operator=(const MbufChain&) = delete;
+  MbufChain(MbufChain&& o) noexcept { *this = std::move(o); }
+  MbufChain& operator=(MbufChain&& o) noexcept;
+  ~MbufChain() { Clear(); }
+
+  // Takes ownership of packet `m` (any number of segments) and links its non-empty segments at the tail.
+  void Append(Mbuf&& m);
+  // Frees the first `n` bytes (n <= size()).
+  void DropFront(uint32_t n);
+  // Hands the whole queue over as one packet (pkt_len/nb_segs set); the chain is left empty.
+  // Callers keep size() below 64 KiB segments' worth: nb_segs saturates at 65535.
+  Mbuf TakeAll();
+  // Calls f(segment, offset in segment, length) for the pieces covering bytes [off, off + len).
+  void ForRange(uint32_t off, uint32_t len, absl::FunctionRef<void(rte_mbuf*, uint16_t, uint16_t)> f) const;
+  // Copies up to out.size() bytes from the front; returns how many.
+  size_t CopyFront(MutableBytes out) const;
+  void Clear();
+
+  uint32_t size() const { return bytes_; }
+  uint32_t segments() const { return segs_; }
+  bool empty() const { return bytes_ == 0; }
+
+ private:
+  rte_mbuf* head_ = nullptr;
+  rte_mbuf* tail_ = nullptr;
+  uint32_t bytes_ = 0;
+  uint32_t segs_ = 0;
+};
+
+}  // namespace synack

@@ -1,0 +1,560 @@
+#include "lib/core/tcp_layer.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "lib/net/checksum.h"
+#include "lib/tcp/tcp_header.h"
+
+namespace synack {
+namespace {
+
+ChecksumState RxL4ChecksumState(const rte_mbuf* m) {
+  switch (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
+    case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
+    case RTE_MBUF_F_RX_L4_CKSUM_NONE:
+      return ChecksumState::kGood;
+    case RTE_MBUF_F_RX_L4_CKSUM_BAD:
+      return ChecksumState::kBad;
+    default:
+      return ChecksumState::kUnknown;
+  }
+}
+
+}  // namespace
+
+const char* EventName(EventType t) {
+  switch (t) {
+    case EventType::kAccepted: return "accepted";
+    case EventType::kConnected: return "connected";
+    case EventType::kReadable: return "readable";
+    case EventType::kWritable: return "writable";
+    case EventType::kPeerClosed: return "peer-closed";
+    case EventType::kClosed: return "closed";
+  }
+  return "?";
+}
+
+void TcpLayerCounters::ForEach(absl::FunctionRef<void(std::string_view, uint64_t)> f) const {
+#define SYNACK_X(name) f(#name, name);
+  SYNACK_TCP_LAYER_COUNTERS(SYNACK_X)
+#undef SYNACK_X
+}
+
+TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* pool, rte_mempool* indirect_pool)
+    : config_(config),
+      net_(net),
+      pool_(pool),
+      indirect_pool_(indirect_pool),
+      challenge_(config.challenge_acks_per_second),
+      ctx_{&config_.tcp, &tcp_counters_, &challenge_},
+      isn_(config.isn_key),
+      wheel_(TimerWheel::Config{config.max_connections + config.max_time_wait, config.tick, Instant()}) {
+  sockets_.reserve(config.max_connections);
+  for (uint32_t i = 0; i < config.max_connections; ++i) sockets_.emplace_back(ctx_);
+  free_sockets_.reserve(config.max_connections);
+  for (uint32_t i = config.max_connections; i > 0; --i) free_sockets_.push_back(i - 1);
+  flows_.reserve(config.max_connections);
+  tw_slots_.resize(config.max_time_wait);
+  free_tw_.reserve(config.max_time_wait);
+  for (uint32_t i = config.max_time_wait; i > 0; --i) free_tw_.push_back(i - 1);
+  tw_index_.reserve(config.max_time_wait);
+  events_.resize(size_t{2} * config.max_connections + 1024);
+  const uint32_t span = config.ephemeral_hi - config.ephemeral_lo + 1u;
+  next_ephemeral_ = static_cast<uint16_t>(config.ephemeral_lo + (config.isn_key[0] | (config.isn_key[1] << 8)) % span);
+  net_.set_tcp_handler(this);
+}
+
+TcpLayer::~TcpLayer() { net_.set_tcp_handler(nullptr); }
+
+// ---------------------------------------------------------------------------------------------------
+// Receive path
+
+void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
+  Mbuf m(std::move(frame));
+  now_ = now;
+  NetCounters& nc = net_.mutable_counters();
+  if (ip.dst != net_.config().local.addr) {
+    nc.Count(Drop::kIpNotForUs);  // TCP is never broadcast
+    return;
+  }
+  Parsed<TcpPacket> pkt = ParseTcp(ip.payload, ip.src, ip.dst, RxL4ChecksumState(m.get()));
+  if (!pkt.ok()) {
+    nc.Count(pkt.error());
+    return;
+  }
+  const TcpSegment& seg = pkt->seg;
+  const uint32_t payload_offset = static_cast<uint32_t>(pkt->payload.data() - m.data());
+  const FlowKey key{ip.dst, ip.src, seg.dst_port, seg.src_port};
+
+  if (auto it = flows_.find(key); it != flows_.end()) {
+    const uint32_t idx = it->second;
+    out_.Clear();
+    sockets_[idx].conn.Input(now, seg, out_);
+    const bool reuse = out_.events & tcp_events::kReuseSyn;
+    Deliver(idx, out_, &m, payload_offset);
+    if (!reuse) return;
+  } else if (auto tw = tw_index_.find(key); tw != tw_index_.end()) {
+    const uint32_t slot = tw->second;
+    out_.Clear();
+    const bool reuse = TimeWaitInput(tw_slots_[slot].tw, now, seg, config_.tcp, tcp_counters_, out_);
+    for (const OutSegment& s : out_.segments) Transmit(key, s, nullptr);
+    if (!reuse) {
+      wheel_.Schedule(config_.max_connections + slot, tw_slots_[slot].tw.expires);
+      return;
+    }
+    EraseTimeWait(slot);
+    ++counters_.time_wait_reused;
+  }
+  // No connection: a listener, or a reset (RFC 9293 3.10.7.1).
+  if (auto l = listener_by_port_.find(seg.dst_port); l != listener_by_port_.end()) {
+    return InputListen(now, std::move(m), key, *pkt, l->second, payload_offset);
+  }
+  if (std::optional<TcpSegment> rst = ResetForUnmatched(seg)) {
+    ++counters_.resets_unmatched;
+    Transmit(key, OutSegment{*rst, 0}, nullptr);
+  }
+}
+
+void TcpLayer::InputListen(Instant now, Mbuf&& frame, const FlowKey& key, const TcpPacket& pkt, uint32_t li,
+                           uint32_t payload_offset) {
+  Mbuf m(std::move(frame));  // a SYN's payload is not kept: the peer sends it again once established
+  switch (ListenInput(pkt.seg)) {
+    case ListenAction::kIgnore:
+      return;
+    case ListenAction::kSendReset:
+      if (std::optional<TcpSegment> rst = ResetForUnmatched(pkt.seg)) {
+        ++counters_.resets_unmatched;
+        Transmit(key, OutSegment{*rst, 0}, nullptr);
+      }
+      return;
+    case ListenAction::kAcceptSyn:
+      break;
+  }
+  Listener& l = listeners_[li];
+  if (l.syn_queue >= config_.syn_backlog) {
+    ++counters_.syn_backlog_overflow;
+    return;
+  }
+  const uint32_t idx = AllocSocket(key);
+  if (idx == UINT32_MAX) {
+    ++counters_.table_full;
+    return;
+  }
+  ++counters_.syn_received;
+  ++l.syn_queue;
+  Socket& s = sockets_[idx];
+  s.listener = li;
+  const SeqNum iss = isn_.Generate(key.local, key.local_port, key.remote, key.remote_port, now);
+  out_.Clear();
+  s.conn.AcceptSyn(now, pkt.seg, iss, out_);
+  Deliver(idx, out_, nullptr, 0);
+}
+
+void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t payload_offset) {
+  Socket& s = sockets_[idx];
+  if (out.deliver_len > 0 && frame != nullptr && *frame) {
+    // Zero-copy receive: the frame itself, trimmed to the accepted payload, joins the receive queue.
+    Mbuf m(std::move(*frame));
+    m.Adj(static_cast<uint16_t>(payload_offset + out.deliver_offset));
+    m.TrimTo(static_cast<uint16_t>(out.deliver_len));
+    m.get()->ol_flags = 0;
+    s.rcv_q.Append(std::move(m));
+    counters_.bytes_in += out.deliver_len;
+    if (s.app_owned && !s.app_closed && !s.readable_pending) {
+      s.readable_pending = true;
+      PushEvent(idx, EventType::kReadable);
+    }
+  }
+  if (out.acked > 0) s.snd_q.DropFront(out.acked);
+  for (const OutSegment& seg : out.segments) Transmit(s.key, seg, &s.snd_q);
+
+  const uint32_t ev = out.events;
+  if (ev & tcp_events::kConnected) {
+    s.connect_deadline = Instant::Never();
+    if (s.listener != UINT32_MAX) {
+      Listener& l = listeners_[s.listener];
+      --l.syn_queue;
+      s.listener = UINT32_MAX;
+      if (l.accept_queue >= config_.accept_backlog) {
+        ++counters_.accept_backlog_overflow;
+        TcpOutput abort_out;
+        s.conn.Abort(now_, abort_out);
+        for (const OutSegment& seg : abort_out.segments) Transmit(s.key, seg, nullptr);
+        FreeSocket(idx);
+        return;
+      }
+      ++l.accept_queue;
+      s.app_owned = true;
+      ++counters_.accepted;
+      PushEvent(idx, EventType::kAccepted);
+      // Data that came with the handshake-completing ACK is already queued.
+      if (!s.rcv_q.empty()) {
+        s.readable_pending = true;
+        PushEvent(idx, EventType::kReadable);
+      }
+    } else {
+      ++counters_.connected;
+      PushEvent(idx, EventType::kConnected);
+    }
+  }
+  const bool tell_app = s.app_owned && !s.app_closed;
+  if ((ev & tcp_events::kWritable) && s.want_writable && tell_app) {
+    s.want_writable = false;
+    PushEvent(idx, EventType::kWritable);
+  }
+  if ((ev & tcp_events::kPeerFin) && tell_app) PushEvent(idx, EventType::kPeerClosed);
+  if (ev & tcp_events::kClosed) {
+    if (s.listener != UINT32_MAX) --listeners_[s.listener].syn_queue;  // a half-open connection died
+    if (tell_app) PushEvent(idx, EventType::kClosed, out.error);
+    ++counters_.closed;
+    FreeSocket(idx);
+    return;
+  }
+  if ((ev & tcp_events::kTimeWait) && s.app_closed && s.rcv_q.empty() && ToTimeWait(idx)) return;
+  Reschedule(idx);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Transmit path
+
+void TcpLayer::Transmit(const FlowKey& key, const OutSegment& seg, const MbufChain* snd_q) {
+  Mbuf h = Mbuf::Alloc(pool_);
+  if (!h) {
+    ++counters_.no_mbufs;  // the connection's timers retransmit
+    return;
+  }
+  const uint16_t hl = static_cast<uint16_t>(kTcpMinHeaderLen + TcpOptionsLength(seg.seg.options));
+  uint8_t* tcp = h.Append(hl);
+  WriteTcpHeader(tcp, seg.seg);
+  const uint32_t len = seg.seg.payload_len;
+  // The checksum covers header and payload; payload pieces may start at odd offsets.
+  uint32_t acc = TcpPseudoHeaderSum(key.local, key.remote, static_cast<uint16_t>(hl + len));
+  acc = ChecksumAddAt(acc, ConstBytes(tcp, hl), 0);
+  if (len > 0 && snd_q != nullptr) {
+    rte_mbuf* head = h.get();
+    rte_mbuf* tail = head;
+    size_t offset = hl;
+    bool failed = false;
+    // Zero-copy: each piece of application data is attached, not copied, behind the header.
+    snd_q->ForRange(seg.data_offset, len, [&](rte_mbuf* src, uint16_t off, uint16_t n) {
+      if (failed) return;
+      rte_mbuf* mi = rte_pktmbuf_alloc(indirect_pool_);
+      if (mi == nullptr) {
+        failed = true;
+        return;
+      }
+      rte_pktmbuf_attach(mi, src);
+      mi->data_off = static_cast<uint16_t>(src->data_off + off);
+      mi->data_len = n;
+      mi->pkt_len = n;
+      tail->next = mi;
+      tail = mi;
+      ++head->nb_segs;
+      head->pkt_len += n;
+      acc = ChecksumAddAt(acc, ConstBytes(rte_pktmbuf_mtod(mi, const uint8_t*), n), offset);
+      offset += n;
+    });
+    if (failed || head->pkt_len != hl + len) {
+      ++counters_.no_mbufs;
+      return;  // `h` frees the header and whatever was attached
+    }
+  }
+  StoreBe16(tcp + 16, ChecksumFinish(acc));
+  counters_.bytes_out += len;
+  net_.OutputIpv4(now_, std::move(h), key.remote, kIpProtoTcp);
+}
+
+void TcpLayer::Reschedule(uint32_t idx) {
+  const Socket& s = sockets_[idx];
+  const Instant d = std::min(s.conn.NextDeadline(), s.connect_deadline);
+  if (d == Instant::Never()) {
+    wheel_.Cancel(idx);
+  } else {
+    wheel_.Schedule(idx, d);
+  }
+}
+
+void TcpLayer::Poll(Instant now) {
+  now_ = now;
+  wheel_.Advance(now, [&](uint32_t id) {
+    if (id >= config_.max_connections) {
+      const uint32_t slot = id - config_.max_connections;
+      if (tw_slots_[slot].tw.expires <= now) {
+        EraseTimeWait(slot);
+      } else {
+        wheel_.Schedule(id, tw_slots_[slot].tw.expires);
+      }
+      return;
+    }
+    Socket& s = sockets_[id];
+    if (!s.in_use) return;
+    out_.Clear();
+    if (s.connect_deadline <= now && s.conn.state() == TcpState::kSynSent) {
+      s.connect_deadline = Instant::Never();
+      s.conn.Abort(now, out_);
+      out_.error = TcpError::kTimedOut;  // the connect timeout, not the application, ended it
+    } else {
+      s.conn.OnTimer(now, out_);
+    }
+    Deliver(id, out_, nullptr, 0);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Tables
+
+uint32_t TcpLayer::AllocSocket(const FlowKey& key) {
+  if (free_sockets_.empty()) return UINT32_MAX;
+  const uint32_t idx = free_sockets_.back();
+  free_sockets_.pop_back();
+  Socket& s = sockets_[idx];
+  s.conn = TcpConnection(ctx_);
+  s.key = key;
+  s.in_use = true;
+  s.listener = UINT32_MAX;
+  s.app_owned = s.app_closed = s.readable_pending = s.want_writable = false;
+  s.connect_deadline = Instant::Never();
+  flows_.emplace(key, idx);
+  return idx;
+}
+
+void TcpLayer::FreeSocket(uint32_t idx) {
+  Socket& s = sockets_[idx];
+  flows_.erase(s.key);
+  wheel_.Cancel(idx);
+  s.snd_q.Clear();
+  s.rcv_q.Clear();
+  s.in_use = false;
+  ++s.generation;
+  free_sockets_.push_back(idx);
+}
+
+bool TcpLayer::ToTimeWait(uint32_t idx) {
+  if (free_tw_.empty()) {
+    ++counters_.time_wait_full;  // keep the full record until it expires
+    return false;
+  }
+  const uint32_t slot = free_tw_.back();
+  free_tw_.pop_back();
+  Socket& s = sockets_[idx];
+  tw_slots_[slot] = TimeWaitSlot{s.key, s.conn.ToTimeWait()};
+  tw_index_.emplace(s.key, slot);
+  ++counters_.time_wait_entries;
+  FreeSocket(idx);
+  wheel_.Schedule(config_.max_connections + slot, tw_slots_[slot].tw.expires);
+  return true;
+}
+
+void TcpLayer::EraseTimeWait(uint32_t slot) {
+  tw_index_.erase(tw_slots_[slot].key);
+  wheel_.Cancel(config_.max_connections + slot);
+  free_tw_.push_back(slot);
+}
+
+bool TcpLayer::PortInUse(const FlowKey& key) const { return flows_.contains(key) || tw_index_.contains(key); }
+
+void TcpLayer::PushEvent(uint32_t idx, EventType type, TcpError error) {
+  if (event_count_ == events_.size()) {
+    ++counters_.events_dropped;
+    return;
+  }
+  events_[(event_head_ + event_count_) % events_.size()] =
+      Event{IdOf(idx), type, error, sockets_[idx].key.local_port};
+  ++event_count_;
+}
+
+TcpLayer::Socket* TcpLayer::Find(ConnId id) {
+  if (id.index >= sockets_.size()) return nullptr;
+  Socket& s = sockets_[id.index];
+  return s.in_use && s.generation == id.generation ? &s : nullptr;
+}
+
+const TcpLayer::Socket* TcpLayer::Find(ConnId id) const {
+  return const_cast<TcpLayer*>(this)->Find(id);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Application API
+
+absl::Status TcpLayer::Listen(uint16_t port) {
+  if (port == 0) return absl::InvalidArgumentError("listen: port 0 is not a port (choose 1..65535)");
+  if (listener_by_port_.contains(port)) {
+    return absl::AlreadyExistsError(absl::StrCat("listen: port ", port, " is already in use"));
+  }
+  listener_by_port_.emplace(port, static_cast<uint32_t>(listeners_.size()));
+  listeners_.push_back(Listener{port, 0, 0});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration timeout) {
+  const NetConfig& nc = net_.config();
+  if (!nc.local.Contains(dst) && !nc.gateway) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("connect: no route to ", dst.ToString(), " (not in ", nc.local.ToString(), " and no gateway)"));
+  }
+  if (port == 0) return absl::InvalidArgumentError("connect: port 0");
+  const uint32_t span = config_.ephemeral_hi - config_.ephemeral_lo + 1u;
+  FlowKey key{nc.local.addr, dst, 0, port};
+  bool found = false;
+  for (uint32_t i = 0; i < span && !found; ++i) {
+    key.local_port = next_ephemeral_;
+    next_ephemeral_ = next_ephemeral_ == config_.ephemeral_hi ? config_.ephemeral_lo
+                                                                : static_cast<uint16_t>(next_ephemeral_ + 1);
+    found = !PortInUse(key);  // also skips ports still in TIME-WAIT towards this peer
+  }
+  if (!found) {
+    return absl::ResourceExhaustedError(absl::StrCat("connect: out of ephemeral ports towards ", dst.ToString(), ":",
+                                                     port, " (", span, " in use or in TIME-WAIT)"));
+  }
+  const uint32_t idx = AllocSocket(key);
+  if (idx == UINT32_MAX) {
+    ++counters_.table_full;
+    return absl::ResourceExhaustedError(
+        absl::StrCat("connect: connection table full (max_connections ", config_.max_connections, ")"));
+  }
+  Socket& s = sockets_[idx];
+  s.app_owned = true;
+  if (timeout > Duration()) s.connect_deadline = now_ + timeout;
+  out_.Clear();
+  s.conn.Connect(now_, {key.local_port, key.remote_port},
+                 isn_.Generate(key.local, key.local_port, key.remote, key.remote_port, now_), out_);
+  const ConnId id = IdOf(idx);
+  Deliver(idx, out_, nullptr, 0);
+  return id;
+}
+
+size_t TcpLayer::PollEvents(absl::Span<Event> out) {
+  size_t n = 0;
+  while (n < out.size() && event_count_ > 0) {
+    const Event& e = events_[event_head_];
+    event_head_ = (event_head_ + 1) % events_.size();
+    --event_count_;
+    if (e.type == EventType::kAccepted) {
+      if (auto l = listener_by_port_.find(e.local_port); l != listener_by_port_.end()) {
+        --listeners_[l->second].accept_queue;
+      }
+    }
+    Socket* s = Find(e.conn);
+    if (e.type == EventType::kReadable && s != nullptr) s->readable_pending = false;
+    // Events for connections the application already closed are not reported.
+    if (e.type != EventType::kClosed && (s == nullptr || s->app_closed)) continue;
+    out[n++] = e;
+  }
+  return n;
+}
+
+Mbuf TcpLayer::AllocTxMbuf() { return Mbuf::Alloc(pool_); }
+
+SendStatus TcpLayer::Send(ConnId id, Mbuf&& data) {
+  Socket* s = Find(id);
+  if (s == nullptr || s->app_closed || !s->conn.can_send()) return SendStatus::kNotConnected;
+  const uint32_t len = data ? data.pkt_len() : 0;
+  if (len == 0) return SendStatus::kOk;
+  if (len > config_.tcp.snd_buffer - s->conn.send_queued()) {
+    s->want_writable = true;
+    return SendStatus::kWouldBlock;
+  }
+  s->snd_q.Append(std::move(data));
+  out_.Clear();
+  s->conn.Send(now_, len, out_);
+  Deliver(id.index, out_, nullptr, 0);
+  return SendStatus::kOk;
+}
+
+size_t TcpLayer::SendCopy(ConnId id, ConstBytes data) {
+  size_t done = 0;
+  const uint16_t room = static_cast<uint16_t>(rte_pktmbuf_data_room_size(pool_) - RTE_PKTMBUF_HEADROOM);
+  while (done < data.size()) {
+    Socket* s = Find(id);
+    if (s == nullptr || s->app_closed || !s->conn.can_send()) break;
+    const uint32_t space = config_.tcp.snd_buffer - s->conn.send_queued();
+    const uint16_t n = static_cast<uint16_t>(std::min<size_t>({data.size() - done, space, room}));
+    if (n == 0) {
+      s->want_writable = true;
+      break;
+    }
+    Mbuf m = Mbuf::Alloc(pool_);
+    if (!m) {
+      ++counters_.no_mbufs;
+      s->want_writable = true;
+      break;
+    }
+    std::memcpy(m.Append(n), data.data() + done, n);
+    if (Send(id, std::move(m)) != SendStatus::kOk) break;
+    done += n;
+  }
+  return done;
+}
+
+Mbuf TcpLayer::Recv(ConnId id) {
+  Socket* s = Find(id);
+  if (s == nullptr || s->rcv_q.empty()) return Mbuf();
+  Mbuf m = s->rcv_q.TakeAll();
+  out_.Clear();
+  s->conn.Consume(now_, m.pkt_len(), out_);
+  Deliver(id.index, out_, nullptr, 0);
+  return m;
+}
+
+size_t TcpLayer::RecvCopy(ConnId id, MutableBytes buf) {
+  Socket* s = Find(id);
+  if (s == nullptr) return 0;
+  const size_t n = s->rcv_q.CopyFront(buf);
+  if (n == 0) return 0;
+  s->rcv_q.DropFront(static_cast<uint32_t>(n));
+  out_.Clear();
+  s->conn.Consume(now_, static_cast<uint32_t>(n), out_);
+  Deliver(id.index, out_, nullptr, 0);
+  return n;
+}
+
+uint32_t TcpLayer::Readable(ConnId id) const {
+  const Socket* s = Find(id);
+  return s == nullptr ? 0 : s->rcv_q.size();
+}
+
+void TcpLayer::Shutdown(ConnId id) {
+  Socket* s = Find(id);
+  if (s == nullptr) return;
+  out_.Clear();
+  s->conn.Shutdown(now_, out_);
+  Deliver(id.index, out_, nullptr, 0);
+}
+
+void TcpLayer::Close(ConnId id) {
+  Socket* s = Find(id);
+  if (s == nullptr || s->app_closed) return;
+  s->app_closed = true;
+  if (s->conn.state() == TcpState::kTimeWait) {
+    s->rcv_q.Clear();
+    if (!ToTimeWait(id.index)) Reschedule(id.index);
+    return;
+  }
+  out_.Clear();
+  s->conn.Close(now_, out_);
+  Deliver(id.index, out_, nullptr, 0);
+}
+
+void TcpLayer::Abort(ConnId id) {
+  Socket* s = Find(id);
+  if (s == nullptr) return;
+  s->app_closed = true;
+  out_.Clear();
+  s->conn.Abort(now_, out_);
+  Deliver(id.index, out_, nullptr, 0);
+}
+
+TcpState TcpLayer::State(ConnId id) const {
+  const Socket* s = Find(id);
+  return s == nullptr ? TcpState::kClosed : s->conn.state();
+}
+
+std::optional<FlowKey> TcpLayer::Flow(ConnId id) const {
+  const Socket* s = Find(id);
+  if (s == nullptr) return std::nullopt;
+  return s->key;
+}
+
+}  // namespace synack

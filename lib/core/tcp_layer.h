@@ -1,0 +1,225 @@
+// TcpLayer: TCP for one engine — the connection table, listeners, compact TIME-WAIT entries, the timer
+// wheel, and the zero-copy socket API applications use on this core.
+//
+// Received segments arrive from NetStack (Input); each is parsed, matched to a connection (or TIME-WAIT
+// entry, or listener, or answered with a RST) and handed to its TcpConnection. Accepted payload stays in
+// the mbuf it arrived in and is queued for the application; application data is sent from the mbufs the
+// application handed over, attached (not copied) behind a small header mbuf, and kept until acknowledged.
+//
+// Application model: everything happens on the engine's lcore. After each Engine::PollOnce the
+// application drains PollEvents() and calls Send/Recv/Close on the connections named there. Events are a
+// bounded queue: a connection's readable/writable events are coalesced until drained.
+//
+// Owned by one engine; only that engine's core may call it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "lib/base/mbuf.h"
+#include "lib/base/mbuf_chain.h"
+#include "lib/core/flow.h"
+#include "lib/core/timer_wheel.h"
+#include "lib/net/net_stack.h"
+#include "lib/tcp/connection.h"
+#include "lib/tcp/isn.h"
+#include "lib/tcp/tcp_header.h"
+
+namespace synack {
+
+/// Names a connection on its engine. Stale ids (the connection is gone) are detected and refused.
+struct ConnId {
+  uint32_t index = UINT32_MAX;
+  uint32_t generation = 0;
+  bool valid() const { return index != UINT32_MAX; }
+  friend bool operator==(const ConnId&, const ConnId&) = default;
+};
+
+/// What happened to a connection.
+enum class EventType : uint8_t {
+  kAccepted,    ///< a passive connection reached ESTABLISHED on a listening port; the application owns it now
+  kConnected,   ///< an active open (Connect) completed
+  kReadable,    ///< received data is waiting (Recv)
+  kWritable,    ///< send space was freed after a Send returned kWouldBlock
+  kPeerClosed,  ///< the peer finished sending (after any data already readable)
+  kClosed,      ///< the connection is gone; `error` says why (kNone: orderly close). The id is now stale.
+};
+const char* EventName(EventType t);
+
+struct Event {
+  ConnId conn;
+  EventType type = EventType::kClosed;
+  TcpError error = TcpError::kNone;
+  uint16_t local_port = 0;
+};
+
+/// Outcome of Send.
+enum class SendStatus : uint8_t {
+  kOk,            ///< queued; the stack owns the data
+  kWouldBlock,    ///< the send buffer is full; the data is left with the caller; kWritable follows
+  kNotConnected,  ///< the connection cannot send (closing, closed or unknown id); data left with the caller
+};
+
+struct TcpLayerConfig {
+  uint32_t max_connections = 16384;  ///< full connection records (slab)
+  uint32_t max_time_wait = 16384;    ///< compact TIME-WAIT entries
+  uint32_t syn_backlog = 1024;       ///< per listener: connections in SYN-RECEIVED
+  uint32_t accept_backlog = 1024;    ///< per listener: accepted connections the application has not seen
+  uint16_t ephemeral_lo = 32768;
+  uint16_t ephemeral_hi = 60999;
+  Duration tick = Duration::Milliseconds(1);  ///< timer wheel granularity
+  TcpConfig tcp;
+  std::array<uint8_t, 16> isn_key{};  ///< RFC 6528 secret (use RandomKey())
+  uint32_t challenge_acks_per_second = 1000;
+};
+
+#define SYNACK_TCP_LAYER_COUNTERS(X) \
+  X(syn_received)                    \
+  X(syn_backlog_overflow)            \
+  X(accept_backlog_overflow)         \
+  X(table_full)                      \
+  X(time_wait_full)                  \
+  X(time_wait_entries)               \
+  X(time_wait_reused)                \
+  X(resets_unmatched)                \
+  X(accepted)                        \
+  X(connected)                       \
+  X(closed)                          \
+  X(events_dropped)                  \
+  X(no_mbufs)                        \
+  X(bytes_in)                        \
+  X(bytes_out)
+
+struct TcpLayerCounters {
+#define SYNACK_X(name) uint64_t name = 0;
+  SYNACK_TCP_LAYER_COUNTERS(SYNACK_X)
+#undef SYNACK_X
+  void ForEach(absl::FunctionRef<void(std::string_view, uint64_t)> f) const;
+};
+
+class TcpLayer : public TransportHandler {
+ public:
+  /// `net` sends our segments; `pool` supplies header mbufs and copies; `indirect_pool` supplies the
+  /// zero-data-room mbufs that attach payload (both must outlive the layer).
+  TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* pool, rte_mempool* indirect_pool);
+  ~TcpLayer() override;
+
+  /// Takes ownership of a received frame carrying TCP (called by NetStack).
+  void Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) override;
+
+  /// Runs due timers; the engine calls it every poll.
+  void Poll(Instant now);
+
+  // --- The application API (see the class comment for the threading model). ---
+
+  /// Accepts connections on `port` of our address. Error if the port is already listening.
+  absl::Status Listen(uint16_t port);
+  /// Opens a connection; completion is reported by a kConnected or kClosed event. `timeout` (0 = only the
+  /// SYN retry limit) bounds the handshake. Errors: no route, out of ephemeral ports, table full.
+  absl::StatusOr<ConnId> Connect(Ipv4Addr dst, uint16_t port, Duration timeout = Duration());
+  /// Fills `out` with pending events, oldest first; returns how many.
+  size_t PollEvents(absl::Span<Event> out);
+
+  /// An mbuf for the application to fill and pass to Send.
+  Mbuf AllocTxMbuf();
+  /// Queues `data` (zero-copy: the mbufs themselves are transmitted). On kOk the stack owns `data`;
+  /// otherwise `data` is left untouched with the caller.
+  SendStatus Send(ConnId id, Mbuf&& data);
+  /// Copying convenience: queues as many bytes of `data` as fit; returns how many (0 and a later
+  /// kWritable when the buffer is full).
+  size_t SendCopy(ConnId id, ConstBytes data);
+  /// Hands all received data over as one mbuf chain (the application frees it); empty when none.
+  Mbuf Recv(ConnId id);
+  /// Copying convenience: copies up to out.size() received bytes; returns how many.
+  size_t RecvCopy(ConnId id, MutableBytes out);
+  /// Bytes waiting to be read.
+  uint32_t Readable(ConnId id) const;
+  /// Closes our sending side after queued data (FIN); receiving continues.
+  void Shutdown(ConnId id);
+  /// Releases the connection: orderly close (RST if unread data remains). No more events for `id`.
+  void Close(ConnId id);
+  /// Resets the connection at once.
+  void Abort(ConnId id);
+  /// The connection's TCP state, or CLOSED for a stale id.
+  TcpState State(ConnId id) const;
+  /// The peer of a live connection.
+  std::optional<FlowKey> Flow(ConnId id) const;
+
+  const TcpLayerCounters& counters() const { return counters_; }
+  const TcpCounters& tcp_counters() const { return tcp_counters_; }
+  size_t connections() const { return flows_.size(); }
+  size_t time_wait_entries() const { return tw_index_.size(); }
+  Instant now() const { return now_; }
+  void set_now(Instant now) { now_ = now; }
+
+ private:
+  struct Socket {
+    explicit Socket(const TcpContext& ctx) : conn(ctx) {}
+    TcpConnection conn;
+    FlowKey key;
+    MbufChain snd_q;  // application data from SND.UNA on
+    MbufChain rcv_q;  // received, not yet read
+    uint32_t generation = 0;
+    uint32_t listener = UINT32_MAX;  // passive connection not yet accepted: its listener
+    bool in_use = false;
+    bool app_owned = false;       // the application knows this id (accepted or connected)
+    bool app_closed = false;      // Close() called: no more events
+    bool readable_pending = false;
+    bool want_writable = false;
+    Instant connect_deadline = Instant::Never();
+  };
+  struct Listener {
+    uint16_t port = 0;
+    uint32_t syn_queue = 0;     // SYN-RECEIVED connections
+    uint32_t accept_queue = 0;  // kAccepted events not yet drained
+  };
+  struct TimeWaitSlot {
+    FlowKey key;
+    TimeWaitEntry tw;
+  };
+
+  Socket* Find(ConnId id);
+  const Socket* Find(ConnId id) const;
+  ConnId IdOf(uint32_t index) const { return ConnId{index, sockets_[index].generation}; }
+  uint32_t AllocSocket(const FlowKey& key);
+  void FreeSocket(uint32_t index);
+  void Deliver(uint32_t index, TcpOutput& out, Mbuf* frame, uint32_t payload_offset);
+  void Transmit(const FlowKey& key, const OutSegment& seg, const MbufChain* snd_q);
+  void Reschedule(uint32_t index);
+  void PushEvent(uint32_t index, EventType type, TcpError error = TcpError::kNone);
+  void InputListen(Instant now, Mbuf&& frame, const FlowKey& key, const TcpPacket& pkt, uint32_t listener,
+                   uint32_t payload_offset);
+  bool ToTimeWait(uint32_t index);
+  void EraseTimeWait(uint32_t slot);
+  bool PortInUse(const FlowKey& key) const;
+
+  TcpLayerConfig config_;
+  NetStack& net_;
+  rte_mempool* pool_;
+  rte_mempool* indirect_pool_;
+  TcpCounters tcp_counters_;
+  ChallengeAckLimiter challenge_;
+  TcpContext ctx_;
+  IsnGenerator isn_;
+  TimerWheel wheel_;
+  std::vector<Socket> sockets_;
+  std::vector<uint32_t> free_sockets_;
+  absl::flat_hash_map<FlowKey, uint32_t> flows_;
+  std::vector<TimeWaitSlot> tw_slots_;
+  std::vector<uint32_t> free_tw_;
+  absl::flat_hash_map<FlowKey, uint32_t> tw_index_;
+  std::vector<Listener> listeners_;
+  absl::flat_hash_map<uint16_t, uint32_t> listener_by_port_;
+  std::vector<Event> events_;
+  size_t event_head_ = 0;
+  size_t event_count_ = 0;
+  uint16_t next_ephemeral_;
+  TcpLayerCounters counters_;
+  TcpOutput out_;  // reused for every call: no allocation per segment
+  Instant now_;
+};
+
+}  // namespace synack

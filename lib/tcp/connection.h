@@ -1,0 +1,346 @@
+// TcpConnection: one connection's RFC 9293 state machine and TCB, I/O-free.
+//
+// Inputs are `(now, segment)` (Input), application calls (Send, Close, Shutdown, Abort, Consume) and
+// timer expiry (OnTimer); every call appends the segments to transmit to a caller-owned TcpOutput and
+// reports application events there; NextDeadline() says when OnTimer must run next. The connection
+// never touches bytes: an outgoing segment names the range of the send buffer it carries
+// (`data_offset` bytes past SND.UNA), an incoming segment's accepted payload is reported as a range of
+// that segment's payload for the caller to append to its receive queue. States carry RFC names and
+// every transition goes through SetState(), which counts it.
+//
+// Not yet: out-of-order reassembly (segments beyond RCV.NXT are ACKed and dropped; the peer
+// retransmits), SACK generation, congestion control, PAWS, urgent data.
+//
+// Owned by the engine of the core its flow hashes to; only that core may call it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/container/inlined_vector.h"
+#include "lib/base/time.h"
+#include "lib/tcp/rto.h"
+#include "lib/tcp/segment.h"
+
+namespace synack {
+
+enum class TcpState : uint8_t {
+  kClosed,
+  kListen,
+  kSynSent,
+  kSynReceived,
+  kEstablished,
+  kFinWait1,
+  kFinWait2,
+  kCloseWait,
+  kClosing,
+  kLastAck,
+  kTimeWait,
+};
+inline constexpr size_t kTcpStateCount = 11;
+const char* StateName(TcpState s);  // "SYN-SENT", "TIME-WAIT", ...
+
+// Why a connection ended (what the application is told).
+enum class TcpError : uint8_t {
+  kNone,
+  kRefused,   // RST in answer to our SYN
+  kReset,     // RST in a synchronized state
+  kTimedOut,  // retransmissions, SYN retries or keepalive probes exhausted
+  kAborted,   // the application aborted (we sent RST)
+};
+const char* ErrorName(TcpError e);
+
+struct TcpConfig {
+  uint16_t mss = 1460;                 // advertised; also the cap on what we send
+  uint8_t window_scale = 7;            // our shift (RFC 7323), used when the peer offers scaling too
+  bool timestamps = true;              // offer RFC 7323 timestamps
+  bool sack_permitted = true;          // offer SACK-permitted (blocks are not generated yet)
+  uint32_t rcv_buffer = 256 * 1024;    // bytes the receive side holds; the advertised window follows it
+  uint32_t snd_buffer = 256 * 1024;    // bytes the send side accepts from the application
+  RtoConfig rto;
+  int syn_retries = 6;                 // SYN retransmissions before connect() times out
+  int synack_retries = 5;              // SYN-ACK retransmissions before a half-open connection goes
+  int max_retransmits = 15;            // data/FIN retransmissions before the connection times out
+  Duration msl = Duration::Seconds(30);            // TIME-WAIT lasts 2*MSL
+  Duration delayed_ack = Duration::Milliseconds(40);
+  Duration fin_wait2_timeout = Duration::Seconds(60);  // for connections the application closed
+  bool keepalive = false;
+  Duration keepalive_idle = Duration::Seconds(7200);
+  Duration keepalive_interval = Duration::Seconds(75);
+  int keepalive_probes = 9;
+  Duration persist_min = Duration::Milliseconds(200);
+  Duration persist_max = Duration::Seconds(60);
+};
+
+// RFC 5961 section 7: a per-engine limit on challenge ACKs.
+class ChallengeAckLimiter {
+ public:
+  explicit ChallengeAckLimiter(uint32_t per_second = 1000) : per_second_(per_second) {}
+  bool Allow(Instant now) {
+    if (now - window_start_ >= Duration::Seconds(1)) {
+      window_start_ = now;
+      sent_ = 0;
+    }
+    if (sent_ >= per_second_) return false;
+    ++sent_;
+    return true;
+  }
+
+ private:
+  uint32_t per_second_;
+  uint32_t sent_ = 0;
+  Instant window_start_;
+};
+
+struct TcpCounters {
+  std::array<std::array<uint64_t, kTcpStateCount>, kTcpStateCount> transitions{};  // [from][to]
+  uint64_t segments_in = 0;
+  uint64_t segments_out = 0;
+  uint64_t retransmits = 0;
+  uint64_t syn_retransmits = 0;
+  uint64_t unacceptable = 0;         // failed the sequence test (answered with ACK unless RST)
+  uint64_t no_ack_flag = 0;          // synchronized state, ACK bit off: dropped
+  uint64_t ack_too_new = 0;          // SEG.ACK > SND.NXT
+  uint64_t ack_too_old = 0;          // SEG.ACK below SND.UNA - MAX.SND.WND (RFC 5961 5.2)
+  uint64_t challenge_acks = 0;
+  uint64_t challenge_acks_suppressed = 0;
+  uint64_t resets_in = 0;
+  uint64_t resets_out = 0;
+  uint64_t out_of_order_dropped = 0;
+  uint64_t delayed_acks = 0;
+  uint64_t keepalive_probes = 0;
+  uint64_t persist_probes = 0;
+  uint64_t timeouts = 0;
+  uint64_t rtt_samples = 0;
+  uint64_t transitions_to(TcpState s) const;
+};
+
+// Shared by all connections of one engine.
+struct TcpContext {
+  const TcpConfig* config;
+  TcpCounters* counters;
+  ChallengeAckLimiter* challenge;
+};
+
+struct OutSegment {
+  TcpSegment seg;
+  uint32_t data_offset = 0;  // payload = send buffer bytes [data_offset, data_offset + payload_len) past SND.UNA
+};
+
+namespace tcp_events {
+inline constexpr uint32_t kConnected = 1u << 0;   // reached ESTABLISHED
+inline constexpr uint32_t kReadable = 1u << 1;    // new in-order data (see TcpOutput::deliver_*)
+inline constexpr uint32_t kPeerFin = 1u << 2;     // the peer finished sending
+inline constexpr uint32_t kWritable = 1u << 3;    // send buffer space was freed
+inline constexpr uint32_t kClosed = 1u << 4;      // reached CLOSED (error says why) — release the connection
+inline constexpr uint32_t kTimeWait = 1u << 5;    // entered TIME-WAIT (may move to a compact entry)
+inline constexpr uint32_t kAcked = 1u << 6;       // SND.UNA advanced by `acked` bytes: free them
+inline constexpr uint32_t kReuseSyn = 1u << 7;    // TIME-WAIT ended by a safely newer SYN: hand it to the listener
+}  // namespace tcp_events
+
+// What one call produced. Reused by the caller (Clear() keeps capacity): no allocation per packet.
+struct TcpOutput {
+  absl::InlinedVector<OutSegment, 4> segments;
+  uint32_t events = 0;
+  TcpError error = TcpError::kNone;
+  uint32_t deliver_offset = 0;  // accepted payload: bytes [offset, offset+len) of the input segment's payload
+  uint32_t deliver_len = 0;
+  uint32_t acked = 0;           // send-buffer bytes acknowledged by this input (drop them from the front)
+  void Clear() {
+    segments.clear();
+    events = 0;
+    error = TcpError::kNone;
+    deliver_offset = deliver_len = acked = 0;
+  }
+};
+
+// A TIME-WAIT connection in compact form (RFC 9293 3.10.7.4 TIME-WAIT rules need only this much):
+// what the table keeps once the full connection is released. 28 bytes plus the table's 4-tuple key.
+struct TimeWaitEntry {
+  SeqNum snd_nxt;      // our sequence number for ACKs (after our FIN)
+  SeqNum rcv_nxt;      // after the peer's FIN
+  uint32_t ts_recent = 0;
+  Instant expires;     // 2*MSL after the last FIN
+  uint16_t local_port = 0;
+  uint16_t remote_port = 0;
+  uint16_t window = 0;  // last advertised (unscaled as on the wire)
+  bool ts_enabled = false;
+};
+
+class TcpConnection {
+ public:
+  struct Endpoint {
+    uint16_t local_port = 0;
+    uint16_t remote_port = 0;
+  };
+
+  explicit TcpConnection(const TcpContext& ctx) : ctx_(ctx), rto_(ctx.config->rto) {}
+
+  // Active open (RFC 9293 3.10.1): CLOSED -> SYN-SENT, emits the SYN.
+  void Connect(Instant now, Endpoint ep, SeqNum iss, TcpOutput& out);
+  // Passive open from a listener that received `syn`: -> SYN-RECEIVED, emits the SYN-ACK.
+  void AcceptSyn(Instant now, const TcpSegment& syn, SeqNum iss, TcpOutput& out);
+
+  // A segment for this connection arrived (RFC 9293 3.10.7).
+  void Input(Instant now, const TcpSegment& seg, TcpOutput& out);
+
+  // Application writes `n` bytes (already appended to its send buffer); returns how many fit.
+  uint32_t Send(Instant now, uint32_t n, TcpOutput& out);
+  // Application consumed `n` received bytes: frees receive space, may open the window.
+  void Consume(Instant now, uint32_t n, TcpOutput& out);
+  // Closes the write side (FIN after queued data); reading continues.
+  void Shutdown(Instant now, TcpOutput& out);
+  // close(): Shutdown, or RST when received data is unread; in SYN-SENT just goes away.
+  void Close(Instant now, TcpOutput& out);
+  // abort(): RST in synchronized states; CLOSED.
+  void Abort(Instant now, TcpOutput& out);
+
+  // Runs whatever timers are due at `now`.
+  void OnTimer(Instant now, TcpOutput& out);
+  Instant NextDeadline() const;
+
+  // TIME-WAIT only: the compact form the table may keep instead of this connection.
+  TimeWaitEntry ToTimeWait() const;
+  // TIME-WAIT only: whether a new SYN for this 4-tuple may start a new connection (RFC 9293 3.10.7.4
+  // with RFC 6191): its sequence is above RCV.NXT, or its timestamp is newer than the last one seen.
+  bool TimeWaitAcceptsSyn(const TcpSegment& syn) const;
+
+  // Checks every TCB invariant; returns an empty string or a description of the first violation.
+  std::string CheckInvariants() const;
+
+  TcpState state() const { return state_; }
+  // Whether Send can queue data now (open or opening, write side not shut).
+  bool can_send() const {
+    return !fin_queued_ && (state_ == TcpState::kSynSent || state_ == TcpState::kSynReceived ||
+                            state_ == TcpState::kEstablished || state_ == TcpState::kCloseWait);
+  }
+  Endpoint endpoint() const { return ep_; }
+  // TCB, RFC 9293 names.
+  SeqNum iss() const { return iss_; }
+  SeqNum irs() const { return irs_; }
+  SeqNum snd_una() const { return snd_una_; }
+  SeqNum snd_nxt() const { return snd_nxt_; }
+  uint32_t snd_wnd() const { return snd_wnd_; }
+  SeqNum rcv_nxt() const { return rcv_nxt_; }
+  uint32_t rcv_wnd() const;
+  uint16_t snd_mss() const { return snd_mss_; }
+  uint8_t snd_wscale() const { return snd_wscale_; }
+  uint8_t rcv_wscale() const { return rcv_wscale_; }
+  bool ts_enabled() const { return ts_enabled_; }
+  bool sack_enabled() const { return sack_enabled_; }
+  uint32_t unread() const { return rcv_unread_; }
+  uint32_t send_queued() const { return snd_buf_; }
+  const RtoEstimator& rto() const { return rto_; }
+  int retransmit_count() const { return retries_; }
+
+ private:
+  bool synchronized() const;
+  void SetState(TcpState s, TcpOutput& out);
+  void Finish(TcpError e, TcpOutput& out);  // -> CLOSED with kClosed event
+
+  // Segment arrival, one function per RFC 9293 3.10.7 step.
+  void InputSynchronized(Instant now, const TcpSegment& seg, TcpOutput& out);  // SYN-RECEIVED .. LAST-ACK
+  void InputSynSent(Instant now, const TcpSegment& seg, TcpOutput& out);
+  bool SequenceAcceptable(const TcpSegment& seg) const;
+  void InputTimeWait(Instant now, const TcpSegment& seg, TcpOutput& out);
+  bool CheckRst(Instant now, const TcpSegment& seg, TcpOutput& out);
+  bool CheckSyn(Instant now, const TcpSegment& seg, TcpOutput& out);
+  bool CheckAck(Instant now, const TcpSegment& seg, TcpOutput& out);
+  void ProcessText(Instant now, const TcpSegment& seg, TcpOutput& out);
+  void ProcessFin(Instant now, const TcpSegment& seg, TcpOutput& out);
+
+  void NegotiateOptions(const TcpSegment& syn);
+  void UpdateTimestamps(const TcpSegment& seg);
+  void OnAckAdvance(Instant now, const TcpSegment& seg, TcpOutput& out);
+
+  // Output.
+  TcpSegment Make(Instant now, SeqNum seq, uint8_t flags) const;
+  void Emit(const TcpSegment& seg, uint32_t data_offset, TcpOutput& out);
+  void SendAck(Instant now, TcpOutput& out);
+  void SendChallengeAck(Instant now, TcpOutput& out);
+  void SendRst(Instant now, SeqNum seq, TcpOutput& out);
+  void SendSyn(Instant now, TcpOutput& out);  // SYN or SYN-ACK by state
+  void Output(Instant now, TcpOutput& out);     // new data and FIN within the window
+  void Retransmit(Instant now, TcpOutput& out);
+  uint16_t advertised_window() const;
+  SeqNum data_end() const { return snd_una_ + snd_buf_ + (syn_unacked() ? 1 : 0); }
+  bool syn_unacked() const { return snd_una_ == iss_; }
+  bool fin_sent() const { return fin_sent_; }
+  bool fin_acked() const { return fin_sent_ && snd_una_ == fin_seq_ + 1; }
+  uint32_t flight() const { return static_cast<uint32_t>(snd_nxt_ - snd_una_); }
+  void ArmRto(Instant now) { rto_deadline_ = now + rto_.rto(); }
+  void EnterTimeWait(Instant now, TcpOutput& out);
+  void ArmKeepalive(Instant now);
+
+  TcpContext ctx_;
+  TcpState state_ = TcpState::kClosed;
+  Endpoint ep_;
+  bool passive_ = false;   // opened from a listener
+  bool app_closed_ = false;  // Close() called: orphaned once the FIN is out
+
+  // Send sequence space (RFC 9293 3.3.1).
+  SeqNum iss_;
+  SeqNum snd_una_;
+  SeqNum snd_nxt_;
+  uint32_t snd_wnd_ = 0;   // scaled, bytes
+  uint32_t max_snd_wnd_ = 0;
+  SeqNum snd_wl1_;
+  SeqNum snd_wl2_;
+  uint32_t snd_buf_ = 0;   // application bytes queued (from SND.UNA's data position)
+  bool fin_queued_ = false;
+  bool fin_sent_ = false;
+  SeqNum fin_seq_;
+  uint16_t snd_mss_ = kDefaultMss;  // effective payload per segment (peer MSS, minus options)
+  uint8_t snd_wscale_ = 0;          // shift applied to the peer's window
+  uint8_t rcv_wscale_ = 0;          // shift the peer applies to ours
+
+  // Receive sequence space.
+  SeqNum irs_;
+  SeqNum rcv_nxt_;
+  SeqNum rcv_adv_;         // right edge we advertised (never shrunk)
+  uint32_t rcv_unread_ = 0;
+  bool fin_received_ = false;
+
+  // Options.
+  bool ts_enabled_ = false;
+  bool ws_enabled_ = false;
+  bool sack_enabled_ = false;
+  uint32_t ts_recent_ = 0;
+  SeqNum last_ack_sent_;
+
+  // Timers (Instant::Never() when off).
+  RtoEstimator rto_;
+  Instant rto_deadline_ = Instant::Never();       // retransmission (SYN, data, FIN)
+  Instant persist_deadline_ = Instant::Never();
+  Instant delack_deadline_ = Instant::Never();
+  Instant keepalive_deadline_ = Instant::Never();
+  Instant close_deadline_ = Instant::Never();     // TIME-WAIT 2*MSL, or FIN-WAIT-2 orphan timeout
+  int retries_ = 0;            // consecutive retransmissions of the same data
+  int persist_backoff_ = 0;
+  int keepalive_sent_ = 0;
+  uint32_t delack_segments_ = 0;   // full-sized segments received since our last ACK
+  Instant last_rx_;
+  // RTT measurement without timestamps (Karn: invalid once anything is retransmitted).
+  bool rtt_timing_ = false;
+  SeqNum rtt_seq_;
+  Instant rtt_start_;
+};
+
+// Handles one segment for a TIME-WAIT entry: a retransmitted FIN is ACKed again and restarts 2*MSL;
+// an unacceptable segment or an old SYN is ACKed; RSTs are ignored (RFC 1337); a safely newer SYN
+// (sequence above RCV.NXT, or a newer timestamp per RFC 6191) returns true: end TIME-WAIT and give
+// the SYN to the listener. ACKs to send are appended to `out`.
+bool TimeWaitInput(TimeWaitEntry& tw, Instant now, const TcpSegment& seg, const TcpConfig& config, TcpCounters& counters,
+                   TcpOutput& out);
+bool TimeWaitAcceptsSyn(const TimeWaitEntry& tw, const TcpSegment& syn);
+
+// RFC 9293 3.10.7.1: the reset to send for a segment that matches no connection; none for a RST.
+std::optional<TcpSegment> ResetForUnmatched(const TcpSegment& seg);
+
+// RFC 9293 3.10.7.2: what a LISTEN socket does with a segment.
+enum class ListenAction : uint8_t { kIgnore, kSendReset, kAcceptSyn };
+ListenAction ListenInput(const TcpSegment& seg);
+
+}  // namespace synack

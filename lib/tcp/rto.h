@@ -1,0 +1,58 @@
+// RtoEstimator: the RFC 6298 retransmission timeout of one connection (SRTT, RTTVAR, RTO and exponential
+// backoff). Pure integer arithmetic in nanoseconds; time never read, nothing allocated. One per connection,
+// kept small (a handful of int64 fields); owned by the connection, so only its engine's core may call it.
+//
+// Karn's rule (RFC 6298 section 3) is the caller's job: never call OnRttSample for an acknowledgement that
+// covers a retransmitted segment, unless the timestamps option (RFC 7323) says which transmission it answers.
+// Likewise the caller re-arms its timer with rto() after Backoff() (RFC 6298 5.5-5.6) and applies the 3-second
+// fallback of RFC 6298 5.7 if the SYN or SYN-ACK was lost.
+#pragma once
+
+#include <cstdint>
+
+#include "lib/base/time.h"
+
+namespace synack {
+
+struct RtoConfig {
+  Duration initial = Duration::Seconds(1);                 // RFC 6298 2.1, before any sample
+  Duration min = Duration::Milliseconds(200);              // lower clamp (the RFC's 1 s, relaxed as Linux does)
+  Duration max = Duration::Seconds(120);                   // upper clamp (RFC 6298 2.5 allows >= 60 s)
+  Duration clock_granularity = Duration::Milliseconds(1);  // G in RFC 6298 2.2-2.3
+};
+
+class RtoEstimator {
+ public:
+  // Starts with RTO = config.initial (not clamped) and no sample.
+  explicit RtoEstimator(const RtoConfig& config);
+
+  // Folds in one round-trip measurement `r` (negative values count as zero) and recomputes the RTO; this also
+  // clears any backoff. First sample (RFC 6298 2.2): SRTT = R, RTTVAR = R/2. Later ones (2.3), RTTVAR first:
+  // RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - R|, then SRTT = 7/8 SRTT + 1/8 R. Then
+  // RTO = SRTT + max(G, 4 RTTVAR), clamped to [min, max].
+  void OnRttSample(Duration r);
+
+  // The retransmission timer expired (RFC 6298 5.5): doubles the current RTO, capped at max.
+  void Backoff();
+
+  // The current timeout, including any backoff.
+  Duration rto() const { return Duration::Nanoseconds(rto_ns_); }
+  // Zero until has_sample().
+  Duration srtt() const { return Duration::Nanoseconds(srtt_ns_); }
+  Duration rttvar() const { return Duration::Nanoseconds(rttvar_ns_); }
+  bool has_sample() const { return has_sample_; }
+  // Backoff() calls since the last sample (or construction), including those already capped at max.
+  int backoffs() const { return backoffs_; }
+
+ private:
+  int64_t srtt_ns_ = 0;
+  int64_t rttvar_ns_ = 0;
+  int64_t rto_ns_ = 0;
+  int64_t min_ns_ = 0;
+  int64_t max_ns_ = 0;
+  int64_t granularity_ns_ = 0;
+  int32_t backoffs_ = 0;
+  bool has_sample_ = false;
+};
+
+}  // namespace synack
