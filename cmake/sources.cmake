@@ -22,4 +22,4 @@ set(SYNACK_LIB_SOURCES
   lib/tcp/segment.cc
   lib/tcp/tcp_header.cc
 )
-set(SYNACK_CLI_SOURCES apps/common/cli.cc)
+set(SYNACK_CLI_SOURCES apps/common/cli.cc apps/common/runtime.cc)
