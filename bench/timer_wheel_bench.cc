@@ -143,7 +143,7 @@ void BM_AdvanceIdleJump(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
-BENCHMARK(BM_AdvanceIdleJump);
+BENCHMARK(BM_AdvanceIdleJump)->Iterations(64);
 
 }  // namespace
 }  // namespace synack

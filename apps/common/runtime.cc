@@ -90,6 +90,7 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const std::string& prog
   ec.net.mac = port->mac;
   ec.net.tx_ip_cksum_offload = port->tx_ip_cksum;
   ec.tcp = tcp;
+  ec.tcp.tx_tcp_cksum_offload = port->tx_tcp_cksum;
   ec.tcp.max_connections = options.max_connections;
   ec.tcp.max_time_wait = options.max_connections;
   ec.tcp.isn_key = RandomKey();

@@ -253,7 +253,9 @@ void TcpLayer::Transmit(const FlowKey& key, const OutSegment& seg, const MbufCha
       tail = mi;
       ++head->nb_segs;
       head->pkt_len += n;
-      acc = ChecksumAddAt(acc, ConstBytes(rte_pktmbuf_mtod(mi, const uint8_t*), n), offset);
+      if (!config_.tx_tcp_cksum_offload) {
+        acc = ChecksumAddAt(acc, ConstBytes(rte_pktmbuf_mtod(mi, const uint8_t*), n), offset);
+      }
       offset += n;
     });
     if (failed || head->pkt_len != hl + len) {
@@ -261,7 +263,13 @@ void TcpLayer::Transmit(const FlowKey& key, const OutSegment& seg, const MbufCha
       return;  // `h` frees the header and whatever was attached
     }
   }
-  StoreBe16(tcp + 16, ChecksumFinish(acc));
+  if (config_.tx_tcp_cksum_offload) {
+    FillTcpPseudoChecksumForOffload(tcp, static_cast<uint16_t>(hl + len), key.local, key.remote);
+    h.get()->l4_len = hl;
+    h.get()->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+  } else {
+    StoreBe16(tcp + 16, ChecksumFinish(acc));
+  }
   counters_.bytes_out += len;
   net_.OutputIpv4(now_, std::move(h), key.remote, kIpProtoTcp);
 }

@@ -74,6 +74,7 @@ struct TcpLayerConfig {
   TcpConfig tcp;
   std::array<uint8_t, 16> isn_key{};  ///< RFC 6528 secret (use RandomKey())
   uint32_t challenge_acks_per_second = 1000;
+  bool tx_tcp_cksum_offload = false;  ///< the device fills TCP checksums (we write the pseudo-header sum)
 };
 
 #define SYNACK_TCP_LAYER_COUNTERS(X) \
