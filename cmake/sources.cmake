@@ -13,6 +13,7 @@ set(SYNACK_LIB_SOURCES
   lib/dev/port.cc
   lib/dev/ring_pair.cc
   lib/core/engine.cc
+  lib/core/rss.cc
   lib/core/tcp_layer.cc
   lib/base/mbuf_chain.cc
   lib/core/timer_wheel.cc
@@ -22,4 +23,4 @@ set(SYNACK_LIB_SOURCES
   lib/tcp/segment.cc
   lib/tcp/tcp_header.cc
 )
-set(SYNACK_CLI_SOURCES apps/common/cli.cc apps/common/runtime.cc)
+set(SYNACK_CLI_SOURCES apps/common/cli.cc apps/common/runtime.cc apps/common/loopback.cc)

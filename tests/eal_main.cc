@@ -25,7 +25,7 @@ class EalEnvironment : public ::testing::Environment {
   void SetUp() override {
     EalConfig c;
     c.program_name = "synack-test";
-    c.user_args = {"--no-pci", "-l", "0"};
+    c.user_args = {"--no-pci", "-l", "0-1"};  // two lcores: multi-engine tests launch a worker
     c.user_args.insert(c.user_args.end(), extra_.begin(), extra_.end());
     absl::Status s = InitEal(c);
     if (!s.ok()) {

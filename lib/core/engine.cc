@@ -7,11 +7,19 @@
 namespace synack {
 
 Engine::Engine(const EngineConfig& config, rte_mempool* pool, rte_mempool* indirect_pool)
-    : config_(config), stack_(config.net, pool), tcp_(config.tcp, stack_, pool, indirect_pool) {}
+    : config_(config), pool_(pool), stack_(config.net, pool), tcp_(config.tcp, stack_, pool, indirect_pool) {
+  if (config_.rx_queues.empty()) config_.rx_queues.push_back(config_.queue_id);
+  if (config_.dispatch.steering != nullptr) {
+    const size_t n = config_.dispatch.steering->engines();
+    config_.dispatch.to.resize(n, nullptr);
+    config_.dispatch.from.resize(n, nullptr);
+  }
+}
 
 void Engine::Start(Instant now) {
   tcp_.set_now(now);
-  stack_.Start(now);
+  // One gratuitous ARP per address is enough; siblings share the port.
+  if (config_.dispatch.index == 0) stack_.Start(now);
   next_poll_ = now + config_.poll_interval;
   Flush();
 }
@@ -23,15 +31,77 @@ void Engine::Flush() {
   });
 }
 
+void Engine::HandTo(uint16_t engine, Mbuf&& frame) {
+  Mbuf m(std::move(frame));
+  rte_ring* r = config_.dispatch.to[engine];
+  if (r == nullptr || rte_ring_sp_enqueue(r, m.get()) != 0) {
+    stack_.mutable_counters().Count(Drop::kDispatchRingFull);
+    return;  // `m` frees the frame
+  }
+  static_cast<void>(m.release());  // the owner engine has it now
+  ++stack_.mutable_counters().dispatched_out;
+}
+
+void Engine::Receive(Instant now, Mbuf&& frame) {
+  Mbuf m(std::move(frame));
+  const RssSteering* steering = config_.dispatch.steering;
+  if (steering == nullptr || steering->engines() == 1) return stack_.Input(now, std::move(m));
+  // Headers must be readable in the first segment to compute the owner; gather chained frames first.
+  if (!m.contiguous() && rte_pktmbuf_linearize(m.get()) == 0) ++stack_.mutable_counters().rx_linearized;
+  ConstBytes bytes = m.bytes();
+  if (std::optional<FrameTuple> t = PeekIpv4Tcp(bytes)) {
+    const uint16_t owner = steering->OwnerOf(t->src, t->dst, t->src_port, t->dst_port);
+    const rte_mbuf* mb = m.get();
+    if ((mb->ol_flags & RTE_MBUF_F_RX_RSS_HASH) &&
+        steering->OwnerOfHash(mb->hash.rss) != owner) {
+      ++stack_.mutable_counters().rss_hash_mismatch;  // the device's RSS disagrees; software decides
+    }
+    if (owner != config_.dispatch.index) return HandTo(owner, std::move(m));
+    return stack_.Input(now, std::move(m));
+  }
+  if (bytes.size() >= 14 && LoadBe16(bytes.data() + 12) == kEtherTypeArp) {
+    for (uint16_t j = 0; j < steering->engines(); ++j) {
+      if (j == config_.dispatch.index) continue;
+      rte_mbuf* copy = rte_pktmbuf_copy(m.get(), pool_, 0, UINT32_MAX);
+      if (copy == nullptr) {
+        stack_.mutable_counters().Count(Drop::kMempoolEmpty);
+        continue;
+      }
+      HandTo(j, Mbuf(copy));
+    }
+  }
+  stack_.Input(now, std::move(m));
+}
+
 uint16_t Engine::PollOnce(Instant now) {
   constexpr uint16_t kMaxBurst = 64;
   rte_mbuf* pkts[kMaxBurst];
   const uint16_t burst = config_.burst < kMaxBurst ? config_.burst : kMaxBurst;
   tcp_.set_now(now);
-  const uint16_t n = rte_eth_rx_burst(config_.port_id, config_.queue_id, pkts, burst);
-  for (uint16_t i = 0; i < n; ++i) {
-    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
-    stack_.Input(now, Mbuf(pkts[i]));
+  uint16_t total = 0;
+  for (uint16_t q : config_.rx_queues) {
+    const uint16_t n = rte_eth_rx_burst(config_.port_id, q, pkts, burst);
+    for (uint16_t i = 0; i < n; ++i) {
+      if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+      Receive(now, Mbuf(pkts[i]));
+    }
+    total += n;
+  }
+  for (size_t j = 0; j < config_.dispatch.from.size(); ++j) {
+    rte_ring* r = config_.dispatch.from[j];
+    if (r == nullptr) continue;
+    const unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), burst, nullptr);
+    stack_.mutable_counters().dispatched_in += n;
+    for (unsigned i = 0; i < n; ++i) {
+      Mbuf m(pkts[i]);
+      ConstBytes b = m.bytes();
+      if (b.size() >= 14 && LoadBe16(b.data() + 12) == kEtherTypeArp) {
+        stack_.LearnArp(now, std::move(m));
+      } else {
+        stack_.Input(now, std::move(m));
+      }
+    }
+    total = static_cast<uint16_t>(total + n);
   }
   tcp_.Poll(now);
   if (now >= next_poll_) {
@@ -39,7 +109,7 @@ uint16_t Engine::PollOnce(Instant now) {
     next_poll_ = now + config_.poll_interval;
   }
   if (!stack_.outbox().empty()) Flush();
-  return n;
+  return total;
 }
 
 void Engine::Run(const std::atomic<bool>& stop) {

@@ -1,26 +1,47 @@
-// Engine: the per-lcore poll loop. Owns one RX/TX queue pair of one port, the NetStack (Ethernet, ARP,
-// IPv4, ICMP) and the TcpLayer (connections, listeners, timers, socket API) behind it:
-// RX burst -> NetStack::Input per frame -> TCP timers -> periodic ARP timers -> TX burst of the outbox.
-// It is the only layer that touches the device and reads the clock. Created on the control thread, then owned by and called only
-// from the lcore that runs it.
+// Engine: the per-lcore poll loop. Owns its RX queues and one TX queue of one port, the NetStack
+// (Ethernet, ARP, IPv4, ICMP) and the TcpLayer (connections, listeners, timers, socket API) behind it:
+// RX bursts -> dispatch -> NetStack::Input per frame -> TCP timers -> periodic ARP timers -> TX burst.
+// It is the only layer that touches the device and reads the clock.
+//
+// With several engines on one port, every received TCP frame's owner is computed with the shared
+// RssSteering (symmetric Toeplitz); frames that arrived on another engine's queue (no RSS, fewer queues
+// than engines, or a device whose RSS disagrees) are handed to their owner over a single-producer/
+// single-consumer rte_ring, so each connection lives on exactly one engine. ARP frames are processed
+// where they arrive and a copy goes to every sibling so all neighbour caches learn.
+//
+// Created on the control thread, then owned by and called only from the lcore that runs it; the only
+// cross-core traffic is the dispatch rings (each with one producer engine and one consumer engine).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <vector>
+
+#include <rte_ring.h>
 
 #include "lib/base/time.h"
+#include "lib/core/rss.h"
 #include "lib/core/tcp_layer.h"
 #include "lib/net/net_stack.h"
 
 namespace synack {
 
+struct DispatchConfig {
+  const RssSteering* steering = nullptr;  // null: a single engine, no dispatch
+  uint16_t index = 0;                     // this engine's index in [0, steering->engines())
+  std::vector<rte_ring*> to;              // [engines]: SP/SC ring carrying frames to engine j (null at index)
+  std::vector<rte_ring*> from;            // [engines]: SP/SC ring carrying frames from engine j (null at index)
+};
+
 struct EngineConfig {
   uint16_t port_id = 0;
-  uint16_t queue_id = 0;
+  uint16_t queue_id = 0;             // TX queue (and the RX queue when rx_queues is empty)
+  std::vector<uint16_t> rx_queues;   // RX queues this engine polls (may be none with software dispatch)
   uint16_t burst = 32;
   Duration poll_interval = Duration::Milliseconds(10);  // how often timers (ARP) are driven
   NetConfig net;
   TcpLayerConfig tcp;
+  DispatchConfig dispatch;
 };
 
 class Engine {
@@ -28,11 +49,11 @@ class Engine {
   // `pool` supplies frames; `indirect_pool` (data room 0) the mbufs that attach payload for zero-copy TX.
   Engine(const EngineConfig& config, rte_mempool* pool, rte_mempool* indirect_pool);
 
-  // Sends the start-up announcements (gratuitous ARP).
+  // Sends the start-up announcements (gratuitous ARP; engine 0 only when there are several).
   void Start(Instant now);
 
-  // One iteration: receive a burst, process it, drive timers when due, transmit. Returns the number of
-  // frames received.
+  // One iteration: receive bursts (device queues and dispatch rings), process them, drive timers when
+  // due, transmit. Returns the number of frames received.
   uint16_t PollOnce(Instant now);
 
   // Runs PollOnce with the TSC clock until `stop` becomes true, then flushes what it can.
@@ -41,11 +62,17 @@ class Engine {
   NetStack& stack() { return stack_; }
   TcpLayer& tcp() { return tcp_; }
   const NetCounters& counters() const { return stack_.counters(); }
+  uint16_t index() const { return config_.dispatch.index; }
 
  private:
   void Flush();
+  // Takes ownership of a frame from the device: processes it here or hands it to its owner.
+  void Receive(Instant now, Mbuf&& frame);
+  // Takes ownership; false (frame freed, counted) when the ring is full.
+  void HandTo(uint16_t engine, Mbuf&& frame);
 
   EngineConfig config_;
+  rte_mempool* pool_;
   NetStack stack_;
   TcpLayer tcp_;
   Instant next_poll_;

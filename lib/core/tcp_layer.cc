@@ -231,6 +231,9 @@ void TcpLayer::Transmit(const FlowKey& key, const OutSegment& seg, const MbufCha
   const uint32_t len = seg.seg.payload_len;
   // The checksum covers header and payload; payload pieces may start at odd offsets.
   uint32_t acc = TcpPseudoHeaderSum(key.local, key.remote, static_cast<uint16_t>(hl + len));
+  // Some PMDs' checksum emulation (net_tap in DPDK 22.11) sums each segment on its own and gets a piece
+  // that is not the last and has an odd length wrong; such segments are summed here instead.
+  bool odd_inner_piece = false;
   acc = ChecksumAddAt(acc, ConstBytes(tcp, hl), 0);
   if (len > 0 && snd_q != nullptr) {
     rte_mbuf* head = h.get();
@@ -257,13 +260,22 @@ void TcpLayer::Transmit(const FlowKey& key, const OutSegment& seg, const MbufCha
         acc = ChecksumAddAt(acc, ConstBytes(rte_pktmbuf_mtod(mi, const uint8_t*), n), offset);
       }
       offset += n;
+      if ((n & 1) != 0 && offset < size_t{hl} + len) odd_inner_piece = true;
     });
     if (failed || head->pkt_len != hl + len) {
       ++counters_.no_mbufs;
       return;  // `h` frees the header and whatever was attached
     }
   }
-  if (config_.tx_tcp_cksum_offload) {
+  if (config_.tx_tcp_cksum_offload && odd_inner_piece) {
+    size_t off = hl;
+    for (rte_mbuf* p = h.get()->next; p != nullptr; p = p->next) {
+      acc = ChecksumAddAt(acc, ConstBytes(rte_pktmbuf_mtod(p, const uint8_t*), p->data_len), off);
+      off += p->data_len;
+    }
+    StoreBe16(tcp + 16, ChecksumFinish(acc));
+    ++counters_.tx_cksum_in_software;
+  } else if (config_.tx_tcp_cksum_offload) {
     FillTcpPseudoChecksumForOffload(tcp, static_cast<uint16_t>(hl + len), key.local, key.remote);
     h.get()->l4_len = hl;
     h.get()->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
@@ -361,6 +373,11 @@ void TcpLayer::EraseTimeWait(uint32_t slot) {
   free_tw_.push_back(slot);
 }
 
+const TcpConnection* TcpLayer::FindConnection(const FlowKey& key) const {
+  auto it = flows_.find(key);
+  return it == flows_.end() ? nullptr : &sockets_[it->second].conn;
+}
+
 bool TcpLayer::PortInUse(const FlowKey& key) const { return flows_.contains(key) || tw_index_.contains(key); }
 
 void TcpLayer::PushEvent(uint32_t idx, EventType type, TcpError error) {
@@ -410,7 +427,10 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
     key.local_port = next_ephemeral_;
     next_ephemeral_ = next_ephemeral_ == config_.ephemeral_hi ? config_.ephemeral_lo
                                                                 : static_cast<uint16_t>(next_ephemeral_ + 1);
-    found = !PortInUse(key);  // also skips ports still in TIME-WAIT towards this peer
+    // The flow must hash to this engine (so the peer's answers come back here), and the 4-tuple must
+    // be free: not in use and not in TIME-WAIT towards this peer.
+    found = (config_.steering == nullptr || config_.steering->OwnerOf(key) == config_.engine_index) &&
+            !PortInUse(key);
   }
   if (!found) {
     return absl::ResourceExhaustedError(absl::StrCat("connect: out of ephemeral ports towards ", dst.ToString(), ":",

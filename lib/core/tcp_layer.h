@@ -22,6 +22,7 @@
 #include "lib/base/mbuf.h"
 #include "lib/base/mbuf_chain.h"
 #include "lib/core/flow.h"
+#include "lib/core/rss.h"
 #include "lib/core/timer_wheel.h"
 #include "lib/net/net_stack.h"
 #include "lib/tcp/connection.h"
@@ -75,6 +76,10 @@ struct TcpLayerConfig {
   std::array<uint8_t, 16> isn_key{};  ///< RFC 6528 secret (use RandomKey())
   uint32_t challenge_acks_per_second = 1000;
   bool tx_tcp_cksum_offload = false;  ///< the device fills TCP checksums (we write the pseudo-header sum)
+  /// With several engines: the shared flow-to-engine rule and this engine's index. Connect then only
+  /// picks source ports whose flow this engine owns. Null for a single engine.
+  const RssSteering* steering = nullptr;
+  uint16_t engine_index = 0;
 };
 
 #define SYNACK_TCP_LAYER_COUNTERS(X) \
@@ -91,6 +96,7 @@ struct TcpLayerConfig {
   X(closed)                          \
   X(events_dropped)                  \
   X(no_mbufs)                        \
+  X(tx_cksum_in_software)            \
   X(bytes_in)                        \
   X(bytes_out)
 
@@ -148,6 +154,8 @@ class TcpLayer : public TransportHandler {
   TcpState State(ConnId id) const;
   /// The peer of a live connection.
   std::optional<FlowKey> Flow(ConnId id) const;
+  /// Diagnostics and tests: the protocol state of the connection with this 4-tuple, or null.
+  const TcpConnection* FindConnection(const FlowKey& key) const;
 
   const TcpLayerCounters& counters() const { return counters_; }
   const TcpCounters& tcp_counters() const { return tcp_counters_; }

@@ -1,5 +1,6 @@
 #include "lib/dev/port.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <rte_errno.h>
@@ -47,7 +48,44 @@ std::string PortInfo::Describe() const {
       "port %u (%s, %s) mac %s mtu %u link %s%s; checksum offload rx-ip %s tx-ip %s rx-tcp %s tx-tcp %s", port_id,
       name, driver, mac.ToString(), mtu, link_up ? "up" : "down",
       link_up && link_speed_mbps > 0 ? absl::StrCat(" ", link_speed_mbps, " Mbps") : "", rx_ip_cksum ? "yes" : "no",
-      tx_ip_cksum ? "yes" : "no", rx_tcp_cksum ? "yes" : "no", tx_tcp_cksum ? "yes" : "no");
+      tx_ip_cksum ? "yes" : "no", rx_tcp_cksum ? "yes" : "no", tx_tcp_cksum ? "yes" : "no") +
+         (rss ? absl::StrFormat("; rss on (reta %u)", reta_size) : "") +
+         (!rss_note.empty() ? absl::StrCat("; rss off: ", rss_note) : "");
+}
+
+// Programs the redirection table as i % queues and reads key, hash types and table back; returns why
+// the device's RSS cannot be trusted to match the software hash, or "" when it matches.
+static std::string VerifyRss(uint16_t port, uint16_t reta_size, uint16_t queues, const std::vector<uint8_t>& key) {
+  std::vector<rte_eth_rss_reta_entry64> reta((reta_size + RTE_ETH_RETA_GROUP_SIZE - 1) / RTE_ETH_RETA_GROUP_SIZE);
+  for (size_t g = 0; g < reta.size(); ++g) {
+    reta[g].mask = ~uint64_t{0};
+    for (uint16_t i = 0; i < RTE_ETH_RETA_GROUP_SIZE; ++i) {
+      reta[g].reta[i] = static_cast<uint16_t>((g * RTE_ETH_RETA_GROUP_SIZE + i) % queues);
+    }
+  }
+  if (int rc = rte_eth_dev_rss_reta_update(port, reta.data(), reta_size); rc != 0) {
+    return absl::StrFormat("programming the RSS redirection table failed (%s)", rte_strerror(-rc));
+  }
+  std::vector<rte_eth_rss_reta_entry64> back(reta.size());
+  for (auto& e : back) e.mask = ~uint64_t{0};
+  if (int rc = rte_eth_dev_rss_reta_query(port, back.data(), reta_size); rc != 0) {
+    return absl::StrFormat("the RSS redirection table cannot be read back (%s)", rte_strerror(-rc));
+  }
+  for (uint32_t i = 0; i < reta_size; ++i) {
+    const auto& e = back[i / RTE_ETH_RETA_GROUP_SIZE];
+    if (e.reta[i % RTE_ETH_RETA_GROUP_SIZE] != i % queues) return "the RSS redirection table reads back differently";
+  }
+  std::vector<uint8_t> got(key.size() + 8);
+  rte_eth_rss_conf rc;
+  std::memset(&rc, 0, sizeof(rc));
+  rc.rss_key = got.data();
+  rc.rss_key_len = static_cast<uint8_t>(got.size());
+  if (int r = rte_eth_dev_rss_hash_conf_get(port, &rc); r != 0) {
+    return absl::StrFormat("the RSS key cannot be read back (%s)", rte_strerror(-r));
+  }
+  if ((rc.rss_hf & RTE_ETH_RSS_NONFRAG_IPV4_TCP) == 0) return "the device does not hash IPv4/TCP";
+  if (!std::equal(key.begin(), key.end(), got.begin())) return "the device's RSS key reads back differently";
+  return "";
 }
 
 absl::StatusOr<PortInfo> ConfigurePort(const PortConfig& config) {
@@ -57,7 +95,9 @@ absl::StatusOr<PortInfo> ConfigurePort(const PortConfig& config) {
         "port %u does not exist (%u ports probed; add a device, e.g. --vdev net_tap0, or pick another port)", port,
         rte_eth_dev_count_avail()));
   }
-  if (config.pool == nullptr) return absl::InvalidArgumentError("ConfigurePort: no mempool");
+  if (config.pool == nullptr && config.rx_pools.size() < config.rx_queues) {
+    return absl::InvalidArgumentError("ConfigurePort: no mempool for some RX queue");
+  }
   rte_eth_dev_info dev_info;
   if (int rc = rte_eth_dev_info_get(port, &dev_info); rc != 0) return DpdkError("rte_eth_dev_info_get", port, rc);
 
@@ -92,6 +132,26 @@ absl::StatusOr<PortInfo> ConfigurePort(const PortConfig& config) {
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
     info.tx_tcp_cksum = true;
   }
+  const bool want_rss = config.rx_queues > 1 && !config.rss_key.empty();
+  rte_eth_rss_conf rss_conf;
+  std::memset(&rss_conf, 0, sizeof(rss_conf));
+  std::vector<uint8_t> rss_key = config.rss_key;
+  if (want_rss) {
+    if ((dev_info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP) == 0) {
+      info.rss_note = "the device has no RSS for IPv4/TCP";
+    } else if (dev_info.hash_key_size != rss_key.size()) {
+      info.rss_note = absl::StrFormat("the device's RSS key is %u bytes, ours %u", dev_info.hash_key_size,
+                                      rss_key.size());
+    } else if (dev_info.reta_size == 0) {
+      info.rss_note = "the device has no RSS redirection table";
+    } else {
+      conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+      rss_conf.rss_key = rss_key.data();
+      rss_conf.rss_key_len = static_cast<uint8_t>(rss_key.size());
+      rss_conf.rss_hf = RTE_ETH_RSS_NONFRAG_IPV4_TCP;
+      conf.rx_adv_conf.rss_conf = rss_conf;
+    }
+  }
   if (int rc = rte_eth_dev_configure(port, config.rx_queues, config.tx_queues, &conf); rc != 0) {
     return DpdkError("rte_eth_dev_configure", port, rc);
   }
@@ -104,7 +164,8 @@ absl::StatusOr<PortInfo> ConfigurePort(const PortConfig& config) {
   for (uint16_t q = 0; q < config.rx_queues; ++q) {
     rte_eth_rxconf rxconf = dev_info.default_rxconf;
     rxconf.offloads = conf.rxmode.offloads;
-    if (int rc = rte_eth_rx_queue_setup(port, q, rx_desc, socket, &rxconf, config.pool); rc != 0) {
+    rte_mempool* pool = q < config.rx_pools.size() && config.rx_pools[q] != nullptr ? config.rx_pools[q] : config.pool;
+    if (int rc = rte_eth_rx_queue_setup(port, q, rx_desc, socket, &rxconf, pool); rc != 0) {
       return DpdkError("rte_eth_rx_queue_setup", port, rc);
     }
   }
@@ -117,6 +178,11 @@ absl::StatusOr<PortInfo> ConfigurePort(const PortConfig& config) {
   }
   if (int rc = rte_eth_dev_start(port); rc != 0) return DpdkError("rte_eth_dev_start", port, rc);
   if (config.promiscuous) rte_eth_promiscuous_enable(port);
+  if (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS) {
+    info.rss_note = VerifyRss(port, dev_info.reta_size, config.rx_queues, config.rss_key);
+    info.rss = info.rss_note.empty();
+    if (info.rss) info.reta_size = dev_info.reta_size;
+  }
 
   rte_ether_addr mac;
   if (int rc = rte_eth_macaddr_get(port, &mac); rc != 0) return DpdkError("rte_eth_macaddr_get", port, rc);

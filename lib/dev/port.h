@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <rte_mempool.h>
 
@@ -25,8 +26,13 @@ struct PortConfig {
   uint16_t tx_queues = 1;
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
-  rte_mempool* pool = nullptr;  // RX buffers for every queue
+  rte_mempool* pool = nullptr;  // RX buffers for every queue without its own entry in rx_pools
+  std::vector<rte_mempool*> rx_pools;  // optional: RX buffers per queue (each engine's own pool)
   bool promiscuous = false;
+  // With more than one RX queue: spread IPv4/TCP flows by Toeplitz RSS with this key (empty: no RSS)
+  // and a redirection table of i % rx_queues. Used only when the device has RSS for IPv4/TCP with a
+  // key of this size and reads the configuration back as written; PortInfo says which.
+  std::vector<uint8_t> rss_key;
 };
 
 struct PortInfo {
@@ -39,6 +45,9 @@ struct PortInfo {
   bool tx_ip_cksum = false;
   bool rx_tcp_cksum = false;
   bool tx_tcp_cksum = false;
+  bool rss = false;          // hardware RSS active with our key (else the stack dispatches in software)
+  uint16_t reta_size = 0;    // the device's redirection table size when rss
+  std::string rss_note;      // why RSS is not used, when it was asked for
   bool link_up = false;
   uint32_t link_speed_mbps = 0;
   std::string Describe() const;  // one line for start-up reports

@@ -43,7 +43,8 @@ namespace synack {
   X(kArpUnresolved, "arp_unresolved")            /* neighbour never answered; queued packet dropped */ \
   X(kNoHeadroom, "no_headroom")                                                                 \
   X(kMempoolEmpty, "mempool_empty")              /* could not allocate a frame to send */        \
-  X(kTxQueueFull, "tx_queue_full")               /* outbox full: device not draining */
+  X(kTxQueueFull, "tx_queue_full")               /* outbox full: device not draining */         \
+  X(kDispatchRingFull, "dispatch_ring_full")     /* the owning engine's inbound ring is full */
 
 enum class Drop : uint8_t {
 #define SYNACK_X(name, str) name,
@@ -69,7 +70,11 @@ std::string_view DropName(Drop d);
   X(icmp_echo_requests_tx)     \
   X(icmp_echo_replies_rx)      \
   X(rx_ip_cksum_offloaded)     \
-  X(rx_linearized)
+  X(rx_linearized)             \
+  X(arp_shared_rx)             \
+  X(dispatched_out)            \
+  X(dispatched_in)             \
+  X(rss_hash_mismatch)
 
 struct NetCounters {
 #define SYNACK_X(name) uint64_t name = 0;

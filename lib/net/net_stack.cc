@@ -75,7 +75,7 @@ void NetStack::Input(Instant now, Mbuf&& frame) {
   }
   switch (eth->ethertype) {
     case kEtherTypeArp:
-      return HandleArp(now, std::move(m), *eth);
+      return HandleArp(now, std::move(m), *eth, /*shared=*/false);
     case kEtherTypeIpv4:
       return HandleIpv4(now, std::move(m), *eth);
     default:
@@ -83,7 +83,15 @@ void NetStack::Input(Instant now, Mbuf&& frame) {
   }
 }
 
-void NetStack::HandleArp(Instant now, Mbuf&& frame, const EthernetFrame& eth) {
+void NetStack::LearnArp(Instant now, Mbuf&& frame) {
+  Mbuf m(std::move(frame));
+  ++counters_.arp_shared_rx;
+  Parsed<EthernetFrame> eth = ParseEthernet(m.bytes());
+  if (!eth.ok()) return Discard(std::move(m), eth.error());
+  HandleArp(now, std::move(m), *eth, /*shared=*/true);
+}
+
+void NetStack::HandleArp(Instant now, Mbuf&& frame, const EthernetFrame& eth, bool shared) {
   Mbuf m(std::move(frame));
   Parsed<ArpPacket> arp = ParseArp(eth.payload);
   if (!arp.ok()) return Discard(std::move(m), arp.error());
@@ -92,6 +100,15 @@ void NetStack::HandleArp(Instant now, Mbuf&& frame, const EthernetFrame& eth) {
     return Discard(std::move(m), Drop::kArpConflict);
   }
   const bool for_us = arp->tpa == config_.local.addr;
+  if (shared) {
+    // A sibling engine counted and answered it; only learn, so packets waiting here can leave.
+    if (for_us && !arp->spa.is_zero() && !arp->sha.is_multicast()) {
+      neighbors_.Update(arp->spa, arp->sha, now, true, [this](Mbuf&& waiting, const MacAddr& mac) {
+        SendWithEthernet(std::move(waiting), mac, kEtherTypeIpv4);
+      });
+    }
+    return;  // `m` freed here
+  }
   if (arp->op == kArpOpRequest) {
     ++counters_.arp_requests_rx;
   } else {

@@ -58,6 +58,10 @@ class NetStack {
   // Takes ownership of one received frame.
   void Input(Instant now, Mbuf&& frame);
 
+  // Takes ownership of a copy of an ARP frame that a sibling engine received: learns the sender's
+  // address (releasing packets waiting on it) but never answers; the receiving engine did that.
+  void LearnArp(Instant now, Mbuf&& frame);
+
   // ARP retries and expiry; cheap enough to call every few milliseconds.
   void Poll(Instant now);
 
@@ -80,7 +84,7 @@ class NetStack {
   const std::optional<EchoReply>& last_echo_reply() const { return last_echo_reply_; }
 
  private:
-  void HandleArp(Instant now, Mbuf&& frame, const EthernetFrame& eth);
+  void HandleArp(Instant now, Mbuf&& frame, const EthernetFrame& eth, bool shared);
   void HandleIpv4(Instant now, Mbuf&& frame, const EthernetFrame& eth);
   void HandleIcmp(Instant now, Mbuf&& frame, const EthernetFrame& eth, const Ipv4Packet& ip);
   // Prepends an IPv4 header from us to `dst`; false when the headroom is too small.

@@ -110,6 +110,7 @@ void TcpConnection::AcceptSyn(Instant now, const TcpSegment& syn, SeqNum iss, Tc
   ep_ = Endpoint{syn.dst_port, syn.src_port};
   irs_ = syn.seq;
   rcv_nxt_ = syn.seq + 1;
+  rcv_adv_ = rcv_nxt_;
   iss_ = iss;
   snd_una_ = iss;
   snd_nxt_ = iss + 1;
@@ -241,6 +242,7 @@ void TcpConnection::InputSynSent(Instant now, const TcpSegment& seg, TcpOutput& 
   if (!seg.syn()) return;
   irs_ = seg.seq;
   rcv_nxt_ = seg.seq + 1;
+  rcv_adv_ = rcv_nxt_;  // nothing advertised yet: the right edge starts at RCV.NXT
   NegotiateOptions(seg);
   if (ts_enabled_) ts_recent_ = seg.options.timestamps->tsval;
   snd_wnd_ = seg.window;  // never scaled in a SYN

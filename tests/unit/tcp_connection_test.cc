@@ -201,6 +201,23 @@ TEST_F(TcpTest, ActiveOpen) {
   EXPECT_EQ(counters_.rtt_samples, 1u);
 }
 
+// Regression: the advertised right edge must start at RCV.NXT, not at sequence 0. With a peer ISN just
+// below 2^31 an unset edge compared "above" RCV.NXT + window and froze the window at 65535 -> every
+// later segment failed the acceptability test.
+TEST_F(TcpTest, ActiveOpenWithPeerIsnJustBelowHalfTheSequenceSpace) {
+  for (uint32_t peer_iss : {0x7fffffffu - 1000u, 0x7fffffffu - 200000u, 0x80000000u + 5u, 0xffffff00u}) {
+    New();
+    App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Connect(now, {kOurPort, kPeerPort}, SeqNum(kIss), out); });
+    TakeSent();
+    Send(Seg(kSyn | kAck, peer_iss, kIss + 1, 65535));
+    ASSERT_EQ(state(), TcpState::kEstablished);
+    ExpectSent(Out(kAck, kIss + 1, peer_iss + 1, 65535));
+    Send(Seg(kAck | kPsh, peer_iss + 1, kIss + 1, 65535, 100));  // 100 bytes at RCV.NXT
+    EXPECT_EQ(conn_->rcv_nxt(), SeqNum(peer_iss + 101)) << peer_iss;
+    EXPECT_EQ(counters_.unacceptable, 0u) << peer_iss;
+  }
+}
+
 TEST_F(TcpTest, SynAckWithBadAckIsAnsweredWithReset) {
   New();
   App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Connect(now, {kOurPort, kPeerPort}, SeqNum(kIss), out); });

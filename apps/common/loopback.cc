@@ -1,0 +1,237 @@
+#include "apps/common/loopback.h"
+
+#include <sched.h>
+
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_pause.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "lib/core/clock.h"
+#include "lib/dev/eal.h"
+#include "lib/dev/port.h"
+#include "lib/dev/ring_pair.h"
+#include "lib/tcp/isn.h"
+
+namespace synack::app {
+namespace {
+
+// How long both engines keep polling after the client app is done, so final ACKs and FINs get through.
+constexpr Duration kDrainTime = Duration::Milliseconds(20);
+
+bool HasAnyArg(const std::vector<std::string>& args, std::initializer_list<absl::string_view> names) {
+  for (const std::string& a : args) {
+    for (absl::string_view n : names) {
+      if (a == n || absl::StartsWith(a, absl::StrCat(n, "="))) return true;
+    }
+  }
+  return false;
+}
+
+// "-l a,b" with the first two CPUs this process may run on ("-l a" when there is only one).
+std::vector<std::string> DefaultLcoreArgs() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE && cpus.size() < 2; ++c) {
+      if (CPU_ISSET(c, &set)) cpus.push_back(c);
+    }
+  }
+  if (cpus.empty()) cpus.push_back(0);
+  std::string list = std::to_string(cpus[0]);
+  if (cpus.size() > 1) absl::StrAppend(&list, ",", cpus[1]);
+  return {"-l", list};
+}
+
+EngineConfig MakeEngineConfig(const PortInfo& port, const Ipv4Prefix& local, const TcpLayerConfig& tcp) {
+  EngineConfig ec;
+  ec.port_id = port.port_id;
+  ec.net.local = local;
+  ec.net.mac = port.mac;
+  ec.net.tx_ip_cksum_offload = port.tx_ip_cksum;
+  ec.tcp = tcp;
+  ec.tcp.tx_tcp_cksum_offload = port.tx_tcp_cksum;
+  ec.tcp.isn_key = RandomKey();
+  return ec;
+}
+
+}  // namespace
+
+void PollEngineOnce(Engine& engine, App& app, Instant now) {
+  Event events[64];
+  engine.PollOnce(now);
+  for (size_t n; (n = engine.tcp().PollEvents(events)) > 0;) {
+    for (size_t i = 0; i < n; ++i) app.OnEvent(engine, events[i]);
+  }
+  app.OnPoll(engine, now);
+}
+
+void PrintEngineCounters(FILE* out, Engine& engine, const std::string& title) {
+  std::fprintf(out, "%s\n", title.c_str());
+  auto print = [out](std::string_view prefix, std::string_view name, uint64_t v) {
+    if (v != 0) {
+      std::fprintf(out, "  %.*s%.*s %llu\n", static_cast<int>(prefix.size()), prefix.data(),
+                   static_cast<int>(name.size()), name.data(), static_cast<unsigned long long>(v));
+    }
+  };
+  engine.counters().ForEach([&](std::string_view n, uint64_t v) { print("", n, v); });
+  engine.tcp().counters().ForEach([&](std::string_view n, uint64_t v) { print("tcp.", n, v); });
+  const TcpCounters& tc = engine.tcp().tcp_counters();
+  print("tcp.", "segments_in", tc.segments_in);
+  print("tcp.", "segments_out", tc.segments_out);
+  print("tcp.", "retransmits", tc.retransmits);
+  print("tcp.", "syn_retransmits", tc.syn_retransmits);
+  print("tcp.", "unacceptable", tc.unacceptable);
+  print("tcp.", "no_ack_flag", tc.no_ack_flag);
+  print("tcp.", "ack_too_new", tc.ack_too_new);
+  print("tcp.", "ack_too_old", tc.ack_too_old);
+  print("tcp.", "challenge_acks", tc.challenge_acks);
+  print("tcp.", "resets_in", tc.resets_in);
+  print("tcp.", "resets_out", tc.resets_out);
+  print("tcp.", "out_of_order_dropped", tc.out_of_order_dropped);
+  print("tcp.", "timeouts", tc.timeouts);
+  std::fflush(out);
+}
+
+absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const std::string& program, const cli::SplitArgs& args,
+                                                           const LoopbackOptions& options) {
+  EalConfig eal;
+  eal.program_name = program;
+  eal.user_args = args.eal;
+  eal.hugepages = options.hugepages;
+  if (!HasAnyArg(args.eal, {"-l", "-c", "--lcores"})) {
+    std::vector<std::string> l = DefaultLcoreArgs();
+    eal.user_args.insert(eal.user_args.end(), l.begin(), l.end());
+  }
+  if (!HasAnyArg(args.eal, {"--no-pci", "-a", "--allow", "-b", "--block"})) eal.user_args.push_back("--no-pci");
+  if (absl::Status s = InitEal(eal); !s.ok()) return s;
+
+  std::unique_ptr<Loopback> lb(new Loopback());
+  lb->eal_started_ = true;
+  lb->options_ = options;
+  absl::StatusOr<rte_mempool*> client_pool = CreateMbufPool("lo_client", options.mbufs);
+  if (!client_pool.ok()) return client_pool.status();
+  absl::StatusOr<rte_mempool*> client_indirect = CreateIndirectPool("lo_client_ind", options.mbufs);
+  if (!client_indirect.ok()) return client_indirect.status();
+  absl::StatusOr<rte_mempool*> server_pool = CreateMbufPool("lo_server", options.mbufs);
+  if (!server_pool.ok()) return server_pool.status();
+  absl::StatusOr<rte_mempool*> server_indirect = CreateIndirectPool("lo_server_ind", options.mbufs);
+  if (!server_indirect.ok()) return server_indirect.status();
+
+  absl::StatusOr<RingPair> pair = CreateRingPair("synack_lo", 1, 4096);
+  if (!pair.ok()) return pair.status();
+  PortConfig pc;
+  pc.port_id = pair->a;
+  pc.pool = *client_pool;
+  absl::StatusOr<PortInfo> client_port = ConfigurePort(pc);
+  if (!client_port.ok()) return client_port.status();
+  lb->client_port_ = pair->a;
+  pc.port_id = pair->b;
+  pc.pool = *server_pool;
+  absl::StatusOr<PortInfo> server_port = ConfigurePort(pc);
+  if (!server_port.ok()) return server_port.status();
+  lb->server_port_ = pair->b;
+
+  lb->client_ = std::make_unique<Engine>(MakeEngineConfig(*client_port, options.client, options.client_tcp),
+                                         *client_pool, *client_indirect);
+  lb->server_ = std::make_unique<Engine>(MakeEngineConfig(*server_port, options.server, options.server_tcp),
+                                         *server_pool, *server_indirect);
+  if (rte_lcore_count() >= 2) lb->server_lcore_ = rte_get_next_lcore(-1, /*skip_main=*/1, /*wrap=*/0);
+  return lb;
+}
+
+Loopback::~Loopback() {
+  if (server_lcore_ != kNoLcore) {
+    stop_.store(true);
+    rte_eal_wait_lcore(server_lcore_);
+  }
+  // Engines free the frames they hold before their ports and the EAL go.
+  client_.reset();
+  server_.reset();
+  if (!eal_started_) return;
+  ClosePort(client_port_);
+  ClosePort(server_port_);
+  CleanupEal();
+}
+
+std::string Loopback::Describe() const {
+  std::string s = absl::StrCat("loopback: client ", options_.client.ToString(), " on ring port ", client_port_,
+                               ", server ", options_.server.ToString(), " on ring port ", server_port_);
+  if (parallel()) {
+    absl::StrAppend(&s, "; server on lcore ", server_lcore_, ", client on lcore ", rte_get_main_lcore());
+  } else {
+    absl::StrAppend(&s, "; only one lcore: both engines polled alternately on lcore ", rte_get_main_lcore(),
+                    " (give two with -l 0-1)");
+  }
+  return s;
+}
+
+int Loopback::ServerMain(void* arg) {
+  Loopback& lb = *static_cast<Loopback*>(arg);
+  Engine& engine = *lb.server_;
+  App& app = *lb.server_app_;
+  TscClock clock;
+  engine.Start(clock.Now());
+  lb.server_status_ = app.Start(engine);
+  if (!lb.server_status_.ok()) {
+    lb.server_state_.store(2, std::memory_order_release);
+    return 1;
+  }
+  lb.server_state_.store(1, std::memory_order_release);
+  while (!lb.stop_.load(std::memory_order_relaxed)) PollEngineOnce(engine, app, clock.Now());
+  const Instant end = clock.Now() + kDrainTime;
+  while (clock.Now() < end) PollEngineOnce(engine, app, clock.Now());
+  return 0;
+}
+
+absl::Status Loopback::Run(App& server, App& client) {
+  if (!parallel()) return RunAlternating(server, client);
+  server_app_ = &server;
+  server_state_.store(0);
+  stop_.store(false);
+  if (int rc = rte_eal_remote_launch(&Loopback::ServerMain, this, server_lcore_); rc != 0) {
+    return absl::InternalError(absl::StrCat("rte_eal_remote_launch(lcore ", server_lcore_, "): ", rc));
+  }
+  int state;
+  while ((state = server_state_.load(std::memory_order_acquire)) == 0) rte_pause();
+  if (state == 2) {
+    rte_eal_wait_lcore(server_lcore_);
+    return server_status_;
+  }
+  TscClock clock;
+  client_->Start(clock.Now());
+  absl::Status status = client.Start(*client_);
+  if (status.ok()) {
+    while (!StopRequested() && !client.Done()) PollEngineOnce(*client_, client, clock.Now());
+  }
+  // The server keeps polling while the client's last segments drain, then both stop.
+  const Instant end = clock.Now() + kDrainTime;
+  while (clock.Now() < end) PollEngineOnce(*client_, client, clock.Now());
+  stop_.store(true);
+  rte_eal_wait_lcore(server_lcore_);
+  return status;
+}
+
+absl::Status Loopback::RunAlternating(App& server, App& client) {
+  TscClock clock;
+  server_->Start(clock.Now());
+  client_->Start(clock.Now());
+  if (absl::Status s = server.Start(*server_); !s.ok()) return s;
+  absl::Status status = client.Start(*client_);
+  if (status.ok()) {
+    while (!StopRequested() && !client.Done()) {
+      PollEngineOnce(*server_, server, clock.Now());
+      PollEngineOnce(*client_, client, clock.Now());
+    }
+  }
+  const Instant end = clock.Now() + kDrainTime;
+  while (clock.Now() < end) {
+    PollEngineOnce(*server_, server, clock.Now());
+    PollEngineOnce(*client_, client, clock.Now());
+  }
+  return status;
+}
+
+}  // namespace synack::app

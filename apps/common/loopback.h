@@ -1,0 +1,88 @@
+// Loopback: two engines in one process joined by a net_ring port pair — a client and a server with no NIC,
+// no kernel module and no set-up — for the `--loopback` modes of the synack-* tools.
+//
+// Ownership: Loopback owns the EAL (started in Create, cleaned up in the destructor), one mbuf pool and one
+// indirect pool per engine, both ring ports and both engines. The apps passed to Run() stay the caller's.
+// Threading: Create, Run and the destructor are called on the main thread. With two or more lcores, Run
+// polls the server engine (and calls the server app) on the first worker lcore and the client engine (and
+// app) on the main lcore; with one lcore it polls both alternately on the main lcore. Engines resolve each
+// other with ARP over the ring pair like hosts on a wire.
+#pragma once
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "apps/common/cli.h"
+#include "apps/common/runtime.h"
+#include "lib/core/engine.h"
+#include "lib/net/addr.h"
+
+namespace synack::app {
+
+struct LoopbackOptions {
+  Ipv4Prefix client = {Ipv4Addr::Of(198, 18, 0, 1), 24};
+  Ipv4Prefix server = {Ipv4Addr::Of(198, 18, 0, 2), 24};
+  uint32_t mbufs = 16383;  // per engine (frames; the same number of indirect mbufs)
+  bool hugepages = false;
+  // Per engine; max_connections, max_time_wait and ephemeral ports are taken from here as given, the
+  // checksum offloads and the ISN keys are filled in by Create.
+  TcpLayerConfig client_tcp;
+  TcpLayerConfig server_tcp;
+};
+
+class Loopback {
+ public:
+  // Starts the EAL with `args.eal` plus defaults for this mode (`--no-pci`; `-l` with the first two CPUs
+  // this process may run on, unless the user chose lcores), then pools, the ring pair and both engines.
+  static absl::StatusOr<std::unique_ptr<Loopback>> Create(const std::string& program, const cli::SplitArgs& args,
+                                                          const LoopbackOptions& options);
+  ~Loopback();
+  Loopback(const Loopback&) = delete;
+  Loopback& operator=(const Loopback&) = delete;
+
+  // Starts both engines, then server.Start() and, once that succeeded, client.Start(); polls until
+  // client.Done() or SIGINT/SIGTERM (InstallStopSignals), then lets final segments drain for a few
+  // milliseconds. Returns the first Start error.
+  absl::Status Run(App& server, App& client);
+
+  Engine& server() { return *server_; }
+  Engine& client() { return *client_; }
+  const LoopbackOptions& options() const { return options_; }
+  // True when the engines run on two lcores.
+  bool parallel() const { return server_lcore_ != kNoLcore; }
+  // One line: the ring ports, addresses and which lcores poll which engine.
+  std::string Describe() const;
+
+ private:
+  static constexpr unsigned kNoLcore = ~0u;
+  Loopback() = default;
+  static int ServerMain(void* self);
+  absl::Status RunAlternating(App& server, App& client);
+
+  LoopbackOptions options_;
+  uint16_t client_port_ = 0;
+  uint16_t server_port_ = 0;
+  unsigned server_lcore_ = kNoLcore;
+  bool eal_started_ = false;
+  std::unique_ptr<Engine> client_;
+  std::unique_ptr<Engine> server_;
+
+  // Hand-over between the main lcore and the server's lcore during Run.
+  App* server_app_ = nullptr;
+  std::atomic<int> server_state_{0};  // 0 starting, 1 running, 2 Start failed
+  absl::Status server_status_;
+  std::atomic<bool> stop_{false};
+};
+
+// Polls `engine` once and hands its TCP events to `app`, then calls app.OnPoll (one loop iteration of the
+// Runtime loop, for loops that drive engines themselves). On the engine's lcore.
+void PollEngineOnce(Engine& engine, App& app, Instant now);
+
+// Prints every non-zero counter of `engine` (net, tcp layer, tcp state machine) under `title`.
+// On the engine's lcore, or on any thread once it stopped.
+void PrintEngineCounters(FILE* out, Engine& engine, const std::string& title);
+
+}  // namespace synack::app

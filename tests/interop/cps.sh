@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# synack-cps end to end. Usage: cps.sh BIN [loopback|netns|all]
+#  loopback (no root): bad command lines give one line naming the flag; `--loopback` with no other flag
+#    runs 2 s with 0 failures, bare and with a 64-byte request;
+#  netns (root, else exit 77): synack-cps on net_tap in a namespace this script creates, the Linux kernel
+#    (198.18.0.1) on the other side: (b) --client against a Python accept-and-close server, (c) --server
+#    for a Python client (200 connect/close, then 20 request/response), (d) --client to a closed port
+#    reports 'refused' and exits 1.
+set -euo pipefail
+bin=$(readlink -f "$1")
+what=${2:-all}
+here=$(cd "$(dirname "$0")" && pwd)
+fail() { echo "FAIL: $*"; exit 1; }
+
+loopback() {
+  local bad=0 out rc
+  check() {  # expected-substring args...
+    local want=$1; shift
+    out=$("$bin" "$@" 2>&1 >/dev/null) && rc=0 || rc=$?
+    if [[ $rc -eq 0 || $(printf '%s\n' "$out" | grep -c .) -ne 1 || $out != *"$want"* ]]; then
+      echo "FAIL: synack-cps $* -> rc=$rc, output: $out (wanted one line containing '$want')"; bad=1
+    else
+      echo "ok: synack-cps $* -> $out"
+    fi
+  }
+  check "choose a mode" --
+  check "choose one mode" -- --loopback --client
+  check "--concurrency" -- --loopback --concurrency 0
+  check "--connect" -- --client --ip 198.18.0.2/24 --connect nonsense
+  check "--connect is required" -- --client --ip 198.18.0.2/24
+  check "--request" -- --loopback --request 5000
+  check "--duration" -- --loopback --duration x
+  check "--concurrency" -- --server --ip 198.18.0.2/24 --concurrency 4
+  [[ $("$bin" --help) == *"--loopback"* ]] || { echo "FAIL: --help"; bad=1; }
+  [[ $bad -eq 0 ]] || exit 1
+
+  local args
+  for args in "" "--request 64"; do
+    echo "--- synack-cps --loopback --duration 2 --concurrency 16 $args"
+    # shellcheck disable=SC2086
+    out=$(timeout 60 "$bin" -- --loopback --duration 2 --concurrency 16 $args 2>&1) && rc=0 || rc=$?
+    echo "$out" | grep -Ev '^  ' || true
+    [[ $rc -eq 0 ]] || fail "loopback $args exited $rc"
+    echo "$out" | grep -Eq '^cps: [1-9][0-9]* ok, 0 failed in .*: [1-9][0-9]* conns/s' ||
+      fail "loopback $args: expected successes, 0 failures and a rate"
+    echo "$out" | grep -q '^connect latency: p50' || fail "loopback $args: no latency line"
+  done
+}
+
+netns() {
+  [[ $(id -u) -eq 0 ]] || { echo "skipped: needs root for network namespaces"; exit 77; }
+  source "$here/../../scripts/netns.sh"
+  ns=synack-cps-$$
+  iface=scps$$
+  iface=${iface:0:15}
+  log=$(mktemp)
+  pid=
+  pypid=
+  cleanup() {
+    [[ -n $pid ]] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    [[ -n $pypid ]] && kill "$pypid" 2>/dev/null && wait "$pypid" 2>/dev/null
+    ns_cleanup
+    rm -f "$log"
+  }
+  trap cleanup EXIT
+  ns_create "$ns"
+  # Brings the kernel side of the tap up once synack-cps has created it.
+  kernel_side() {
+    ns_wait_link "$ns" "$iface" 10 || fail "no $iface in $ns"
+    ip -n "$ns" addr add 198.18.0.1/24 dev "$iface"
+    ip -n "$ns" link set "$iface" up
+  }
+  local eal=(--no-pci --vdev "net_tap0,iface=$iface" -l 0)
+
+  echo "--- (b) synack-cps --client against the Linux kernel (Python: accept, close)"
+  ip netns exec "$ns" timeout 60 /usr/bin/python3 -c '
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 5001))
+s.listen(1024)
+while True:
+    c, _ = s.accept()
+    c.close()
+' &
+  pypid=$!
+  sleep 0.3
+  # The first SYN waits for ARP while the kernel side comes up: give it 3 s.
+  ip netns exec "$ns" timeout 60 "$bin" "${eal[@]}" -- --client --ip 198.18.0.2/24 --connect 198.18.0.1:5001 \
+    --duration 2 --concurrency 8 --connect-timeout-ms 3000 >"$log" 2>&1 &
+  pid=$!
+  kernel_side
+  local rc=0
+  wait "$pid" || rc=$?
+  pid=
+  grep -Ev '^  ' "$log"
+  [[ $rc -eq 0 ]] || fail "(b) client exited $rc"
+  grep -Eq '^cps: [1-9][0-9]* ok, 0 failed' "$log" || fail "(b) expected successes and 0 failures"
+  kill "$pypid"; wait "$pypid" 2>/dev/null || true
+  pypid=
+
+  echo "--- (d) synack-cps --client towards a port where nothing listens"
+  ip netns exec "$ns" timeout 60 "$bin" "${eal[@]}" -- --client --ip 198.18.0.2/24 --connect 198.18.0.1:5999 \
+    --duration 1 --concurrency 4 --connect-timeout-ms 3000 >"$log" 2>&1 &
+  pid=$!
+  kernel_side
+  rc=0
+  wait "$pid" || rc=$?
+  pid=
+  grep -Ev '^  ' "$log"
+  [[ $rc -eq 1 ]] || fail "(d) expected exit status 1, got $rc"
+  grep -Eq '^failures: refused [1-9]' "$log" || fail "(d) expected failures by reason 'refused'"
+  grep -Eq '^cps: 0 ok' "$log" || fail "(d) expected 0 ok"
+
+  local mode
+  for mode in bare request; do
+    echo "--- (c) synack-cps --server ($mode) with a Python client in the namespace"
+    local flag=()
+    [[ $mode == request ]] && flag=(--request)
+    ip netns exec "$ns" timeout 120 "$bin" "${eal[@]}" -- --server --ip 198.18.0.2/24 --port 5001 "${flag[@]}" \
+      >"$log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do grep -q '^listening on 198.18.0.2:5001' "$log" && break; sleep 0.1; done
+    grep -q '^listening on 198.18.0.2:5001' "$log" || { cat "$log"; fail "(c) no readiness line"; }
+    kernel_side
+    ip netns exec "$ns" timeout 60 /usr/bin/python3 - "$mode" <<'PY'
+import socket, sys, time
+mode = sys.argv[1]
+n = 200 if mode == "bare" else 20
+t0 = time.time()
+for i in range(n):
+    c = socket.create_connection(("198.18.0.2", 5001), timeout=5)
+    if mode == "request":
+        msg = bytes([i % 256]) * 64
+        c.sendall(msg)
+        got = b""
+        while len(got) < 64:
+            b = c.recv(100)
+            assert b, f"connection {i}: EOF after {len(got)} bytes"
+            got += b
+        assert got == msg, f"connection {i}: answer differs"
+    assert c.recv(10) == b"", f"connection {i}: expected the server's FIN"
+    c.close()
+print(f"{n} {mode} connections ok in {time.time() - t0:.2f} s")
+PY
+    kill -INT "$pid"
+    wait "$pid"
+    pid=
+    grep -Ev '^  ' "$log"
+    if [[ $mode == bare ]]; then
+      grep -Eq '^cps server: accepted 200,' "$log" || fail "(c) expected 200 accepted"
+    else
+      grep -Eq '^cps server: accepted 20, answered 20,' "$log" || fail "(c) expected 20 answered"
+    fi
+    ip -n "$ns" addr flush dev "$iface" 2>/dev/null || true
+  done
+}
+
+case $what in
+  loopback) loopback ;;
+  netns) netns ;;
+  all) loopback; netns ;;
+  *) fail "usage: cps.sh BIN [loopback|netns|all]" ;;
+esac
+echo PASS
