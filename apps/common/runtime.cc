@@ -3,7 +3,15 @@
 #include <csignal>
 #include <atomic>
 
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_ring.h>
+
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "lib/core/clock.h"
 #include "lib/dev/eal.h"
 #include "lib/tcp/isn.h"
@@ -71,76 +79,232 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const std::string& prog
   eal.user_args = args.eal;
   eal.hugepages = options.hugepages;
   if (absl::Status s = InitEal(eal); !s.ok()) return s;
-  absl::StatusOr<rte_mempool*> pool = CreateMbufPool("app_pool", options.mbufs);
-  if (!pool.ok()) return pool.status();
-  absl::StatusOr<rte_mempool*> indirect = CreateIndirectPool("app_indirect", options.mbufs);
-  if (!indirect.ok()) return indirect.status();
+  std::unique_ptr<Runtime> rt(new Runtime());
+  const uint16_t n = static_cast<uint16_t>(rte_lcore_count());
+
+  // Each engine owns its pools: RX buffers of its queue, frames it builds, indirect mbufs for zero-copy.
+  std::vector<rte_mempool*> pools, indirect_pools;
+  for (uint16_t i = 0; i < n; ++i) {
+    absl::StatusOr<rte_mempool*> pool = CreateMbufPool(absl::StrCat("app_pool", i), options.mbufs);
+    if (!pool.ok()) return pool.status();
+    absl::StatusOr<rte_mempool*> indirect = CreateIndirectPool(absl::StrCat("app_indirect", i), options.mbufs);
+    if (!indirect.ok()) return indirect.status();
+    pools.push_back(*pool);
+    indirect_pools.push_back(*indirect);
+  }
+
   PortConfig pc;
   pc.port_id = options.eth_port;
-  pc.pool = *pool;
+  pc.pool = pools[0];
+  if (n > 1) {
+    if (!rte_eth_dev_is_valid_port(pc.port_id)) {
+      return absl::NotFoundError(absl::StrFormat(
+          "--eth-port %u does not exist (add a device, e.g. --vdev net_tap0, or pick another port)", pc.port_id));
+    }
+    rte_eth_dev_info info;
+    if (int rc = rte_eth_dev_info_get(pc.port_id, &info); rc != 0) {
+      return absl::InternalError(absl::StrFormat("rte_eth_dev_info_get(port %u): %s", pc.port_id, rte_strerror(-rc)));
+    }
+    if (info.max_tx_queues < n) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "-l: %u lcores need %u TX queues but port %u (%s) has %u; give EAL at most %u lcores", n, n, pc.port_id,
+          info.driver_name, info.max_tx_queues, info.max_tx_queues));
+    }
+    pc.tx_queues = n;
+    pc.rx_queues = std::min<uint16_t>(n, info.max_rx_queues);
+    pc.rx_pools.assign(pools.begin(), pools.begin() + pc.rx_queues);
+    const RssKey key = SymmetricRssKey();
+    pc.rss_key.assign(key.begin(), key.end());
+  }
   absl::StatusOr<PortInfo> port = ConfigurePort(pc);
   if (!port.ok()) return port.status();
-
-  std::unique_ptr<Runtime> rt(new Runtime());
   rt->port_ = *port;
-  EngineConfig ec;
-  ec.port_id = pc.port_id;
-  ec.net.local = options.local;
-  ec.net.gateway = options.gateway;
-  ec.net.mac = port->mac;
-  ec.net.tx_ip_cksum_offload = port->tx_ip_cksum;
-  ec.tcp = tcp;
-  ec.tcp.tx_tcp_cksum_offload = port->tx_tcp_cksum;
-  ec.tcp.max_connections = options.max_connections;
-  ec.tcp.max_time_wait = options.max_connections;
-  ec.tcp.isn_key = RandomKey();
-  rt->engine_ = std::make_unique<Engine>(ec, *pool, *indirect);
+
+  if (n > 1) {
+    const bool hw = port->rss && pc.rx_queues == n;
+    rt->steering_ = std::make_unique<RssSteering>(SymmetricRssKey(), n, port->rss ? port->reta_size : 128);
+    if (hw) {
+      rt->dispatch_ = absl::StrFormat("%u engines, hardware RSS (symmetric Toeplitz, reta %u), checked in software",
+                                      n, port->reta_size);
+    } else {
+      rt->dispatch_ = absl::StrFormat(
+          "%u engines, software dispatch over rte_rings (%u RX queue%s; %s)", n, pc.rx_queues,
+          pc.rx_queues == 1 ? "" : "s",
+          !port->rss_note.empty() ? port->rss_note : "fewer RX queues than engines");
+    }
+  } else {
+    rt->dispatch_ = "1 engine";
+  }
+
+  // ring[a * n + b]: frames engine a hands to engine b (one producer, one consumer).
+  rt->rings_.assign(size_t{n} * n, nullptr);
+  for (uint16_t a = 0; a < n; ++a) {
+    for (uint16_t b = 0; b < n; ++b) {
+      if (a == b) continue;
+      rte_ring* r = rte_ring_create(absl::StrCat("dispatch", a, "_", b).c_str(), 4096, SOCKET_ID_ANY,
+                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (r == nullptr) {
+        return absl::ResourceExhaustedError(absl::StrCat("rte_ring_create(dispatch): ", rte_strerror(rte_errno)));
+      }
+      rt->rings_[size_t{a} * n + b] = r;
+    }
+  }
+
+  for (uint16_t i = 0; i < n; ++i) {
+    EngineConfig ec;
+    ec.port_id = pc.port_id;
+    ec.queue_id = i;
+    ec.rx_queues.clear();
+    if (i < pc.rx_queues) ec.rx_queues.push_back(i);
+    ec.net.local = options.local;
+    ec.net.gateway = options.gateway;
+    ec.net.mac = port->mac;
+    ec.net.tx_ip_cksum_offload = port->tx_ip_cksum;
+    ec.tcp = tcp;
+    ec.tcp.tx_tcp_cksum_offload = port->tx_tcp_cksum;
+    ec.tcp.max_connections = options.max_connections;
+    ec.tcp.max_time_wait = options.max_connections;
+    ec.tcp.isn_key = RandomKey();
+    if (n > 1) {
+      ec.tcp.steering = rt->steering_.get();
+      ec.tcp.engine_index = i;
+      ec.dispatch.steering = rt->steering_.get();
+      ec.dispatch.index = i;
+      for (uint16_t j = 0; j < n; ++j) {
+        ec.dispatch.to.push_back(rt->rings_[size_t{i} * n + j]);
+        ec.dispatch.from.push_back(rt->rings_[size_t{j} * n + i]);
+      }
+    }
+    if (ec.rx_queues.empty() && n == 1) ec.rx_queues.push_back(0);
+    rt->engines_.push_back(std::make_unique<Engine>(ec, pools[i], indirect_pools[i]));
+  }
   return rt;
 }
 
 Runtime::~Runtime() {
   const uint16_t port = port_.port_id;
-  engine_.reset();  // frees every frame the engine still holds before the port and the EAL go
+  engines_.clear();  // frees every frame the engines still hold before the port and the EAL go
   ClosePort(port);
+  for (rte_ring* r : rings_) {
+    if (r == nullptr) continue;
+    void* m;
+    while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+    rte_ring_free(r);
+  }
   CleanupEal();
 }
 
-absl::Status Runtime::Run(App& app) {
-  Engine& engine = *engine_;
+struct Runtime::Lane {
+  Engine* engine = nullptr;
+  App* app = nullptr;
+  std::atomic<bool>* stop = nullptr;
+  absl::Status status;
+};
+
+int Runtime::LaneMain(void* arg) {
+  Lane& lane = *static_cast<Lane*>(arg);
+  Engine& engine = *lane.engine;
+  App* app = lane.app;
   TscClock clock;
   engine.Start(clock.Now());
-  if (absl::Status s = app.Start(engine); !s.ok()) return s;
+  if (app != nullptr) {
+    lane.status = app->Start(engine);
+    if (!lane.status.ok()) {
+      lane.stop->store(true);
+      return 1;
+    }
+  }
   Event events[64];
-  while (!StopRequested() && !app.Done()) {
+  while (!StopRequested() && !lane.stop->load(std::memory_order_relaxed)) {
     const Instant now = clock.Now();
     engine.PollOnce(now);
-    for (size_t n; (n = engine.tcp().PollEvents(events)) > 0;) {
-      for (size_t i = 0; i < n; ++i) app.OnEvent(engine, events[i]);
+    if (app == nullptr) {
+      while (engine.tcp().PollEvents(events) > 0) {
+      }
+      continue;
     }
-    app.OnPoll(engine, now);
+    for (size_t n; (n = engine.tcp().PollEvents(events)) > 0;) {
+      for (size_t i = 0; i < n; ++i) app->OnEvent(engine, events[i]);
+    }
+    app->OnPoll(engine, now);
+    if (app->Done()) lane.stop->store(true);
   }
   // Give queued frames (final ACKs, FINs) a chance to leave.
   for (int i = 0; i < 100; ++i) engine.PollOnce(clock.Now());
+  return 0;
+}
+
+absl::Status Runtime::Run(App& app) {
+  std::vector<App*> apps(engines_.size(), nullptr);
+  apps[0] = &app;
+  return RunAll(apps);
+}
+
+absl::Status Runtime::RunAll(const std::vector<App*>& apps) {
+  std::atomic<bool> stop{false};
+  std::vector<Lane> lanes(engines_.size());
+  for (size_t i = 0; i < engines_.size(); ++i) {
+    lanes[i].engine = engines_[i].get();
+    lanes[i].app = i < apps.size() ? apps[i] : nullptr;
+    lanes[i].stop = &stop;
+  }
+  // Engine i > 0 runs on the i-th worker lcore; engine 0 on the main lcore.
+  size_t i = 1;
+  unsigned lcore;
+  RTE_LCORE_FOREACH_WORKER(lcore) {
+    if (i >= lanes.size()) break;
+    if (int rc = rte_eal_remote_launch(LaneMain, &lanes[i], lcore); rc != 0) {
+      stop.store(true);
+      rte_eal_mp_wait_lcore();
+      return absl::InternalError(absl::StrFormat("rte_eal_remote_launch(lcore %u): %s", lcore, rte_strerror(-rc)));
+    }
+    ++i;
+  }
+  LaneMain(&lanes[0]);
+  stop.store(true);
+  rte_eal_mp_wait_lcore();
+  for (const Lane& l : lanes) {
+    if (!l.status.ok()) return l.status;
+  }
   return absl::OkStatus();
 }
 
 void Runtime::PrintCounters(FILE* out, const std::string& title) const {
   std::fprintf(out, "%s\n", title.c_str());
-  auto print = [out](std::string_view prefix, std::string_view name, uint64_t v) {
-    if (v != 0) {
-      std::fprintf(out, "  %.*s%.*s %llu\n", static_cast<int>(prefix.size()), prefix.data(),
-                   static_cast<int>(name.size()), name.data(), static_cast<unsigned long long>(v));
-    }
+  // Totals over all engines, in the engines' own counter order.
+  std::vector<std::pair<std::string, uint64_t>> totals;
+  absl::flat_hash_map<std::string, size_t> at;
+  auto add = [&](const std::string& name, uint64_t v) {
+    auto [it, inserted] = at.try_emplace(name, totals.size());
+    if (inserted) totals.emplace_back(name, 0);
+    totals[it->second].second += v;
   };
-  engine_->counters().ForEach([&](std::string_view n, uint64_t v) { print("", n, v); });
-  engine_->tcp().counters().ForEach([&](std::string_view n, uint64_t v) { print("tcp.", n, v); });
-  const TcpCounters& tc = engine_->tcp().tcp_counters();
-  print("tcp.", "segments_in", tc.segments_in);
-  print("tcp.", "segments_out", tc.segments_out);
-  print("tcp.", "retransmits", tc.retransmits);
-  print("tcp.", "challenge_acks", tc.challenge_acks);
-  print("tcp.", "out_of_order_dropped", tc.out_of_order_dropped);
-  print("tcp.", "timeouts", tc.timeouts);
+  for (const auto& e : engines_) {
+    e->counters().ForEach([&](std::string_view n, uint64_t v) { add(std::string(n), v); });
+    e->tcp().counters().ForEach([&](std::string_view n, uint64_t v) { add(absl::StrCat("tcp.", std::string(n)), v); });
+    const TcpCounters& tc = e->tcp().tcp_counters();
+    add("tcp.segments_in", tc.segments_in);
+    add("tcp.segments_out", tc.segments_out);
+    add("tcp.retransmits", tc.retransmits);
+    add("tcp.unacceptable", tc.unacceptable);
+    add("tcp.challenge_acks", tc.challenge_acks);
+    add("tcp.out_of_order_dropped", tc.out_of_order_dropped);
+    add("tcp.timeouts", tc.timeouts);
+  }
+  for (const auto& [name, v] : totals) {
+    if (v != 0) std::fprintf(out, "  %s %llu\n", name.c_str(), static_cast<unsigned long long>(v));
+  }
+  if (engines_.size() > 1) {
+    for (size_t i = 0; i < engines_.size(); ++i) {
+      const Engine& e = *engines_[i];
+      std::fprintf(out, "  engine %zu: rx_frames %llu dispatched_in %llu dispatched_out %llu accepted %llu connected %llu\n",
+                   i, static_cast<unsigned long long>(e.counters().rx_frames),
+                   static_cast<unsigned long long>(e.counters().dispatched_in),
+                   static_cast<unsigned long long>(e.counters().dispatched_out),
+                   static_cast<unsigned long long>(e.tcp().counters().accepted),
+                   static_cast<unsigned long long>(e.tcp().counters().connected));
+    }
+  }
   std::fflush(out);
 }
 

@@ -1,7 +1,9 @@
 // Runtime: what every synack-* server or client app shares — common flags (--ip, --gateway, --eth-port,
-// --mbufs, --max-connections, --hugepages), EAL and pool start-up, port set-up, one engine on the main
-// lcore, the poll loop that hands TCP events to the app, SIGINT/SIGTERM handling and the counters
-// printed at exit. Control plane, except Run(), which is the engine's lcore loop.
+// --mbufs, --max-connections, --hugepages), EAL and pool start-up, port set-up, one engine per EAL lcore
+// (`-l 0-3` gives four; each with its own RX/TX queue, mempools, connection table and timers), flow
+// dispatch (hardware RSS with a symmetric key when the device has it and reads it back, otherwise
+// software dispatch over rte_rings), the poll loops that hand TCP events to the apps, SIGINT/SIGTERM
+// handling and the counters printed at exit. Control plane, except the poll loops, one per lcore.
 #pragma once
 
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "apps/common/cli.h"
 #include "lib/core/engine.h"
+#include "lib/core/rss.h"
 #include "lib/dev/port.h"
 
 namespace synack::app {
@@ -51,18 +54,34 @@ class Runtime {
                                                          const CommonOptions& options, const TcpLayerConfig& tcp);
   ~Runtime();
 
-  Engine& engine() { return *engine_; }
+  Engine& engine() { return *engines_[0]; }
   const PortInfo& port() const { return port_; }
 
-  // Polls until SIGINT/SIGTERM or app.Done(); returns the app's Start error, if any.
+  // Engines, one per lcore; engine(0) runs on the main lcore.
+  size_t engines() const { return engines_.size(); }
+  Engine& engine(size_t i) { return *engines_[i]; }
+  // How flows reach their engine, for the start-up report ("software dispatch: ...", "hardware RSS ...").
+  const std::string& dispatch() const { return dispatch_; }
+
+  // Runs `app` on engine 0 (the main lcore); the other engines poll without an app (they still receive
+  // and forward frames). Until SIGINT/SIGTERM or app.Done(); returns the app's Start error, if any.
   absl::Status Run(App& app);
+  // Runs one app per engine, each on its engine's lcore: `apps[i]` on engine(i) (a null entry polls
+  // without an app). Until SIGINT/SIGTERM or any app's Done(); returns the first Start error.
+  absl::Status RunAll(const std::vector<App*>& apps);
   // Prints every non-zero counter (net, tcp layer, tcp state machine) under `title`.
   void PrintCounters(FILE* out, const std::string& title) const;
 
  private:
+  struct Lane;  // one engine's poll loop context
   Runtime() = default;
+  static int LaneMain(void* lane);
+
   PortInfo port_;
-  std::unique_ptr<Engine> engine_;
+  std::string dispatch_;
+  std::unique_ptr<RssSteering> steering_;
+  std::vector<rte_ring*> rings_;
+  std::vector<std::unique_ptr<Engine>> engines_;
 };
 
 // Installs SIGINT/SIGTERM handlers that make Run() return.

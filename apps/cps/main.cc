@@ -129,6 +129,7 @@ class CpsServer : public App {
     for (uint32_t p = port_; p < uint32_t{port_} + ports_; ++p) {
       if (absl::Status s = engine.tcp().Listen(static_cast<uint16_t>(p)); !s.ok()) return s;
     }
+    if (engine.index() != 0) return absl::OkStatus();  // one readiness line, from the main lcore's engine
     const std::string addr = engine.stack().config().local.addr.ToString();
     std::string ports = ports_ > 1 ? absl::StrCat(", ports ", port_, "-", port_ + ports_ - 1) : "";
     std::printf("listening on %s:%u (cps server%s, %s)\n", addr.c_str(), port_, ports.c_str(),
@@ -605,10 +606,17 @@ int RunServer(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(kProgram, split, *common, TcpLayerConfig{});
   if (!rt.ok()) return Fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
+  std::printf("engines: %s\n", (*rt)->dispatch().c_str());
   InstallStopSignals();
-  CpsServer server(static_cast<uint16_t>(*port), 1, flags.Has("request"));
-  if (absl::Status s = (*rt)->Run(server); !s.ok()) return Fail(s.message());
-  server.PrintSummary(stdout);
+  // One server per engine, each listening on its own lcore.
+  std::vector<std::unique_ptr<CpsServer>> servers;
+  std::vector<App*> apps;
+  for (size_t i = 0; i < (*rt)->engines(); ++i) {
+    servers.push_back(std::make_unique<CpsServer>(static_cast<uint16_t>(*port), 1, flags.Has("request")));
+    apps.push_back(servers.back().get());
+  }
+  if (absl::Status s = (*rt)->RunAll(apps); !s.ok()) return Fail(s.message());
+  for (const auto& server : servers) server->PrintSummary(stdout);
   (*rt)->PrintCounters(stdout, "synack-cps: stopped; counters:");
   return 0;
 }

@@ -16,6 +16,7 @@ class EchoServer : public App {
 
   absl::Status Start(Engine& engine) override {
     if (absl::Status s = engine.tcp().Listen(port_); !s.ok()) return s;
+    if (engine.index() != 0) return absl::OkStatus();  // one readiness line, from the main lcore's engine
     const NetConfig& nc = engine.stack().config();
     std::printf("listening on %s:%u (tcp echo, arp, ping)\n", nc.local.addr.ToString().c_str(), port_);
     std::fflush(stdout);
@@ -83,9 +84,16 @@ int Main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create("synack-echo", split, *common, TcpLayerConfig{});
   if (!rt.ok()) return fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
+  std::printf("engines: %s\n", (*rt)->dispatch().c_str());
   InstallStopSignals();
-  EchoServer server(static_cast<uint16_t>(*port));
-  if (absl::Status s = (*rt)->Run(server); !s.ok()) return fail(s.message());
+  // One server per engine, each listening on the same port on its own lcore.
+  std::vector<std::unique_ptr<EchoServer>> servers;
+  std::vector<App*> apps;
+  for (size_t i = 0; i < (*rt)->engines(); ++i) {
+    servers.push_back(std::make_unique<EchoServer>(static_cast<uint16_t>(*port)));
+    apps.push_back(servers.back().get());
+  }
+  if (absl::Status s = (*rt)->RunAll(apps); !s.ok()) return fail(s.message());
   (*rt)->PrintCounters(stdout, "synack-echo: stopped; counters:");
   return 0;
 }

@@ -171,21 +171,14 @@ class HttpServer : public App {
  public:
   HttpServer(uint16_t port, size_t body_size) : port_(port), body_(body_size, '\0') {
     for (size_t i = 0; i < body_size; ++i) body_[i] = static_cast<char>('a' + i % 26);
-    // Every response is an even number of bytes (see SendPending): the headers are padded with
-    // invisible trailing whitespace on the Server field when headers plus `follows` would be odd.
-    auto ok = [&](const char* connection, size_t follows) {
-      std::string h;
-      for (const char* server : {"synack-httpd", "synack-httpd "}) {
-        h = absl::StrCat("HTTP/1.1 200 OK\r\nServer: ", server, "\r\nContent-Type: text/plain\r\nContent-Length: ",
-                         body_size, "\r\n", connection, "\r\n");
-        if ((h.size() + follows) % 2 == 0) break;
-      }
-      return h;
+    auto ok = [&](const char* connection) {
+      return absl::StrCat("HTTP/1.1 200 OK\r\nServer: synack-httpd\r\nContent-Type: text/plain\r\nContent-Length: ",
+                          body_size, "\r\n", connection, "\r\n");
     };
     const char* connection[3] = {"", "Connection: keep-alive\r\n", "Connection: close\r\n"};
     for (int v = 0; v < 3; ++v) {
-      get_head_[v] = ok(connection[v], body_size);
-      head_head_[v] = ok(connection[v], 0);
+      get_head_[v] = ok(connection[v]);
+      head_head_[v] = ok(connection[v]);
       if (body_size <= kCoalesceBody) get_full_[v] = get_head_[v] + body_;
     }
     for (int status : {400, 405, 414, 431, 501, 505}) {
@@ -195,20 +188,18 @@ class HttpServer : public App {
                            : status == 431 ? "Request Header Fields Too Large"
                            : status == 501 ? "Not Implemented"
                                            : "HTTP Version Not Supported";
-      std::string text;
-      for (const char* end : {"\n", ".\n"}) {
-        const std::string body = absl::StrCat(reason, end);
-        text = absl::StrCat("HTTP/1.1 ", status, " ", reason, "\r\nServer: synack-httpd\r\nContent-Type: text/plain\r\n",
-                            status == 405 ? "Allow: GET, HEAD\r\n" : "", "Content-Length: ", body.size(),
-                            "\r\nConnection: close\r\n\r\n", body);
-        if (text.size() % 2 == 0) break;
-      }
+      const std::string body = absl::StrCat(reason, "\n");
+      std::string text = absl::StrCat("HTTP/1.1 ", status, " ", reason,
+                                      "\r\nServer: synack-httpd\r\nContent-Type: text/plain\r\n",
+                                      status == 405 ? "Allow: GET, HEAD\r\n" : "", "Content-Length: ", body.size(),
+                                      "\r\nConnection: close\r\n\r\n", body);
       errors_.push_back({status, std::move(text)});
     }
   }
 
   absl::Status Start(Engine& engine) override {
     if (absl::Status s = engine.tcp().Listen(port_); !s.ok()) return s;
+    if (engine.index() != 0) return absl::OkStatus();  // one readiness line, from the main lcore's engine
     const NetConfig& nc = engine.stack().config();
     std::printf("listening on %s:%u (http)\n", nc.local.addr.ToString().c_str(), port_);
     std::fflush(stdout);
@@ -258,7 +249,24 @@ class HttpServer : public App {
     retry_.clear();
   }
 
-  void PrintCounters(FILE* out) const {
+  const HttpCounters& counters() const { return counters_; }
+
+  // Prints the sum of every instance's counters (one instance per engine).
+  static void PrintCounters(FILE* out, const std::vector<std::unique_ptr<HttpServer>>& servers) {
+    HttpCounters sum;
+    for (const auto& s : servers) {
+      const HttpCounters& c = s->counters();
+      sum.connections += c.connections;
+      sum.requests += c.requests;
+      sum.responses += c.responses;
+      sum.bad_requests += c.bad_requests;
+      sum.server_closes += c.server_closes;
+      sum.body_bytes += c.body_bytes;
+    }
+    PrintCounters(out, sum);
+  }
+
+  static void PrintCounters(FILE* out, const HttpCounters& counters_) {
     std::fprintf(out,
                  "  http.connections %llu\n  http.requests %llu\n  http.responses %llu\n  http.bad_requests %llu\n"
                  "  http.server_closes %llu\n  http.body_bytes %llu\n",
@@ -406,35 +414,17 @@ class HttpServer : public App {
     c.discard = 0;
   }
 
-  // Queues as much of the current response as the send buffer takes; true when all of it is queued.
-  //
-  // Every copy handed to TCP has an even length, so every mbuf in the send queue (and every piece of a
-  // segment but the last) is even. This works around DPDK 22.11 net_tap's software TX checksum, which
-  // sums each segment of a chained mbuf separately and gets the TCP checksum wrong when a piece other
-  // than the last has an odd length (the Linux peer drops such segments, and their retransmissions,
-  // forever). Responses are even in total (see the constructor); where part[0] ends at an odd offset,
-  // its last byte and part[1]'s first are sent as one 2-byte copy.
+  // Queues as much of the current response (head, then body) as the send buffer takes; true when all
+  // of it is queued. Partial progress is kept in `c.sent` and resumed on kWritable.
   bool SendPending(TcpLayer& tcp, Conn& c) {
     const size_t total = c.part[0].size() + c.part[1].size();
     while (c.sent < total) {
       const bool first = c.sent < c.part[0].size();
       const std::string_view p = first ? c.part[0] : c.part[1];
       const size_t off = first ? c.sent : c.sent - c.part[0].size();
-      size_t want = p.size() - off;
-      const char* data = p.data() + off;
-      char stitch[2];
-      if (first && !c.part[1].empty() && want % 2 != 0) {
-        if (want > 1) {
-          --want;
-        } else {
-          stitch[0] = p[off];
-          stitch[1] = c.part[1][0];
-          data = stitch;
-          want = 2;
-        }
-      }
+      const size_t want = p.size() - off;
       const uint64_t no_mbufs = tcp.counters().no_mbufs;
-      const size_t n = tcp.SendCopy(c.id, ConstBytes(reinterpret_cast<const uint8_t*>(data), want));
+      const size_t n = tcp.SendCopy(c.id, ConstBytes(reinterpret_cast<const uint8_t*>(p.data() + off), want));
       c.sent += n;
       if (n < want) {
         if (tcp.counters().no_mbufs != no_mbufs) stalled_.push_back(c.id);
@@ -502,11 +492,18 @@ int Main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create("synack-httpd", split, *common, TcpLayerConfig{});
   if (!rt.ok()) return fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
+  std::printf("engines: %s\n", (*rt)->dispatch().c_str());
   InstallStopSignals();
-  HttpServer server(static_cast<uint16_t>(*port), static_cast<size_t>(*body_size));
-  if (absl::Status s = (*rt)->Run(server); !s.ok()) return fail(s.message());
+  // One server per engine, each listening on the port on its own lcore.
+  std::vector<std::unique_ptr<HttpServer>> servers;
+  std::vector<App*> apps;
+  for (size_t i = 0; i < (*rt)->engines(); ++i) {
+    servers.push_back(std::make_unique<HttpServer>(static_cast<uint16_t>(*port), static_cast<size_t>(*body_size)));
+    apps.push_back(servers.back().get());
+  }
+  if (absl::Status s = (*rt)->RunAll(apps); !s.ok()) return fail(s.message());
   (*rt)->PrintCounters(stdout, "synack-httpd: stopped; counters:");
-  server.PrintCounters(stdout);
+  HttpServer::PrintCounters(stdout, servers);
   return 0;
 }
 

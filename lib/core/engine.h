@@ -61,6 +61,7 @@ class Engine {
 
   NetStack& stack() { return stack_; }
   TcpLayer& tcp() { return tcp_; }
+  const TcpLayer& tcp() const { return tcp_; }
   const NetCounters& counters() const { return stack_.counters(); }
   uint16_t index() const { return config_.dispatch.index; }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "absl/container/flat_hash_map.h"
 #include "lib/net/addr.h"
 
 namespace synack {
@@ -19,5 +20,9 @@ struct FlowKey {
     return H::combine(std::move(h), k.local.v, k.remote.v, k.local_port, k.remote_port);
   }
 };
+
+// The per-core connection and TIME-WAIT index: 4-tuple -> slot in the engine's slab. Sized at start-up
+// (reserve) so the data path does not rehash; owned by one engine.
+using FlowTable = absl::flat_hash_map<FlowKey, uint32_t>;
 
 }  // namespace synack

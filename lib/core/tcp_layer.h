@@ -216,10 +216,10 @@ class TcpLayer : public TransportHandler {
   TimerWheel wheel_;
   std::vector<Socket> sockets_;
   std::vector<uint32_t> free_sockets_;
-  absl::flat_hash_map<FlowKey, uint32_t> flows_;
+  FlowTable flows_;
   std::vector<TimeWaitSlot> tw_slots_;
   std::vector<uint32_t> free_tw_;
-  absl::flat_hash_map<FlowKey, uint32_t> tw_index_;
+  FlowTable tw_index_;
   std::vector<Listener> listeners_;
   absl::flat_hash_map<uint16_t, uint32_t> listener_by_port_;
   std::vector<Event> events_;
