@@ -406,6 +406,7 @@ class CpsClient : public App {
         return engine.stack().neighbors().Find(next_hop_) == nullptr ? Failure::kNoArp : Failure::kTimedOut;
       case TcpError::kNone: return Failure::kClosedEarly;
       case TcpError::kAborted: return Failure::kOther;
+      case TcpError::kUnreachable: return Failure::kNoArp;
     }
     return Failure::kOther;
   }

@@ -91,6 +91,7 @@ struct ConnSummary {
   Duration elapsed;  // first byte to the peer's FIN (or the end)
   uint64_t verify_errors = 0;
   TcpError error = TcpError::kNone;
+  bool open = false;  // still open when the tool stopped (SIGINT)
 };
 
 class PerfServer : public App {
@@ -164,6 +165,13 @@ class PerfServer : public App {
     next_report_ = now + Duration::Seconds(1);
   }
 
+  // After the engine stopped (SIGINT): a summary for each connection still open.
+  void CloseOut(Instant now) {
+    for (Conn& c : conns_) {
+      if (c.live) Finish(c, now, TcpError::kNone, /*open=*/true);
+    }
+  }
+
   const std::vector<ConnSummary>& finished() const { return finished_; }
   uint64_t bytes() const { return bytes_; }
   uint64_t verify_errors() const { return verify_errors_; }
@@ -213,13 +221,14 @@ class PerfServer : public App {
     // `m` (the whole received chain) is freed here.
   }
 
-  void Finish(Conn& c, Instant now, TcpError error) {
+  void Finish(Conn& c, Instant now, TcpError error, bool open = false) {
     ConnSummary s;
     s.peer = c.peer;
     s.bytes = c.bytes;
     s.elapsed = c.bytes == 0 ? Duration() : now - c.first_byte;
     s.verify_errors = c.verify_errors;
     s.error = error;
+    s.open = open;
     c.live = false;
     --active_;
     if (live_) PrintSummary(stdout, s);
@@ -230,7 +239,9 @@ class PerfServer : public App {
     std::fprintf(out, "perf server: %s received %llu bytes in %.2f s: %.2f Gbit/s, %s%s\n", s.peer.c_str(),
                  static_cast<unsigned long long>(s.bytes), s.elapsed.seconds(), Gbps(s.bytes, s.elapsed),
                  verify_ ? absl::StrCat("verify errors ", s.verify_errors).c_str() : "not verified",
-                 s.error == TcpError::kNone ? "" : absl::StrCat(" [", ErrorName(s.error), "]").c_str());
+                 s.open                       ? " [still open]"
+                 : s.error == TcpError::kNone ? ""
+                                              : absl::StrCat(" [", ErrorName(s.error), "]").c_str());
     std::fflush(out);
   }
 
@@ -638,6 +649,7 @@ int RunServer(const cli::SplitArgs& split, const cli::Flags& flags) {
   InstallStopSignals();
   PerfServer server(static_cast<uint16_t>(*port), flags.Has("verify"), /*live=*/true, common->max_connections);
   if (absl::Status s = (*rt)->Run(server); !s.ok()) return Fail(s.message());
+  server.CloseOut((*rt)->engine().tcp().now());
   server.PrintTotals(stdout);
   (*rt)->PrintCounters(stdout, "synack-perf: stopped; counters:");
   return server.verify_errors() == 0 ? 0 : 1;
@@ -694,6 +706,7 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   PerfClient client(*config);
   if (absl::Status s = (*lb)->Run(server, client); !s.ok()) return Fail(s.message());
   client.PrintSummary(stdout, (*lb)->client().tcp(), (*lb)->client().tcp().now());
+  server.CloseOut((*lb)->server().tcp().now());
   server.PrintSummaries(stdout);
   server.PrintTotals(stdout);
   PrintEngineCounters(stdout, (*lb)->client(), "client counters:");

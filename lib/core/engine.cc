@@ -79,14 +79,8 @@ uint16_t Engine::PollOnce(Instant now) {
   const uint16_t burst = config_.burst < kMaxBurst ? config_.burst : kMaxBurst;
   tcp_.set_now(now);
   uint16_t total = 0;
-  for (uint16_t q : config_.rx_queues) {
-    const uint16_t n = rte_eth_rx_burst(config_.port_id, q, pkts, burst);
-    for (uint16_t i = 0; i < n; ++i) {
-      if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
-      Receive(now, Mbuf(pkts[i]));
-    }
-    total += n;
-  }
+  // Frames siblings forwarded arrived earlier than anything still on our queues: take them first, so
+  // a flow whose frames switch queues (tun's automq follows our TX queue) is not reordered here.
   for (size_t j = 0; j < config_.dispatch.from.size(); ++j) {
     rte_ring* r = config_.dispatch.from[j];
     if (r == nullptr) continue;
@@ -102,6 +96,14 @@ uint16_t Engine::PollOnce(Instant now) {
       }
     }
     total = static_cast<uint16_t>(total + n);
+  }
+  for (uint16_t q : config_.rx_queues) {
+    const uint16_t n = rte_eth_rx_burst(config_.port_id, q, pkts, burst);
+    for (uint16_t i = 0; i < n; ++i) {
+      if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+      Receive(now, Mbuf(pkts[i]));
+    }
+    total += n;
   }
   tcp_.Poll(now);
   if (now >= next_poll_) {

@@ -24,18 +24,6 @@ ChecksumState RxL4ChecksumState(const rte_mbuf* m) {
 
 }  // namespace
 
-const char* EventName(EventType t) {
-  switch (t) {
-    case EventType::kAccepted: return "accepted";
-    case EventType::kConnected: return "connected";
-    case EventType::kReadable: return "readable";
-    case EventType::kWritable: return "writable";
-    case EventType::kPeerClosed: return "peer-closed";
-    case EventType::kClosed: return "closed";
-  }
-  return "?";
-}
-
 void TcpLayerCounters::ForEach(absl::FunctionRef<void(std::string_view, uint64_t)> f) const {
 #define SYNACK_X(name) f(#name, name);
   SYNACK_TCP_LAYER_COUNTERS(SYNACK_X)
@@ -293,6 +281,19 @@ void TcpLayer::Reschedule(uint32_t idx) {
     wheel_.Cancel(idx);
   } else {
     wheel_.Schedule(idx, d);
+  }
+}
+
+void TcpLayer::Unreachable(Instant now, Ipv4Addr dst) {
+  // Rare (ARP failure), so a scan of the slab is fine; only connections still in SYN-SENT are failed —
+  // established ones keep their own retransmission timers and may recover when the neighbour returns.
+  for (uint32_t idx = 0; idx < sockets_.size(); ++idx) {
+    Socket& s = sockets_[idx];
+    if (!s.in_use || s.key.remote != dst || s.conn.state() != TcpState::kSynSent) continue;
+    out_.Clear();
+    s.conn.Abort(now, out_);
+    out_.error = TcpError::kUnreachable;
+    Deliver(idx, out_, nullptr, 0);
   }
 }
 

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "lib/base/mbuf.h"
+#include "lib/api/types.h"
 #include "lib/base/mbuf_chain.h"
 #include "lib/core/flow.h"
 #include "lib/core/rss.h"
@@ -30,39 +31,6 @@
 #include "lib/tcp/tcp_header.h"
 
 namespace synack {
-
-/// Names a connection on its engine. Stale ids (the connection is gone) are detected and refused.
-struct ConnId {
-  uint32_t index = UINT32_MAX;
-  uint32_t generation = 0;
-  bool valid() const { return index != UINT32_MAX; }
-  friend bool operator==(const ConnId&, const ConnId&) = default;
-};
-
-/// What happened to a connection.
-enum class EventType : uint8_t {
-  kAccepted,    ///< a passive connection reached ESTABLISHED on a listening port; the application owns it now
-  kConnected,   ///< an active open (Connect) completed
-  kReadable,    ///< received data is waiting (Recv)
-  kWritable,    ///< send space was freed after a Send returned kWouldBlock
-  kPeerClosed,  ///< the peer finished sending (after any data already readable)
-  kClosed,      ///< the connection is gone; `error` says why (kNone: orderly close). The id is now stale.
-};
-const char* EventName(EventType t);
-
-struct Event {
-  ConnId conn;
-  EventType type = EventType::kClosed;
-  TcpError error = TcpError::kNone;
-  uint16_t local_port = 0;
-};
-
-/// Outcome of Send.
-enum class SendStatus : uint8_t {
-  kOk,            ///< queued; the stack owns the data
-  kWouldBlock,    ///< the send buffer is full; the data is left with the caller; kWritable follows
-  kNotConnected,  ///< the connection cannot send (closing, closed or unknown id); data left with the caller
-};
 
 struct TcpLayerConfig {
   uint32_t max_connections = 16384;  ///< full connection records (slab)
@@ -117,6 +85,9 @@ class TcpLayer : public TransportHandler {
   /// Takes ownership of a received frame carrying TCP (called by NetStack).
   void Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) override;
 
+  /// Fails connections still opening towards `dst` with kUnreachable (ARP gave up; called by NetStack).
+  void Unreachable(Instant now, Ipv4Addr dst) override;
+
   /// Runs due timers; the engine calls it every poll.
   void Poll(Instant now);
 
@@ -146,7 +117,9 @@ class TcpLayer : public TransportHandler {
   uint32_t Readable(ConnId id) const;
   /// Closes our sending side after queued data (FIN); receiving continues.
   void Shutdown(ConnId id);
-  /// Releases the connection: orderly close (RST if unread data remains). No more events for `id`.
+  /// Releases the connection: orderly close after queued data (RST if unread data remains). No new
+  /// events are queued for `id`; events for it already returned by the same PollEvents batch are
+  /// stale (calls with the id are refused) and should be skipped.
   void Close(ConnId id);
   /// Resets the connection at once.
   void Abort(ConnId id);

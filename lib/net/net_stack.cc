@@ -276,7 +276,14 @@ bool NetStack::SendEchoRequest(Instant now, Ipv4Addr dst, uint16_t id, uint16_t 
 void NetStack::Poll(Instant now) {
   neighbors_.Poll(
       now, [this](Ipv4Addr ip) { SendArpRequest(ip, config_.local.addr); },
-      [this](Mbuf&& m) { Discard(std::move(m), Drop::kArpUnresolved); });
+      [this, now](Mbuf&& m) {
+        // The waiting datagram still starts with the IPv4 header we wrote: tell TCP whom it was for.
+        ConstBytes b = m.bytes();
+        const bool tcp = tcp_ != nullptr && b.size() >= kIpv4MinHeaderLen && b[9] == kIpProtoTcp;
+        const Ipv4Addr dst{tcp ? LoadBe32(b.data() + 16) : 0};
+        Discard(std::move(m), Drop::kArpUnresolved);
+        if (tcp) tcp_->Unreachable(now, dst);
+      });
 }
 
 }  // namespace synack

@@ -45,6 +45,8 @@ class TransportHandler {
   virtual ~TransportHandler() = default;
   // Takes ownership of `frame` (still starting at its Ethernet header); `ip` views into it.
   virtual void Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) = 0;
+  // A TCP datagram to `dst` was dropped because its next hop never answered ARP.
+  virtual void Unreachable(Instant now, Ipv4Addr dst) {}
 };
 
 class NetStack {

@@ -37,6 +37,7 @@ const char* ErrorName(TcpError e) {
     case TcpError::kReset: return "connection reset";
     case TcpError::kTimedOut: return "timed out";
     case TcpError::kAborted: return "aborted";
+    case TcpError::kUnreachable: return "host unreachable (no ARP reply)";
   }
   return "?";
 }

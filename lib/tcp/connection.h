@@ -49,6 +49,7 @@ enum class TcpError : uint8_t {
   kReset,     // RST in a synchronized state
   kTimedOut,  // retransmissions, SYN retries or keepalive probes exhausted
   kAborted,   // the application aborted (we sent RST)
+  kUnreachable,  // the next hop never answered ARP: no host at that address
 };
 const char* ErrorName(TcpError e);
 

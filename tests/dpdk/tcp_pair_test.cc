@@ -215,6 +215,16 @@ TEST_F(TcpPairTest, RefusedAndTimedOut) {
   ASSERT_EQ(CountClient(EventType::kClosed), 2u);
   EXPECT_EQ(client_events_.back().error, TcpError::kTimedOut);
 
+  // Without a connect timeout, ARP giving up (3 requests, 1 s apart) fails the connect as unreachable,
+  // well before the SYN retry limit would.
+  absl::StatusOr<ConnId> u = client_->tcp().Connect(Ipv4Addr::Of(198, 18, 2, 78), 7);
+  ASSERT_TRUE(u.ok());
+  Run(Duration::Seconds(5), Duration::Milliseconds(1));
+  ASSERT_EQ(CountClient(EventType::kClosed), 3u);
+  EXPECT_EQ(client_events_.back().conn, *u);
+  EXPECT_EQ(client_events_.back().error, TcpError::kUnreachable);
+  EXPECT_EQ(client_->tcp().State(*u), TcpState::kClosed);
+
   EXPECT_FALSE(client_->tcp().Connect(Ipv4Addr::Of(198, 19, 0, 1), 7).ok());  // no route
   EXPECT_FALSE(server_->tcp().Listen(7).ok());                                // already listening
 }

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# synack-perf end to end. Usage: perf.sh BIN [loopback|netns|all]
+#  loopback (no root): bad command lines give one line naming the flag; `--loopback --verify` for 2 s with
+#    1 and 4 streams exits 0 with a rate above 0 Gbit/s, every byte received and 0 verify errors;
+#  netns (root, else exit 77): synack-perf on net_tap in a namespace this script creates, the Linux kernel
+#    (198.18.0.1) on the other side: (b) --client sends for 2 s (2 streams) to a Python receiver that
+#    checks the pattern; (c) a Python sender sends for 2 s to --server --verify. Each side's byte count
+#    must match the other's.
+set -euo pipefail
+bin=$(readlink -f "$1")
+what=${2:-all}
+here=$(cd "$(dirname "$0")" && pwd)
+fail() { echo "FAIL: $*"; exit 1; }
+
+loopback() {
+  local bad=0 out rc
+  check() {  # expected-substring args...
+    local want=$1; shift
+    out=$("$bin" "$@" 2>&1 >/dev/null) && rc=0 || rc=$?
+    if [[ $rc -eq 0 || $(printf '%s\n' "$out" | grep -c .) -ne 1 || $out != *"$want"* ]]; then
+      echo "FAIL: synack-perf $* -> rc=$rc, output: $out (wanted one line containing '$want')"; bad=1
+    else
+      echo "ok: synack-perf $* -> $out"
+    fi
+  }
+  check "choose a mode" --
+  check "choose one mode" -- --loopback --server
+  check "--streams" -- --loopback --streams 0
+  check "--streams" -- --loopback --streams 1000
+  check "--duration" -- --loopback --duration x
+  check "--bytes" -- --loopback --bytes -1
+  check "--connect" -- --client --ip 198.18.0.2/24 --connect nonsense
+  check "--connect is required" -- --client --ip 198.18.0.2/24
+  check "--ip is required" -- --server
+  check "--streams" -- --server --ip 198.18.0.2/24 --streams 4
+  [[ $("$bin" --help) == *"--verify"* ]] || { echo "FAIL: --help"; bad=1; }
+  [[ $bad -eq 0 ]] || exit 1
+
+  local streams
+  for streams in 1 4; do
+    echo "--- synack-perf --loopback --duration 2 --streams $streams --verify"
+    out=$(timeout 60 "$bin" -- --loopback --duration 2 --streams "$streams" --verify 2>&1) && rc=0 || rc=$?
+    echo "$out" | grep -Ev '^  [a-z_.]+ [0-9]+$' || true
+    [[ $rc -eq 0 ]] || fail "loopback --streams $streams exited $rc"
+    echo "$out" | grep -Eq '^t=1s [0-9.]+ Gbit/s' || fail "loopback --streams $streams: no per-second line"
+    local sent
+    sent=$(echo "$out" | sed -nE 's/^perf: sent ([0-9]+) bytes in .* s: ([0-9.]+) Gbit\/s.*/\1 \2/p')
+    [[ -n $sent ]] || fail "loopback --streams $streams: no summary line"
+    read -r bytes gbps <<<"$sent"
+    [[ $bytes -gt 0 ]] && awk -v g="$gbps" 'BEGIN { exit !(g > 0) }' ||
+      fail "loopback --streams $streams: expected > 0 bytes and > 0 Gbit/s, got $bytes bytes, $gbps Gbit/s"
+    echo "$out" | grep -Eq "^perf server: $streams connections, $bytes bytes received, verify errors 0$" ||
+      fail "loopback --streams $streams: the server did not receive all $bytes bytes with 0 verify errors"
+    [[ $(echo "$out" | grep -Ec '^perf server: 198\.18\.0\.1:[0-9]+ received [0-9]+ bytes .* verify errors 0$') \
+      -eq $streams ]] || fail "loopback --streams $streams: expected $streams clean per-connection lines"
+  done
+}
+
+netns() {
+  [[ $(id -u) -eq 0 ]] || { echo "skipped: needs root for network namespaces"; exit 77; }
+  source "$here/../../scripts/netns.sh"
+  ns=synack-perf-$$
+  iface=sperf$$
+  iface=${iface:0:15}
+  log=$(mktemp)
+  pylog=$(mktemp)
+  pid=
+  pypid=
+  cleanup() {
+    [[ -n $pid ]] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    [[ -n $pypid ]] && kill "$pypid" 2>/dev/null && wait "$pypid" 2>/dev/null
+    ns_cleanup
+    rm -f "$log" "$pylog"
+  }
+  trap cleanup EXIT
+  ns_create "$ns"
+  # Brings the kernel side of the tap up once synack-perf has created it.
+  kernel_side() {
+    ns_wait_link "$ns" "$iface" 10 || fail "no $iface in $ns"
+    ip -n "$ns" addr add 198.18.0.1/24 dev "$iface"
+    ip -n "$ns" link set "$iface" up
+  }
+  local eal=(--no-pci --vdev "net_tap0,iface=$iface" -l 0)
+
+  echo "--- (b) synack-perf --client (2 streams, 2 s) to the Linux kernel (Python: read, check, discard)"
+  ip netns exec "$ns" timeout 60 /usr/bin/python3 - 2 >"$pylog" 2>&1 <<'PY' &
+import socket, sys, threading
+streams = int(sys.argv[1])
+period = 251
+pattern = bytes(i % period for i in range(period)) * (65536 // period + 2)
+total = [0, 0]  # bytes, verify errors
+lock = threading.Lock()
+def serve(c):
+    buf = bytearray(65536)
+    view = memoryview(buf)
+    got = bad = 0
+    while True:
+        n = c.recv_into(buf)
+        if n == 0:
+            break
+        o = got % period
+        if view[:n] != pattern[o:o + n]:
+            bad += sum(1 for i in range(n) if buf[i] != pattern[o + i])
+        got += n
+    c.close()
+    with lock:
+        total[0] += got
+        total[1] += bad
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 5201))
+s.listen(16)
+threads = []
+for _ in range(streams):
+    c, _ = s.accept()
+    t = threading.Thread(target=serve, args=(c,))
+    t.start()
+    threads.append(t)
+for t in threads:
+    t.join()
+print(f"python receiver: {total[0]} bytes, verify errors {total[1]}", flush=True)
+PY
+  pypid=$!
+  sleep 0.3
+  ip netns exec "$ns" timeout 60 "$bin" "${eal[@]}" -- --client --ip 198.18.0.2/24 --connect 198.18.0.1:5201 \
+    --duration 2 --streams 2 >"$log" 2>&1 &
+  pid=$!
+  kernel_side
+  local rc=0
+  wait "$pid" || rc=$?
+  pid=
+  grep -Ev '^  [a-z_.]+ [0-9]+$' "$log"
+  [[ $rc -eq 0 ]] || fail "(b) client exited $rc"
+  wait "$pypid" || fail "(b) the Python receiver failed: $(cat "$pylog")"
+  pypid=
+  cat "$pylog"
+  local sent got
+  sent=$(sed -nE 's/^perf: sent ([0-9]+) bytes .*/\1/p' "$log")
+  got=$(sed -nE 's/^python receiver: ([0-9]+) bytes, verify errors 0$/\1/p' "$pylog")
+  [[ -n $sent && $sent -gt 0 ]] || fail "(b) no bytes sent"
+  [[ $got == "$sent" ]] || fail "(b) synack-perf sent $sent bytes, the kernel side received '${got}' (or verify errors)"
+  grep -Eq '^t=1s [0-9.]+ Gbit/s' "$log" || fail "(b) no per-second line"
+
+  echo "--- (c) a Python sender (2 s) to synack-perf --server --verify"
+  ip netns exec "$ns" timeout 120 "$bin" "${eal[@]}" -- --server --ip 198.18.0.2/24 --port 5201 --verify \
+    >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do grep -q '^listening on 198.18.0.2:5201' "$log" && break; sleep 0.1; done
+  grep -q '^listening on 198.18.0.2:5201' "$log" || { cat "$log"; fail "(c) no readiness line"; }
+  ip -n "$ns" addr flush dev "$iface" 2>/dev/null || true
+  kernel_side
+  ip netns exec "$ns" timeout 60 /usr/bin/python3 - >"$pylog" 2>&1 <<'PY' || { cat "$pylog"; fail "(c) Python sender failed"; }
+import socket, time
+period = 251
+chunk = 65536
+pattern = memoryview(bytes(i % period for i in range(period)) * (chunk // period + 2))
+c = socket.create_connection(("198.18.0.2", 5201), timeout=10)
+sent = 0
+t0 = time.time()
+while time.time() - t0 < 2.0:
+    o = sent % period
+    c.sendall(pattern[o:o + chunk])
+    sent += chunk
+c.shutdown(socket.SHUT_WR)
+assert c.recv(10) == b"", "expected the server's FIN"
+secs = time.time() - t0
+c.close()
+print(f"python sender: {sent} bytes in {secs:.2f} s: {sent * 8 / secs / 1e9:.2f} Gbit/s", flush=True)
+PY
+  cat "$pylog"
+  sleep 0.2
+  kill -INT "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  pid=
+  grep -Ev '^  [a-z_.]+ [0-9]+$' "$log"
+  [[ $rc -eq 0 ]] || fail "(c) server exited $rc"
+  sent=$(sed -nE 's/^python sender: ([0-9]+) bytes .*/\1/p' "$pylog")
+  got=$(sed -nE 's/^perf server: 198\.18\.0\.1:[0-9]+ received ([0-9]+) bytes .*, verify errors 0$/\1/p' "$log")
+  [[ -n $sent && $sent -gt 0 ]] || fail "(c) no bytes sent"
+  [[ $got == "$sent" ]] || fail "(c) Python sent $sent bytes, synack-perf received '${got}' (or verify errors)"
+}
+
+case $what in
+  loopback) loopback ;;
+  netns) netns ;;
+  all) loopback; netns ;;
+  *) fail "usage: perf.sh BIN [loopback|netns|all]" ;;
+esac
+echo PASS
