@@ -158,7 +158,8 @@ TEST(MultiCore, ThousandsOfConnectionsOnTwoLcoresWithSoftwareDispatch) {
   pc.port_id = rp->b;
   pc.pool = nullptr;
   pc.rx_pools = {server_pools[0].pkt, server_pools[1].pkt};
-  pc.rss_key.assign(SymmetricRssKey().begin(), SymmetricRssKey().end());
+  const RssKey key = SymmetricRssKey();
+  pc.rss_key.assign(key.begin(), key.end());
   absl::StatusOr<PortInfo> server_port = ConfigurePort(pc);
   ASSERT_TRUE(server_port.ok()) << server_port.status();
   EXPECT_FALSE(server_port->rss);  // net_ring has no RSS: software dispatch, and the report says why
