@@ -32,17 +32,17 @@ FlowKey MakeKey(Shape shape, uint32_t i) {
     constexpr uint32_t kPorts = 60999 - 32768 + 1;
     k.local = Ipv4Addr::Of(198, 18, 0, 2);
     k.local_port = 443;
-    // Clients 10.0.0.1 .. 10.0.16.0 (4096), each with ~245 connections from ports 32768 on (the Linux
+    // Clients 198.19.0.1 .. 198.19.16.0 (4096), each with ~245 connections from ports 32768 on (the Linux
     // default ephemeral range); 2M keys use ~489 ports per client, well inside the range.
     static_assert(2 * kEntries / 4096 < kPorts);
     const uint32_t client = i % 4096;
-    k.remote = Ipv4Addr{(10u << 24) + client + 1};
+    k.remote = Ipv4Addr{Ipv4Addr::Of(198, 19, 0, 0).v + client + 1};
     k.remote_port = static_cast<uint16_t>(32768 + (i / 4096) % kPorts);
   } else {
     constexpr uint32_t kPorts = 65535 - 1024 + 1;
     k.local = Ipv4Addr::Of(198, 18, 0, 1);
     k.local_port = static_cast<uint16_t>(1024 + i % kPorts);
-    k.remote = Ipv4Addr{(203u << 24) + (0u << 16) + (113u << 8) + 1 + i / kPorts};  // 203.0.113.1 ..
+    k.remote = Ipv4Addr{Ipv4Addr::Of(198, 19, 128, 0).v + 1 + i / kPorts};  // servers 198.19.128.1 ..
     k.remote_port = 443;
   }
   return k;

@@ -12,6 +12,8 @@ MbufChain& MbufChain::operator=(MbufChain&& o) noexcept {
     tail_ = std::exchange(o.tail_, nullptr);
     bytes_ = std::exchange(o.bytes_, 0);
     segs_ = std::exchange(o.segs_, 0);
+    cursor_ = std::exchange(o.cursor_, nullptr);
+    cursor_off_ = std::exchange(o.cursor_off_, 0);
   }
   return *this;
 }
@@ -44,6 +46,11 @@ void MbufChain::DropFront(uint32_t n) {
     if (head_->data_len <= n) {
       n -= head_->data_len;
       bytes_ -= head_->data_len;
+      if (head_ == cursor_) {
+        cursor_ = nullptr;
+      } else if (cursor_ != nullptr) {
+        cursor_off_ -= head_->data_len;
+      }
       rte_mbuf* next = head_->next;
       head_->next = nullptr;
       rte_pktmbuf_free_seg(head_);
@@ -54,6 +61,7 @@ void MbufChain::DropFront(uint32_t n) {
       head_->data_len = static_cast<uint16_t>(head_->data_len - n);
       head_->pkt_len = head_->data_len;
       bytes_ -= n;
+      if (cursor_ != nullptr && cursor_ != head_) cursor_off_ -= n;  // the head's own offset stays 0
       n = 0;
     }
   }
@@ -65,22 +73,33 @@ Mbuf MbufChain::TakeAll() {
   head_->pkt_len = bytes_;
   head_->nb_segs = static_cast<uint16_t>(std::min<uint32_t>(segs_, UINT16_MAX));
   Mbuf out(head_);
-  head_ = tail_ = nullptr;
-  bytes_ = segs_ = 0;
+  head_ = tail_ = cursor_ = nullptr;
+  bytes_ = segs_ = cursor_off_ = 0;
   return out;
 }
 
 void MbufChain::ForRange(uint32_t off, uint32_t len,
                          absl::FunctionRef<void(rte_mbuf*, uint16_t, uint16_t)> f) const {
-  for (rte_mbuf* seg = head_; seg != nullptr && len > 0; seg = seg->next) {
-    if (off >= seg->data_len) {
-      off -= seg->data_len;
-      continue;
-    }
-    const uint16_t piece = static_cast<uint16_t>(std::min<uint32_t>(seg->data_len - off, len));
-    f(seg, static_cast<uint16_t>(off), piece);
+  if (len == 0) return;
+  // Find the segment holding byte `off`, from the cursor when the range starts at or after it.
+  rte_mbuf* seg = head_;
+  uint32_t seg_off = 0;
+  if (cursor_ != nullptr && off >= cursor_off_) {
+    seg = cursor_;
+    seg_off = cursor_off_;
+  }
+  while (seg != nullptr && off >= seg_off + seg->data_len) {
+    seg_off += seg->data_len;
+    seg = seg->next;
+  }
+  cursor_ = seg;
+  cursor_off_ = seg_off;
+  uint32_t in = off - seg_off;
+  for (; seg != nullptr && len > 0; seg = seg->next) {
+    const uint16_t piece = static_cast<uint16_t>(std::min<uint32_t>(seg->data_len - in, len));
+    f(seg, static_cast<uint16_t>(in), piece);
     len -= piece;
-    off = 0;
+    in = 0;
   }
 }
 
@@ -101,8 +120,8 @@ void MbufChain::Clear() {
     rte_pktmbuf_free_seg(head_);
     head_ = next;
   }
-  tail_ = nullptr;
-  bytes_ = segs_ = 0;
+  tail_ = cursor_ = nullptr;
+  bytes_ = segs_ = cursor_off_ = 0;
 }
 
 }  // namespace synack

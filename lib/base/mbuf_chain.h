@@ -29,6 +29,8 @@ class MbufChain {
   // Callers keep size() below 64 KiB segments' worth: nb_segs saturates at 65535.
   Mbuf TakeAll();
   // Calls f(segment, offset in segment, length) for the pieces covering bytes [off, off + len).
+  // Remembers where the last range started, so walking forward through the queue (one transmitted
+  // segment after another) does not rescan it from the head each time.
   void ForRange(uint32_t off, uint32_t len, absl::FunctionRef<void(rte_mbuf*, uint16_t, uint16_t)> f) const;
   // Copies up to out.size() bytes from the front; returns how many.
   size_t CopyFront(MutableBytes out) const;
@@ -43,6 +45,9 @@ class MbufChain {
   rte_mbuf* tail_ = nullptr;
   uint32_t bytes_ = 0;
   uint32_t segs_ = 0;
+  // Where the last ForRange started: a segment in the chain and the byte offset of its first byte.
+  mutable rte_mbuf* cursor_ = nullptr;
+  mutable uint32_t cursor_off_ = 0;
 };
 
 }  // namespace synack
