@@ -24,4 +24,4 @@ set(SYNACK_LIB_SOURCES
   lib/tcp/segment.cc
   lib/tcp/tcp_header.cc
 )
-set(SYNACK_CLI_SOURCES apps/common/cli.cc apps/common/runtime.cc apps/common/loopback.cc)
+set(SYNACK_CLI_SOURCES apps/common/cli.cc apps/common/runtime.cc apps/common/loopback.cc apps/common/modes.cc)

@@ -26,12 +26,11 @@ echo "\$ synack-echo --no-pci --vdev net_tap0,iface=$iface -l 0 -- --ip 198.18.0
 ip netns exec "$ns" timeout -s INT 300 "$root/build/synack-echo" --no-pci --vdev "net_tap0,iface=$iface" -l 0 -- \
   --ip 198.18.0.2/24 >"$log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q '^listening on' "$log" && break; sleep 0.1; done
+ready=0
+ns_wait_ready "$log" '^listening on' || ready=$?
 cat "$log"
-grep -q '^listening on' "$log" || { echo "demo.sh: synack-echo did not start" >&2; exit 1; }
-ns_wait_link "$ns" "$iface" 5
-ip -n "$ns" addr add 198.18.0.1/24 dev "$iface"
-ip -n "$ns" link set "$iface" up
+[[ $ready -eq 0 ]] || { echo "demo.sh: synack-echo did not start" >&2; exit 1; }
+ns_peer_up "$ns" "$iface" 5 || { echo "demo.sh: no $iface in $ns" >&2; exit 1; }
 
 echo
 echo "\$ arping -c 3 -I $iface 198.18.0.2   (Linux kernel, 198.18.0.1)"

@@ -26,3 +26,22 @@ ns_wait_link() {
   done
   return 1
 }
+
+# Waits up to $3 seconds (default 10) for a line matching grep pattern $2 in file $1 (an app's
+# readiness line in its log).
+ns_wait_ready() {
+  local i
+  for ((i = 0; i < ${3:-10} * 10; i++)); do
+    grep -q "$2" "$1" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Brings up the kernel side of a tap the app created: waits up to $3 seconds (default 10) for interface
+# $2 in namespace $1, gives it 198.18.0.1/24 (or $4) and sets it up.
+ns_peer_up() {
+  ns_wait_link "$1" "$2" "${3:-10}" || return 1
+  ip -n "$1" addr add "${4:-198.18.0.1/24}" dev "$2"
+  ip -n "$1" link set "$2" up
+}

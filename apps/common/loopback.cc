@@ -59,42 +59,6 @@ EngineConfig MakeEngineConfig(const PortInfo& port, const Ipv4Prefix& local, con
 
 }  // namespace
 
-void PollEngineOnce(Engine& engine, App& app, Instant now) {
-  Event events[64];
-  engine.PollOnce(now);
-  for (size_t n; (n = engine.tcp().PollEvents(events)) > 0;) {
-    for (size_t i = 0; i < n; ++i) app.OnEvent(engine, events[i]);
-  }
-  app.OnPoll(engine, now);
-}
-
-void PrintEngineCounters(FILE* out, Engine& engine, const std::string& title) {
-  std::fprintf(out, "%s\n", title.c_str());
-  auto print = [out](std::string_view prefix, std::string_view name, uint64_t v) {
-    if (v != 0) {
-      std::fprintf(out, "  %.*s%.*s %llu\n", static_cast<int>(prefix.size()), prefix.data(),
-                   static_cast<int>(name.size()), name.data(), static_cast<unsigned long long>(v));
-    }
-  };
-  engine.counters().ForEach([&](std::string_view n, uint64_t v) { print("", n, v); });
-  engine.tcp().counters().ForEach([&](std::string_view n, uint64_t v) { print("tcp.", n, v); });
-  const TcpCounters& tc = engine.tcp().tcp_counters();
-  print("tcp.", "segments_in", tc.segments_in);
-  print("tcp.", "segments_out", tc.segments_out);
-  print("tcp.", "retransmits", tc.retransmits);
-  print("tcp.", "syn_retransmits", tc.syn_retransmits);
-  print("tcp.", "unacceptable", tc.unacceptable);
-  print("tcp.", "no_ack_flag", tc.no_ack_flag);
-  print("tcp.", "ack_too_new", tc.ack_too_new);
-  print("tcp.", "ack_too_old", tc.ack_too_old);
-  print("tcp.", "challenge_acks", tc.challenge_acks);
-  print("tcp.", "resets_in", tc.resets_in);
-  print("tcp.", "resets_out", tc.resets_out);
-  print("tcp.", "out_of_order_dropped", tc.out_of_order_dropped);
-  print("tcp.", "timeouts", tc.timeouts);
-  std::fflush(out);
-}
-
 absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const std::string& program, const cli::SplitArgs& args,
                                                            const LoopbackOptions& options) {
   EalConfig eal;
@@ -111,33 +75,29 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const std::string& pr
   std::unique_ptr<Loopback> lb(new Loopback());
   lb->eal_started_ = true;
   lb->options_ = options;
-  absl::StatusOr<rte_mempool*> client_pool = CreateMbufPool("lo_client", options.mbufs);
-  if (!client_pool.ok()) return client_pool.status();
-  absl::StatusOr<rte_mempool*> client_indirect = CreateIndirectPool("lo_client_ind", options.mbufs);
-  if (!client_indirect.ok()) return client_indirect.status();
-  absl::StatusOr<rte_mempool*> server_pool = CreateMbufPool("lo_server", options.mbufs);
-  if (!server_pool.ok()) return server_pool.status();
-  absl::StatusOr<rte_mempool*> server_indirect = CreateIndirectPool("lo_server_ind", options.mbufs);
-  if (!server_indirect.ok()) return server_indirect.status();
+  absl::StatusOr<EnginePools> client_pools = CreateEnginePools("lo_client", options.mbufs);
+  if (!client_pools.ok()) return client_pools.status();
+  absl::StatusOr<EnginePools> server_pools = CreateEnginePools("lo_server", options.mbufs);
+  if (!server_pools.ok()) return server_pools.status();
 
   absl::StatusOr<RingPair> pair = CreateRingPair("synack_lo", 1, 4096);
   if (!pair.ok()) return pair.status();
   PortConfig pc;
   pc.port_id = pair->a;
-  pc.pool = *client_pool;
+  pc.pool = client_pools->frames;
   absl::StatusOr<PortInfo> client_port = ConfigurePort(pc);
   if (!client_port.ok()) return client_port.status();
   lb->client_port_ = pair->a;
   pc.port_id = pair->b;
-  pc.pool = *server_pool;
+  pc.pool = server_pools->frames;
   absl::StatusOr<PortInfo> server_port = ConfigurePort(pc);
   if (!server_port.ok()) return server_port.status();
   lb->server_port_ = pair->b;
 
   lb->client_ = std::make_unique<Engine>(MakeEngineConfig(*client_port, options.client, options.client_tcp),
-                                         *client_pool, *client_indirect);
+                                         client_pools->frames, client_pools->indirect);
   lb->server_ = std::make_unique<Engine>(MakeEngineConfig(*server_port, options.server, options.server_tcp),
-                                         *server_pool, *server_indirect);
+                                         server_pools->frames, server_pools->indirect);
   if (rte_lcore_count() >= 2) lb->server_lcore_ = rte_get_next_lcore(-1, /*skip_main=*/1, /*wrap=*/0);
   return lb;
 }
@@ -180,9 +140,9 @@ int Loopback::ServerMain(void* arg) {
     return 1;
   }
   lb.server_state_.store(1, std::memory_order_release);
-  while (!lb.stop_.load(std::memory_order_relaxed)) PollEngineOnce(engine, app, clock.Now());
+  while (!lb.stop_.load(std::memory_order_relaxed)) PollEngineOnce(engine, &app, clock.Now());
   const Instant end = clock.Now() + kDrainTime;
-  while (clock.Now() < end) PollEngineOnce(engine, app, clock.Now());
+  while (clock.Now() < end) PollEngineOnce(engine, &app, clock.Now());
   return 0;
 }
 
@@ -204,11 +164,11 @@ absl::Status Loopback::Run(App& server, App& client) {
   client_->Start(clock.Now());
   absl::Status status = client.Start(*client_);
   if (status.ok()) {
-    while (!StopRequested() && !client.Done()) PollEngineOnce(*client_, client, clock.Now());
+    while (!StopRequested() && !client.Done()) PollEngineOnce(*client_, &client, clock.Now());
   }
   // The server keeps polling while the client's last segments drain, then both stop.
   const Instant end = clock.Now() + kDrainTime;
-  while (clock.Now() < end) PollEngineOnce(*client_, client, clock.Now());
+  while (clock.Now() < end) PollEngineOnce(*client_, &client, clock.Now());
   stop_.store(true);
   rte_eal_wait_lcore(server_lcore_);
   return status;
@@ -222,14 +182,14 @@ absl::Status Loopback::RunAlternating(App& server, App& client) {
   absl::Status status = client.Start(*client_);
   if (status.ok()) {
     while (!StopRequested() && !client.Done()) {
-      PollEngineOnce(*server_, server, clock.Now());
-      PollEngineOnce(*client_, client, clock.Now());
+      PollEngineOnce(*server_, &server, clock.Now());
+      PollEngineOnce(*client_, &client, clock.Now());
     }
   }
   const Instant end = clock.Now() + kDrainTime;
   while (clock.Now() < end) {
-    PollEngineOnce(*server_, server, clock.Now());
-    PollEngineOnce(*client_, client, clock.Now());
+    PollEngineOnce(*server_, &server, clock.Now());
+    PollEngineOnce(*client_, &client, clock.Now());
   }
   return status;
 }

@@ -77,12 +77,4 @@ class Loopback {
   std::atomic<bool> stop_{false};
 };
 
-// Polls `engine` once and hands its TCP events to `app`, then calls app.OnPoll (one loop iteration of the
-// Runtime loop, for loops that drive engines themselves). On the engine's lcore.
-void PollEngineOnce(Engine& engine, App& app, Instant now);
-
-// Prints every non-zero counter of `engine` (net, tcp layer, tcp state machine) under `title`.
-// On the engine's lcore, or on any thread once it stopped.
-void PrintEngineCounters(FILE* out, Engine& engine, const std::string& title);
-
 }  // namespace synack::app

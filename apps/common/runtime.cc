@@ -85,12 +85,10 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const std::string& prog
   // Each engine owns its pools: RX buffers of its queue, frames it builds, indirect mbufs for zero-copy.
   std::vector<rte_mempool*> pools, indirect_pools;
   for (uint16_t i = 0; i < n; ++i) {
-    absl::StatusOr<rte_mempool*> pool = CreateMbufPool(absl::StrCat("app_pool", i), options.mbufs);
-    if (!pool.ok()) return pool.status();
-    absl::StatusOr<rte_mempool*> indirect = CreateIndirectPool(absl::StrCat("app_indirect", i), options.mbufs);
-    if (!indirect.ok()) return indirect.status();
-    pools.push_back(*pool);
-    indirect_pools.push_back(*indirect);
+    absl::StatusOr<EnginePools> p = CreateEnginePools(absl::StrCat("app_pool", i), options.mbufs);
+    if (!p.ok()) return p.status();
+    pools.push_back(p->frames);
+    indirect_pools.push_back(p->indirect);
   }
 
   PortConfig pc;
@@ -154,8 +152,8 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const std::string& prog
     EngineConfig ec;
     ec.port_id = pc.port_id;
     ec.queue_id = i;
-    ec.rx_queues.clear();
-    if (i < pc.rx_queues) ec.rx_queues.push_back(i);
+    // Engines beyond the device's RX queues poll none: their frames come over the dispatch rings.
+    ec.rx_queues = i < pc.rx_queues ? std::vector<uint16_t>{i} : std::vector<uint16_t>{};
     ec.net.local = options.local;
     ec.net.gateway = options.gateway;
     ec.net.mac = port->mac;
@@ -175,7 +173,6 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const std::string& prog
         ec.dispatch.from.push_back(rt->rings_[size_t{j} * n + i]);
       }
     }
-    if (ec.rx_queues.empty() && n == 1) ec.rx_queues.push_back(0);
     rt->engines_.push_back(std::make_unique<Engine>(ec, pools[i], indirect_pools[i]));
   }
   return rt;
@@ -214,20 +211,9 @@ int Runtime::LaneMain(void* arg) {
       return 1;
     }
   }
-  Event events[64];
   while (!StopRequested() && !lane.stop->load(std::memory_order_relaxed)) {
-    const Instant now = clock.Now();
-    engine.PollOnce(now);
-    if (app == nullptr) {
-      while (engine.tcp().PollEvents(events) > 0) {
-      }
-      continue;
-    }
-    for (size_t n; (n = engine.tcp().PollEvents(events)) > 0;) {
-      for (size_t i = 0; i < n; ++i) app->OnEvent(engine, events[i]);
-    }
-    app->OnPoll(engine, now);
-    if (app->Done()) lane.stop->store(true);
+    PollEngineOnce(engine, app, clock.Now());
+    if (app != nullptr && app->Done()) lane.stop->store(true);
   }
   // Give queued frames (final ACKs, FINs) a chance to leave.
   for (int i = 0; i < 100; ++i) engine.PollOnce(clock.Now());
@@ -269,7 +255,28 @@ absl::Status Runtime::RunAll(const std::vector<App*>& apps) {
   return absl::OkStatus();
 }
 
-void Runtime::PrintCounters(FILE* out, const std::string& title) const {
+absl::StatusOr<EnginePools> CreateEnginePools(const std::string& name, uint32_t mbufs) {
+  EnginePools p;
+  absl::StatusOr<rte_mempool*> frames = CreateMbufPool(name, mbufs);
+  if (!frames.ok()) return frames.status();
+  absl::StatusOr<rte_mempool*> indirect = CreateIndirectPool(name + "_ind", mbufs);
+  if (!indirect.ok()) return indirect.status();
+  p.frames = *frames;
+  p.indirect = *indirect;
+  return p;
+}
+
+void PollEngineOnce(Engine& engine, App* app, Instant now) {
+  Event events[64];
+  engine.PollOnce(now);
+  for (size_t n; (n = engine.tcp().PollEvents(events)) > 0;) {
+    if (app == nullptr) continue;
+    for (size_t i = 0; i < n; ++i) app->OnEvent(engine, events[i]);
+  }
+  if (app != nullptr) app->OnPoll(engine, now);
+}
+
+void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, const std::string& title) {
   std::fprintf(out, "%s\n", title.c_str());
   // Totals over all engines, in the engines' own counter order.
   std::vector<std::pair<std::string, uint64_t>> totals;
@@ -279,24 +286,30 @@ void Runtime::PrintCounters(FILE* out, const std::string& title) const {
     if (inserted) totals.emplace_back(name, 0);
     totals[it->second].second += v;
   };
-  for (const auto& e : engines_) {
+  for (const Engine* e : engines) {
     e->counters().ForEach([&](std::string_view n, uint64_t v) { add(std::string(n), v); });
     e->tcp().counters().ForEach([&](std::string_view n, uint64_t v) { add(absl::StrCat("tcp.", std::string(n)), v); });
     const TcpCounters& tc = e->tcp().tcp_counters();
     add("tcp.segments_in", tc.segments_in);
     add("tcp.segments_out", tc.segments_out);
     add("tcp.retransmits", tc.retransmits);
+    add("tcp.syn_retransmits", tc.syn_retransmits);
     add("tcp.unacceptable", tc.unacceptable);
+    add("tcp.no_ack_flag", tc.no_ack_flag);
+    add("tcp.ack_too_new", tc.ack_too_new);
+    add("tcp.ack_too_old", tc.ack_too_old);
     add("tcp.challenge_acks", tc.challenge_acks);
+    add("tcp.resets_in", tc.resets_in);
+    add("tcp.resets_out", tc.resets_out);
     add("tcp.out_of_order_dropped", tc.out_of_order_dropped);
     add("tcp.timeouts", tc.timeouts);
   }
   for (const auto& [name, v] : totals) {
     if (v != 0) std::fprintf(out, "  %s %llu\n", name.c_str(), static_cast<unsigned long long>(v));
   }
-  if (engines_.size() > 1) {
-    for (size_t i = 0; i < engines_.size(); ++i) {
-      const Engine& e = *engines_[i];
+  if (engines.size() > 1) {
+    for (size_t i = 0; i < engines.size(); ++i) {
+      const Engine& e = *engines[i];
       std::fprintf(out, "  engine %zu: rx_frames %llu dispatched_in %llu dispatched_out %llu accepted %llu connected %llu\n",
                    i, static_cast<unsigned long long>(e.counters().rx_frames),
                    static_cast<unsigned long long>(e.counters().dispatched_in),
@@ -306,6 +319,12 @@ void Runtime::PrintCounters(FILE* out, const std::string& title) const {
     }
   }
   std::fflush(out);
+}
+
+void Runtime::PrintCounters(FILE* out, const std::string& title) const {
+  std::vector<const Engine*> engines;
+  for (const auto& e : engines_) engines.push_back(e.get());
+  PrintEngineCounters(out, engines, title);
 }
 
 }  // namespace synack::app

@@ -84,6 +84,22 @@ class Runtime {
   std::vector<std::unique_ptr<Engine>> engines_;
 };
 
+// An engine's own pools: frames (RX buffers, frames it builds) and data-less mbufs for zero-copy TX.
+struct EnginePools {
+  rte_mempool* frames = nullptr;
+  rte_mempool* indirect = nullptr;
+};
+// Creates "<name>" and "<name>_ind" with `mbufs` entries each.
+absl::StatusOr<EnginePools> CreateEnginePools(const std::string& name, uint32_t mbufs);
+
+// One iteration of an engine's loop: PollOnce, hand every TCP event to `app`, then app->OnPoll. With a
+// null `app` the events are discarded. On the engine's lcore.
+void PollEngineOnce(Engine& engine, App* app, Instant now);
+
+// Prints every non-zero counter (net, tcp layer, tcp state machine) summed over `engines`, under
+// `title`. On the engines' lcore, or on any thread once they stopped.
+void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, const std::string& title);
+
 // Installs SIGINT/SIGTERM handlers that make Run() return.
 void InstallStopSignals();
 bool StopRequested();

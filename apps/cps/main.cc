@@ -20,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "apps/common/loopback.h"
+#include "apps/common/modes.h"
 #include "apps/common/runtime.h"
 
 namespace synack::app {
@@ -480,8 +481,6 @@ class CpsClient : public App {
 // ---------------------------------------------------------------------------------------------------
 // Command line
 
-enum class Mode { kServer, kClient, kLoopback };
-
 constexpr char kSummary[] =
     "Connection-rate tool: how many TCP connections per second open (and close), with connect latency.\n"
     "\n"
@@ -505,10 +504,7 @@ constexpr char kSummary[] =
 std::vector<cli::FlagSpec> ModeFlags(Mode mode) {
   std::vector<cli::FlagSpec> specs;
   if (mode == Mode::kLoopback) {
-    specs = {{"loopback", false, "mode: client and server in this process over a ring pair"},
-             {"mbufs", true, "mbufs per engine (default 16383)"},
-             {"hugepages", false, "use mounted hugepages instead of --no-huge"},
-             {"help", false, "print this help"}};
+    specs = LoopbackFlags("mbufs per engine (default 16383)");
   } else {
     specs = CommonFlags();
   }
@@ -553,10 +549,7 @@ std::vector<cli::FlagSpec> HelpFlags() {
   return specs;
 }
 
-int Fail(absl::string_view msg) {
-  std::fprintf(stderr, "%s: %.*s\n", kProgram, static_cast<int>(msg.size()), msg.data());
-  return 2;
-}
+int Fail(absl::string_view msg) { return FailWith(kProgram, msg); }
 
 absl::StatusOr<ClientConfig> ParseClient(const cli::Flags& flags, Mode mode) {
   ClientConfig c;
@@ -685,41 +678,21 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   if (absl::Status s = (*lb)->Run(server, client); !s.ok()) return Fail(s.message());
   client.PrintSummary(stdout, (*lb)->client().tcp().now());
   server.PrintSummary(stdout);
-  PrintEngineCounters(stdout, (*lb)->client(), "client counters:");
-  PrintEngineCounters(stdout, (*lb)->server(), "server counters:");
+  PrintEngineCounters(stdout, {&(*lb)->client()}, "client counters:");
+  PrintEngineCounters(stdout, {&(*lb)->server()}, "server counters:");
   return client.ok() > 0 && client.failed() == 0 ? 0 : 1;
 }
 
 int Main(int argc, char** argv) {
-  cli::SplitArgs split = cli::Split(argc, argv);
-  std::vector<Mode> modes;
-  bool help = false;
-  for (const std::string& a : split.app) {
-    if (a == "--server") modes.push_back(Mode::kServer);
-    if (a == "--client") modes.push_back(Mode::kClient);
-    if (a == "--loopback") modes.push_back(Mode::kLoopback);
-    if (a == "--help") help = true;
-  }
-  if (help) {
-    std::fputs(cli::Usage(kProgram, kSummary, HelpFlags()).c_str(), stdout);
-    return 0;
-  }
-  if (modes.empty()) return Fail("choose a mode: --server, --client or --loopback (see --help)");
-  if (modes.size() > 1) return Fail("choose one mode: --server, --client and --loopback exclude each other");
-  const Mode mode = modes[0];
-  absl::StatusOr<cli::Flags> flags = cli::Flags::Parse(split.app, ModeFlags(mode));
-  if (!flags.ok()) {
-    const absl::string_view name = mode == Mode::kServer ? "--server" : mode == Mode::kClient ? "--client" : "--loopback";
-    return Fail(absl::StrCat(flags.status().message(), absl::StrContains(flags.status().message(), "unknown option")
-                                                           ? absl::StrCat(" [with ", name, "]")
-                                                           : ""));
-  }
-  switch (mode) {
-    case Mode::kServer: return RunServer(split, *flags);
-    case Mode::kClient: return RunClient(split, *flags);
-    case Mode::kLoopback: return RunLoopback(split, *flags);
-  }
-  return 2;
+  auto run = [](Mode mode, const cli::SplitArgs& split, const cli::Flags& flags) {
+    switch (mode) {
+      case Mode::kServer: return RunServer(split, flags);
+      case Mode::kClient: return RunClient(split, flags);
+      case Mode::kLoopback: return RunLoopback(split, flags);
+    }
+    return 2;
+  };
+  return RunModeTool(argc, argv, ModeTool{kProgram, kSummary, ModeFlags, HelpFlags(), run});
 }
 
 }  // namespace

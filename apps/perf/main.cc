@@ -23,6 +23,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "apps/common/loopback.h"
+#include "apps/common/modes.h"
 #include "apps/common/runtime.h"
 
 namespace synack::app {
@@ -541,8 +542,6 @@ class PerfClient : public App {
 // ---------------------------------------------------------------------------------------------------
 // Command line
 
-enum class Mode { kServer, kClient, kLoopback };
-
 constexpr char kSummary[] =
     "Bulk-throughput tool (like iperf), zero-copy: the client sends mbufs it filled once, the server reads\n"
     "the received mbufs and frees them.\n"
@@ -566,10 +565,7 @@ constexpr char kSummary[] =
 std::vector<cli::FlagSpec> ModeFlags(Mode mode) {
   std::vector<cli::FlagSpec> specs;
   if (mode == Mode::kLoopback) {
-    specs = {{"loopback", false, "mode: client and server in this process over a ring pair"},
-             {"mbufs", true, "mbufs per engine (default 16383, more with many streams)"},
-             {"hugepages", false, "use mounted hugepages instead of --no-huge"},
-             {"help", false, "print this help"}};
+    specs = LoopbackFlags("mbufs per engine (default 16383, more with many streams)");
   } else {
     specs = CommonFlags();
   }
@@ -605,10 +601,7 @@ std::vector<cli::FlagSpec> HelpFlags() {
   return specs;
 }
 
-int Fail(absl::string_view msg) {
-  std::fprintf(stderr, "%s: %.*s\n", kProgram, static_cast<int>(msg.size()), msg.data());
-  return 2;
-}
+int Fail(absl::string_view msg) { return FailWith(kProgram, msg); }
 
 absl::StatusOr<ClientConfig> ParseClient(const cli::Flags& flags, Mode mode) {
   ClientConfig c;
@@ -709,8 +702,8 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   server.CloseOut((*lb)->server().tcp().now());
   server.PrintSummaries(stdout);
   server.PrintTotals(stdout);
-  PrintEngineCounters(stdout, (*lb)->client(), "client counters:");
-  PrintEngineCounters(stdout, (*lb)->server(), "server counters:");
+  PrintEngineCounters(stdout, {&(*lb)->client()}, "client counters:");
+  PrintEngineCounters(stdout, {&(*lb)->server()}, "server counters:");
   bool ok = client.ok() && server.verify_errors() == 0;
   if (client.ok() && server.bytes() != client.sent()) {
     std::printf("MISMATCH: the client sent %llu bytes, the server received %llu\n",
@@ -721,35 +714,15 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
 }
 
 int Main(int argc, char** argv) {
-  cli::SplitArgs split = cli::Split(argc, argv);
-  std::vector<Mode> modes;
-  bool help = false;
-  for (const std::string& a : split.app) {
-    if (a == "--server") modes.push_back(Mode::kServer);
-    if (a == "--client") modes.push_back(Mode::kClient);
-    if (a == "--loopback") modes.push_back(Mode::kLoopback);
-    if (a == "--help") help = true;
-  }
-  if (help) {
-    std::fputs(cli::Usage(kProgram, kSummary, HelpFlags()).c_str(), stdout);
-    return 0;
-  }
-  if (modes.empty()) return Fail("choose a mode: --server, --client or --loopback (see --help)");
-  if (modes.size() > 1) return Fail("choose one mode: --server, --client and --loopback exclude each other");
-  const Mode mode = modes[0];
-  absl::StatusOr<cli::Flags> flags = cli::Flags::Parse(split.app, ModeFlags(mode));
-  if (!flags.ok()) {
-    const absl::string_view name = mode == Mode::kServer ? "--server" : mode == Mode::kClient ? "--client" : "--loopback";
-    return Fail(absl::StrCat(flags.status().message(), absl::StrContains(flags.status().message(), "unknown option")
-                                                           ? absl::StrCat(" [with ", name, "]")
-                                                           : ""));
-  }
-  switch (mode) {
-    case Mode::kServer: return RunServer(split, *flags);
-    case Mode::kClient: return RunClient(split, *flags);
-    case Mode::kLoopback: return RunLoopback(split, *flags);
-  }
-  return 2;
+  auto run = [](Mode mode, const cli::SplitArgs& split, const cli::Flags& flags) {
+    switch (mode) {
+      case Mode::kServer: return RunServer(split, flags);
+      case Mode::kClient: return RunClient(split, flags);
+      case Mode::kLoopback: return RunLoopback(split, flags);
+    }
+    return 2;
+  };
+  return RunModeTool(argc, argv, ModeTool{kProgram, kSummary, ModeFlags, HelpFlags(), run});
 }
 
 }  // namespace

@@ -35,8 +35,8 @@ struct DispatchConfig {
 
 struct EngineConfig {
   uint16_t port_id = 0;
-  uint16_t queue_id = 0;             // TX queue (and the RX queue when rx_queues is empty)
-  std::vector<uint16_t> rx_queues;   // RX queues this engine polls (may be none with software dispatch)
+  uint16_t queue_id = 0;                // TX queue
+  std::vector<uint16_t> rx_queues = {0};  // RX queues this engine polls (none: it only gets dispatched frames)
   uint16_t burst = 32;
   Duration poll_interval = Duration::Milliseconds(10);  // how often timers (ARP) are driven
   NetConfig net;

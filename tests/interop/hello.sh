@@ -24,11 +24,8 @@ ns_create "$ns"
 ip netns exec "$ns" timeout -s INT 100 "$bin" --no-pci --vdev "net_tap0,iface=$iface" -l 0-1 -- \
   --ip 198.18.0.2/24 --port 8080 >"$log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q '^listening on 198.18.0.2:8080' "$log" && break; sleep 0.1; done
-grep -q '^listening on 198.18.0.2:8080' "$log" || { echo "FAIL: no readiness line"; cat "$log"; exit 1; }
-ns_wait_link "$ns" "$iface" 5
-ip -n "$ns" addr add 198.18.0.1/24 dev "$iface"
-ip -n "$ns" link set "$iface" up
+ns_wait_ready "$log" '^listening on 198.18.0.2:8080' || { echo "FAIL: no readiness line"; cat "$log"; exit 1; }
+ns_peer_up "$ns" "$iface" 5 || { echo "FAIL: no $iface in $ns"; exit 1; }
 
 ip netns exec "$ns" timeout 60 /usr/bin/python3 - <<'PY'
 import socket

@@ -40,12 +40,9 @@ start_server() {  # body-size
   ip netns exec "$ns" timeout -s INT 120 "$bin" --no-pci --vdev "net_tap0,iface=$iface" -l 0 -- --ip 198.18.0.2/24 --port 80 \
     --body-size "$1" >"$log" 2>&1 &
   pid=$!
-  for _ in $(seq 100); do grep -q '^listening on 198.18.0.2:80 (http)' "$log" && break; sleep 0.1; done
-  grep -q '^listening on 198.18.0.2:80 (http)' "$log" || fail "no readiness line"
+  ns_wait_ready "$log" '^listening on 198.18.0.2:80 (http)' || fail "no readiness line"
   grep -q '^port: ' "$log" || fail "no port line"
-  ns_wait_link "$ns" "$iface" 5 || fail "no $iface in $ns"
-  ip -n "$ns" addr add 198.18.0.1/24 dev "$iface"
-  ip -n "$ns" link set "$iface" up
+  ns_peer_up "$ns" "$iface" 5 || fail "no $iface in $ns"
 }
 
 stop_server() {  # prints the log; the server must exit 0 with its counters

@@ -76,9 +76,7 @@ netns() {
   ns_create "$ns"
   # Brings the kernel side of the tap up once synack-perf has created it.
   kernel_side() {
-    ns_wait_link "$ns" "$iface" 10 || fail "no $iface in $ns"
-    ip -n "$ns" addr add 198.18.0.1/24 dev "$iface"
-    ip -n "$ns" link set "$iface" up
+    ns_peer_up "$ns" "$iface" 10 || fail "no $iface in $ns"
   }
   local eal=(--no-pci --vdev "net_tap0,iface=$iface" -l 0)
 
@@ -145,8 +143,7 @@ PY
   ip netns exec "$ns" timeout 120 "$bin" "${eal[@]}" -- --server --ip 198.18.0.2/24 --port 5201 --verify \
     >"$log" 2>&1 &
   pid=$!
-  for _ in $(seq 100); do grep -q '^listening on 198.18.0.2:5201' "$log" && break; sleep 0.1; done
-  grep -q '^listening on 198.18.0.2:5201' "$log" || { cat "$log"; fail "(c) no readiness line"; }
+  ns_wait_ready "$log" '^listening on 198.18.0.2:5201' || { cat "$log"; fail "(c) no readiness line"; }
   ip -n "$ns" addr flush dev "$iface" 2>/dev/null || true
   kernel_side
   ip netns exec "$ns" timeout 60 /usr/bin/python3 - >"$pylog" 2>&1 <<'PY' || { cat "$pylog"; fail "(c) Python sender failed"; }

@@ -23,12 +23,9 @@ trap cleanup EXIT
 ns_create "$ns"
 ip netns exec "$ns" timeout -s INT 60 "$bin" --no-pci --vdev "net_tap0,iface=$iface" -l 0 -- --ip 198.18.0.2/24 >"$log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do grep -q '^listening on 198.18.0.2:7' "$log" && break; sleep 0.1; done
-grep -q '^listening on 198.18.0.2:7' "$log" || { echo "FAIL: no readiness line"; cat "$log"; exit 1; }
+ns_wait_ready "$log" '^listening on 198.18.0.2:7' || { echo "FAIL: no readiness line"; cat "$log"; exit 1; }
 cat "$log"
-ns_wait_link "$ns" "$iface" 5
-ip -n "$ns" addr add 198.18.0.1/24 dev "$iface"
-ip -n "$ns" link set "$iface" up
+ns_peer_up "$ns" "$iface" 5 || { echo "FAIL: no $iface in $ns"; exit 1; }
 
 echo "--- ping from the kernel"
 ip netns exec "$ns" ping -c 5 -i 0.2 -W 2 198.18.0.2
