@@ -10,18 +10,7 @@ count=${1:-20}
 bash "$root/scripts/build.sh" "$root/build" >/dev/null
 source "$root/scripts/netns.sh"
 
-ns=synack-demo
-iface=synack0
-log=$(mktemp)
-pid=
-cleanup() {
-  [[ -n $pid ]] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  ns_cleanup
-  rm -f "$log"
-}
-trap cleanup EXIT
-
-ns_create "$ns"
+ns_app_setup synack-demo synack0
 echo "\$ synack-echo --no-pci --vdev net_tap0,iface=$iface -l 0 -- --ip 198.18.0.2/24   (in namespace $ns)"
 ip netns exec "$ns" timeout -s INT 300 "$root/build/synack-echo" --no-pci --vdev "net_tap0,iface=$iface" -l 0 -- \
   --ip 198.18.0.2/24 >"$log" 2>&1 &

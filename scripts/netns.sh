@@ -45,3 +45,20 @@ ns_peer_up() {
   ip -n "$1" addr add "${4:-198.18.0.1/24}" dev "$2"
   ip -n "$1" link set "$2" up
 }
+
+# For a script that runs one synack app in namespace $1 on tap interface $2: sets ns, iface and log
+# (a temporary file), clears pid, creates the namespace, and installs an EXIT trap that stops $pid
+# with SIGINT, deletes the namespaces and removes the log.
+ns_app_setup() {
+  ns=$1
+  iface=${2:0:15}
+  log=$(mktemp)
+  pid=
+  trap ns_app_teardown EXIT
+  ns_create "$ns"
+}
+ns_app_teardown() {
+  [[ -n ${pid:-} ]] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  ns_cleanup
+  rm -f "$log"
+}

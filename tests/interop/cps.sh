@@ -13,26 +13,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 fail() { echo "FAIL: $*"; exit 1; }
 
 loopback() {
-  local bad=0 out rc
-  check() {  # expected-substring args...
-    local want=$1; shift
-    out=$("$bin" "$@" 2>&1 >/dev/null) && rc=0 || rc=$?
-    if [[ $rc -eq 0 || $(printf '%s\n' "$out" | grep -c .) -ne 1 || $out != *"$want"* ]]; then
-      echo "FAIL: synack-cps $* -> rc=$rc, output: $out (wanted one line containing '$want')"; bad=1
-    else
-      echo "ok: synack-cps $* -> $out"
-    fi
-  }
-  check "choose a mode" --
-  check "choose one mode" -- --loopback --client
-  check "--concurrency" -- --loopback --concurrency 0
-  check "--connect" -- --client --ip 198.18.0.2/24 --connect nonsense
-  check "--connect is required" -- --client --ip 198.18.0.2/24
-  check "--request" -- --loopback --request 5000
-  check "--duration" -- --loopback --duration x
-  check "--concurrency" -- --server --ip 198.18.0.2/24 --concurrency 4
-  [[ $("$bin" --help) == *"--loopback"* ]] || { echo "FAIL: --help"; bad=1; }
-  [[ $bad -eq 0 ]] || exit 1
+  local out rc
+  source "$here/lib.sh"
+  expect_flag_error "choose a mode" --
+  expect_flag_error "choose one mode" -- --loopback --client
+  expect_flag_error "--concurrency" -- --loopback --concurrency 0
+  expect_flag_error "--connect" -- --client --ip 198.18.0.2/24 --connect nonsense
+  expect_flag_error "--connect is required" -- --client --ip 198.18.0.2/24
+  expect_flag_error "--request" -- --loopback --request 5000
+  expect_flag_error "--duration" -- --loopback --duration x
+  expect_flag_error "--concurrency" -- --server --ip 198.18.0.2/24 --concurrency 4
+  [[ $("$bin" --help) == *"--loopback"* ]] || { echo "FAIL: --help"; flag_errors=1; }
+  [[ $flag_errors -eq 0 ]] || exit 1
 
   local args
   for args in "" "--request 64"; do

@@ -1,26 +1,14 @@
 #!/usr/bin/env bash
 # The README's example server against the Linux kernel: synack-hello on net_tap (two engines) in a
 # namespace this script creates; a Python client sends a line and must get the greeting then EOF, 50
-# times; then one connect to an unused address fails (the kernel gives up on ARP). Exits 77 when not root.
+# times, and both engines' counters must add up to 50 accepted connections. Exits 77 when not root.
 set -euo pipefail
 bin=$(readlink -f "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 [[ $(id -u) -eq 0 ]] || { echo "skipped: needs root for network namespaces"; exit 77; }
 source "$here/../../scripts/netns.sh"
 
-ns=synack-hello-$$
-iface=shel$$
-iface=${iface:0:15}
-log=$(mktemp)
-pid=
-cleanup() {
-  [[ -n $pid ]] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  ns_cleanup
-  rm -f "$log"
-}
-trap cleanup EXIT
-
-ns_create "$ns"
+ns_app_setup synack-hello-$$ shel$$
 ip netns exec "$ns" timeout -s INT 100 "$bin" --no-pci --vdev "net_tap0,iface=$iface" -l 0-1 -- \
   --ip 198.18.0.2/24 --port 8080 >"$log" 2>&1 &
 pid=$!

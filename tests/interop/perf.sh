@@ -13,28 +13,20 @@ here=$(cd "$(dirname "$0")" && pwd)
 fail() { echo "FAIL: $*"; exit 1; }
 
 loopback() {
-  local bad=0 out rc
-  check() {  # expected-substring args...
-    local want=$1; shift
-    out=$("$bin" "$@" 2>&1 >/dev/null) && rc=0 || rc=$?
-    if [[ $rc -eq 0 || $(printf '%s\n' "$out" | grep -c .) -ne 1 || $out != *"$want"* ]]; then
-      echo "FAIL: synack-perf $* -> rc=$rc, output: $out (wanted one line containing '$want')"; bad=1
-    else
-      echo "ok: synack-perf $* -> $out"
-    fi
-  }
-  check "choose a mode" --
-  check "choose one mode" -- --loopback --server
-  check "--streams" -- --loopback --streams 0
-  check "--streams" -- --loopback --streams 1000
-  check "--duration" -- --loopback --duration x
-  check "--bytes" -- --loopback --bytes -1
-  check "--connect" -- --client --ip 198.18.0.2/24 --connect nonsense
-  check "--connect is required" -- --client --ip 198.18.0.2/24
-  check "--ip is required" -- --server
-  check "--streams" -- --server --ip 198.18.0.2/24 --streams 4
-  [[ $("$bin" --help) == *"--verify"* ]] || { echo "FAIL: --help"; bad=1; }
-  [[ $bad -eq 0 ]] || exit 1
+  local out rc
+  source "$here/lib.sh"
+  expect_flag_error "choose a mode" --
+  expect_flag_error "choose one mode" -- --loopback --server
+  expect_flag_error "--streams" -- --loopback --streams 0
+  expect_flag_error "--streams" -- --loopback --streams 1000
+  expect_flag_error "--duration" -- --loopback --duration x
+  expect_flag_error "--bytes" -- --loopback --bytes -1
+  expect_flag_error "--connect" -- --client --ip 198.18.0.2/24 --connect nonsense
+  expect_flag_error "--connect is required" -- --client --ip 198.18.0.2/24
+  expect_flag_error "--ip is required" -- --server
+  expect_flag_error "--streams" -- --server --ip 198.18.0.2/24 --streams 4
+  [[ $("$bin" --help) == *"--verify"* ]] || { echo "FAIL: --help"; flag_errors=1; }
+  [[ $flag_errors -eq 0 ]] || exit 1
 
   local streams
   for streams in 1 4; do

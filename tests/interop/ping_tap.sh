@@ -8,19 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 [[ $(id -u) -eq 0 ]] || { echo "skipped: needs root for network namespaces"; exit 77; }
 source "$here/../../scripts/netns.sh"
 
-ns=synack-ping-$$
-iface=stap$$
-iface=${iface:0:15}
-log=$(mktemp)
-pid=
-cleanup() {
-  [[ -n $pid ]] && kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  ns_cleanup
-  rm -f "$log"
-}
-trap cleanup EXIT
-
-ns_create "$ns"
+ns_app_setup synack-ping-$$ stap$$
 ip netns exec "$ns" timeout -s INT 60 "$bin" --no-pci --vdev "net_tap0,iface=$iface" -l 0 -- --ip 198.18.0.2/24 >"$log" 2>&1 &
 pid=$!
 ns_wait_ready "$log" '^listening on 198.18.0.2:7' || { echo "FAIL: no readiness line"; cat "$log"; exit 1; }
