@@ -15,6 +15,7 @@ set(SYNACK_LIB_SOURCES
   lib/api/types.cc
   lib/core/engine.cc
   lib/core/rss.cc
+  lib/core/flow_table.cc
   lib/core/tcp_layer.cc
   lib/base/mbuf_chain.cc
   lib/core/timer_wheel.cc

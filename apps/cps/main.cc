@@ -344,8 +344,8 @@ class CpsClient : public App {
       std::fprintf(out, "%s\n", line.c_str());
       if (failures_[static_cast<size_t>(Failure::kOutOfPorts)] != 0) {
         std::fprintf(out,
-                     "  (each closed connection keeps its port in TIME-WAIT for 60 s: %u ports per server port; "
-                     "spread over more server ports with --ports)\n",
+                     "  (each closed connection keeps its port in TIME-WAIT for 60 s and a port is reused only "
+                     "after 1 s with timestamps: %u ports per server port; spread over more with --ports)\n",
                      kEphemeralSpan);
       }
     }
@@ -497,7 +497,8 @@ constexpr char kSummary[] =
     "The client prints a progress line per second and a summary: connections/s, connect latency p50/p99/p99.9\n"
     "and failures by reason (refused, reset, timed out, no route/ARP reply, out of ports, table full, closed\n"
     "before the response). Each connection the client closes keeps its port in TIME-WAIT for 60 s; the client\n"
-    "uses ports 1024-65535, so a run opens at most ~64,500 connections per server port (see --ports).\n"
+    "uses ports 1024-65535 and, when none is free, reuses one whose TIME-WAIT is over 1 s old (timestamps on,\n"
+    "like Linux's tcp_tw_reuse), so ~64,500 connections per server port per second at most (see --ports).\n"
     "Exit status: 0 when at least one connection succeeded and none failed; 1 when any failed or none\n"
     "succeeded; 2 on bad options or set-up errors.";
 

@@ -1,10 +1,9 @@
 // FlowKey: a TCP connection's 4-tuple as seen from this host, the key of the per-core connection and
-// TIME-WAIT tables. Plain value, any core.
+// TIME-WAIT tables (FlowTable). Plain value, any core.
 #pragma once
 
 #include <cstdint>
 
-#include "absl/container/flat_hash_map.h"
 #include "lib/net/addr.h"
 
 namespace synack {
@@ -20,9 +19,5 @@ struct FlowKey {
     return H::combine(std::move(h), k.local.v, k.remote.v, k.local_port, k.remote_port);
   }
 };
-
-// The per-core connection and TIME-WAIT index: 4-tuple -> slot in the engine's slab. Sized at start-up
-// (reserve) so the data path does not rehash; owned by one engine.
-using FlowTable = absl::flat_hash_map<FlowKey, uint32_t>;
 
 }  // namespace synack

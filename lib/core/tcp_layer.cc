@@ -38,16 +38,16 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       challenge_(config.challenge_acks_per_second),
       ctx_{&config_.tcp, &tcp_counters_, &challenge_},
       isn_(config.isn_key),
-      wheel_(TimerWheel::Config{config.max_connections + config.max_time_wait, config.tick, Instant()}) {
+      wheel_(TimerWheel::Config{config.max_connections + config.max_time_wait, config.tick, Instant()}),
+      flows_(config.max_connections),
+      tw_index_(config.max_time_wait) {
   sockets_.reserve(config.max_connections);
   for (uint32_t i = 0; i < config.max_connections; ++i) sockets_.emplace_back(ctx_);
   free_sockets_.reserve(config.max_connections);
   for (uint32_t i = config.max_connections; i > 0; --i) free_sockets_.push_back(i - 1);
-  flows_.reserve(config.max_connections);
   tw_slots_.resize(config.max_time_wait);
   free_tw_.reserve(config.max_time_wait);
   for (uint32_t i = config.max_time_wait; i > 0; --i) free_tw_.push_back(i - 1);
-  tw_index_.reserve(config.max_time_wait);
   events_.resize(size_t{2} * config.max_connections + 1024);
   const uint32_t span = config.ephemeral_hi - config.ephemeral_lo + 1u;
   next_ephemeral_ = static_cast<uint16_t>(config.ephemeral_lo + (config.isn_key[0] | (config.isn_key[1] << 8)) % span);
@@ -76,15 +76,15 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
   const uint32_t payload_offset = static_cast<uint32_t>(pkt->payload.data() - m.data());
   const FlowKey key{ip.dst, ip.src, seg.dst_port, seg.src_port};
 
-  if (auto it = flows_.find(key); it != flows_.end()) {
-    const uint32_t idx = it->second;
+  if (const uint32_t* it = flows_.Find(key)) {
+    const uint32_t idx = *it;
     out_.Clear();
     sockets_[idx].conn.Input(now, seg, out_);
     const bool reuse = out_.events & tcp_events::kReuseSyn;
     Deliver(idx, out_, &m, payload_offset);
     if (!reuse) return;
-  } else if (auto tw = tw_index_.find(key); tw != tw_index_.end()) {
-    const uint32_t slot = tw->second;
+  } else if (const uint32_t* tw = tw_index_.Find(key)) {
+    const uint32_t slot = *tw;
     out_.Clear();
     const bool reuse = TimeWaitInput(tw_slots_[slot].tw, now, seg, config_.tcp, tcp_counters_, out_);
     for (const OutSegment& s : out_.segments) Transmit(key, s, nullptr);
@@ -337,13 +337,13 @@ uint32_t TcpLayer::AllocSocket(const FlowKey& key) {
   s.listener = UINT32_MAX;
   s.app_owned = s.app_closed = s.readable_pending = s.want_writable = false;
   s.connect_deadline = Instant::Never();
-  flows_.emplace(key, idx);
+  flows_.Insert(key, idx);
   return idx;
 }
 
 void TcpLayer::FreeSocket(uint32_t idx) {
   Socket& s = sockets_[idx];
-  flows_.erase(s.key);
+  flows_.Erase(s.key);
   wheel_.Cancel(idx);
   s.snd_q.Clear();
   s.rcv_q.Clear();
@@ -361,7 +361,7 @@ bool TcpLayer::ToTimeWait(uint32_t idx) {
   free_tw_.pop_back();
   Socket& s = sockets_[idx];
   tw_slots_[slot] = TimeWaitSlot{s.key, s.conn.ToTimeWait()};
-  tw_index_.emplace(s.key, slot);
+  tw_index_.Insert(s.key, slot);
   ++counters_.time_wait_entries;
   FreeSocket(idx);
   wheel_.Schedule(config_.max_connections + slot, tw_slots_[slot].tw.expires);
@@ -369,17 +369,23 @@ bool TcpLayer::ToTimeWait(uint32_t idx) {
 }
 
 void TcpLayer::EraseTimeWait(uint32_t slot) {
-  tw_index_.erase(tw_slots_[slot].key);
+  tw_index_.Erase(tw_slots_[slot].key);
   wheel_.Cancel(config_.max_connections + slot);
   free_tw_.push_back(slot);
 }
 
 const TcpConnection* TcpLayer::FindConnection(const FlowKey& key) const {
-  auto it = flows_.find(key);
-  return it == flows_.end() ? nullptr : &sockets_[it->second].conn;
+  const uint32_t* idx = flows_.Find(key);
+  return idx == nullptr ? nullptr : &sockets_[*idx].conn;
 }
 
-bool TcpLayer::PortInUse(const FlowKey& key) const { return flows_.contains(key) || tw_index_.contains(key); }
+bool TcpLayer::TimeWaitReusable(const TimeWaitEntry& tw) const {
+  // Like Linux's tcp_tw_reuse: only with timestamps (the new connection's are newer, so the peer's PAWS
+  // rejects old duplicates) and at least a second after the last FIN (a lost final ACK has been
+  // answered by then).
+  const Instant entered = tw.expires - config_.tcp.msl - config_.tcp.msl;
+  return tw.ts_enabled && now_ - entered >= Duration::Seconds(1);
+}
 
 void TcpLayer::PushEvent(uint32_t idx, EventType type, TcpError error) {
   if (event_count_ == events_.size()) {
@@ -423,17 +429,40 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
   if (port == 0) return absl::InvalidArgumentError("connect: port 0");
   const uint32_t span = config_.ephemeral_hi - config_.ephemeral_lo + 1u;
   FlowKey key{nc.local.addr, dst, 0, port};
-  bool found = false;
-  for (uint32_t i = 0; i < span && !found; ++i) {
+  // The flow must hash to this engine (so the peer's answers come back here) and its 4-tuple must not
+  // be in use. Free ports are preferred; a port whose TIME-WAIT towards this peer is old enough to be
+  // reused safely (see TimeWaitReusable) is taken only when no free port turns up within a few more.
+  constexpr uint32_t kLookPastReusable = 64;
+  std::optional<uint16_t> free_port, reusable_port;
+  uint32_t reusable_slot = 0;
+  uint32_t past_reusable = 0;
+  for (uint32_t i = 0; i < span && !free_port && past_reusable <= kLookPastReusable; ++i) {
     key.local_port = next_ephemeral_;
     next_ephemeral_ = next_ephemeral_ == config_.ephemeral_hi ? config_.ephemeral_lo
                                                                 : static_cast<uint16_t>(next_ephemeral_ + 1);
-    // The flow must hash to this engine (so the peer's answers come back here), and the 4-tuple must
-    // be free: not in use and not in TIME-WAIT towards this peer.
-    found = (config_.steering == nullptr || config_.steering->OwnerOf(key) == config_.engine_index) &&
-            !PortInUse(key);
+    if (reusable_port) ++past_reusable;
+    if (config_.steering != nullptr && config_.steering->OwnerOf(key) != config_.engine_index) continue;
+    if (flows_.Contains(key)) continue;
+    if (const uint32_t* tw = tw_index_.Find(key)) {
+      if (!reusable_port && TimeWaitReusable(tw_slots_[*tw].tw)) {
+        reusable_port = key.local_port;
+        reusable_slot = *tw;
+      }
+      continue;
+    }
+    free_port = key.local_port;
   }
-  if (!found) {
+  // A reused 4-tuple starts its sequence space above the old connection's (as Linux does), so even a
+  // peer that still remembers it sees the new SYN as newer.
+  std::optional<SeqNum> iss_floor;
+  if (free_port) {
+    key.local_port = *free_port;
+  } else if (reusable_port) {
+    key.local_port = *reusable_port;
+    iss_floor = tw_slots_[reusable_slot].tw.snd_nxt + 65537u;
+    EraseTimeWait(reusable_slot);
+    ++counters_.time_wait_reused_by_connect;
+  } else {
     return absl::ResourceExhaustedError(absl::StrCat("connect: out of ephemeral ports towards ", dst.ToString(), ":",
                                                      port, " (", span, " in use or in TIME-WAIT)"));
   }
@@ -447,8 +476,9 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
   s.app_owned = true;
   if (timeout > Duration()) s.connect_deadline = now_ + timeout;
   out_.Clear();
-  s.conn.Connect(now_, {key.local_port, key.remote_port},
-                 isn_.Generate(key.local, key.local_port, key.remote, key.remote_port, now_), out_);
+  const SeqNum iss =
+      iss_floor ? *iss_floor : isn_.Generate(key.local, key.local_port, key.remote, key.remote_port, now_);
+  s.conn.Connect(now_, {key.local_port, key.remote_port}, iss, out_);
   const ConnId id = IdOf(idx);
   Deliver(idx, out_, nullptr, 0);
   return id;

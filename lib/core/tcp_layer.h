@@ -23,6 +23,7 @@
 #include "lib/api/types.h"
 #include "lib/base/mbuf_chain.h"
 #include "lib/core/flow.h"
+#include "lib/core/flow_table.h"
 #include "lib/core/rss.h"
 #include "lib/core/timer_wheel.h"
 #include "lib/net/net_stack.h"
@@ -58,6 +59,7 @@ struct TcpLayerConfig {
   X(time_wait_full)                  \
   X(time_wait_entries)               \
   X(time_wait_reused)                \
+  X(time_wait_reused_by_connect)     \
   X(resets_unmatched)                \
   X(accepted)                        \
   X(connected)                       \
@@ -176,7 +178,8 @@ class TcpLayer : public TransportHandler {
                    uint32_t payload_offset);
   bool ToTimeWait(uint32_t index);
   void EraseTimeWait(uint32_t slot);
-  bool PortInUse(const FlowKey& key) const;
+  // An active open may take over this TIME-WAIT 4-tuple.
+  bool TimeWaitReusable(const TimeWaitEntry& tw) const;
 
   TcpLayerConfig config_;
   NetStack& net_;

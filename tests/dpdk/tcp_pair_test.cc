@@ -229,6 +229,41 @@ TEST_F(TcpPairTest, RefusedAndTimedOut) {
   EXPECT_FALSE(server_->tcp().Listen(7).ok());                                // already listening
 }
 
+TEST_F(TcpPairTest, ConnectReusesOldTimeWaitPortsOnlyWhenNoneIsFree) {
+  // Three ephemeral ports only: three connections closed by the client leave them all in TIME-WAIT.
+  EngineConfig c = Config(SharedPorts().pair.a, SharedPorts().a, kClientIp, 1);
+  c.tcp.ephemeral_lo = 40000;
+  c.tcp.ephemeral_hi = 40002;
+  client_.emplace(c, testing::TestPool(), testing::TestIndirectPool());
+  client_->Start(now_);
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<ConnId> id = client_->tcp().Connect(kServerIp, 7);
+    ASSERT_TRUE(id.ok()) << id.status();
+    RunUntil([&] { return CountClient(EventType::kConnected) == static_cast<size_t>(i + 1); });
+    client_->tcp().Close(*id);
+    RunUntil([&] { return client_->tcp().connections() == 0 && server_->tcp().connections() == 0; });
+  }
+  ASSERT_EQ(client_->tcp().time_wait_entries(), 3u);
+  // Every port is in a TIME-WAIT younger than a second: refused, with the reason.
+  absl::StatusOr<ConnId> early = client_->tcp().Connect(kServerIp, 7);
+  ASSERT_FALSE(early.ok());
+  EXPECT_NE(early.status().message().find("out of ephemeral ports"), std::string::npos);
+
+  // A second later (timestamps are on) the oldest 4-tuple is taken over, and the connection works.
+  Run(Duration::Milliseconds(1100), Duration::Milliseconds(1));
+  absl::StatusOr<ConnId> reused = client_->tcp().Connect(kServerIp, 7);
+  ASSERT_TRUE(reused.ok()) << reused.status();
+  EXPECT_EQ(client_->tcp().counters().time_wait_reused_by_connect, 1u);
+  EXPECT_EQ(client_->tcp().time_wait_entries(), 2u);
+  RunUntil([&] { return CountClient(EventType::kConnected) == 4; });
+  ASSERT_TRUE(client_->tcp().SendCopy(*reused, ConstBytes(reinterpret_cast<const uint8_t*>("x"), 1)) == 1);
+  RunUntil([&] { return client_->tcp().Readable(*reused) == 1; });  // echoed
+  uint8_t b;
+  client_->tcp().RecvCopy(*reused, MutableBytes(&b, 1));
+  client_->tcp().Close(*reused);
+  RunUntil([&] { return client_->tcp().connections() == 0 && server_->tcp().connections() == 0; });
+}
+
 TEST_F(TcpPairTest, ThousandsOfConnections) {
   constexpr int kTotal = 3000;
   constexpr int kConcurrent = 200;
