@@ -37,7 +37,8 @@ std::vector<cli::FlagSpec> CommonFlags() {
       {"gateway", true, "next hop for off-link destinations, e.g. 198.18.0.1"},
       {"eth-port", true, "DPDK port id to use (default 0)"},
       {"mbufs", true, "mbufs in the pool (default 16383)"},
-      {"max-connections", true, "connection table size (default 4096)"},
+      {"max-connections", true, "connection table size per engine (default 4096)"},
+      {"max-time-wait", true, "compact TIME-WAIT entries per engine (default: --max-connections)"},
       {"hugepages", false, "use mounted hugepages instead of --no-huge"},
       {"help", false, "print this help"},
   };
@@ -68,6 +69,9 @@ absl::StatusOr<CommonOptions> ParseCommon(const cli::Flags& flags) {
   absl::StatusOr<int64_t> conns = flags.GetInt("max-connections", 4096, 1, 1 << 24);
   if (!conns.ok()) return conns.status();
   o.max_connections = static_cast<uint32_t>(*conns);
+  absl::StatusOr<int64_t> tw = flags.GetInt("max-time-wait", *conns, 1, 1 << 24);
+  if (!tw.ok()) return tw.status();
+  o.max_time_wait = static_cast<uint32_t>(*tw);
   o.hugepages = flags.Has("hugepages");
   return o;
 }
@@ -161,7 +165,7 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const std::string& prog
     ec.tcp = tcp;
     ec.tcp.tx_tcp_cksum_offload = port->tx_tcp_cksum;
     ec.tcp.max_connections = options.max_connections;
-    ec.tcp.max_time_wait = options.max_connections;
+    ec.tcp.max_time_wait = options.max_time_wait;
     ec.tcp.isn_key = RandomKey();
     if (n > 1) {
       ec.tcp.steering = rt->steering_.get();

@@ -1,5 +1,5 @@
 // Runtime: what every synack-* server or client app shares — common flags (--ip, --gateway, --eth-port,
-// --mbufs, --max-connections, --hugepages), EAL and pool start-up, port set-up, one engine per EAL lcore
+// --mbufs, --max-connections, --max-time-wait, --hugepages), EAL and pool start-up, port set-up, one engine per EAL lcore
 // (`-l 0-3` gives four; each with its own RX/TX queue, mempools, connection table and timers), flow
 // dispatch (hardware RSS with a symmetric key when the device has it and reads it back, otherwise
 // software dispatch over rte_rings), the poll loops that hand TCP events to the apps, SIGINT/SIGTERM
@@ -26,6 +26,7 @@ struct CommonOptions {
   uint16_t eth_port = 0;
   uint32_t mbufs = 16383;
   uint32_t max_connections = 4096;
+  uint32_t max_time_wait = 4096;
   bool hugepages = false;
 };
 

@@ -598,6 +598,7 @@ int RunServer(const cli::SplitArgs& split, const cli::Flags& flags) {
   // Connections live for a handshake each: a big table with as many compact TIME-WAIT entries (the server
   // holds TIME-WAIT when it answers a request and closes first).
   if (!flags.Has("max-connections")) common->max_connections = 65536;
+  if (!flags.Has("max-time-wait")) common->max_time_wait = common->max_connections;
   absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(kProgram, split, *common, TcpLayerConfig{});
   if (!rt.ok()) return Fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
@@ -623,6 +624,7 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   if (!config.ok()) return Fail(config.status().message());
   // The table also sizes the compact TIME-WAIT entries the client's closes leave behind: one per port.
   if (!flags.Has("max-connections")) common->max_connections = std::max<uint32_t>(65536, 4 * config->concurrency);
+  if (!flags.Has("max-time-wait")) common->max_time_wait = common->max_connections;
   if (common->max_connections < 2 * config->concurrency) {
     return Fail(absl::StrCat("--concurrency: ", config->concurrency, " needs --max-connections of at least ",
                              2 * config->concurrency));
