@@ -16,6 +16,7 @@ set(SYNACK_LIB_SOURCES
   lib/core/engine.cc
   lib/core/rss.cc
   lib/core/flow_table.cc
+  lib/core/syn_limiter.cc
   lib/core/tcp_layer.cc
   lib/base/mbuf_chain.cc
   lib/core/timer_wheel.cc
@@ -23,6 +24,7 @@ set(SYNACK_LIB_SOURCES
   lib/tcp/isn.cc
   lib/tcp/rto.cc
   lib/tcp/segment.cc
+  lib/tcp/syn_cookie.cc
   lib/tcp/tcp_header.cc
 )
-set(SYNACK_CLI_SOURCES apps/common/cli.cc apps/common/runtime.cc apps/common/loopback.cc apps/common/modes.cc)
+set(SYNACK_CLI_SOURCES apps/common/cli.cc apps/common/runtime.cc apps/common/loopback.cc apps/common/modes.cc apps/common/syn_flood.cc)

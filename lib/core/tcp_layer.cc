@@ -22,7 +22,36 @@ ChecksumState RxL4ChecksumState(const rte_mbuf* m) {
   }
 }
 
+// A per-purpose secret derived from the engine's ISN secret (SipHash as a PRF, one domain byte each).
+std::array<uint8_t, 16> DeriveKey(const std::array<uint8_t, 16>& key, uint8_t domain) {
+  std::array<uint8_t, 16> out{};
+  for (uint8_t half = 0; half < 2; ++half) {
+    const std::array<uint8_t, 2> in = {domain, half};
+    const uint64_t v = SipHash24(key, in);
+    for (int i = 0; i < 8; ++i) out[half * 8 + i] = static_cast<uint8_t>(v >> (8 * i));
+  }
+  return out;
+}
+constexpr uint8_t kCookieKeyDomain = 0xc0;
+constexpr uint8_t kLimiterKeyDomain = 0xc1;
+
 }  // namespace
+
+std::optional<SynCookieMode> ParseSynCookieMode(std::string_view s) {
+  if (s == "off") return SynCookieMode::kOff;
+  if (s == "when-full") return SynCookieMode::kWhenFull;
+  if (s == "always") return SynCookieMode::kAlways;
+  return std::nullopt;
+}
+
+const char* SynCookieModeName(SynCookieMode m) {
+  switch (m) {
+    case SynCookieMode::kOff: return "off";
+    case SynCookieMode::kWhenFull: return "when-full";
+    case SynCookieMode::kAlways: return "always";
+  }
+  return "?";
+}
 
 void TcpLayerCounters::ForEach(absl::FunctionRef<void(std::string_view, uint64_t)> f) const {
 #define SYNACK_X(name) f(#name, name);
@@ -38,6 +67,8 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       challenge_(config.challenge_acks_per_second),
       ctx_{&config_.tcp, &tcp_counters_, &challenge_},
       isn_(config.isn_key),
+      cookies_(DeriveKey(config.isn_key, kCookieKeyDomain), config.cookie),
+      syn_limiter_(config.syn_limit, DeriveKey(config.isn_key, kLimiterKeyDomain)),
       wheel_(TimerWheel::Config{config.max_connections + config.max_time_wait, config.tick, Instant()}),
       flows_(config.max_connections),
       tw_index_(config.max_time_wait) {
@@ -108,36 +139,109 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
 void TcpLayer::InputListen(Instant now, Mbuf&& frame, const FlowKey& key, const TcpPacket& pkt, uint32_t li,
                            uint32_t payload_offset) {
   Mbuf m(std::move(frame));  // a SYN's payload is not kept: the peer sends it again once established
-  switch (ListenInput(pkt.seg)) {
+  const TcpSegment& seg = pkt.seg;
+  switch (ListenInput(seg)) {
     case ListenAction::kIgnore:
       return;
     case ListenAction::kSendReset:
-      if (std::optional<TcpSegment> rst = ResetForUnmatched(pkt.seg)) {
+      if (InputCookieAck(now, m, key, seg, li, payload_offset)) return;
+      if (std::optional<TcpSegment> rst = ResetForUnmatched(seg)) {
         ++counters_.resets_unmatched;
         Transmit(key, OutSegment{*rst, 0}, nullptr);
       }
       return;
     case ListenAction::kAcceptSyn:
-      break;
+      return InputListenSyn(now, key, seg, li);
+  }
+}
+
+void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment& syn, uint32_t li) {
+  ++counters_.syn_received;
+  if (syn_limiter_.enabled() && !syn_limiter_.Allow(now, key.remote)) {
+    ++counters_.syn_source_limited;
+    return;
   }
   Listener& l = listeners_[li];
-  if (l.syn_queue >= config_.syn_backlog) {
-    ++counters_.syn_backlog_overflow;
+  const bool full = l.syn_queue >= config_.syn_backlog || half_open_ >= config_.max_half_open;
+  if (full) ++counters_.syn_backlog_overflow;
+  const SynCookieMode mode = config_.syn_cookies;
+  if (mode == SynCookieMode::kAlways || (full && mode == SynCookieMode::kWhenFull)) {
+    return SendCookieSynAck(now, key, syn);
+  }
+  if (full) {
+    ++counters_.syn_dropped;
     return;
   }
   const uint32_t idx = AllocSocket(key);
   if (idx == UINT32_MAX) {
     ++counters_.table_full;
+    if (mode != SynCookieMode::kOff) return SendCookieSynAck(now, key, syn);  // no room for state: keep none
+    ++counters_.syn_dropped;
     return;
   }
-  ++counters_.syn_received;
   ++l.syn_queue;
+  ++half_open_;
   Socket& s = sockets_[idx];
   s.listener = li;
   const SeqNum iss = isn_.Generate(key.local, key.local_port, key.remote, key.remote_port, now);
   out_.Clear();
-  s.conn.AcceptSyn(now, pkt.seg, iss, out_);
+  s.conn.AcceptSyn(now, syn, iss, out_);
   Deliver(idx, out_, nullptr, 0);
+}
+
+void TcpLayer::SendCookieSynAck(Instant now, const FlowKey& key, const TcpSegment& syn) {
+  const CookieTuple t{key.local, key.remote, key.local_port, key.remote_port};
+  const SeqNum iss = cookies_.Encode(now, t, syn.seq, syn.options.mss.value_or(kDefaultMss));
+  ++counters_.cookies_sent;
+  last_cookie_sent_ = now;
+  Transmit(key, OutSegment{CookieSynAck(now, syn, iss, config_.tcp), 0}, nullptr);
+}
+
+bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, const TcpSegment& ack, uint32_t li,
+                              uint32_t payload_offset) {
+  // Only a bare ACK (data and FIN allowed) can answer a SYN-ACK, and only while a cookie we sent
+  // could still be valid; anything else at a listener is answered with a RST as before.
+  if (config_.syn_cookies == SynCookieMode::kOff || !ack.ack_flag() || ack.syn() || ack.rst()) return false;
+  const Duration lifetime = config_.cookie.slot * config_.cookie.max_age_slots;
+  if (last_cookie_sent_ == Instant::Never() || now - last_cookie_sent_ > lifetime) return false;
+  CookieSyn c;
+  switch (cookies_.Check(now, CookieTuple{key.local, key.remote, key.local_port, key.remote_port}, ack, c)) {
+    case CookieCheck::kValid:
+      break;
+    case CookieCheck::kBadMac:
+      ++counters_.cookies_rejected;
+      return false;
+    case CookieCheck::kExpired:
+      ++counters_.cookies_expired;
+      return false;
+  }
+  Listener& l = listeners_[li];
+  if (l.accept_queue >= config_.accept_backlog) {
+    ++counters_.accept_backlog_overflow;  // dropped: the peer retransmits, or times out
+    return true;
+  }
+  const uint32_t idx = AllocSocket(key);
+  if (idx == UINT32_MAX) {
+    ++counters_.table_full;
+    return true;
+  }
+  ++counters_.cookies_validated;
+  // Counted as half-open for the moment it takes Deliver to see it established.
+  ++l.syn_queue;
+  ++half_open_;
+  Socket& s = sockets_[idx];
+  s.listener = li;
+  out_.Clear();
+  s.conn.AcceptCookie(now, c, ack, out_);
+  Deliver(idx, out_, &frame, payload_offset);
+  return true;
+}
+
+void TcpLayer::LeaveSynQueue(Socket& s) {
+  if (s.listener == UINT32_MAX) return;
+  --listeners_[s.listener].syn_queue;
+  --half_open_;
+  s.listener = UINT32_MAX;
 }
 
 void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t payload_offset) {
@@ -163,8 +267,7 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
     s.connect_deadline = Instant::Never();
     if (s.listener != UINT32_MAX) {
       Listener& l = listeners_[s.listener];
-      --l.syn_queue;
-      s.listener = UINT32_MAX;
+      LeaveSynQueue(s);
       if (l.accept_queue >= config_.accept_backlog) {
         ++counters_.accept_backlog_overflow;
         TcpOutput abort_out;
@@ -194,7 +297,10 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
   }
   if ((ev & tcp_events::kPeerFin) && tell_app) PushEvent(idx, EventType::kPeerClosed);
   if (ev & tcp_events::kClosed) {
-    if (s.listener != UINT32_MAX) --listeners_[s.listener].syn_queue;  // a half-open connection died
+    if (s.listener != UINT32_MAX) {  // a half-open connection died
+      if (out.error == TcpError::kTimedOut) ++counters_.half_open_timeouts;
+      LeaveSynQueue(s);
+    }
     if (tell_app) PushEvent(idx, EventType::kClosed, out.error);
     ++counters_.closed;
     FreeSocket(idx);
@@ -212,6 +318,9 @@ void TcpLayer::Transmit(const FlowKey& key, const OutSegment& seg, const MbufCha
   if (!h) {
     ++counters_.no_mbufs;  // the connection's timers retransmit
     return;
+  }
+  if ((seg.seg.flags & (tcp_flags::kSyn | tcp_flags::kAck)) == (tcp_flags::kSyn | tcp_flags::kAck)) {
+    ++counters_.synacks_sent;
   }
   const uint16_t hl = static_cast<uint16_t>(kTcpMinHeaderLen + TcpOptionsLength(seg.seg.options));
   uint8_t* tcp = h.Append(hl);
@@ -317,6 +426,10 @@ void TcpLayer::Poll(Instant now) {
       s.conn.Abort(now, out_);
       out_.error = TcpError::kTimedOut;  // the connect timeout, not the application, ended it
     } else {
+      if (s.listener != UINT32_MAX) {
+        // Half-open: fewer SYN-ACK retries while the queue is under pressure (applies at once).
+        s.conn.set_synack_retries(UnderPressure(listeners_[s.listener]) ? config_.synack_retries_under_pressure : -1);
+      }
       s.conn.OnTimer(now, out_);
     }
     Deliver(id, out_, nullptr, 0);

@@ -14,6 +14,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -25,18 +27,37 @@
 #include "lib/core/flow.h"
 #include "lib/core/flow_table.h"
 #include "lib/core/rss.h"
+#include "lib/core/syn_limiter.h"
 #include "lib/core/timer_wheel.h"
 #include "lib/net/net_stack.h"
 #include "lib/tcp/connection.h"
 #include "lib/tcp/isn.h"
+#include "lib/tcp/syn_cookie.h"
 #include "lib/tcp/tcp_header.h"
 
 namespace synack {
+
+/// When a listener answers SYNs with cookies instead of keeping half-open state.
+enum class SynCookieMode : uint8_t {
+  kOff,       ///< never: SYNs beyond the half-open bounds are dropped
+  kWhenFull,  ///< when the listener's (or the engine's) half-open queue is full — the default
+  kAlways,    ///< for every SYN: no half-open state at all
+};
+/// "off", "when-full", "always"; nullopt for anything else.
+std::optional<SynCookieMode> ParseSynCookieMode(std::string_view s);
+const char* SynCookieModeName(SynCookieMode m);
 
 struct TcpLayerConfig {
   uint32_t max_connections = 16384;  ///< full connection records (slab)
   uint32_t max_time_wait = 16384;    ///< compact TIME-WAIT entries
   uint32_t syn_backlog = 1024;       ///< per listener: connections in SYN-RECEIVED
+  uint32_t max_half_open = 4096;     ///< per engine: SYN-RECEIVED connections over all listeners
+  /// While a listener's half-open queue (or the engine's) is at least half full, half-open connections
+  /// get only this many SYN-ACK retransmissions (so they time out after ~3 s instead of ~63 s).
+  int synack_retries_under_pressure = 1;
+  SynCookieMode syn_cookies = SynCookieMode::kWhenFull;
+  SynCookieJar::Config cookie;       ///< cookie time slot and lifetime
+  SynSourceLimiter::Config syn_limit;  ///< per-source SYN rate limit (off unless rate > 0)
   uint32_t accept_backlog = 1024;    ///< per listener: accepted connections the application has not seen
   uint16_t ephemeral_lo = 32768;
   uint16_t ephemeral_hi = 60999;
@@ -53,7 +74,15 @@ struct TcpLayerConfig {
 
 #define SYNACK_TCP_LAYER_COUNTERS(X) \
   X(syn_received)                    \
+  X(synacks_sent)                    \
   X(syn_backlog_overflow)            \
+  X(syn_dropped)                     \
+  X(syn_source_limited)              \
+  X(half_open_timeouts)              \
+  X(cookies_sent)                    \
+  X(cookies_validated)               \
+  X(cookies_rejected)                \
+  X(cookies_expired)                 \
   X(accept_backlog_overflow)         \
   X(table_full)                      \
   X(time_wait_full)                  \
@@ -136,6 +165,8 @@ class TcpLayer : public TransportHandler {
   const TcpCounters& tcp_counters() const { return tcp_counters_; }
   size_t connections() const { return flows_.size(); }
   size_t time_wait_entries() const { return tw_index_.size(); }
+  /// SYN-RECEIVED connections on this engine (all listeners).
+  uint32_t half_open() const { return half_open_; }
   Instant now() const { return now_; }
   void set_now(Instant now) { now_ = now; }
 
@@ -176,6 +207,17 @@ class TcpLayer : public TransportHandler {
   void PushEvent(uint32_t index, EventType type, TcpError error = TcpError::kNone);
   void InputListen(Instant now, Mbuf&& frame, const FlowKey& key, const TcpPacket& pkt, uint32_t listener,
                    uint32_t payload_offset);
+  // The SYN path of a listener: limits, half-open bounds, then a half-open connection or a cookie.
+  void InputListenSyn(Instant now, const FlowKey& key, const TcpSegment& syn, uint32_t listener);
+  void SendCookieSynAck(Instant now, const FlowKey& key, const TcpSegment& syn);
+  // An ACK at a listener that may answer one of our cookies: true if it opened a connection.
+  bool InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, const TcpSegment& ack, uint32_t listener,
+                      uint32_t payload_offset);
+  bool UnderPressure(const Listener& l) const {
+    return uint64_t{l.syn_queue} * 2 >= config_.syn_backlog || uint64_t{half_open_} * 2 >= config_.max_half_open;
+  }
+  // A passive connection left SYN-RECEIVED (established or died): it no longer counts as half-open.
+  void LeaveSynQueue(Socket& s);
   bool ToTimeWait(uint32_t index);
   void EraseTimeWait(uint32_t slot);
   // An active open may take over this TIME-WAIT 4-tuple.
@@ -189,6 +231,10 @@ class TcpLayer : public TransportHandler {
   ChallengeAckLimiter challenge_;
   TcpContext ctx_;
   IsnGenerator isn_;
+  SynCookieJar cookies_;
+  SynSourceLimiter syn_limiter_;
+  Instant last_cookie_sent_ = Instant::Never();  // ACKs are checked as cookies only after one was sent
+  uint32_t half_open_ = 0;
   TimerWheel wheel_;
   std::vector<Socket> sockets_;
   std::vector<uint32_t> free_sockets_;

@@ -130,6 +130,33 @@ void TcpConnection::AcceptSyn(Instant now, const TcpSegment& syn, SeqNum iss, Tc
   ArmRto(now);
 }
 
+void TcpConnection::AcceptCookie(Instant now, const CookieSyn& cookie, const TcpSegment& ack, TcpOutput& out) {
+  passive_ = true;
+  ep_ = Endpoint{ack.dst_port, ack.src_port};
+  irs_ = cookie.irs;
+  rcv_nxt_ = cookie.irs + 1;
+  iss_ = cookie.iss;
+  snd_una_ = cookie.iss;
+  snd_nxt_ = cookie.iss + 1;
+  // The SYN as far as the cookie remembers it.
+  TcpSegment syn;
+  syn.options.mss = cookie.mss;
+  syn.options.window_scale = cookie.peer_wscale;
+  syn.options.sack_permitted = cookie.sack_permitted;
+  if (cookie.timestamps && ack.options.timestamps) syn.options.timestamps = TcpTimestamps{ack.options.timestamps->tsval, 0};
+  NegotiateOptions(syn);
+  if (ts_enabled_) ts_recent_ = ack.options.timestamps->tsval;
+  // What the cookie SYN-ACK advertised (CookieSynAck): the window, unscaled as in every SYN.
+  rcv_adv_ = rcv_nxt_ + std::min<uint32_t>(ctx_.config->rcv_buffer, 65535);
+  last_ack_sent_ = rcv_nxt_;
+  snd_wl1_ = cookie.irs;
+  snd_wl2_ = cookie.iss;
+  last_rx_ = now;
+  skip_ts_rtt_ = true;
+  SetState(TcpState::kSynReceived, out);
+  Input(now, ack, out);
+}
+
 void TcpConnection::NegotiateOptions(const TcpSegment& syn) {
   const TcpConfig& c = *ctx_.config;
   uint16_t peer_mss = syn.options.mss.value_or(kDefaultMss);
@@ -373,7 +400,9 @@ void TcpConnection::OnAckAdvance(Instant now, const TcpSegment& seg, TcpOutput& 
   snd_una_ = seg.ack;
   // RTT sample: timestamps give one for every ACK of new data (RFC 7323 4.1); otherwise only from the
   // timed segment, and only if it was never retransmitted (Karn).
-  if (ts_enabled_ && seg.options.timestamps) {
+  if (ts_enabled_ && seg.options.timestamps && skip_ts_rtt_) {
+    skip_ts_rtt_ = false;
+  } else if (ts_enabled_ && seg.options.timestamps) {
     const uint32_t echoed = seg.options.timestamps->tsecr;
     const int32_t rtt_ms = static_cast<int32_t>(MsClock(now) - echoed);
     if (rtt_ms >= 0) {
@@ -597,7 +626,7 @@ void TcpConnection::OnTimer(Instant now, TcpOutput& out) {
   }
   if (rto_deadline_ <= now) {
     const int limit = state_ == TcpState::kSynSent       ? c.syn_retries
-                      : state_ == TcpState::kSynReceived ? c.synack_retries
+                      : state_ == TcpState::kSynReceived ? (synack_retries_ >= 0 ? synack_retries_ : c.synack_retries)
                                                          : c.max_retransmits;
     if (retries_ >= limit) {
       Finish(TcpError::kTimedOut, out);

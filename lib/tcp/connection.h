@@ -14,6 +14,7 @@
 // Owned by the engine of the core its flow hashes to; only that core may call it.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -23,6 +24,7 @@
 #include "lib/base/time.h"
 #include "lib/tcp/rto.h"
 #include "lib/tcp/segment.h"
+#include "lib/tcp/syn_cookie.h"
 
 namespace synack {
 
@@ -184,6 +186,13 @@ class TcpConnection {
   // Passive open from a listener that received `syn`: -> SYN-RECEIVED, emits the SYN-ACK.
   void AcceptSyn(Instant now, const TcpSegment& syn, SeqNum iss, TcpOutput& out);
 
+  // Passive open from a valid SYN cookie (the listener kept no state): the TCB our cookie SYN-ACK
+  // implied, then `ack` processed as its answer: -> ESTABLISHED, with any data or FIN it carries.
+  void AcceptCookie(Instant now, const CookieSyn& cookie, const TcpSegment& ack, TcpOutput& out);
+  // Lowers (or restores) how many SYN-ACK retransmissions a half-open connection gets; the listener
+  // shortens it while its SYN queue is under pressure. Negative: the configured synack_retries.
+  void set_synack_retries(int n) { synack_retries_ = static_cast<int8_t>(std::max(-1, std::min(n, 100))); }
+
   // A segment for this connection arrived (RFC 9293 3.10.7).
   void Input(Instant now, const TcpSegment& seg, TcpOutput& out);
 
@@ -280,6 +289,8 @@ class TcpConnection {
   Endpoint ep_;
   bool passive_ = false;   // opened from a listener
   bool app_closed_ = false;  // Close() called: orphaned once the FIN is out
+  bool skip_ts_rtt_ = false;  // opened from a cookie: the handshake ACK's TSecr was rounded, no RTT sample
+  int8_t synack_retries_ = -1;  // -1: the configured limit
 
   // Send sequence space (RFC 9293 3.3.1).
   SeqNum iss_;
