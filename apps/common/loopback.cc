@@ -96,8 +96,9 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const std::string& pr
 
   lb->client_ = std::make_unique<Engine>(MakeEngineConfig(*client_port, options.client, options.client_tcp),
                                          client_pools->frames, client_pools->indirect);
-  lb->server_ = std::make_unique<Engine>(MakeEngineConfig(*server_port, options.server, options.server_tcp),
-                                         server_pools->frames, server_pools->indirect);
+  EngineConfig server_config = MakeEngineConfig(*server_port, options.server, options.server_tcp);
+  server_config.net.gateway = options.server_gateway;
+  lb->server_ = std::make_unique<Engine>(server_config, server_pools->frames, server_pools->indirect);
   if (rte_lcore_count() >= 2) lb->server_lcore_ = rte_get_next_lcore(-1, /*skip_main=*/1, /*wrap=*/0);
   return lb;
 }

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -25,6 +26,9 @@ namespace synack::app {
 struct LoopbackOptions {
   Ipv4Prefix client = {Ipv4Addr::Of(198, 18, 0, 1), 24};
   Ipv4Prefix server = {Ipv4Addr::Of(198, 18, 0, 2), 24};
+  // The server's next hop for off-link addresses (e.g. the client, so that replies to spoofed flood
+  // sources go back to the client's port and are dropped there).
+  std::optional<Ipv4Addr> server_gateway;
   uint32_t mbufs = 16383;  // per engine (frames; the same number of indirect mbufs)
   bool hugepages = false;
   // Per engine; max_connections, max_time_wait and ephemeral ports are taken from here as given, the

@@ -31,8 +31,57 @@ void InstallStopSignals() {
 
 bool StopRequested() { return g_stop.load(std::memory_order_relaxed); }
 
-std::vector<cli::FlagSpec> CommonFlags() {
+std::vector<cli::FlagSpec> SynDefenceFlags() {
   return {
+      {"syn-cookies", true, "off | when-full | always: answer SYNs with SYN cookies (default when-full: when the half-open queue is full)"},
+      {"syn-backlog", true, "half-open (SYN-RECEIVED) connections per listener (default 1024)"},
+      {"max-half-open", true, "half-open connections per engine over all listeners (default 4096)"},
+      {"syn-rate-per-source", true, "SYNs per second one source address may send before they are dropped (default 0: no limit)"},
+      {"syn-burst-per-source", true, "SYNs a quiet source may send at once under --syn-rate-per-source (default 32)"},
+  };
+}
+
+absl::StatusOr<SynDefenceOptions> ParseSynDefence(const cli::Flags& flags, SynDefenceOptions d) {
+  if (std::optional<std::string> c = flags.Get("syn-cookies")) {
+    std::optional<SynCookieMode> m = ParseSynCookieMode(*c);
+    if (!m) return absl::InvalidArgumentError(absl::StrCat("--syn-cookies: '", *c, "' is not one of off, when-full, always"));
+    d.cookies = *m;
+  }
+  absl::StatusOr<int64_t> backlog = flags.GetInt("syn-backlog", d.syn_backlog, 1, 1 << 24);
+  if (!backlog.ok()) return backlog.status();
+  d.syn_backlog = static_cast<uint32_t>(*backlog);
+  absl::StatusOr<int64_t> half_open = flags.GetInt("max-half-open", d.max_half_open, 1, 1 << 24);
+  if (!half_open.ok()) return half_open.status();
+  d.max_half_open = static_cast<uint32_t>(*half_open);
+  absl::StatusOr<int64_t> rate = flags.GetInt("syn-rate-per-source", d.rate_per_source, 0, 100000000);
+  if (!rate.ok()) return rate.status();
+  d.rate_per_source = static_cast<uint32_t>(*rate);
+  absl::StatusOr<int64_t> burst = flags.GetInt("syn-burst-per-source", d.burst_per_source, 1, 1000000);
+  if (!burst.ok()) return burst.status();
+  d.burst_per_source = static_cast<uint32_t>(*burst);
+  return d;
+}
+
+void SynDefenceOptions::ApplyTo(TcpLayerConfig& tcp) const {
+  tcp.syn_cookies = cookies;
+  tcp.syn_backlog = syn_backlog;
+  tcp.max_half_open = max_half_open;
+  tcp.syn_limit.rate = rate_per_source;
+  tcp.syn_limit.burst = burst_per_source;
+}
+
+std::string SynDefenceOptions::Describe() const {
+  std::string s = absl::StrCat("syn cookies ", SynCookieModeName(cookies), ", syn backlog ", syn_backlog,
+                               " per listener, ", max_half_open, " half-open per engine");
+  if (rate_per_source > 0) {
+    absl::StrAppend(&s, ", ", rate_per_source, " SYN/s per source (burst ", burst_per_source, ")");
+  }
+  return s;
+}
+
+std::vector<cli::FlagSpec> CommonFlags() {
+  std::vector<cli::FlagSpec> syn = SynDefenceFlags();
+  std::vector<cli::FlagSpec> flags = {
       {"ip", true, "our address with prefix length, e.g. 198.18.0.2/24 (required)"},
       {"gateway", true, "next hop for off-link destinations, e.g. 198.18.0.1"},
       {"eth-port", true, "DPDK port id to use (default 0)"},
@@ -42,6 +91,8 @@ std::vector<cli::FlagSpec> CommonFlags() {
       {"hugepages", false, "use mounted hugepages instead of --no-huge"},
       {"help", false, "print this help"},
   };
+  flags.insert(flags.end() - 1, syn.begin(), syn.end());
+  return flags;
 }
 
 absl::StatusOr<CommonOptions> ParseCommon(const cli::Flags& flags) {
@@ -73,6 +124,9 @@ absl::StatusOr<CommonOptions> ParseCommon(const cli::Flags& flags) {
   if (!tw.ok()) return tw.status();
   o.max_time_wait = static_cast<uint32_t>(*tw);
   o.hugepages = flags.Has("hugepages");
+  absl::StatusOr<SynDefenceOptions> syn = ParseSynDefence(flags);
+  if (!syn.ok()) return syn.status();
+  o.syn = *syn;
   return o;
 }
 
@@ -166,6 +220,7 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const std::string& prog
     ec.tcp.tx_tcp_cksum_offload = port->tx_tcp_cksum;
     ec.tcp.max_connections = options.max_connections;
     ec.tcp.max_time_wait = options.max_time_wait;
+    options.syn.ApplyTo(ec.tcp);
     ec.tcp.isn_key = RandomKey();
     if (n > 1) {
       ec.tcp.steering = rt->steering_.get();

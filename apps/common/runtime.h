@@ -20,6 +20,21 @@
 
 namespace synack::app {
 
+// The listener's SYN-flood defences as flags (every app that listens takes them).
+struct SynDefenceOptions {
+  SynCookieMode cookies = SynCookieMode::kWhenFull;
+  uint32_t syn_backlog = 1024;
+  uint32_t max_half_open = 4096;
+  uint32_t rate_per_source = 0;
+  uint32_t burst_per_source = 32;
+  void ApplyTo(TcpLayerConfig& tcp) const;
+  // One line for start-up reports: "syn cookies when-full, syn backlog 1024, ...".
+  std::string Describe() const;
+};
+std::vector<cli::FlagSpec> SynDefenceFlags();
+// `defaults` supplies what the flags leave out. Errors name the flag and the fix.
+absl::StatusOr<SynDefenceOptions> ParseSynDefence(const cli::Flags& flags, SynDefenceOptions defaults = {});
+
 struct CommonOptions {
   Ipv4Prefix local;
   std::optional<Ipv4Addr> gateway;
@@ -28,6 +43,7 @@ struct CommonOptions {
   uint32_t max_connections = 4096;
   uint32_t max_time_wait = 4096;
   bool hugepages = false;
+  SynDefenceOptions syn;
 };
 
 // The flags CommonOptions comes from (apps append their own).

@@ -13,19 +13,25 @@
 
 namespace synack::app {
 
-absl::StatusOr<std::unique_ptr<SynFlood>> SynFlood::Create(const std::string& name, const SynFloodOptions& options) {
+absl::StatusOr<std::unique_ptr<SynFlood>> SynFlood::Create(const std::string& name, const SynFloodOptions& options,
+                                                           rte_mempool* pool) {
   std::unique_ptr<SynFlood> f(new SynFlood());
   f->options_ = options;
   f->options_.burst = std::clamp<uint32_t>(options.burst, 1, 256);
   f->rng_ = options.seed | 1;
-  absl::StatusOr<rte_mempool*> pool = CreateMbufPool(name, 2047);
-  if (!pool.ok()) return pool.status();
-  f->pool_ = *pool;
+  if (pool != nullptr) {
+    f->pool_ = pool;
+    return f;
+  }
+  absl::StatusOr<rte_mempool*> own = CreateMbufPool(name, 2047);
+  if (!own.ok()) return own.status();
+  f->pool_ = *own;
+  f->owns_pool_ = true;
   return f;
 }
 
 SynFlood::~SynFlood() {
-  if (pool_ != nullptr) rte_mempool_free(pool_);
+  if (owns_pool_) rte_mempool_free(pool_);
 }
 
 uint64_t SynFlood::Next() {
@@ -91,6 +97,17 @@ uint32_t SynFlood::Poll(Instant now, Outbox& outbox) {
     ++queued;
   }
   return queued;
+}
+
+void WithSynFlood::OnPoll(Engine& engine, Instant now) {
+  inner_.OnPoll(engine, now);
+  if (!resolved_) {
+    const MacAddr* mac = engine.stack().neighbors().Find(next_hop_);
+    if (mac == nullptr) return;
+    flood_.set_dst_mac(*mac);
+    resolved_ = true;
+  }
+  if (!flood_.done() && !inner_.Done()) flood_.Poll(now, engine.stack().outbox());
 }
 
 }  // namespace synack::app

@@ -15,6 +15,7 @@
 #include <rte_mempool.h>
 
 #include "absl/status/statusor.h"
+#include "apps/common/runtime.h"
 #include "lib/base/time.h"
 #include "lib/net/addr.h"
 #include "lib/net/outbox.h"
@@ -35,7 +36,10 @@ struct SynFloodOptions {
 
 class SynFlood {
  public:
-  static absl::StatusOr<std::unique_ptr<SynFlood>> Create(const std::string& name, const SynFloodOptions& options);
+  // With `pool` null the generator creates its own pool `name` and frees it when destroyed (only once
+  // none of its frames can still be in flight); otherwise it uses `pool`, which stays the caller's.
+  static absl::StatusOr<std::unique_ptr<SynFlood>> Create(const std::string& name, const SynFloodOptions& options,
+                                                          rte_mempool* pool = nullptr);
   ~SynFlood();
   SynFlood(const SynFlood&) = delete;
   SynFlood& operator=(const SynFlood&) = delete;
@@ -43,6 +47,7 @@ class SynFlood {
   // Queues the SYNs due by `now` (the first call starts the clock) into `outbox`; returns how many.
   uint32_t Poll(Instant now, Outbox& outbox);
   bool done() const { return options_.count != 0 && sent_ >= options_.count; }
+  void set_dst_mac(const MacAddr& mac) { options_.dst_mac = mac; }
 
   uint64_t sent() const { return sent_; }
   uint64_t not_sent() const { return not_sent_; }  // outbox or pool full
@@ -54,11 +59,30 @@ class SynFlood {
 
   SynFloodOptions options_;
   rte_mempool* pool_ = nullptr;
+  bool owns_pool_ = false;
   uint64_t rng_ = 1;
   Instant start_ = Instant::Never();
   uint64_t sent_ = 0;
   uint64_t not_sent_ = 0;
   uint16_t ip_id_ = 1;
+};
+
+// Runs `inner` on an engine and, alongside it, a flood out of the same engine's port: the flood starts
+// once the next hop towards the target has answered ARP (its MAC becomes the frames' destination) and
+// stops when its count is reached or the inner app is done.
+class WithSynFlood : public App {
+ public:
+  WithSynFlood(App& inner, SynFlood& flood, Ipv4Addr next_hop) : inner_(inner), flood_(flood), next_hop_(next_hop) {}
+  absl::Status Start(Engine& engine) override { return inner_.Start(engine); }
+  void OnEvent(Engine& engine, const Event& e) override { inner_.OnEvent(engine, e); }
+  void OnPoll(Engine& engine, Instant now) override;
+  bool Done() const override { return inner_.Done(); }
+
+ private:
+  App& inner_;
+  SynFlood& flood_;
+  Ipv4Addr next_hop_;
+  bool resolved_ = false;
 };
 
 }  // namespace synack::app

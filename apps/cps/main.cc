@@ -22,6 +22,7 @@
 #include "apps/common/loopback.h"
 #include "apps/common/modes.h"
 #include "apps/common/runtime.h"
+#include "apps/common/syn_flood.h"
 
 namespace synack::app {
 namespace {
@@ -174,7 +175,20 @@ class CpsServer : public App {
     }
   }
 
+  // Samples the server's state every 256 polls: what a flood could make it hold.
+  void OnPoll(Engine& engine, Instant now) override {
+    if ((++polls_ & 255) != 0) return;
+    const TcpLayer& tcp = engine.tcp();
+    peak_half_open_ = std::max<uint64_t>(peak_half_open_, tcp.half_open());
+    peak_connections_ = std::max<uint64_t>(peak_connections_, tcp.connections());
+    peak_time_wait_ = std::max<uint64_t>(peak_time_wait_, tcp.time_wait_entries());
+    peak_mbufs_ = std::max<uint64_t>(peak_mbufs_, rte_mempool_in_use_count(engine.pool()));
+  }
+
   void PrintSummary(FILE* out) const {
+    std::fprintf(out, "cps server state: peak half-open %llu, peak connections %llu, peak TIME-WAIT %llu, peak mbufs in use %llu\n",
+                 static_cast<unsigned long long>(peak_half_open_), static_cast<unsigned long long>(peak_connections_),
+                 static_cast<unsigned long long>(peak_time_wait_), static_cast<unsigned long long>(peak_mbufs_));
     std::fprintf(out, "cps server: accepted %llu", static_cast<unsigned long long>(accepted_));
     if (request_) std::fprintf(out, ", answered %llu", static_cast<unsigned long long>(answered_));
     if (request_) std::fprintf(out, ", closed without a request %llu", static_cast<unsigned long long>(no_request_));
@@ -202,6 +216,11 @@ class CpsServer : public App {
   uint64_t answered_ = 0;
   uint64_t no_request_ = 0;
   uint64_t errors_ = 0;
+  uint64_t polls_ = 0;
+  uint64_t peak_half_open_ = 0;
+  uint64_t peak_connections_ = 0;
+  uint64_t peak_time_wait_ = 0;
+  uint64_t peak_mbufs_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -320,6 +339,7 @@ class CpsClient : public App {
 
   uint64_t ok() const { return ok_; }
   uint64_t failed() const { return failed_; }
+  Duration elapsed(Instant now) const { return (done_ ? finished_ : now) - start_; }
 
   void PrintSummary(FILE* out, Instant now) const {
     const Instant end = done_ ? finished_ : now;
@@ -494,6 +514,12 @@ constexpr char kSummary[] =
     "      client and server engines in this process over an in-memory ring pair, no set-up needed\n"
     "      (client 198.18.0.1/24, server 198.18.0.2/24; one lcore each when two are available)\n"
     "\n"
+    "SYN flood (client and loopback): --flood RATE|max sends spoofed SYNs (sources from --flood-sources,\n"
+    "default 198.19.0.0/16) at the server port alongside the legitimate client, from the client's engine,\n"
+    "until --flood-count SYNs (default RATE x duration, or 100 million for max) or the run ends. The server\n"
+    "defends itself with --syn-cookies, --syn-backlog, --max-half-open and --syn-rate-per-source; in\n"
+    "loopback mode its replies to spoofed sources go back to the client's port and are dropped there.\n"
+    "\n"
     "The client prints a progress line per second and a summary: connections/s, connect latency p50/p99/p99.9\n"
     "and failures by reason (refused, reset, timed out, no route/ARP reply, out of ports, table full, closed\n"
     "before the response). Each connection the client closes keeps its port in TIME-WAIT for 60 s; the client\n"
@@ -527,6 +553,14 @@ std::vector<cli::FlagSpec> ModeFlags(Mode mode) {
                                              : "server ports P..P+N-1 used in turn (default 1)"});
   }
   if (mode != Mode::kClient) specs.push_back({"port", true, "(first) server port (default 5001)"});
+  if (mode == Mode::kLoopback) {
+    for (const cli::FlagSpec& f : SynDefenceFlags()) specs.push_back(f);
+  }
+  if (mode != Mode::kServer) {
+    specs.push_back({"flood", true, "also send spoofed SYNs at the server: SYNs per second, or max"});
+    specs.push_back({"flood-count", true, "stop the flood after this many SYNs (default: rate x duration; 100 million for max)"});
+    specs.push_back({"flood-sources", true, "spoofed source addresses (default 198.19.0.0/16)"});
+  }
   return specs;
 }
 
@@ -551,6 +585,43 @@ std::vector<cli::FlagSpec> HelpFlags() {
 }
 
 int Fail(absl::string_view msg) { return FailWith(kProgram, msg); }
+
+// The flood flags; nullopt when --flood is absent.
+absl::StatusOr<std::optional<SynFloodOptions>> ParseFlood(const cli::Flags& flags, Duration duration) {
+  std::optional<std::string> rate = flags.Get("flood");
+  if (!rate) {
+    for (const char* f : {"flood-count", "flood-sources"}) {
+      if (flags.Has(f)) return absl::InvalidArgumentError(absl::StrCat("--", f, ": only with --flood RATE|max"));
+    }
+    return std::optional<SynFloodOptions>();
+  }
+  SynFloodOptions o;
+  uint64_t default_count = 100'000'000;
+  if (*rate != "max") {
+    double r = 0;
+    if (!absl::SimpleAtod(*rate, &r) || !(r >= 1) || r > 1e9) {
+      return absl::InvalidArgumentError(absl::StrCat("--flood: '", *rate, "' is not a rate (SYNs per second, 1..1e9, or max)"));
+    }
+    o.rate = r;
+    default_count = static_cast<uint64_t>(r * duration.seconds());
+  }
+  absl::StatusOr<int64_t> count = flags.GetInt("flood-count", static_cast<int64_t>(default_count), 1, int64_t{1} << 40);
+  if (!count.ok()) return count.status();
+  o.count = static_cast<uint64_t>(*count);
+  if (std::optional<std::string> src = flags.Get("flood-sources")) {
+    absl::StatusOr<Ipv4Prefix> p = ParseIpv4Prefix(*src);
+    if (!p.ok()) return absl::InvalidArgumentError(absl::StrCat("--flood-sources: ", p.status().message()));
+    o.sources = *p;
+  }
+  return std::optional<SynFloodOptions>(o);
+}
+
+void PrintFloodSummary(FILE* out, const SynFlood& flood, Duration elapsed) {
+  const double secs = std::max(elapsed.seconds(), 1e-9);
+  std::fprintf(out, "flood: %llu spoofed SYNs sent (%.0f/s) from %s, %llu not sent (device busy)\n",
+               static_cast<unsigned long long>(flood.sent()), static_cast<double>(flood.sent()) / secs,
+               flood.options().sources.ToString().c_str(), static_cast<unsigned long long>(flood.not_sent()));
+}
 
 absl::StatusOr<ClientConfig> ParseClient(const cli::Flags& flags, Mode mode) {
   ClientConfig c;
@@ -603,6 +674,7 @@ int RunServer(const cli::SplitArgs& split, const cli::Flags& flags) {
   if (!rt.ok()) return Fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
   std::printf("engines: %s\n", (*rt)->dispatch().c_str());
+  std::printf("listeners: %s\n", common->syn.Describe().c_str());
   InstallStopSignals();
   // One server per engine, each listening on its own lcore.
   std::vector<std::unique_ptr<CpsServer>> servers;
@@ -622,6 +694,8 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   if (!common.ok()) return Fail(common.status().message());
   absl::StatusOr<ClientConfig> config = ParseClient(flags, Mode::kClient);
   if (!config.ok()) return Fail(config.status().message());
+  absl::StatusOr<std::optional<SynFloodOptions>> flood_options = ParseFlood(flags, config->duration);
+  if (!flood_options.ok()) return Fail(flood_options.status().message());
   // The table also sizes the compact TIME-WAIT entries the client's closes leave behind: one per port.
   if (!flags.Has("max-connections")) common->max_connections = std::max<uint32_t>(65536, 4 * config->concurrency);
   if (!flags.Has("max-time-wait")) common->max_time_wait = common->max_connections;
@@ -638,8 +712,26 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
   InstallStopSignals();
   CpsClient client(*config);
-  if (absl::Status s = (*rt)->Run(client); !s.ok()) return Fail(s.message());
+  std::unique_ptr<SynFlood> flood;
+  std::unique_ptr<WithSynFlood> flooding;
+  if (*flood_options) {
+    SynFloodOptions fo = **flood_options;
+    fo.target = config->dst;
+    fo.target_port = config->port;
+    fo.src_mac = (*rt)->engine().stack().config().mac;
+    // A pool of its own that lives as long as the EAL (frames may still be in flight when the run ends).
+    absl::StatusOr<rte_mempool*> pool = CreateMbufPool("cps_flood", 4095);
+    if (!pool.ok()) return Fail(pool.status().message());
+    absl::StatusOr<std::unique_ptr<SynFlood>> f = SynFlood::Create("cps_flood", fo, *pool);
+    if (!f.ok()) return Fail(f.status().message());
+    flood = std::move(*f);
+    const Ipv4Addr next_hop = common->local.Contains(config->dst) ? config->dst : common->gateway.value_or(config->dst);
+    flooding = std::make_unique<WithSynFlood>(client, *flood, next_hop);
+  }
+  const Instant started = (*rt)->engine().tcp().now();
+  if (absl::Status s = (*rt)->Run(flooding ? static_cast<App&>(*flooding) : client); !s.ok()) return Fail(s.message());
   client.PrintSummary(stdout, (*rt)->engine().tcp().now());
+  if (flood) PrintFloodSummary(stdout, *flood, (*rt)->engine().tcp().now() - started);
   (*rt)->PrintCounters(stdout, "synack-cps: client counters:");
   return client.ok() > 0 && client.failed() == 0 ? 0 : 1;
 }
@@ -647,6 +739,8 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
 int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<ClientConfig> config = ParseClient(flags, Mode::kLoopback);
   if (!config.ok()) return Fail(config.status().message());
+  absl::StatusOr<std::optional<SynFloodOptions>> flood_options = ParseFlood(flags, config->duration);
+  if (!flood_options.ok()) return Fail(flood_options.status().message());
   absl::StatusOr<int64_t> port = flags.GetInt("port", 5001, 1, 65535);
   if (!port.ok()) return Fail(port.status().message());
   if (*port + config->ports - 1 > 65535) return Fail("--ports: the last port would pass 65535");
@@ -666,6 +760,13 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
     t->max_time_wait = time_wait;
     t->syn_backlog = t->accept_backlog = std::max<uint32_t>(1024, 2 * config->concurrency);
   }
+  SynDefenceOptions syn_defaults;
+  syn_defaults.syn_backlog = lo.server_tcp.syn_backlog;
+  syn_defaults.max_half_open = std::max<uint32_t>(4096, 2 * lo.server_tcp.syn_backlog);
+  absl::StatusOr<SynDefenceOptions> syn = ParseSynDefence(flags, syn_defaults);
+  if (!syn.ok()) return Fail(syn.status().message());
+  syn->ApplyTo(lo.server_tcp);
+  if (*flood_options) lo.server_gateway = lo.client.addr;  // replies to spoofed sources come back to us
   lo.client_tcp.ephemeral_lo = kEphemeralLo;
   lo.client_tcp.ephemeral_hi = kEphemeralHi;
   config->dst = lo.server.addr;
@@ -675,11 +776,30 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<std::unique_ptr<Loopback>> lb = Loopback::Create(kProgram, split, lo);
   if (!lb.ok()) return Fail(lb.status().message());
   std::printf("%s\n", (*lb)->Describe().c_str());
+  std::printf("server listeners: %s\n", syn->Describe().c_str());
   InstallStopSignals();
   CpsServer server(config->port, config->ports, config->request != 0);
   CpsClient client(*config);
-  if (absl::Status s = (*lb)->Run(server, client); !s.ok()) return Fail(s.message());
+  std::unique_ptr<SynFlood> flood;
+  std::unique_ptr<WithSynFlood> flooding;
+  if (*flood_options) {
+    SynFloodOptions fo = **flood_options;
+    fo.target = lo.server.addr;
+    fo.target_port = config->port;
+    fo.src_mac = (*lb)->client().stack().config().mac;
+    // A pool of its own that lives as long as the EAL (frames may still be in flight when the run ends).
+    absl::StatusOr<rte_mempool*> pool = CreateMbufPool("cps_flood", 4095);
+    if (!pool.ok()) return Fail(pool.status().message());
+    absl::StatusOr<std::unique_ptr<SynFlood>> f = SynFlood::Create("cps_flood", fo, *pool);
+    if (!f.ok()) return Fail(f.status().message());
+    flood = std::move(*f);
+    flooding = std::make_unique<WithSynFlood>(client, *flood, lo.server.addr);
+  }
+  if (absl::Status s = (*lb)->Run(server, flooding ? static_cast<App&>(*flooding) : client); !s.ok()) {
+    return Fail(s.message());
+  }
   client.PrintSummary(stdout, (*lb)->client().tcp().now());
+  if (flood) PrintFloodSummary(stdout, *flood, client.elapsed((*lb)->client().tcp().now()));
   server.PrintSummary(stdout);
   PrintEngineCounters(stdout, {&(*lb)->client()}, "client counters:");
   PrintEngineCounters(stdout, {&(*lb)->server()}, "server counters:");

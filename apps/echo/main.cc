@@ -85,6 +85,7 @@ int Main(int argc, char** argv) {
   if (!rt.ok()) return fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
   std::printf("engines: %s\n", (*rt)->dispatch().c_str());
+  std::printf("listeners: %s\n", common->syn.Describe().c_str());
   InstallStopSignals();
   // One server per engine, each listening on the same port on its own lcore.
   std::vector<std::unique_ptr<EchoServer>> servers;

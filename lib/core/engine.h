@@ -64,6 +64,8 @@ class Engine {
   const TcpLayer& tcp() const { return tcp_; }
   const NetCounters& counters() const { return stack_.counters(); }
   uint16_t index() const { return config_.dispatch.index; }
+  /// The frame pool (diagnostics: mbufs in use).
+  rte_mempool* pool() const { return pool_; }
 
  private:
   void Flush();

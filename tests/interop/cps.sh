@@ -23,6 +23,10 @@ loopback() {
   expect_flag_error "--request" -- --loopback --request 5000
   expect_flag_error "--duration" -- --loopback --duration x
   expect_flag_error "--concurrency" -- --server --ip 198.18.0.2/24 --concurrency 4
+  expect_flag_error "--flood" -- --loopback --flood lots
+  expect_flag_error "--flood-count" -- --loopback --flood-count 5
+  expect_flag_error "--syn-cookies" -- --loopback --syn-cookies sometimes
+  expect_flag_error "--syn-backlog" -- --loopback --syn-backlog 0
   [[ $("$bin" --help) == *"--loopback"* ]] || { echo "FAIL: --help"; flag_errors=1; }
   [[ $flag_errors -eq 0 ]] || exit 1
 
@@ -37,6 +41,17 @@ loopback() {
       fail "loopback $args: expected successes, 0 failures and a rate"
     echo "$out" | grep -q '^connect latency: p50' || fail "loopback $args: no latency line"
   done
+
+  # A spoofed SYN flood alongside the client, at a server with a tiny SYN queue: no legitimate
+  # connection fails, cookies answer the flood, the half-open state stays within its bound.
+  echo "--- synack-cps --loopback --duration 2 --flood 100000 --syn-backlog 16 --max-half-open 16"
+  out=$(timeout 60 "$bin" -- --loopback --duration 2 --flood 100000 --syn-backlog 16 --max-half-open 16 2>&1) && rc=0 || rc=$?
+  echo "$out" | grep -Ev '^  ' || true
+  [[ $rc -eq 0 ]] || fail "loopback flood exited $rc"
+  echo "$out" | grep -Eq '^cps: [1-9][0-9]* ok, 0 failed' || fail "loopback flood: legitimate connections failed"
+  echo "$out" | grep -Eq '^flood: [1-9][0-9]{5} spoofed SYNs sent' || fail "loopback flood: no flood line"
+  echo "$out" | grep -Eq '^cps server state: peak half-open ([0-9]|1[0-6]),' || fail "loopback flood: half-open over 16"
+  echo "$out" | grep -Eq '^  tcp.cookies_sent [1-9][0-9]{4}' || fail "loopback flood: too few cookies"
 }
 
 netns() {

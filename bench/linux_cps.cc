@@ -1,0 +1,521 @@
+// linux_cps: a Linux kernel baseline for the connection-rate comparisons in bench/, the kernel-socket
+// counterpart of Synack's synack-cps (apps/cps). Two modes:
+//   server  accepts and closes every connection at once (with --request: echoes one read first);
+//   client  keeps K non-blocking connects in flight and reports connections/s, connect latency
+//           percentiles and failures by reason, in a summary line the benchmark scripts parse.
+// Bench tooling, not part of the stack: POSIX/Linux sockets and epoll only, no threads beyond the main one.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <string>
+#include <vector>
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+namespace {
+
+constexpr uint32_t kMaxRequest = 2048;  // the server echoes what one read of this size returns
+constexpr uint32_t kMaxConcurrency = 65536;
+constexpr int kMaxEvents = 1024;
+constexpr int64_t kNsPerSec = 1000000000;
+
+constexpr char kUsage[] =
+    "linux_cps: connection-rate baseline over Linux kernel sockets (compare with synack-cps).\n"
+    "\n"
+    "  linux_cps server --port P [--bind ADDR] [--request] [--cpu N] [--duration S]\n"
+    "      listen on ADDR:P (default 0.0.0.0) and close every accepted connection at once; with\n"
+    "      --request read one request (up to 2048 bytes), echo it back, then close. Prints\n"
+    "      'listening on ADDR:P' when ready; runs --duration seconds (default 0: until SIGINT/SIGTERM).\n"
+    "  linux_cps client --connect ADDR:P [--concurrency 16] [--duration 5] [--request 0] [--cpu N]\n"
+    "                   [--timeout-ms 1000] [--bind-range A.B.C.D-E]\n"
+    "      keep K connects in flight for --duration seconds: connect, then close (or send --request\n"
+    "      bytes, max 2048, and read as many back). A connection not done within --timeout-ms fails.\n"
+    "      --bind-range spreads source addresses over A.B.C.D..A.B.C.E (more 4-tuples).\n"
+    "      Prints 't=Ns conns/s=R ok=N failed=F inflight=K' every second, then\n"
+    "      'linux cps: ok=N failed=F seconds=S conns_per_s=R p50_us=X p99_us=Y p999_us=Z'\n"
+    "      and 'failures: reason=N ...' (refused, reset, timeout, short_reply, other:ERRNO).\n"
+    "  --cpu N pins the process to CPU N.\n"
+    "Exit status: 0 ok (client: ok>0 and failed=0), 1 client failures, 2 bad flags or set-up errors.\n";
+
+volatile std::sig_atomic_t g_stop = 0;
+void OnSignal(int) { g_stop = 1; }
+
+int64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * kNsPerSec + ts.tv_nsec;
+}
+
+[[noreturn]] void Die(const std::string& flag, const std::string& what) {
+  std::fprintf(stderr, "linux_cps: %s: %s\n", flag.c_str(), what.c_str());
+  std::exit(2);
+}
+
+const char* ErrnoName(int err) {
+  const char* name = strerrorname_np(err);
+  return name != nullptr ? name : "EUNKNOWN";
+}
+
+// Flags as name -> value ("" for switches); the last occurrence wins.
+using FlagMap = std::map<std::string, std::string>;
+struct FlagSpec {
+  const char* name;
+  bool takes_value;
+};
+const std::string* Get(const FlagMap& flags, const char* name) {
+  const auto it = flags.find(name);
+  return it == flags.end() ? nullptr : &it->second;
+}
+
+FlagMap ParseFlags(int argc, char** argv, const std::vector<FlagSpec>& specs) {
+  FlagMap flags;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value;
+    bool has_inline = false;
+    if (size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg.resize(eq);
+      has_inline = true;
+    }
+    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const FlagSpec& s) { return arg == s.name; });
+    if (spec == specs.end()) Die(arg, std::string("unknown flag for ") + argv[1] + " (see linux_cps --help)");
+    if (spec->takes_value && !has_inline) {
+      if (i + 1 >= argc) Die(arg, "missing value (give it after the flag)");
+      value = argv[++i];
+    } else if (!spec->takes_value && has_inline) {
+      Die(arg, "takes no value (drop the =...)");
+    }
+    flags[arg] = value;
+  }
+  return flags;
+}
+
+uint64_t ParseUint(const std::string& flag, const std::string& text, uint64_t lo, uint64_t hi) {
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || text[0] == '-' || *end != '\0' || errno != 0 || v < lo || v > hi) {
+    Die(flag, "'" + text + "' is not in " + std::to_string(lo) + "-" + std::to_string(hi) + " (give a whole number in range)");
+  }
+  return v;
+}
+
+double ParseSeconds(const std::string& flag, const std::string& text, bool allow_zero) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(v) || v < 0 || (v == 0 && !allow_zero) || v > 1e6) {
+    Die(flag, "'" + text + "' is not a duration (give seconds, " + (allow_zero ? "0" : "more than 0") + " to 1e6)");
+  }
+  return v;
+}
+
+in_addr ParseIpv4(const std::string& flag, const std::string& text) {
+  in_addr a{};
+  if (inet_pton(AF_INET, text.c_str(), &a) != 1) Die(flag, "'" + text + "' is not an IPv4 address (e.g. 127.0.0.1)");
+  return a;
+}
+
+void PinToCpu(const FlagMap& flags) {
+  const std::string* text = Get(flags, "--cpu");
+  if (text == nullptr) return;
+  const uint64_t cpu = ParseUint("--cpu", *text, 0, CPU_SETSIZE - 1);
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+    Die("--cpu", "cannot pin to CPU " + *text + ": " + std::strerror(errno) + " (pick one of 0-" +
+                     std::to_string(sysconf(_SC_NPROCESSORS_ONLN) - 1) + ")");
+  }
+}
+
+void SetUp() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  rlimit rl;  // as many descriptors as allowed: the server may hold many connections at once
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Server
+
+int RunServer(const FlagMap& flags) {
+  const auto get = [&](const char* name) { return Get(flags, name); };
+  if (get("--port") == nullptr) Die("--port", "required (e.g. --port 6001)");
+  const uint16_t port = static_cast<uint16_t>(ParseUint("--port", *get("--port"), 0, 65535));
+  const std::string bind_text = get("--bind") ? *get("--bind") : "0.0.0.0";
+  const in_addr bind_addr = ParseIpv4("--bind", bind_text);
+  const bool request = get("--request") != nullptr;
+  const double duration = get("--duration") ? ParseSeconds("--duration", *get("--duration"), true) : 0;
+  PinToCpu(flags);
+
+  const int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr = bind_addr;
+  sa.sin_port = htons(port);
+  if (lfd < 0 || bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 || listen(lfd, 65535) != 0) {
+    Die("--port", "cannot listen on " + bind_text + ":" + std::to_string(port) + ": " + std::strerror(errno) +
+                      " (pick a free port or another --bind address)");
+  }
+  socklen_t len = sizeof(sa);
+  getsockname(lfd, reinterpret_cast<sockaddr*>(&sa), &len);
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event lev{};
+  lev.events = EPOLLIN;
+  lev.data.fd = lfd;
+  if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev) != 0) Die("epoll", std::strerror(errno));
+  std::printf("listening on %s:%u\n", bind_text.c_str(), ntohs(sa.sin_port));
+  std::fflush(stdout);
+
+  uint64_t accepted = 0, answered = 0, errors = 0;
+  char buf[kMaxRequest];
+  // Reads one request and echoes it, then closes; if nothing is there yet, waits for it (registered once).
+  const auto answer = [&](int fd, bool registered) {
+    const ssize_t r = read(fd, buf, sizeof(buf));
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (registered) return;
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = fd;
+      if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0) return;
+      ++errors;
+    } else if (r > 0) {
+      if (send(fd, buf, static_cast<size_t>(r), MSG_NOSIGNAL) == r) ++answered; else ++errors;
+    } else if (r < 0) {
+      ++errors;  // r == 0: the client closed without a request, not an error of ours
+    }
+    close(fd);
+  };
+  const int64_t deadline = duration > 0 ? NowNs() + static_cast<int64_t>(duration * 1e9) : INT64_MAX;
+  epoll_event events[kMaxEvents];
+  while (g_stop == 0 && NowNs() < deadline) {
+    const int n = epoll_wait(ep, events, kMaxEvents, 100);
+    if (n < 0 && errno != EINTR) Die("epoll_wait", std::strerror(errno));
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.fd != lfd) {
+        answer(events[i].data.fd, true);
+        continue;
+      }
+      for (;;) {
+        const int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+          if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+          ++errors;
+          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            const timespec pause{0, 1000000};  // out of descriptors: let closes catch up
+            nanosleep(&pause, nullptr);
+            break;
+          }
+          continue;  // ECONNABORTED and the like: the next one may be fine
+        }
+        ++accepted;
+        if (request) answer(fd, false); else close(fd);
+      }
+    }
+  }
+  std::printf("linux cps server: accepted %llu, answered %llu, errors %llu\n", static_cast<unsigned long long>(accepted),
+              static_cast<unsigned long long>(answered), static_cast<unsigned long long>(errors));
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Client
+
+// Binds `fd` to source address `addr` (host order) without picking a port yet: connect() picks it for
+// the whole 4-tuple, so each source address has its own ephemeral range per destination.
+bool BindSource(int fd, uint32_t addr) {
+  const int one = 1;
+  setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  local.sin_addr.s_addr = htonl(addr);
+  return bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) == 0;
+}
+
+struct ClientConfig {
+  sockaddr_in dst{};
+  uint32_t concurrency = 16;
+  double duration = 5;
+  uint32_t request = 0;
+  int64_t timeout_ns = kNsPerSec;
+  in_addr_t bind_base = 0;  // host order; bind_count == 0: no --bind-range
+  uint32_t bind_count = 0;
+};
+
+class Client {
+ public:
+  explicit Client(const ClientConfig& config) : config_(config), slots_(config.concurrency) {
+    free_.reserve(config.concurrency);
+    for (uint32_t i = config.concurrency; i > 0; --i) free_.push_back(i - 1);
+    latencies_.reserve(1u << 20);
+    payload_.fill('x');
+  }
+
+  int Run() {
+    ep_ = epoll_create1(EPOLL_CLOEXEC);
+    if (ep_ < 0) Die("epoll", std::strerror(errno));
+    const int64_t start = NowNs();
+    const int64_t end = start + static_cast<int64_t>(config_.duration * 1e9);
+    int64_t next_report = start + kNsPerSec, last_report = start, next_scan = start, drain_until = 0;
+    uint64_t ok_at_report = 0;
+    bool stopping = false;
+    epoll_event events[kMaxEvents];
+    for (;;) {
+      int64_t now = NowNs();
+      if (!stopping && (now >= end || g_stop != 0)) {
+        stopping = true;
+        drain_until = now + config_.timeout_ns;
+      }
+      if (stopping && (inflight_ == 0 || now >= drain_until)) break;
+      if (!stopping) {  // one attempt per free slot: slots whose start failed wait for the next round
+        for (size_t n = free_.size(); n > 0; --n) {
+          const uint32_t i = free_.back();
+          free_.pop_back();
+          Start(i);
+        }
+      }
+      if (now >= next_scan) {
+        for (uint32_t i = 0; i < slots_.size(); ++i) {
+          if (slots_[i].fd >= 0 && now - slots_[i].start_ns >= config_.timeout_ns) Finish(i, ETIMEDOUT);
+        }
+        next_scan = now + std::min<int64_t>(10000000, config_.timeout_ns / 10);
+      }
+      if (now >= next_report) {
+        std::printf("t=%llds conns/s=%.0f ok=%llu failed=%llu inflight=%u\n",
+                    static_cast<long long>((now - start) / kNsPerSec),
+                    static_cast<double>(ok_ - ok_at_report) * 1e9 / static_cast<double>(now - last_report),
+                    static_cast<unsigned long long>(ok_), static_cast<unsigned long long>(failed_), inflight_);
+        std::fflush(stdout);
+        ok_at_report = ok_;
+        last_report = now;
+        next_report = std::max(next_report + kNsPerSec, now + 1);
+      }
+      const int n = epoll_wait(ep_, events, kMaxEvents, 10);
+      if (n < 0 && errno != EINTR) Die("epoll_wait", std::strerror(errno));
+      for (int k = 0; k < n; ++k) OnEvent(static_cast<uint32_t>(events[k].data.u64), events[k].events);
+    }
+    for (uint32_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].fd >= 0) Finish(i, ETIMEDOUT);
+    }
+    PrintSummary(static_cast<double>(NowNs() - start) / 1e9);
+    return ok_ > 0 && failed_ == 0 ? 0 : 1;
+  }
+
+ private:
+  enum class State : uint8_t { kConnecting, kSending, kReceiving };
+  struct Slot {
+    int fd = -1;
+    State state = State::kConnecting;
+    uint32_t done = 0;  // bytes sent, then bytes received
+    int64_t start_ns = 0;
+  };
+  static constexpr int kOk = -1;
+  static constexpr int kShortReply = -2;  // EOF before the whole reply
+
+  void Start(uint32_t i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Abort(i, fd, errno);
+    if (config_.bind_count > 0) {
+      const uint32_t source = config_.bind_base + next_source_;
+      next_source_ = next_source_ + 1 == config_.bind_count ? 0 : next_source_ + 1;
+      if (!BindSource(fd, source)) return Abort(i, fd, errno);
+    }
+    Slot& s = slots_[i];
+    s.start_ns = NowNs();
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&config_.dst), sizeof(config_.dst)) != 0 &&
+        errno != EINPROGRESS) {
+      return Abort(i, fd, errno);
+    }
+    epoll_event ev{};  // edge-triggered: one registration serves connect, send and receive
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
+    ev.data.u64 = i;
+    if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) != 0) return Abort(i, fd, errno);
+    s.fd = fd;
+    s.state = State::kConnecting;
+    s.done = 0;
+    ++inflight_;
+  }
+
+  // A start that failed before the connection was in flight.
+  void Abort(uint32_t i, int fd, int err) {
+    if (fd >= 0) close(fd);
+    Count(err);
+    free_.push_back(i);
+  }
+
+  void OnEvent(uint32_t i, uint32_t events) {
+    Slot& s = slots_[i];
+    if (s.fd < 0) return;  // finished earlier in this batch
+    if (s.state == State::kConnecting) {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      if (getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      if (err != 0) return Finish(i, err);
+      if ((events & EPOLLOUT) == 0) return;
+      const int64_t tenths_us = (NowNs() - s.start_ns) / 100;
+      latencies_.push_back(static_cast<uint32_t>(std::min<int64_t>(tenths_us, UINT32_MAX)));
+      if (config_.request == 0) return Finish(i, kOk);
+      s.state = State::kSending;
+    }
+    if (s.state == State::kSending) {
+      while (s.done < config_.request) {
+        const ssize_t w = send(s.fd, payload_.data() + s.done, config_.request - s.done, MSG_NOSIGNAL);
+        if (w < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? void() : Finish(i, errno);
+        s.done += static_cast<uint32_t>(w);
+      }
+      s.state = State::kReceiving;
+      s.done = 0;
+      return;  // the reply's arrival is a new edge
+    }
+    for (;;) {  // kReceiving
+      const ssize_t r = read(s.fd, reply_.data(), reply_.size());
+      if (r == 0) return Finish(i, kShortReply);
+      if (r < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? void() : Finish(i, errno);
+      s.done += static_cast<uint32_t>(r);
+      if (s.done >= config_.request) return Finish(i, kOk);
+    }
+  }
+
+  // Ends an in-flight connection with kOk, kShortReply or an errno; a normal close (the client may enter
+  // TIME-WAIT, as a real client would).
+  void Finish(uint32_t i, int result) {
+    Slot& s = slots_[i];
+    close(s.fd);
+    s.fd = -1;
+    --inflight_;
+    if (result == kOk) ++ok_; else Count(result);
+    free_.push_back(i);
+  }
+
+  void Count(int result) {
+    ++failed_;
+    if (result == ECONNREFUSED) ++refused_;
+    else if (result == ECONNRESET || result == EPIPE) ++reset_;
+    else if (result == ETIMEDOUT) ++timeout_;
+    else if (result == kShortReply) ++short_reply_;
+    else ++other_[static_cast<size_t>(std::clamp(result, 0, static_cast<int>(other_.size()) - 1))];
+  }
+
+  void PrintSummary(double seconds) {
+    std::sort(latencies_.begin(), latencies_.end());
+    const auto pct = [&](double q) {
+      if (latencies_.empty()) return 0.0;
+      const size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(latencies_.size())));
+      return latencies_[std::clamp<size_t>(rank, 1, latencies_.size()) - 1] / 10.0;
+    };
+    std::printf("linux cps: ok=%llu failed=%llu seconds=%.2f conns_per_s=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f\n",
+                static_cast<unsigned long long>(ok_), static_cast<unsigned long long>(failed_), seconds,
+                static_cast<double>(ok_) / std::max(seconds, 1e-9), pct(0.50), pct(0.99), pct(0.999));
+    std::string line = "failures:";
+    const auto add = [&](const std::string& name, uint64_t n) {
+      if (n != 0) line += " " + name + "=" + std::to_string(n);
+    };
+    add("refused", refused_);
+    add("reset", reset_);
+    add("timeout", timeout_);
+    add("short_reply", short_reply_);
+    for (size_t e = 0; e < other_.size(); ++e) add(std::string("other:") + ErrnoName(static_cast<int>(e)), other_[e]);
+    std::printf("%s\n", failed_ == 0 ? "failures: none" : line.c_str());
+    std::fflush(stdout);
+  }
+
+  const ClientConfig config_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_;
+  std::vector<uint32_t> latencies_;  // connect latencies in tenths of a microsecond
+  std::array<char, kMaxRequest> payload_;
+  std::array<char, kMaxRequest> reply_;
+  int ep_ = -1;
+  uint32_t inflight_ = 0;
+  uint32_t next_source_ = 0;
+  uint64_t ok_ = 0, failed_ = 0, refused_ = 0, reset_ = 0, timeout_ = 0, short_reply_ = 0;
+  std::array<uint64_t, 256> other_{};  // by errno
+};
+
+int RunClient(const FlagMap& flags) {
+  const auto get = [&](const char* name) { return Get(flags, name); };
+  ClientConfig c;
+  if (get("--connect") == nullptr) Die("--connect", "required (give the server as ADDR:PORT, e.g. 127.0.0.1:6001)");
+  const std::string& target = *get("--connect");
+  const size_t colon = target.rfind(':');
+  if (colon == std::string::npos) Die("--connect", "'" + target + "' has no port (give ADDR:PORT, e.g. 127.0.0.1:6001)");
+  c.dst.sin_family = AF_INET;
+  c.dst.sin_addr = ParseIpv4("--connect", target.substr(0, colon));
+  c.dst.sin_port = htons(static_cast<uint16_t>(ParseUint("--connect", target.substr(colon + 1), 1, 65535)));
+  if (get("--concurrency")) c.concurrency = static_cast<uint32_t>(ParseUint("--concurrency", *get("--concurrency"), 1, kMaxConcurrency));
+  if (get("--duration")) c.duration = ParseSeconds("--duration", *get("--duration"), false);
+  if (get("--request")) c.request = static_cast<uint32_t>(ParseUint("--request", *get("--request"), 0, kMaxRequest));
+  if (get("--timeout-ms")) c.timeout_ns = static_cast<int64_t>(ParseUint("--timeout-ms", *get("--timeout-ms"), 1, 600000)) * 1000000;
+  if (get("--bind-range")) {
+    const std::string& range = *get("--bind-range");
+    const size_t dash = range.rfind('-');
+    if (dash == std::string::npos) Die("--bind-range", "'" + range + "' is not a range (give A.B.C.D-E, e.g. 198.18.0.10-50)");
+    const uint32_t first = ntohl(ParseIpv4("--bind-range", range.substr(0, dash)).s_addr);
+    const uint32_t last_octet = static_cast<uint32_t>(ParseUint("--bind-range", range.substr(dash + 1), first & 0xff, 255));
+    c.bind_base = first;
+    c.bind_count = last_octet - (first & 0xff) + 1;
+    for (uint32_t k = 0; k < c.bind_count; ++k) {  // every source must be ours, or each connect would fail
+      const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      const bool ok = fd >= 0 && BindSource(fd, first + k);
+      const int err = errno;
+      if (fd >= 0) close(fd);
+      if (!ok) {
+        Die("--bind-range", "cannot bind " + range.substr(0, range.rfind('.') + 1) + std::to_string((first + k) & 0xff) +
+                                ": " + std::strerror(err) + " (add the addresses with 'ip addr add', or pick a local" +
+                                " range such as 127.0.0.10-50)");
+      }
+    }
+  }
+  PinToCpu(flags);
+  return Client(c).Run();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) return std::fputs(kUsage, stdout), 0;
+  }
+  SetUp();
+  if (mode == "server") {
+    return RunServer(ParseFlags(argc, argv, {{"--port", true}, {"--bind", true}, {"--request", false},
+                                             {"--cpu", true}, {"--duration", true}}));
+  }
+  if (mode == "client") {
+    return RunClient(ParseFlags(argc, argv, {{"--connect", true}, {"--concurrency", true}, {"--duration", true},
+                                             {"--request", true}, {"--cpu", true}, {"--timeout-ms", true},
+                                             {"--bind-range", true}}));
+  }
+  Die(mode.empty() ? "mode" : mode, "expected mode 'server' or 'client' first (see linux_cps --help)");
+}
