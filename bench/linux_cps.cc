@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <climits>
 #include <cmath>
 #include <csignal>
 #include <cstdint>
@@ -33,28 +32,27 @@
 
 namespace {
 
+using u64 = unsigned long long;  // counters, printed with %llu
 constexpr uint32_t kMaxRequest = 2048;  // the server echoes what one read of this size returns
 constexpr uint32_t kMaxConcurrency = 65536;
 constexpr int kMaxEvents = 1024;
 constexpr int64_t kNsPerSec = 1000000000;
 
 constexpr char kUsage[] =
-    "linux_cps: connection-rate baseline over Linux kernel sockets (compare with synack-cps).\n"
-    "\n"
+    "linux_cps: connection-rate baseline over Linux kernel sockets (compare with synack-cps).\n\n"
     "  linux_cps server --port P [--bind ADDR] [--request] [--cpu N] [--duration S]\n"
-    "      listen on ADDR:P (default 0.0.0.0) and close every accepted connection at once; with\n"
-    "      --request read one request (up to 2048 bytes), echo it back, then close. Prints\n"
-    "      'listening on ADDR:P' when ready; runs --duration seconds (default 0: until SIGINT/SIGTERM).\n"
+    "      close each accepted connection at once (with --request: read up to 2048 bytes, echo them,\n"
+    "      close); prints 'listening on ADDR:P' when ready; runs until SIGINT/SIGTERM or --duration.\n"
+      "      SO_REUSEPORT: several servers (one per --cpu) may share a port, and so may a stale one.\n"
     "  linux_cps client --connect ADDR:P [--concurrency 16] [--duration 5] [--request 0] [--cpu N]\n"
     "                   [--timeout-ms 1000] [--bind-range A.B.C.D-E]\n"
-    "      keep K connects in flight for --duration seconds: connect, then close (or send --request\n"
-    "      bytes, max 2048, and read as many back). A connection not done within --timeout-ms fails.\n"
-    "      --bind-range spreads source addresses over A.B.C.D..A.B.C.E (more 4-tuples).\n"
-    "      Prints 't=Ns conns/s=R ok=N failed=F inflight=K' every second, then\n"
-    "      'linux cps: ok=N failed=F seconds=S conns_per_s=R p50_us=X p99_us=Y p999_us=Z'\n"
-    "      and 'failures: reason=N ...' (refused, reset, timeout, short_reply, other:ERRNO).\n"
-    "  --cpu N pins the process to CPU N.\n"
-    "Exit status: 0 ok (client: ok>0 and failed=0), 1 client failures, 2 bad flags or set-up errors.\n";
+    "      keep K connects in flight: connect, close (or send --request bytes, max 2048, read as many\n"
+    "      back); each must be done within --timeout-ms. --bind-range round-robins the source address\n"
+    "      over A.B.C.D..A.B.C.E. Prints 't=Ns conns/s=R ok=N failed=F inflight=K' each second, then\n"
+    "      'linux cps: ok=N failed=F seconds=S conns_per_s=R p50_us=X p99_us=Y p999_us=Z' and\n"
+    "      'failures: none' or 'failures: REASON=N ...' (refused reset timeout short_reply other:ERRNO).\n"
+    "  --cpu N pins the process to CPU N. Exit status: 0 ok (client: ok>0 and failed=0), 1 client\n"
+    "  failures, 2 bad flags or set-up errors.\n";
 
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
@@ -70,44 +68,36 @@ int64_t NowNs() {
   std::exit(2);
 }
 
-const char* ErrnoName(int err) {
-  const char* name = strerrorname_np(err);
-  return name != nullptr ? name : "EUNKNOWN";
+sockaddr_in MakeAddr(uint32_t host_order_addr, uint16_t port) {
+  return {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {htonl(host_order_addr)}, .sin_zero = {}};
 }
+
+bool EpollAdd(int ep, int fd, uint32_t events, uint64_t data) {
+  epoll_event ev{.events = events, .data = {.u64 = data}};
+  return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+bool WouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
 // Flags as name -> value ("" for switches); the last occurrence wins.
 using FlagMap = std::map<std::string, std::string>;
-struct FlagSpec {
-  const char* name;
-  bool takes_value;
-};
+
+// `specs` maps each flag of the mode to whether it takes a value.
+FlagMap ParseFlags(int argc, char** argv, const std::map<std::string, bool>& specs) {
+  FlagMap flags;
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto spec = specs.find(arg);
+    if (spec == specs.end()) Die(arg, std::string("unknown flag for ") + argv[1] + " (see linux_cps --help)");
+    if (spec->second && i + 1 >= argc) Die(arg, "missing value (give it after the flag)");
+    flags[arg] = spec->second ? argv[++i] : "";
+  }
+  return flags;
+}
+
 const std::string* Get(const FlagMap& flags, const char* name) {
   const auto it = flags.find(name);
   return it == flags.end() ? nullptr : &it->second;
-}
-
-FlagMap ParseFlags(int argc, char** argv, const std::vector<FlagSpec>& specs) {
-  FlagMap flags;
-  for (int i = 2; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    bool has_inline = false;
-    if (size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg.resize(eq);
-      has_inline = true;
-    }
-    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const FlagSpec& s) { return arg == s.name; });
-    if (spec == specs.end()) Die(arg, std::string("unknown flag for ") + argv[1] + " (see linux_cps --help)");
-    if (spec->takes_value && !has_inline) {
-      if (i + 1 >= argc) Die(arg, "missing value (give it after the flag)");
-      value = argv[++i];
-    } else if (!spec->takes_value && has_inline) {
-      Die(arg, "takes no value (drop the =...)");
-    }
-    flags[arg] = value;
-  }
-  return flags;
 }
 
 uint64_t ParseUint(const std::string& flag, const std::string& text, uint64_t lo, uint64_t hi) {
@@ -115,7 +105,8 @@ uint64_t ParseUint(const std::string& flag, const std::string& text, uint64_t lo
   errno = 0;
   const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
   if (text.empty() || text[0] == '-' || *end != '\0' || errno != 0 || v < lo || v > hi) {
-    Die(flag, "'" + text + "' is not in " + std::to_string(lo) + "-" + std::to_string(hi) + " (give a whole number in range)");
+    Die(flag, "'" + text + "' is not in " + std::to_string(lo) + "-" + std::to_string(hi) +
+                  " (give a whole number in that range)");
   }
   return v;
 }
@@ -124,24 +115,23 @@ double ParseSeconds(const std::string& flag, const std::string& text, bool allow
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
   if (text.empty() || *end != '\0' || !std::isfinite(v) || v < 0 || (v == 0 && !allow_zero) || v > 1e6) {
-    Die(flag, "'" + text + "' is not a duration (give seconds, " + (allow_zero ? "0" : "more than 0") + " to 1e6)");
+    Die(flag, "'" + text + "' is not a duration (give seconds, " + (allow_zero ? "0" : "above 0") + " to 1e6)");
   }
   return v;
 }
 
-in_addr ParseIpv4(const std::string& flag, const std::string& text) {
+uint32_t ParseIpv4(const std::string& flag, const std::string& text) {  // host order
   in_addr a{};
   if (inet_pton(AF_INET, text.c_str(), &a) != 1) Die(flag, "'" + text + "' is not an IPv4 address (e.g. 127.0.0.1)");
-  return a;
+  return ntohl(a.s_addr);
 }
 
 void PinToCpu(const FlagMap& flags) {
   const std::string* text = Get(flags, "--cpu");
   if (text == nullptr) return;
-  const uint64_t cpu = ParseUint("--cpu", *text, 0, CPU_SETSIZE - 1);
   cpu_set_t set;
   CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
+  CPU_SET(ParseUint("--cpu", *text, 0, CPU_SETSIZE - 1), &set);
   if (sched_setaffinity(0, sizeof(set), &set) != 0) {
     Die("--cpu", "cannot pin to CPU " + *text + ": " + std::strerror(errno) + " (pick one of 0-" +
                      std::to_string(sysconf(_SC_NPROCESSORS_ONLN) - 1) + ")");
@@ -149,11 +139,8 @@ void PinToCpu(const FlagMap& flags) {
 }
 
 void SetUp() {
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGINT, OnSignal);  // epoll_wait is never restarted: it returns EINTR at once
+  std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
   rlimit rl;  // as many descriptors as allowed: the server may hold many connections at once
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -166,53 +153,43 @@ void SetUp() {
 // Server
 
 int RunServer(const FlagMap& flags) {
-  const auto get = [&](const char* name) { return Get(flags, name); };
-  if (get("--port") == nullptr) Die("--port", "required (e.g. --port 6001)");
-  const uint16_t port = static_cast<uint16_t>(ParseUint("--port", *get("--port"), 0, 65535));
-  const std::string bind_text = get("--bind") ? *get("--bind") : "0.0.0.0";
-  const in_addr bind_addr = ParseIpv4("--bind", bind_text);
-  const bool request = get("--request") != nullptr;
-  const double duration = get("--duration") ? ParseSeconds("--duration", *get("--duration"), true) : 0;
+  if (Get(flags, "--port") == nullptr) Die("--port", "required (e.g. --port 6001)");
+  const uint16_t port = static_cast<uint16_t>(ParseUint("--port", *Get(flags, "--port"), 0, 65535));
+  const std::string bind_text = Get(flags, "--bind") ? *Get(flags, "--bind") : "0.0.0.0";
+  const uint32_t bind_addr = ParseIpv4("--bind", bind_text);
+  const bool request = Get(flags, "--request") != nullptr;
+  const double duration = Get(flags, "--duration") ? ParseSeconds("--duration", *Get(flags, "--duration"), true) : 0;
   PinToCpu(flags);
 
   const int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   const int one = 1;
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   setsockopt(lfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr = bind_addr;
-  sa.sin_port = htons(port);
+  sockaddr_in sa = MakeAddr(bind_addr, port);
   if (lfd < 0 || bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 || listen(lfd, 65535) != 0) {
     Die("--port", "cannot listen on " + bind_text + ":" + std::to_string(port) + ": " + std::strerror(errno) +
                       " (pick a free port or another --bind address)");
   }
   socklen_t len = sizeof(sa);
-  getsockname(lfd, reinterpret_cast<sockaddr*>(&sa), &len);
+  getsockname(lfd, reinterpret_cast<sockaddr*>(&sa), &len);  // the real port when --port 0
   const int ep = epoll_create1(EPOLL_CLOEXEC);
-  epoll_event lev{};
-  lev.events = EPOLLIN;
-  lev.data.fd = lfd;
-  if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev) != 0) Die("epoll", std::strerror(errno));
+  if (ep < 0 || !EpollAdd(ep, lfd, EPOLLIN, static_cast<uint64_t>(lfd))) Die("epoll", std::strerror(errno));
   std::printf("listening on %s:%u\n", bind_text.c_str(), ntohs(sa.sin_port));
   std::fflush(stdout);
 
-  uint64_t accepted = 0, answered = 0, errors = 0;
+  u64 accepted = 0, answered = 0, errors = 0;
   char buf[kMaxRequest];
-  // Reads one request and echoes it, then closes; if nothing is there yet, waits for it (registered once).
+  // Reads one request and echoes it, then closes; with nothing there yet, waits for it (registered once).
+  // A client that closes without a request (read returns 0) is not an error of ours.
   const auto answer = [&](int fd, bool registered) {
     const ssize_t r = read(fd, buf, sizeof(buf));
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (registered) return;
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.fd = fd;
-      if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0) return;
+    if (r < 0 && WouldBlock(errno)) {
+      if (registered || EpollAdd(ep, fd, EPOLLIN, static_cast<uint64_t>(fd))) return;
       ++errors;
     } else if (r > 0) {
       if (send(fd, buf, static_cast<size_t>(r), MSG_NOSIGNAL) == r) ++answered; else ++errors;
     } else if (r < 0) {
-      ++errors;  // r == 0: the client closed without a request, not an error of ours
+      ++errors;
     }
     close(fd);
   };
@@ -222,44 +199,41 @@ int RunServer(const FlagMap& flags) {
     const int n = epoll_wait(ep, events, kMaxEvents, 100);
     if (n < 0 && errno != EINTR) Die("epoll_wait", std::strerror(errno));
     for (int i = 0; i < n; ++i) {
-      if (events[i].data.fd != lfd) {
-        answer(events[i].data.fd, true);
+      if (static_cast<int>(events[i].data.u64) != lfd) {
+        answer(static_cast<int>(events[i].data.u64), true);
         continue;
       }
       for (;;) {
         const int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-          if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-          ++errors;
-          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-            const timespec pause{0, 1000000};  // out of descriptors: let closes catch up
-            nanosleep(&pause, nullptr);
-            break;
-          }
-          continue;  // ECONNABORTED and the like: the next one may be fine
+        if (fd >= 0) {
+          ++accepted;
+          if (request) answer(fd, false); else close(fd);
+          continue;
         }
-        ++accepted;
-        if (request) answer(fd, false); else close(fd);
+        if (WouldBlock(errno)) break;
+        ++errors;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          const timespec pause{0, 1000000};  // out of descriptors or memory: let closes catch up
+          nanosleep(&pause, nullptr);
+          break;
+        }  // else ECONNABORTED and the like: the next one may be fine
       }
     }
   }
-  std::printf("linux cps server: accepted %llu, answered %llu, errors %llu\n", static_cast<unsigned long long>(accepted),
-              static_cast<unsigned long long>(answered), static_cast<unsigned long long>(errors));
+  std::printf("linux cps server: accepted %llu, answered %llu, errors %llu\n", accepted, answered, errors);
   return 0;
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Client
 
-// Binds `fd` to source address `addr` (host order) without picking a port yet: connect() picks it for
-// the whole 4-tuple, so each source address has its own ephemeral range per destination.
+// Binds `fd` to source address `addr` with IP_BIND_ADDRESS_NO_PORT, so connect() picks the port for the
+// whole 4-tuple: each source address gets its own ephemeral range towards the server.
 bool BindSource(int fd, uint32_t addr) {
   const int one = 1;
   setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  local.sin_addr.s_addr = htonl(addr);
-  return bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) == 0;
+  const sockaddr_in local = MakeAddr(addr, 0);
+  return bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof(local)) == 0;
 }
 
 struct ClientConfig {
@@ -268,7 +242,7 @@ struct ClientConfig {
   double duration = 5;
   uint32_t request = 0;
   int64_t timeout_ns = kNsPerSec;
-  in_addr_t bind_base = 0;  // host order; bind_count == 0: no --bind-range
+  uint32_t bind_base = 0;  // host order; bind_count == 0: no --bind-range
   uint32_t bind_count = 0;
 };
 
@@ -284,37 +258,32 @@ class Client {
   int Run() {
     ep_ = epoll_create1(EPOLL_CLOEXEC);
     if (ep_ < 0) Die("epoll", std::strerror(errno));
-    const int64_t start = NowNs();
-    const int64_t end = start + static_cast<int64_t>(config_.duration * 1e9);
+    const int64_t start = NowNs(), end = start + static_cast<int64_t>(config_.duration * 1e9);
     int64_t next_report = start + kNsPerSec, last_report = start, next_scan = start, drain_until = 0;
-    uint64_t ok_at_report = 0;
+    u64 ok_at_report = 0;
     bool stopping = false;
     epoll_event events[kMaxEvents];
     for (;;) {
-      int64_t now = NowNs();
-      if (!stopping && (now >= end || g_stop != 0)) {
+      const int64_t now = NowNs();
+      if (!stopping && (now >= end || g_stop != 0)) {  // start no more; give those in flight timeout-ms
         stopping = true;
         drain_until = now + config_.timeout_ns;
       }
       if (stopping && (inflight_ == 0 || now >= drain_until)) break;
-      if (!stopping) {  // one attempt per free slot: slots whose start failed wait for the next round
-        for (size_t n = free_.size(); n > 0; --n) {
-          const uint32_t i = free_.back();
-          free_.pop_back();
-          Start(i);
-        }
+      for (size_t n = stopping ? 0 : free_.size(); n > 0; --n) {  // a slot whose start failed waits a round
+        const uint32_t i = free_.back();
+        free_.pop_back();
+        Start(i);
       }
       if (now >= next_scan) {
-        for (uint32_t i = 0; i < slots_.size(); ++i) {
-          if (slots_[i].fd >= 0 && now - slots_[i].start_ns >= config_.timeout_ns) Finish(i, ETIMEDOUT);
-        }
+        ExpireBefore(now - config_.timeout_ns);
         next_scan = now + std::min<int64_t>(10000000, config_.timeout_ns / 10);
       }
       if (now >= next_report) {
         std::printf("t=%llds conns/s=%.0f ok=%llu failed=%llu inflight=%u\n",
                     static_cast<long long>((now - start) / kNsPerSec),
-                    static_cast<double>(ok_ - ok_at_report) * 1e9 / static_cast<double>(now - last_report),
-                    static_cast<unsigned long long>(ok_), static_cast<unsigned long long>(failed_), inflight_);
+                    static_cast<double>(ok_ - ok_at_report) * 1e9 / static_cast<double>(now - last_report), ok_,
+                    failed_, inflight_);
         std::fflush(stdout);
         ok_at_report = ok_;
         last_report = now;
@@ -324,19 +293,17 @@ class Client {
       if (n < 0 && errno != EINTR) Die("epoll_wait", std::strerror(errno));
       for (int k = 0; k < n; ++k) OnEvent(static_cast<uint32_t>(events[k].data.u64), events[k].events);
     }
-    for (uint32_t i = 0; i < slots_.size(); ++i) {
-      if (slots_[i].fd >= 0) Finish(i, ETIMEDOUT);
-    }
+    ExpireBefore(INT64_MAX);  // what is still in flight after the drain timed out
     PrintSummary(static_cast<double>(NowNs() - start) / 1e9);
     return ok_ > 0 && failed_ == 0 ? 0 : 1;
   }
 
  private:
   enum class State : uint8_t { kConnecting, kSending, kReceiving };
-  struct Slot {
+  struct Slot {  // fd -1: free; done: bytes sent, then bytes received
     int fd = -1;
     State state = State::kConnecting;
-    uint32_t done = 0;  // bytes sent, then bytes received
+    uint32_t done = 0;
     int64_t start_ns = 0;
   };
   static constexpr int kOk = -1;
@@ -352,18 +319,20 @@ class Client {
     }
     Slot& s = slots_[i];
     s.start_ns = NowNs();
-    if (connect(fd, reinterpret_cast<const sockaddr*>(&config_.dst), sizeof(config_.dst)) != 0 &&
-        errno != EINPROGRESS) {
-      return Abort(i, fd, errno);
-    }
-    epoll_event ev{};  // edge-triggered: one registration serves connect, send and receive
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
-    ev.data.u64 = i;
-    if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) != 0) return Abort(i, fd, errno);
+    const sockaddr* dst = reinterpret_cast<const sockaddr*>(&config_.dst);
+    if (connect(fd, dst, sizeof(config_.dst)) != 0 && errno != EINPROGRESS) return Abort(i, fd, errno);
+    // Edge-triggered: one registration serves connect, send and receive.
+    if (!EpollAdd(ep_, fd, EPOLLIN | EPOLLOUT | EPOLLET, i)) return Abort(i, fd, errno);
     s.fd = fd;
     s.state = State::kConnecting;
     s.done = 0;
     ++inflight_;
+  }
+
+  void ExpireBefore(int64_t started_before_ns) {
+    for (uint32_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].fd >= 0 && slots_[i].start_ns <= started_before_ns) Finish(i, ETIMEDOUT);
+    }
   }
 
   // A start that failed before the connection was in flight.
@@ -375,7 +344,7 @@ class Client {
 
   void OnEvent(uint32_t i, uint32_t events) {
     Slot& s = slots_[i];
-    if (s.fd < 0) return;  // finished earlier in this batch
+    if (s.fd < 0) return;
     if (s.state == State::kConnecting) {
       int err = 0;
       socklen_t len = sizeof(err);
@@ -390,7 +359,7 @@ class Client {
     if (s.state == State::kSending) {
       while (s.done < config_.request) {
         const ssize_t w = send(s.fd, payload_.data() + s.done, config_.request - s.done, MSG_NOSIGNAL);
-        if (w < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? void() : Finish(i, errno);
+        if (w < 0) return WouldBlock(errno) ? void() : Finish(i, errno);
         s.done += static_cast<uint32_t>(w);
       }
       s.state = State::kReceiving;
@@ -400,18 +369,17 @@ class Client {
     for (;;) {  // kReceiving
       const ssize_t r = read(s.fd, reply_.data(), reply_.size());
       if (r == 0) return Finish(i, kShortReply);
-      if (r < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? void() : Finish(i, errno);
+      if (r < 0) return WouldBlock(errno) ? void() : Finish(i, errno);
       s.done += static_cast<uint32_t>(r);
       if (s.done >= config_.request) return Finish(i, kOk);
     }
   }
 
-  // Ends an in-flight connection with kOk, kShortReply or an errno; a normal close (the client may enter
-  // TIME-WAIT, as a real client would).
+  // Ends an in-flight connection with kOk, kShortReply or an errno. A normal close, no SO_LINGER: the
+  // client enters TIME-WAIT when it closes first, as a real client would.
   void Finish(uint32_t i, int result) {
-    Slot& s = slots_[i];
-    close(s.fd);
-    s.fd = -1;
+    close(slots_[i].fd);
+    slots_[i].fd = -1;
     --inflight_;
     if (result == kOk) ++ok_; else Count(result);
     free_.push_back(i);
@@ -428,38 +396,41 @@ class Client {
 
   void PrintSummary(double seconds) {
     std::sort(latencies_.begin(), latencies_.end());
-    const auto pct = [&](double q) {
+    const auto pct_us = [&](double q) {
       if (latencies_.empty()) return 0.0;
       const size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(latencies_.size())));
       return latencies_[std::clamp<size_t>(rank, 1, latencies_.size()) - 1] / 10.0;
     };
     std::printf("linux cps: ok=%llu failed=%llu seconds=%.2f conns_per_s=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f\n",
-                static_cast<unsigned long long>(ok_), static_cast<unsigned long long>(failed_), seconds,
-                static_cast<double>(ok_) / std::max(seconds, 1e-9), pct(0.50), pct(0.99), pct(0.999));
-    std::string line = "failures:";
-    const auto add = [&](const std::string& name, uint64_t n) {
+                ok_, failed_, seconds, static_cast<double>(ok_) / std::max(seconds, 1e-9), pct_us(0.50),
+                pct_us(0.99), pct_us(0.999));
+    std::string line = failed_ == 0 ? "failures: none" : "failures:";
+    const auto add = [&](const std::string& name, u64 n) {
       if (n != 0) line += " " + name + "=" + std::to_string(n);
     };
     add("refused", refused_);
     add("reset", reset_);
     add("timeout", timeout_);
     add("short_reply", short_reply_);
-    for (size_t e = 0; e < other_.size(); ++e) add(std::string("other:") + ErrnoName(static_cast<int>(e)), other_[e]);
-    std::printf("%s\n", failed_ == 0 ? "failures: none" : line.c_str());
+    for (int e = 0; e < static_cast<int>(other_.size()); ++e) {
+      const char* name = strerrorname_np(e);
+      add(std::string("other:") + (name != nullptr ? name : "errno" + std::to_string(e)), other_[e]);
+    }
+    std::printf("%s\n", line.c_str());
     std::fflush(stdout);
   }
 
   const ClientConfig config_;
   std::vector<Slot> slots_;
-  std::vector<uint32_t> free_;
+  std::vector<uint32_t> free_;       // free slot indices (a stack, reserved up front)
   std::vector<uint32_t> latencies_;  // connect latencies in tenths of a microsecond
   std::array<char, kMaxRequest> payload_;
   std::array<char, kMaxRequest> reply_;
   int ep_ = -1;
   uint32_t inflight_ = 0;
   uint32_t next_source_ = 0;
-  uint64_t ok_ = 0, failed_ = 0, refused_ = 0, reset_ = 0, timeout_ = 0, short_reply_ = 0;
-  std::array<uint64_t, 256> other_{};  // by errno
+  u64 ok_ = 0, failed_ = 0, refused_ = 0, reset_ = 0, timeout_ = 0, short_reply_ = 0;
+  std::array<u64, 256> other_{};  // by errno
 };
 
 int RunClient(const FlagMap& flags) {
@@ -468,31 +439,31 @@ int RunClient(const FlagMap& flags) {
   if (get("--connect") == nullptr) Die("--connect", "required (give the server as ADDR:PORT, e.g. 127.0.0.1:6001)");
   const std::string& target = *get("--connect");
   const size_t colon = target.rfind(':');
-  if (colon == std::string::npos) Die("--connect", "'" + target + "' has no port (give ADDR:PORT, e.g. 127.0.0.1:6001)");
-  c.dst.sin_family = AF_INET;
-  c.dst.sin_addr = ParseIpv4("--connect", target.substr(0, colon));
-  c.dst.sin_port = htons(static_cast<uint16_t>(ParseUint("--connect", target.substr(colon + 1), 1, 65535)));
-  if (get("--concurrency")) c.concurrency = static_cast<uint32_t>(ParseUint("--concurrency", *get("--concurrency"), 1, kMaxConcurrency));
+  if (colon == std::string::npos) Die("--connect", "'" + target + "' has no port (give ADDR:PORT, e.g. 10.0.0.1:6001)");
+  c.dst = MakeAddr(ParseIpv4("--connect", target.substr(0, colon)),
+                   static_cast<uint16_t>(ParseUint("--connect", target.substr(colon + 1), 1, 65535)));
+  const auto num = [&](const char* flag, uint64_t lo, uint64_t hi, uint64_t otherwise) {
+    return get(flag) ? ParseUint(flag, *get(flag), lo, hi) : otherwise;
+  };
+  c.concurrency = static_cast<uint32_t>(num("--concurrency", 1, kMaxConcurrency, 16));
+  c.request = static_cast<uint32_t>(num("--request", 0, kMaxRequest, 0));
+  c.timeout_ns = static_cast<int64_t>(num("--timeout-ms", 1, 600000, 1000)) * 1000000;
   if (get("--duration")) c.duration = ParseSeconds("--duration", *get("--duration"), false);
-  if (get("--request")) c.request = static_cast<uint32_t>(ParseUint("--request", *get("--request"), 0, kMaxRequest));
-  if (get("--timeout-ms")) c.timeout_ns = static_cast<int64_t>(ParseUint("--timeout-ms", *get("--timeout-ms"), 1, 600000)) * 1000000;
-  if (get("--bind-range")) {
-    const std::string& range = *get("--bind-range");
-    const size_t dash = range.rfind('-');
-    if (dash == std::string::npos) Die("--bind-range", "'" + range + "' is not a range (give A.B.C.D-E, e.g. 198.18.0.10-50)");
-    const uint32_t first = ntohl(ParseIpv4("--bind-range", range.substr(0, dash)).s_addr);
-    const uint32_t last_octet = static_cast<uint32_t>(ParseUint("--bind-range", range.substr(dash + 1), first & 0xff, 255));
-    c.bind_base = first;
-    c.bind_count = last_octet - (first & 0xff) + 1;
+  if (const std::string* range = get("--bind-range")) {
+    const size_t dash = range->rfind('-');
+    if (dash == std::string::npos) Die("--bind-range", "'" + *range + "' is not A.B.C.D-E (e.g. 198.18.0.10-50)");
+    c.bind_base = ParseIpv4("--bind-range", range->substr(0, dash));
+    c.bind_count = static_cast<uint32_t>(ParseUint("--bind-range", range->substr(dash + 1), c.bind_base & 0xff, 255)) -
+                   (c.bind_base & 0xff) + 1;
     for (uint32_t k = 0; k < c.bind_count; ++k) {  // every source must be ours, or each connect would fail
       const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      const bool ok = fd >= 0 && BindSource(fd, first + k);
+      const bool ok = BindSource(fd, c.bind_base + k);  // fails with EBADF if socket() did
       const int err = errno;
-      if (fd >= 0) close(fd);
+      close(fd);
       if (!ok) {
-        Die("--bind-range", "cannot bind " + range.substr(0, range.rfind('.') + 1) + std::to_string((first + k) & 0xff) +
-                                ": " + std::strerror(err) + " (add the addresses with 'ip addr add', or pick a local" +
-                                " range such as 127.0.0.10-50)");
+        const in_addr addr{htonl(c.bind_base + k)};
+        Die("--bind-range", std::string("cannot bind ") + inet_ntoa(addr) + ": " + std::strerror(err) +
+                                " (add the addresses with 'ip addr add', or use a local range such as 127.0.0.10-50)");
       }
     }
   }
@@ -503,10 +474,13 @@ int RunClient(const FlagMap& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string mode = argc > 1 ? argv[1] : "";
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) return std::fputs(kUsage, stdout), 0;
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
   }
+  const std::string mode = argc > 1 ? argv[1] : "";
   SetUp();
   if (mode == "server") {
     return RunServer(ParseFlags(argc, argv, {{"--port", true}, {"--bind", true}, {"--request", false},
@@ -517,5 +491,5 @@ int main(int argc, char** argv) {
                                              {"--request", true}, {"--cpu", true}, {"--timeout-ms", true},
                                              {"--bind-range", true}}));
   }
-  Die(mode.empty() ? "mode" : mode, "expected mode 'server' or 'client' first (see linux_cps --help)");
+  Die(mode.empty() ? "mode" : mode, "expected 'server' or 'client' first (see linux_cps --help)");
 }

@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake ninja-build meson pkg-config
   dpdk dpdk-dev libdpdk-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libabsl-dev
-  iproute2 iputils-ping iputils-arping tcpdump curl wrk hping3
+  iproute2 iputils-ping iputils-arping tcpdump curl wrk hping3 ethtool
   python3 python3-scapy
   clang libclang-rt-14-dev
 )

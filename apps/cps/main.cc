@@ -560,6 +560,9 @@ std::vector<cli::FlagSpec> ModeFlags(Mode mode) {
     specs.push_back({"flood", true, "also send spoofed SYNs at the server: SYNs per second, or max"});
     specs.push_back({"flood-count", true, "stop the flood after this many SYNs (default: rate x duration; 100 million for max)"});
     specs.push_back({"flood-sources", true, "spoofed source addresses (default 198.19.0.0/16)"});
+    if (mode == Mode::kClient) {
+      specs.push_back({"flood-only", false, "with --flood: send only the flood, no legitimate connections"});
+    }
   }
   return specs;
 }
@@ -590,7 +593,7 @@ int Fail(absl::string_view msg) { return FailWith(kProgram, msg); }
 absl::StatusOr<std::optional<SynFloodOptions>> ParseFlood(const cli::Flags& flags, Duration duration) {
   std::optional<std::string> rate = flags.Get("flood");
   if (!rate) {
-    for (const char* f : {"flood-count", "flood-sources"}) {
+    for (const char* f : {"flood-count", "flood-sources", "flood-only"}) {
       if (flags.Has(f)) return absl::InvalidArgumentError(absl::StrCat("--", f, ": only with --flood RATE|max"));
     }
     return std::optional<SynFloodOptions>();
@@ -615,6 +618,50 @@ absl::StatusOr<std::optional<SynFloodOptions>> ParseFlood(const cli::Flags& flag
   }
   return std::optional<SynFloodOptions>(o);
 }
+
+absl::StatusOr<std::unique_ptr<SynFlood>> MakeFlood(SynFloodOptions options, Ipv4Addr target, uint16_t port,
+                                                    const MacAddr& src_mac) {
+  options.target = target;
+  options.target_port = port;
+  options.src_mac = src_mac;
+  // A pool of its own that lives as long as the EAL (frames may still be in flight when the run ends).
+  absl::StatusOr<rte_mempool*> pool = CreateMbufPool("cps_flood", 4095);
+  if (!pool.ok()) return pool.status();
+  return SynFlood::Create("cps_flood", options, *pool);
+}
+
+// --flood-only: resolves the target's next hop (one ping), then idles for the duration while
+// WithSynFlood sends.
+class FloodOnly : public App {
+ public:
+  FloodOnly(Ipv4Addr next_hop, Duration duration) : next_hop_(next_hop), duration_(duration) {}
+  absl::Status Start(Engine& engine) override {
+    start_ = engine.tcp().now();
+    std::printf("flooding for %.0f s (no legitimate connections)\n", duration_.seconds());
+    std::fflush(stdout);
+    return absl::OkStatus();
+  }
+  void OnEvent(Engine&, const Event&) override {}
+  void OnPoll(Engine& engine, Instant now) override {
+    if (start_ == Instant()) start_ = now;
+    now_ = now;
+    if (engine.stack().neighbors().Find(next_hop_) == nullptr && now >= next_ping_) {
+      engine.stack().SendEchoRequest(now, next_hop_, 0x5ca, 1, 8);  // makes ARP resolve the next hop
+      next_ping_ = now + Duration::Milliseconds(200);
+    }
+    if (now - start_ >= duration_ || StopRequested()) done_ = true;
+  }
+  bool Done() const override { return done_; }
+  Duration elapsed() const { return now_ - start_; }
+
+ private:
+  Ipv4Addr next_hop_;
+  Duration duration_;
+  Instant start_;
+  Instant now_;
+  Instant next_ping_;
+  bool done_ = false;
+};
 
 void PrintFloodSummary(FILE* out, const SynFlood& flood, Duration elapsed) {
   const double secs = std::max(elapsed.seconds(), 1e-9);
@@ -711,27 +758,29 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   if (!rt.ok()) return Fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
   InstallStopSignals();
-  CpsClient client(*config);
   std::unique_ptr<SynFlood> flood;
-  std::unique_ptr<WithSynFlood> flooding;
   if (*flood_options) {
-    SynFloodOptions fo = **flood_options;
-    fo.target = config->dst;
-    fo.target_port = config->port;
-    fo.src_mac = (*rt)->engine().stack().config().mac;
-    // A pool of its own that lives as long as the EAL (frames may still be in flight when the run ends).
-    absl::StatusOr<rte_mempool*> pool = CreateMbufPool("cps_flood", 4095);
-    if (!pool.ok()) return Fail(pool.status().message());
-    absl::StatusOr<std::unique_ptr<SynFlood>> f = SynFlood::Create("cps_flood", fo, *pool);
+    absl::StatusOr<std::unique_ptr<SynFlood>> f =
+        MakeFlood(**flood_options, config->dst, config->port, (*rt)->engine().stack().config().mac);
     if (!f.ok()) return Fail(f.status().message());
     flood = std::move(*f);
-    const Ipv4Addr next_hop = common->local.Contains(config->dst) ? config->dst : common->gateway.value_or(config->dst);
-    flooding = std::make_unique<WithSynFlood>(client, *flood, next_hop);
   }
-  const Instant started = (*rt)->engine().tcp().now();
+  const Ipv4Addr next_hop = common->local.Contains(config->dst) ? config->dst : common->gateway.value_or(config->dst);
+  if (flags.Has("flood-only")) {
+    // No legitimate connections: only the flood, for --duration seconds.
+    FloodOnly idle(next_hop, config->duration);
+    WithSynFlood flooding(idle, *flood, next_hop);
+    if (absl::Status s = (*rt)->Run(flooding); !s.ok()) return Fail(s.message());
+    PrintFloodSummary(stdout, *flood, idle.elapsed());
+    (*rt)->PrintCounters(stdout, "synack-cps: flood counters:");
+    return flood->sent() > 0 ? 0 : 1;
+  }
+  CpsClient client(*config);
+  std::optional<WithSynFlood> flooding;
+  if (flood) flooding.emplace(client, *flood, next_hop);
   if (absl::Status s = (*rt)->Run(flooding ? static_cast<App&>(*flooding) : client); !s.ok()) return Fail(s.message());
   client.PrintSummary(stdout, (*rt)->engine().tcp().now());
-  if (flood) PrintFloodSummary(stdout, *flood, (*rt)->engine().tcp().now() - started);
+  if (flood) PrintFloodSummary(stdout, *flood, client.elapsed((*rt)->engine().tcp().now()));
   (*rt)->PrintCounters(stdout, "synack-cps: client counters:");
   return client.ok() > 0 && client.failed() == 0 ? 0 : 1;
 }
@@ -781,19 +830,13 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   CpsServer server(config->port, config->ports, config->request != 0);
   CpsClient client(*config);
   std::unique_ptr<SynFlood> flood;
-  std::unique_ptr<WithSynFlood> flooding;
+  std::optional<WithSynFlood> flooding;
   if (*flood_options) {
-    SynFloodOptions fo = **flood_options;
-    fo.target = lo.server.addr;
-    fo.target_port = config->port;
-    fo.src_mac = (*lb)->client().stack().config().mac;
-    // A pool of its own that lives as long as the EAL (frames may still be in flight when the run ends).
-    absl::StatusOr<rte_mempool*> pool = CreateMbufPool("cps_flood", 4095);
-    if (!pool.ok()) return Fail(pool.status().message());
-    absl::StatusOr<std::unique_ptr<SynFlood>> f = SynFlood::Create("cps_flood", fo, *pool);
+    absl::StatusOr<std::unique_ptr<SynFlood>> f =
+        MakeFlood(**flood_options, lo.server.addr, config->port, (*lb)->client().stack().config().mac);
     if (!f.ok()) return Fail(f.status().message());
     flood = std::move(*f);
-    flooding = std::make_unique<WithSynFlood>(client, *flood, lo.server.addr);
+    flooding.emplace(client, *flood, lo.server.addr);
   }
   if (absl::Status s = (*lb)->Run(server, flooding ? static_cast<App&>(*flooding) : client); !s.ok()) {
     return Fail(s.message());

@@ -69,6 +69,7 @@ class Engine {
 
  private:
   void Flush();
+  static void PrefetchHeaders(const rte_mbuf* m);
   // Takes ownership of a frame from the device: processes it here or hands it to its owner.
   void Receive(Instant now, Mbuf&& frame);
   // Takes ownership; false (frame freed, counted) when the ring is full.

@@ -34,6 +34,7 @@ std::array<uint8_t, 16> DeriveKey(const std::array<uint8_t, 16>& key, uint8_t do
 }
 constexpr uint8_t kCookieKeyDomain = 0xc0;
 constexpr uint8_t kLimiterKeyDomain = 0xc1;
+constexpr uint8_t kPeerFilterDomain = 0xc2;
 
 }  // namespace
 
@@ -82,6 +83,8 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
   events_.resize(size_t{2} * config.max_connections + 1024);
   const uint32_t span = config.ephemeral_hi - config.ephemeral_lo + 1u;
   next_ephemeral_ = static_cast<uint16_t>(config.ephemeral_lo + (config.isn_key[0] | (config.isn_key[1] << 8)) % span);
+  const std::array<uint8_t, 16> peer_key = DeriveKey(config.isn_key, kPeerFilterDomain);
+  for (int i = 0; i < 8; ++i) peer_seed_ |= uint64_t{peer_key[i]} << (8 * i);
   net_.set_tcp_handler(this);
 }
 
@@ -107,14 +110,15 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
   const uint32_t payload_offset = static_cast<uint32_t>(pkt->payload.data() - m.data());
   const FlowKey key{ip.dst, ip.src, seg.dst_port, seg.src_port};
 
-  if (const uint32_t* it = flows_.Find(key)) {
+  const bool known_peer = peer_refs_[PeerBucket(key.remote)] != 0;
+  if (const uint32_t* it = known_peer ? flows_.Find(key) : nullptr) {
     const uint32_t idx = *it;
     out_.Clear();
     sockets_[idx].conn.Input(now, seg, out_);
     const bool reuse = out_.events & tcp_events::kReuseSyn;
     Deliver(idx, out_, &m, payload_offset);
     if (!reuse) return;
-  } else if (const uint32_t* tw = tw_index_.Find(key)) {
+  } else if (const uint32_t* tw = known_peer ? tw_index_.Find(key) : nullptr) {
     const uint32_t slot = *tw;
     out_.Clear();
     const bool reuse = TimeWaitInput(tw_slots_[slot].tw, now, seg, config_.tcp, tcp_counters_, out_);
@@ -451,12 +455,14 @@ uint32_t TcpLayer::AllocSocket(const FlowKey& key) {
   s.app_owned = s.app_closed = s.readable_pending = s.want_writable = false;
   s.connect_deadline = Instant::Never();
   flows_.Insert(key, idx);
+  ++peer_refs_[PeerBucket(key.remote)];
   return idx;
 }
 
 void TcpLayer::FreeSocket(uint32_t idx) {
   Socket& s = sockets_[idx];
   flows_.Erase(s.key);
+  --peer_refs_[PeerBucket(s.key.remote)];
   wheel_.Cancel(idx);
   s.snd_q.Clear();
   s.rcv_q.Clear();
@@ -475,6 +481,7 @@ bool TcpLayer::ToTimeWait(uint32_t idx) {
   Socket& s = sockets_[idx];
   tw_slots_[slot] = TimeWaitSlot{s.key, s.conn.ToTimeWait()};
   tw_index_.Insert(s.key, slot);
+  ++peer_refs_[PeerBucket(s.key.remote)];
   ++counters_.time_wait_entries;
   FreeSocket(idx);
   wheel_.Schedule(config_.max_connections + slot, tw_slots_[slot].tw.expires);
@@ -483,6 +490,7 @@ bool TcpLayer::ToTimeWait(uint32_t idx) {
 
 void TcpLayer::EraseTimeWait(uint32_t slot) {
   tw_index_.Erase(tw_slots_[slot].key);
+  --peer_refs_[PeerBucket(tw_slots_[slot].key.remote)];
   wheel_.Cancel(config_.max_connections + slot);
   free_tw_.push_back(slot);
 }

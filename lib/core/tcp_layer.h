@@ -165,6 +165,12 @@ class TcpLayer : public TransportHandler {
   const TcpCounters& tcp_counters() const { return tcp_counters_; }
   size_t connections() const { return flows_.size(); }
   size_t time_wait_entries() const { return tw_index_.size(); }
+  /// Tests: the sum of the per-peer reference counts, which must equal connections() + time_wait_entries().
+  uint64_t peer_refs_total() const {
+    uint64_t n = 0;
+    for (uint32_t c : peer_refs_) n += c;
+    return n;
+  }
   /// SYN-RECEIVED connections on this engine (all listeners).
   uint32_t half_open() const { return half_open_; }
   Instant now() const { return now_; }
@@ -223,6 +229,15 @@ class TcpLayer : public TransportHandler {
   // An active open may take over this TIME-WAIT 4-tuple.
   bool TimeWaitReusable(const TimeWaitEntry& tw) const;
 
+  // How many connections and TIME-WAIT entries each remote address (hashed into kPeerBuckets
+  // buckets) has. A segment from an address whose bucket is zero matches neither table, so both
+  // lookups — cache misses in big tables — are skipped: what keeps a flood of SYNs from spoofed
+  // addresses cheap.
+  static constexpr uint32_t kPeerBuckets = 1u << 16;
+  uint32_t PeerBucket(Ipv4Addr remote) const {
+    return static_cast<uint32_t>(((remote.v ^ peer_seed_) * 0x9e3779b97f4a7c15ull) >> 48);
+  }
+
   TcpLayerConfig config_;
   NetStack& net_;
   rte_mempool* pool_;
@@ -235,6 +250,8 @@ class TcpLayer : public TransportHandler {
   SynSourceLimiter syn_limiter_;
   Instant last_cookie_sent_ = Instant::Never();  // ACKs are checked as cookies only after one was sent
   uint32_t half_open_ = 0;
+  std::vector<uint32_t> peer_refs_ = std::vector<uint32_t>(kPeerBuckets, 0);
+  uint64_t peer_seed_ = 0;
   TimerWheel wheel_;
   std::vector<Socket> sockets_;
   std::vector<uint32_t> free_sockets_;

@@ -194,6 +194,11 @@ class SynFloodSampledTest : public SynFloodTest {
       min_in_use_ = std::min(min_in_use_, in_use);
       ++samples_;
     }
+    if (rounds_ % 5000 == 0) {  // the peer filter counts exactly what the tables hold
+      for (Engine* e : {client_.get(), server_.get()}) {
+        ASSERT_EQ(e->tcp().peer_refs_total(), e->tcp().connections() + e->tcp().time_wait_entries());
+      }
+    }
     max_half_open_ = std::max(max_half_open_, server_->tcp().half_open());
     max_connections_ = std::max(max_connections_, server_->tcp().connections());
   }
@@ -250,6 +255,7 @@ TEST_F(SynFloodSampledTest, LegitimateClientsServedThroughAFloodWithTinySynQueue
     server_->PollOnce(now_);
   }
   EXPECT_EQ(server_->tcp().half_open(), 0u);
+  EXPECT_EQ(server_->tcp().peer_refs_total(), server_->tcp().connections() + server_->tcp().time_wait_entries());
 }
 
 TEST_F(SynFloodTest, AlwaysCookiesKeepsNoHalfOpenState) {

@@ -58,6 +58,9 @@ class TcpPairTest : public ::testing::Test {
     Run(Duration::Seconds(70), Duration::Seconds(1));
     EXPECT_EQ(client_->tcp().connections(), 0u);
     EXPECT_EQ(server_->tcp().connections(), 0u);
+    for (Engine* e : {&*client_, &*server_}) {
+      EXPECT_EQ(e->tcp().peer_refs_total(), e->tcp().connections() + e->tcp().time_wait_entries());
+    }
     client_.reset();
     server_.reset();
     EXPECT_EQ(rte_mempool_in_use_count(testing::TestPool()), pool_in_use_) << "mbufs leaked";
