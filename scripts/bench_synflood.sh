@@ -8,8 +8,8 @@
 #   198.19.0.0/16, at each flood rate in RATES.
 # Parts 2 and 3, the same path for both servers: a network namespace with a veth pair (198.18.9.0/24).
 #   The legitimate client is the Linux kernel (bench/linux_cps client, 16 connections in flight, CPU 0)
-#   in the root namespace; the flood comes from synack-cps --client --flood-only on net_af_packet bound
-#   to the root end of the veth (CPU 0); the server in the namespace (CPU 1) is
+#   in a client namespace; the flood comes from synack-cps --client --flood-only on net_af_packet bound
+#   to the client end of the veth (CPU 0); the server in the server namespace (CPU 1) is
 #     part 2: the Linux kernel (bench/linux_cps server, net.ipv4.tcp_syncookies=1), or
 #     part 3: Synack (synack-cps --server on net_af_packet bound to the namespace end).
 #   Both servers route replies to spoofed sources back to the flooder, which drops them.
@@ -40,6 +40,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   [[ -n $ns ]] && ip netns del "$ns" 2>/dev/null || true
+  [[ -n ${cns:-} ]] && ip netns del "$cns" 2>/dev/null || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -102,30 +103,37 @@ if [[ $(id -u) -ne 0 || ! -x $linux_cps ]]; then
   echo "(parts 2 and 3 skipped: they need root and $linux_cps)"
 else
   source "$root/scripts/netns.sh"
+  # Two namespaces joined by a veth pair: the clients' (legitimate client and flooder) and the server's.
+  # The client side reuses TIME-WAIT ports over a second old (timestamps are on) and has the whole port
+  # range, so a run of several million connections never runs out of 4-tuples.
   ns=synack-sfb-$$
+  cns=synack-sfc-$$
   ns_create "$ns"
+  ns_create "$cns"
   ip link add sfbh0 type veth peer name sfbn0
+  ip link set sfbh0 netns "$cns"
   ip link set sfbn0 netns "$ns"
-  ip addr add 198.18.9.1/24 dev sfbh0
-  ip link set sfbh0 up
+  ip -n "$cns" addr add 198.18.9.1/24 dev sfbh0
+  ip -n "$cns" link set sfbh0 up
+  ip -n "$ns" link set sfbn0 up
+  ip netns exec "$cns" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535"
+  ip netns exec "$ns" sysctl -qw net.ipv4.tcp_syncookies=1
   # The kernel leaves TCP checksums to "hardware" on a veth; a DPDK process reading the other end through
   # af_packet would see them unfilled. Have the kernel fill them on both ends, for both servers alike.
-  ethtool -K sfbh0 tx off >/dev/null
+  ip netns exec "$cns" ethtool -K sfbh0 tx off >/dev/null
   ip netns exec "$ns" ethtool -K sfbn0 tx off >/dev/null
-  ip -n "$ns" link set sfbn0 up
-  ip netns exec "$ns" sysctl -qw net.ipv4.tcp_syncookies=1
 
   # Runs the legitimate Linux client and, unless the rate is 0, the flood; parses both into the globals.
   run_point() {  # rate
     local r=$1 fpid=
     if [[ $r != 0 ]]; then
-      "$cps" --file-prefix "sff$$" -l 0 --no-pci --vdev net_af_packet0,iface=sfbh0 -- --client --ip 198.18.9.3/24 \
+      ip netns exec "$cns" "$cps" --file-prefix "sff$$" -l 0 --no-pci --vdev net_af_packet0,iface=sfbh0 -- --client --ip 198.18.9.3/24 \
         --connect 198.18.9.2:5001 --flood "$r" --flood-only --duration $((dur + 1)) >"$tmp/flood.log" 2>&1 &
       fpid=$!
       pids+=("$fpid")
       sleep 0.7
     fi
-    "$linux_cps" client --connect 198.18.9.2:5001 --concurrency 16 --duration "$dur" --cpu 0 >"$tmp/client.log" 2>&1 || true
+    ip netns exec "$cns" "$linux_cps" client --connect 198.18.9.2:5001 --concurrency 16 --duration "$dur" --cpu 0 >"$tmp/client.log" 2>&1 || true
     half_open=$(ip netns exec "$ns" ss -Htn state syn-recv 2>/dev/null | wc -l)
     [[ -n $fpid ]] && { wait "$fpid" || true; parse_flood "$tmp/flood.log"; } || flood_rate=0
     rate=$(sed -n 's/^linux cps: .*conns_per_s=\([0-9.]*\).*/\1/p' "$tmp/client.log")
