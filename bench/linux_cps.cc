@@ -1,11 +1,14 @@
 // linux_cps: a Linux kernel baseline for the connection-rate comparisons in bench/, the kernel-socket
-// counterpart of Synack's synack-cps (apps/cps). Two modes:
+// counterpart of Synack's synack-cps (apps/cps). Modes:
 //   server  accepts and closes every connection at once (with --request: echoes one read first);
 //   client  keeps K non-blocking connects in flight and reports connections/s, connect latency
-//           percentiles and failures by reason, in a summary line the benchmark scripts parse.
+//           percentiles and failures by reason, in a summary line the benchmark scripts parse;
+//   sink / bulk      bulk throughput like iperf: N streams write as fast as they can, the sink discards;
+//   echo / pingpong  request/response latency: one connection, B bytes out and back, RTT percentiles.
 // Bench tooling, not part of the stack: POSIX/Linux sockets and epoll only, no threads beyond the main one.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -37,6 +40,11 @@ constexpr uint32_t kMaxRequest = 2048;  // the server echoes what one read of th
 constexpr uint32_t kMaxConcurrency = 65536;
 constexpr int kMaxEvents = 1024;
 constexpr int64_t kNsPerSec = 1000000000;
+constexpr size_t kReadChunk = 64 * 1024;     // sink and echo servers read this much at a time
+constexpr size_t kBulkChunk = 256 * 1024;    // bulk writes this buffer over and over
+constexpr uint32_t kMaxStreams = 64;
+constexpr uint32_t kMaxPingSize = 65536;
+constexpr size_t kMaxSamples = 20000000;     // pingpong stops early when this many RTTs are recorded
 
 constexpr char kUsage[] =
     "linux_cps: connection-rate baseline over Linux kernel sockets (compare with synack-cps).\n\n"
@@ -51,7 +59,22 @@ constexpr char kUsage[] =
     "      over A.B.C.D..A.B.C.E. Prints 't=Ns conns/s=R ok=N failed=F inflight=K' each second, then\n"
     "      'linux cps: ok=N failed=F seconds=S conns_per_s=R p50_us=X p99_us=Y p999_us=Z' and\n"
     "      'failures: none' or 'failures: REASON=N ...' (refused reset timeout short_reply other:ERRNO).\n"
-    "  --cpu N pins the process to CPU N. Exit status: 0 ok (client: ok>0 and failed=0), 1 client\n"
+    "  linux_cps sink --port P [--bind ADDR] [--cpu N] [--duration S]\n"
+    "      accept any number of connections, read and discard everything (64 KiB reads); prints\n"
+    "      'listening on ADDR:P', and at exit 'linux sink: connections=N bytes=B'.\n"
+    "  linux_cps bulk --connect ADDR:P [--streams 1] [--duration 5] [--cpu N] [--mss M]\n"
+    "      N streams (max 64) write a 256 KiB buffer over and over for the duration, then close; --mss\n"
+    "      sets TCP_MAXSEG (88-32767) before connect. Prints 't=Ns gbit/s=X' each second, then\n"
+    "      'linux bulk: streams=N seconds=S bytes=B gbit_per_s=X' (bytes the client wrote).\n"
+    "  linux_cps echo --port P [--bind ADDR] [--cpu N] [--duration S]\n"
+    "      echo everything read back on the same connection (TCP_NODELAY, any number of connections);\n"
+    "      prints 'listening on ADDR:P', and at exit 'linux echo: connections=N bytes=B'.\n"
+    "  linux_cps pingpong --connect ADDR:P [--size 64] [--duration 5] [--cpu N] [--busy-poll]\n"
+    "      one connection (TCP_NODELAY, blocking): write B bytes (max 65536), read B back, record the\n"
+    "      round trip; --busy-poll spins on non-blocking reads instead. Prints 'linux pingpong: size=B\n"
+    "      round_trips=N seconds=S p50_us=X p99_us=Y p999_us=Z mean_us=W'.\n"
+    "  Servers run until SIGINT/SIGTERM or --duration (0: no limit). --cpu N pins the process to CPU N.\n"
+    "  Exit status: 0 ok (client: ok>0 and failed=0; bulk: bytes>0; pingpong: round_trips>0), 1 client\n"
     "  failures, 2 bad flags or set-up errors.\n";
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -149,15 +172,32 @@ void SetUp() {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Server
+// ADDR:PORT of --connect (required).
+sockaddr_in ParseTarget(const FlagMap& flags) {
+  if (Get(flags, "--connect") == nullptr) Die("--connect", "required (give the server as ADDR:PORT, e.g. 127.0.0.1:6001)");
+  const std::string& target = *Get(flags, "--connect");
+  const size_t colon = target.rfind(':');
+  if (colon == std::string::npos) Die("--connect", "'" + target + "' has no port (give ADDR:PORT, e.g. 10.0.0.1:6001)");
+  return MakeAddr(ParseIpv4("--connect", target.substr(0, colon)),
+                  static_cast<uint16_t>(ParseUint("--connect", target.substr(colon + 1), 1, 65535)));
+}
 
-int RunServer(const FlagMap& flags) {
+// ---------------------------------------------------------------------------------------------------
+// Servers
+
+struct Listener {
+  int lfd = -1;
+  int ep = -1;  // lfd registered with data lfd
+  int64_t deadline = INT64_MAX;
+};
+
+// The set-up all servers share: --port, --bind, --duration and --cpu, a non-blocking SO_REUSEPORT
+// listener on an epoll set, and 'listening on ADDR:P' once ready.
+Listener Listen(const FlagMap& flags) {
   if (Get(flags, "--port") == nullptr) Die("--port", "required (e.g. --port 6001)");
   const uint16_t port = static_cast<uint16_t>(ParseUint("--port", *Get(flags, "--port"), 0, 65535));
   const std::string bind_text = Get(flags, "--bind") ? *Get(flags, "--bind") : "0.0.0.0";
   const uint32_t bind_addr = ParseIpv4("--bind", bind_text);
-  const bool request = Get(flags, "--request") != nullptr;
   const double duration = Get(flags, "--duration") ? ParseSeconds("--duration", *Get(flags, "--duration"), true) : 0;
   PinToCpu(flags);
 
@@ -176,6 +216,33 @@ int RunServer(const FlagMap& flags) {
   if (ep < 0 || !EpollAdd(ep, lfd, EPOLLIN, static_cast<uint64_t>(lfd))) Die("epoll", std::strerror(errno));
   std::printf("listening on %s:%u\n", bind_text.c_str(), ntohs(sa.sin_port));
   std::fflush(stdout);
+  return {lfd, ep, duration > 0 ? NowNs() + static_cast<int64_t>(duration * 1e9) : INT64_MAX};
+}
+
+// Accepts what is pending on the listener; calls on_accept(fd) for each non-blocking connection.
+template <typename OnAccept>
+void AcceptAll(int lfd, u64& errors, OnAccept&& on_accept) {
+  for (;;) {
+    const int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      on_accept(fd);
+      continue;
+    }
+    if (WouldBlock(errno)) break;
+    ++errors;
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      const timespec pause{0, 1000000};  // out of descriptors or memory: let closes catch up
+      nanosleep(&pause, nullptr);
+      break;
+    }  // else ECONNABORTED and the like: the next one may be fine
+  }
+}
+
+int RunServer(const FlagMap& flags) {
+  const bool request = Get(flags, "--request") != nullptr;
+  const Listener listener = Listen(flags);
+  const int lfd = listener.lfd, ep = listener.ep;
+  const int64_t deadline = listener.deadline;
 
   u64 accepted = 0, answered = 0, errors = 0;
   char buf[kMaxRequest];
@@ -193,7 +260,6 @@ int RunServer(const FlagMap& flags) {
     }
     close(fd);
   };
-  const int64_t deadline = duration > 0 ? NowNs() + static_cast<int64_t>(duration * 1e9) : INT64_MAX;
   epoll_event events[kMaxEvents];
   while (g_stop == 0 && NowNs() < deadline) {
     const int n = epoll_wait(ep, events, kMaxEvents, 100);
@@ -203,21 +269,10 @@ int RunServer(const FlagMap& flags) {
         answer(static_cast<int>(events[i].data.u64), true);
         continue;
       }
-      for (;;) {
-        const int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd >= 0) {
-          ++accepted;
-          if (request) answer(fd, false); else close(fd);
-          continue;
-        }
-        if (WouldBlock(errno)) break;
-        ++errors;
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-          const timespec pause{0, 1000000};  // out of descriptors or memory: let closes catch up
-          nanosleep(&pause, nullptr);
-          break;
-        }  // else ECONNABORTED and the like: the next one may be fine
-      }
+      AcceptAll(lfd, errors, [&](int fd) {
+        ++accepted;
+        if (request) answer(fd, false); else close(fd);
+      });
     }
   }
   std::printf("linux cps server: accepted %llu, answered %llu, errors %llu\n", accepted, answered, errors);
@@ -436,12 +491,7 @@ class Client {
 int RunClient(const FlagMap& flags) {
   const auto get = [&](const char* name) { return Get(flags, name); };
   ClientConfig c;
-  if (get("--connect") == nullptr) Die("--connect", "required (give the server as ADDR:PORT, e.g. 127.0.0.1:6001)");
-  const std::string& target = *get("--connect");
-  const size_t colon = target.rfind(':');
-  if (colon == std::string::npos) Die("--connect", "'" + target + "' has no port (give ADDR:PORT, e.g. 10.0.0.1:6001)");
-  c.dst = MakeAddr(ParseIpv4("--connect", target.substr(0, colon)),
-                   static_cast<uint16_t>(ParseUint("--connect", target.substr(colon + 1), 1, 65535)));
+  c.dst = ParseTarget(flags);
   const auto num = [&](const char* flag, uint64_t lo, uint64_t hi, uint64_t otherwise) {
     return get(flag) ? ParseUint(flag, *get(flag), lo, hi) : otherwise;
   };
@@ -471,6 +521,235 @@ int RunClient(const FlagMap& flags) {
   return Client(c).Run();
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Sink and echo servers
+
+// Reads every connection to the end: sink discards, echo sends it back on the same connection. An echo
+// the socket does not take at once waits in `pending` (by fd), and its connection is not read meanwhile.
+int RunStreamServer(const FlagMap& flags, bool echo) {
+  const Listener listener = Listen(flags);
+  const int lfd = listener.lfd, ep = listener.ep;
+  const int64_t deadline = listener.deadline;
+  u64 connections = 0, bytes = 0, errors = 0;
+  std::vector<char> buf(kReadChunk);
+  std::vector<std::string> pending;
+  const auto watch = [&](int fd, uint32_t events) {
+    epoll_event ev{.events = events, .data = {.u64 = static_cast<uint64_t>(fd)}};
+    return epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) == 0;
+  };
+  const auto drop = [&](int fd) {
+    close(fd);  // also leaves the epoll set
+    if (static_cast<size_t>(fd) < pending.size()) pending[static_cast<size_t>(fd)].clear();
+  };
+  const auto serve = [&](int fd) {
+    if (static_cast<size_t>(fd) >= pending.size()) pending.resize(static_cast<size_t>(fd) + 1);
+    std::string& out = pending[static_cast<size_t>(fd)];
+    if (!out.empty()) {  // writable again: the rest of the echo first
+      const ssize_t w = send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+      if (w < 0) return WouldBlock(errno) ? void() : drop(fd);
+      out.erase(0, static_cast<size_t>(w));
+      if (!out.empty()) return;
+      if (!watch(fd, EPOLLIN)) return drop(fd);
+    }
+    for (int k = 0; k < 16; ++k) {  // a bounded batch per wake-up, fair to the other connections
+      const ssize_t r = read(fd, buf.data(), buf.size());
+      if (r < 0 && WouldBlock(errno)) return;
+      if (r <= 0) return drop(fd);  // the peer closed, or an error
+      bytes += static_cast<u64>(r);
+      if (echo) {
+        ssize_t w = send(fd, buf.data(), static_cast<size_t>(r), MSG_NOSIGNAL);
+        if (w < 0 && WouldBlock(errno)) w = 0;
+        if (w < 0) return drop(fd);
+        if (w < r) {
+          out.assign(buf.data() + w, static_cast<size_t>(r - w));
+          return watch(fd, EPOLLOUT) ? void() : drop(fd);
+        }
+      }
+      if (static_cast<size_t>(r) < buf.size()) return;  // drained for now
+    }
+  };
+  epoll_event events[kMaxEvents];
+  while (g_stop == 0 && NowNs() < deadline) {
+    const int n = epoll_wait(ep, events, kMaxEvents, 100);
+    if (n < 0 && errno != EINTR) Die("epoll_wait", std::strerror(errno));
+    for (int i = 0; i < n; ++i) {
+      const int fd = static_cast<int>(events[i].data.u64);
+      if (fd != lfd) {
+        serve(fd);
+        continue;
+      }
+      AcceptAll(lfd, errors, [&](int cfd) {
+        ++connections;
+        const int one = 1;
+        if (echo) setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (!EpollAdd(ep, cfd, EPOLLIN, static_cast<uint64_t>(cfd))) {
+          ++errors;
+          close(cfd);
+        }
+      });
+    }
+  }
+  std::printf("linux %s: connections=%llu bytes=%llu\n", echo ? "echo" : "sink", connections, bytes);
+  std::fflush(stdout);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Bulk client
+
+int RunBulk(const FlagMap& flags) {
+  const auto get = [&](const char* name) { return Get(flags, name); };
+  const sockaddr_in dst = ParseTarget(flags);
+  const uint32_t streams = static_cast<uint32_t>(get("--streams") ? ParseUint("--streams", *get("--streams"), 1, kMaxStreams) : 1);
+  const double duration = get("--duration") ? ParseSeconds("--duration", *get("--duration"), false) : 5;
+  const int mss = get("--mss") ? static_cast<int>(ParseUint("--mss", *get("--mss"), 88, 32767)) : 0;
+  PinToCpu(flags);
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) Die("epoll", std::strerror(errno));
+
+  std::vector<int> fds(streams, -1);
+  std::vector<bool> connected(streams, false);
+  uint32_t alive = 0;
+  const auto fail = [&](uint32_t i, int err) {  // the stream stops; the others go on
+    std::fprintf(stderr, "linux_cps: --connect: stream %u: %s (is 'linux_cps sink' running there?)\n", i,
+                 std::strerror(err));
+    close(fds[i]);
+    fds[i] = -1;
+    --alive;
+  };
+  const int64_t start = NowNs(), end = start + static_cast<int64_t>(duration * 1e9);
+  for (uint32_t i = 0; i < streams; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) Die("--streams", std::string("cannot open a socket: ") + std::strerror(errno) + " (use fewer)");
+    if (mss != 0 && setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss)) != 0) {
+      Die("--mss", "TCP_MAXSEG " + std::to_string(mss) + ": " + std::strerror(errno) + " (pick another value)");
+    }
+    fds[i] = fd;
+    ++alive;
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&dst), sizeof(dst)) != 0 && errno != EINPROGRESS) {
+      fail(i, errno);
+    } else if (!EpollAdd(ep, fd, EPOLLOUT, i)) {
+      fail(i, errno);
+    }
+  }
+
+  std::vector<char> chunk(kBulkChunk, 'x');
+  u64 bytes = 0, bytes_at_report = 0;
+  int64_t next_report = start + kNsPerSec, last_report = start;
+  epoll_event events[kMaxStreams];
+  for (int64_t now = start; g_stop == 0 && now < end && alive > 0; now = NowNs()) {
+    if (now >= next_report) {
+      std::printf("t=%llds gbit/s=%.2f\n", static_cast<long long>((now - start) / kNsPerSec),
+                  static_cast<double>(bytes - bytes_at_report) * 8 / static_cast<double>(now - last_report));
+      std::fflush(stdout);
+      bytes_at_report = bytes;
+      last_report = now;
+      next_report = std::max(next_report + kNsPerSec, now + 1);
+    }
+    const int n = epoll_wait(ep, events, static_cast<int>(kMaxStreams), 10);
+    if (n < 0 && errno != EINTR) Die("epoll_wait", std::strerror(errno));
+    for (int k = 0; k < n; ++k) {
+      const uint32_t i = static_cast<uint32_t>(events[k].data.u64);
+      if (fds[i] < 0) continue;
+      if (!connected[i]) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(fds[i], SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+        if (err != 0) {
+          fail(i, err);
+          continue;
+        }
+        connected[i] = true;
+      }
+      const ssize_t w = send(fds[i], chunk.data(), chunk.size(), MSG_NOSIGNAL);
+      if (w > 0) bytes += static_cast<u64>(w);
+      else if (w < 0 && !WouldBlock(errno)) fail(i, errno);
+    }
+  }
+  const double seconds = static_cast<double>(NowNs() - start) / 1e9;
+  for (const int fd : fds) {
+    if (fd >= 0) close(fd);
+  }
+  std::printf("linux bulk: streams=%u seconds=%.2f bytes=%llu gbit_per_s=%.2f\n", streams, seconds, bytes,
+              static_cast<double>(bytes) * 8 / 1e9 / std::max(seconds, 1e-9));
+  std::fflush(stdout);
+  return bytes > 0 ? 0 : 1;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Pingpong client
+
+int RunPingpong(const FlagMap& flags) {
+  const auto get = [&](const char* name) { return Get(flags, name); };
+  const sockaddr_in dst = ParseTarget(flags);
+  const size_t size = get("--size") ? ParseUint("--size", *get("--size"), 1, kMaxPingSize) : 64;
+  const double duration = get("--duration") ? ParseSeconds("--duration", *get("--duration"), false) : 5;
+  const bool busy_poll = get("--busy-poll") != nullptr;
+  PinToCpu(flags);
+
+  std::vector<char> out(size, 'x'), in(size);
+  std::vector<uint32_t> rtts;  // nanoseconds
+  rtts.reserve(kMaxSamples);
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) Die("socket", std::strerror(errno));
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  // Blocking calls wake at least every 100 ms to check the deadline; connect may take the whole duration.
+  const timeval tick{0, 100000}, whole{static_cast<time_t>(duration) + 1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &whole, sizeof(whole));
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof(tick));
+  const int64_t start = NowNs(), end = start + static_cast<int64_t>(duration * 1e9);
+  // 0: done; 1: stopped by the deadline or a signal; 2: failed (errno, or 0: the server closed).
+  int result = connect(fd, reinterpret_cast<const sockaddr*>(&dst), sizeof(dst)) == 0 ? 0 : 2;
+  int err = errno == EINPROGRESS ? ETIMEDOUT : errno;  // EINPROGRESS: SO_SNDTIMEO ran out
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tick, sizeof(tick));
+  const auto transfer = [&](bool sending) {
+    uint32_t spins = 0;
+    for (size_t done = 0; done < size;) {
+      const ssize_t n = sending ? send(fd, out.data() + done, size - done, MSG_NOSIGNAL)
+                                : recv(fd, in.data() + done, size - done, busy_poll ? MSG_DONTWAIT : 0);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+        continue;
+      }
+      err = n == 0 ? 0 : errno;
+      if (n == 0 || (err != EINTR && !WouldBlock(err))) return 2;
+      if (g_stop != 0) return 1;
+      if (busy_poll && !sending && (++spins & 1023) != 0) continue;  // the clock every 1024 spins
+      if (NowNs() >= end) return 1;
+    }
+    return 0;
+  };
+  const int64_t measured_from = NowNs();
+  int64_t t0 = measured_from;
+  for (; result == 0 && g_stop == 0 && t0 < end && rtts.size() < kMaxSamples;) {
+    if ((result = transfer(true)) != 0 || (result = transfer(false)) != 0) break;
+    const int64_t t1 = NowNs();
+    rtts.push_back(static_cast<uint32_t>(std::min<int64_t>(t1 - t0, UINT32_MAX)));
+    t0 = t1;
+  }
+  close(fd);
+  if (result == 2) {
+    std::fprintf(stderr, "linux_cps: --connect: %s (is 'linux_cps echo' running there?)\n",
+                 err == 0 ? "the server closed the connection" : std::strerror(err));
+  }
+
+  const double seconds = static_cast<double>(t0 - measured_from) / 1e9;  // up to the last whole round trip
+  double sum = 0;
+  for (const uint32_t ns : rtts) sum += ns;
+  std::sort(rtts.begin(), rtts.end());
+  const auto pct_us = [&](double q) {
+    if (rtts.empty()) return 0.0;
+    const size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(rtts.size())));
+    return rtts[std::clamp<size_t>(rank, 1, rtts.size()) - 1] / 1000.0;
+  };
+  std::printf("linux pingpong: size=%zu round_trips=%zu seconds=%.2f p50_us=%.1f p99_us=%.1f p999_us=%.1f mean_us=%.1f\n",
+              size, rtts.size(), seconds, pct_us(0.50), pct_us(0.99), pct_us(0.999),
+              rtts.empty() ? 0.0 : sum / static_cast<double>(rtts.size()) / 1000.0);
+  std::fflush(stdout);
+  return rtts.empty() ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -491,5 +770,18 @@ int main(int argc, char** argv) {
                                              {"--request", true}, {"--cpu", true}, {"--timeout-ms", true},
                                              {"--bind-range", true}}));
   }
-  Die(mode.empty() ? "mode" : mode, "expected 'server' or 'client' first (see linux_cps --help)");
+  if (mode == "sink" || mode == "echo") {
+    return RunStreamServer(ParseFlags(argc, argv, {{"--port", true}, {"--bind", true}, {"--cpu", true},
+                                                   {"--duration", true}}), mode == "echo");
+  }
+  if (mode == "bulk") {
+    return RunBulk(ParseFlags(argc, argv, {{"--connect", true}, {"--streams", true}, {"--duration", true},
+                                           {"--cpu", true}, {"--mss", true}}));
+  }
+  if (mode == "pingpong") {
+    return RunPingpong(ParseFlags(argc, argv, {{"--connect", true}, {"--size", true}, {"--duration", true},
+                                               {"--cpu", true}, {"--busy-poll", false}}));
+  }
+  Die(mode.empty() ? "mode" : mode,
+      "expected 'server', 'client', 'sink', 'bulk', 'echo' or 'pingpong' first (see linux_cps --help)");
 }

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -125,7 +127,8 @@ const char* FailureName(Failure f) {
 
 class CpsServer : public App {
  public:
-  CpsServer(uint16_t port, uint16_t ports, bool request) : port_(port), ports_(ports), request_(request) {}
+  CpsServer(uint16_t port, uint16_t ports, bool request, uint64_t hold = 0)
+      : port_(port), ports_(ports), request_(request), hold_(hold) {}
 
   absl::Status Start(Engine& engine) override {
     for (uint32_t p = port_; p < uint32_t{port_} + ports_; ++p) {
@@ -144,6 +147,10 @@ class CpsServer : public App {
     TcpLayer& tcp = engine.tcp();
     switch (e.type) {
       case EventType::kAccepted:
+        if (held_ < hold_) {  // --hold: the first connections stay open, idle
+          ++held_;
+          break;
+        }
         ++accepted_;
         if (!request_) {
           tcp.Close(e.conn);
@@ -216,6 +223,8 @@ class CpsServer : public App {
   uint64_t answered_ = 0;
   uint64_t no_request_ = 0;
   uint64_t errors_ = 0;
+  uint64_t hold_ = 0;
+  uint64_t held_ = 0;
   uint64_t polls_ = 0;
   uint64_t peak_half_open_ = 0;
   uint64_t peak_connections_ = 0;
@@ -555,6 +564,7 @@ std::vector<cli::FlagSpec> ModeFlags(Mode mode) {
   if (mode != Mode::kClient) specs.push_back({"port", true, "(first) server port (default 5001)"});
   if (mode == Mode::kLoopback) {
     for (const cli::FlagSpec& f : SynDefenceFlags()) specs.push_back(f);
+    specs.push_back({"hold", true, "first open N connections and keep them idle (memory report; rate measured with them open)"});
   }
   if (mode != Mode::kServer) {
     specs.push_back({"flood", true, "also send spoofed SYNs at the server: SYNs per second, or max"});
@@ -618,6 +628,106 @@ absl::StatusOr<std::optional<SynFloodOptions>> ParseFlood(const cli::Flags& flag
   }
   return std::optional<SynFloodOptions>(o);
 }
+
+// Resident memory of this process (bytes), from /proc/self/statm.
+uint64_t ResidentBytes() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  unsigned long long size = 0, resident = 0;
+  const int n = std::fscanf(f, "%llu %llu", &size, &resident);
+  std::fclose(f);
+  return n == 2 ? resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+void PrintMemory(FILE* out, const char* who, const TcpLayer& tcp) {
+  const TcpLayerMemory m = tcp.Memory();
+  std::fprintf(out,
+               "memory %s: %.0f B per connection (record %zu B + index, timer, event share), %.0f B per TIME-WAIT "
+               "entry (entry %zu B + index, timer); tables %.1f MiB in all, allocated at start-up\n",
+               who, m.per_connection, m.socket_bytes, m.per_time_wait, m.time_wait_slot_bytes,
+               static_cast<double>(m.total_bytes) / (1 << 20));
+}
+
+// --hold N: first opens N connections and keeps them established and idle (up to 2048 handshakes at a
+// time, over the server ports in turn), reports the memory they take, then starts the inner client, so
+// its connection rate is measured with N connections open.
+class HoldFirst : public App {
+ public:
+  HoldFirst(App& inner, const ClientConfig& config, uint64_t n, const Engine* server)
+      : inner_(inner), config_(config), n_(n), server_(server) {}
+
+  absl::Status Start(Engine& engine) override {
+    rss_before_ = ResidentBytes();
+    std::printf("opening %llu connections to hold\n", static_cast<unsigned long long>(n_));
+    std::fflush(stdout);
+    return absl::OkStatus();
+  }
+  void OnEvent(Engine& engine, const Event& e) override {
+    if (holding_) {
+      if (e.type == EventType::kConnected) ++established_;
+      if (e.type == EventType::kClosed) ++failed_;
+      return;
+    }
+    if (e.type == EventType::kClosed && e.conn.index < held_.size() && held_[e.conn.index] == e.conn.generation + 1) {
+      ++dropped_;
+    }
+    inner_.OnEvent(engine, e);
+  }
+  void OnPoll(Engine& engine, Instant now) override {
+    if (!holding_) return inner_.OnPoll(engine, now);
+    if (start_ == Instant()) start_ = now;
+    const bool resolved = engine.stack().neighbors().Find(config_.dst) != nullptr;
+    if (resolved && resolved_at_ == Instant()) resolved_at_ = now;
+    const uint64_t window = resolved ? 2048 : 1;
+    while (opened_ < n_ && opened_ - established_ - failed_ < window && !StopRequested()) {
+      const uint16_t port = static_cast<uint16_t>(config_.port + opened_ % config_.ports);
+      absl::StatusOr<ConnId> id = engine.tcp().Connect(config_.dst, port, Duration::Seconds(10));
+      if (!id.ok()) {
+        ++failed_;
+        ++opened_;
+        if (failed_ == 1) std::printf("hold: %s\n", std::string(id.status().message()).c_str());
+        continue;
+      }
+      if (held_.size() <= id->index) held_.resize(size_t{id->index} + 1, 0);
+      held_[id->index] = id->generation + 1;
+      ++opened_;
+    }
+    if (established_ + failed_ < n_ && !StopRequested()) return;
+    holding_ = false;
+    const uint64_t rss = ResidentBytes();
+    std::printf("holding %llu established connections (%llu failed), opened in %.2f s once ARP resolved (%.2f s "
+                "after start); process RSS %.1f MiB (%.1f MiB before they were opened)\n",
+                static_cast<unsigned long long>(established_), static_cast<unsigned long long>(failed_),
+                (now - resolved_at_).seconds(), (now - start_).seconds(), static_cast<double>(rss) / (1 << 20),
+                static_cast<double>(rss_before_) / (1 << 20));
+    PrintMemory(stdout, "client", engine.tcp());
+    if (server_ != nullptr) {
+      std::printf("server holds %zu connections\n", server_->tcp().connections());
+      PrintMemory(stdout, "server", server_->tcp());
+    }
+    std::fflush(stdout);
+    if (absl::Status s = inner_.Start(engine); !s.ok()) {
+      std::fprintf(stderr, "synack-cps: %s\n", std::string(s.message()).c_str());
+      start_failed_ = true;
+    }
+  }
+  bool Done() const override { return start_failed_ || (!holding_ && inner_.Done()) || (holding_ && StopRequested()); }
+  uint64_t dropped() const { return dropped_; }
+  uint64_t established() const { return established_; }
+
+ private:
+  App& inner_;
+  ClientConfig config_;
+  uint64_t n_;
+  const Engine* server_;
+  bool holding_ = true;
+  bool start_failed_ = false;
+  Instant start_;
+  Instant resolved_at_;
+  uint64_t opened_ = 0, established_ = 0, failed_ = 0, dropped_ = 0;
+  uint64_t rss_before_ = 0;
+  std::vector<uint32_t> held_;  // by connection index: generation + 1 of the held connection there
+};
 
 absl::StatusOr<std::unique_ptr<SynFlood>> MakeFlood(SynFloodOptions options, Ipv4Addr target, uint16_t port,
                                                     const MacAddr& src_mac) {
@@ -802,7 +912,13 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   // Full records for the connections in flight and those still closing; compact TIME-WAIT entries for
   // every 4-tuple the run can use (a closed port stays in TIME-WAIT for 60 s), so ports run out before
   // the table does.
-  const uint32_t live = std::max<uint32_t>(4096, 4 * config->concurrency);
+  absl::StatusOr<int64_t> hold = flags.GetInt("hold", 0, 0, 4 << 20);
+  if (!hold.ok()) return Fail(hold.status().message());
+  if (static_cast<uint64_t>(*hold) + 65536 > uint64_t{config->ports} * kEphemeralSpan) {
+    return Fail(absl::StrCat("--hold: ", *hold, " connections need more 4-tuples than --ports ", config->ports,
+                             " give (", config->ports * kEphemeralSpan, "); raise --ports"));
+  }
+  const uint32_t live = std::max<uint32_t>(4096, 4 * config->concurrency) + static_cast<uint32_t>(*hold);
   const uint32_t time_wait = std::min<uint32_t>(config->ports * kEphemeralSpan, 4u << 20);
   for (TcpLayerConfig* t : {&lo.client_tcp, &lo.server_tcp}) {
     t->max_connections = live;
@@ -827,8 +943,14 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   std::printf("%s\n", (*lb)->Describe().c_str());
   std::printf("server listeners: %s\n", syn->Describe().c_str());
   InstallStopSignals();
-  CpsServer server(config->port, config->ports, config->request != 0);
+  CpsServer server(config->port, config->ports, config->request != 0, static_cast<uint64_t>(*hold));
   CpsClient client(*config);
+  App* client_app = &client;
+  std::optional<HoldFirst> holding;
+  if (*hold > 0) {
+    holding.emplace(client, *config, static_cast<uint64_t>(*hold), &(*lb)->server());
+    client_app = &*holding;
+  }
   std::unique_ptr<SynFlood> flood;
   std::optional<WithSynFlood> flooding;
   if (*flood_options) {
@@ -836,10 +958,13 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
         MakeFlood(**flood_options, lo.server.addr, config->port, (*lb)->client().stack().config().mac);
     if (!f.ok()) return Fail(f.status().message());
     flood = std::move(*f);
-    flooding.emplace(client, *flood, lo.server.addr);
+    flooding.emplace(*client_app, *flood, lo.server.addr);
+    client_app = &*flooding;
   }
-  if (absl::Status s = (*lb)->Run(server, flooding ? static_cast<App&>(*flooding) : client); !s.ok()) {
-    return Fail(s.message());
+  if (absl::Status s = (*lb)->Run(server, *client_app); !s.ok()) return Fail(s.message());
+  if (holding && holding->dropped() > 0) {
+    std::printf("hold: %llu of the held connections closed during the run\n",
+                static_cast<unsigned long long>(holding->dropped()));
   }
   client.PrintSummary(stdout, (*lb)->client().tcp().now());
   if (flood) PrintFloodSummary(stdout, *flood, client.elapsed((*lb)->client().tcp().now()));

@@ -495,6 +495,23 @@ void TcpLayer::EraseTimeWait(uint32_t slot) {
   free_tw_.push_back(slot);
 }
 
+TcpLayerMemory TcpLayer::Memory() const {
+  TcpLayerMemory m;
+  m.socket_bytes = sizeof(Socket);
+  m.time_wait_slot_bytes = sizeof(TimeWaitSlot);
+  const double conns = std::max<uint32_t>(config_.max_connections, 1);
+  const double tws = std::max<uint32_t>(config_.max_time_wait, 1);
+  const size_t conn_bytes = sockets_.capacity() * sizeof(Socket) + flows_.capacity() * FlowTable::kSlotBytes +
+                            free_sockets_.capacity() * sizeof(uint32_t) + size_t{config_.max_connections} * TimerWheel::kEntryBytes +
+                            events_.size() * sizeof(Event);
+  const size_t tw_bytes = tw_slots_.capacity() * sizeof(TimeWaitSlot) + tw_index_.capacity() * FlowTable::kSlotBytes +
+                          free_tw_.capacity() * sizeof(uint32_t) + size_t{config_.max_time_wait} * TimerWheel::kEntryBytes;
+  m.per_connection = static_cast<double>(conn_bytes) / conns;
+  m.per_time_wait = static_cast<double>(tw_bytes) / tws;
+  m.total_bytes = conn_bytes + tw_bytes + peer_refs_.size() * sizeof(uint32_t);
+  return m;
+}
+
 const TcpConnection* TcpLayer::FindConnection(const FlowKey& key) const {
   const uint32_t* idx = flows_.Find(key);
   return idx == nullptr ? nullptr : &sockets_[*idx].conn;

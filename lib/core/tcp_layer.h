@@ -99,6 +99,16 @@ struct TcpLayerConfig {
   X(bytes_in)                        \
   X(bytes_out)
 
+/// What the layer's preallocated tables cost, from their sizes (no payload: an idle connection holds
+/// no mbufs).
+struct TcpLayerMemory {
+  size_t total_bytes = 0;           ///< every table, free list, timer entry and the event queue
+  double per_connection = 0;        ///< bytes per connection record: slab, index, timer, free list, events
+  double per_time_wait = 0;         ///< bytes per compact TIME-WAIT entry: slot, index, timer, free list
+  size_t socket_bytes = 0;          ///< sizeof one connection record (TCB, queues, bookkeeping)
+  size_t time_wait_slot_bytes = 0;  ///< sizeof one compact TIME-WAIT entry with its key
+};
+
 struct TcpLayerCounters {
 #define SYNACK_X(name) uint64_t name = 0;
   SYNACK_TCP_LAYER_COUNTERS(SYNACK_X)
@@ -161,6 +171,8 @@ class TcpLayer : public TransportHandler {
   /// Diagnostics and tests: the protocol state of the connection with this 4-tuple, or null.
   const TcpConnection* FindConnection(const FlowKey& key) const;
 
+  /// The memory the layer's tables take (sized at construction; constant afterwards).
+  TcpLayerMemory Memory() const;
   const TcpLayerCounters& counters() const { return counters_; }
   const TcpCounters& tcp_counters() const { return tcp_counters_; }
   size_t connections() const { return flows_.size(); }

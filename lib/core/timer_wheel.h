@@ -79,6 +79,12 @@ class TimerWheel {
     uint16_t list = kNoList;
   };
 
+ public:
+  /// Bytes per scheduled id (the wheel preallocates one entry per id).
+  static constexpr size_t kEntryBytes = sizeof(Entry);
+
+ private:
+
   // The first tick at whose start `deadline` has passed (the deadline rounded up to the grid); requires
   // deadline > start.
   uint64_t ExpiryTick(int64_t deadline_ns) const;
