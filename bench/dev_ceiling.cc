@@ -66,13 +66,13 @@ namespace synack::bench {
 namespace {
 
 constexpr char kProgram[] = "dev_ceiling";
-constexpr unsigned kRingSize = 4096;   // net_ring slots per direction, as apps/common/loopback.cc
+constexpr unsigned kRingSize = 4096;    // net_ring slots per direction, as apps/common/loopback.cc
 constexpr uint32_t kPoolMbufs = 16383;  // > ring + staging + two lcores' mempool caches
 constexpr uint16_t kMaxBurst = 512;
-constexpr uint16_t kMinSize = 60;    // smallest Ethernet frame without FCS
-constexpr uint16_t kMaxSize = 1514;  // largest without jumbo frames (fits one default mbuf)
+constexpr uint16_t kMinSize = 60;                    // smallest Ethernet frame without FCS
+constexpr uint16_t kMaxSize = 1514;                  // largest without jumbo frames (fits one default mbuf)
 constexpr uint16_t kEtherTypeExperimental = 0x88B5;  // IEEE 802 local experimental
-constexpr size_t kSeqOffset = 14;  // sequence number right after the Ethernet header
+constexpr size_t kSeqOffset = 14;                    // sequence number right after the Ethernet header
 
 enum class Device { kRing, kNull, kMemif };
 
@@ -127,6 +127,7 @@ std::optional<FlagError> ParseOptions(const std::vector<std::string>& args, Opti
       out->help = true;
       continue;
     }
+    if (absl::StartsWith(a, "--help=")) return FlagError{"--help: takes no value (use --help alone)"};
     if (!absl::StartsWith(a, "--")) {
       return FlagError{absl::StrCat(a, ": unexpected argument (options start with --; EAL options go before --)")};
     }
@@ -157,7 +158,8 @@ std::optional<FlagError> ParseOptions(const std::vector<std::string>& args, Opti
     } else if (name == "--duration") {
       double d = 0;
       if (!absl::SimpleAtod(v, &d) || !(d > 0) || d > 86400) {
-        return FlagError{absl::StrCat("--duration: '", v, "' is not a number of seconds (use e.g. 2 or 0.5; > 0)")};
+        return FlagError{
+            absl::StrCat("--duration: '", v, "' is not a number of seconds (use one > 0 and <= 86400, e.g. 2 or 0.5)")};
       }
       out->duration_s = d;
     } else {
@@ -166,7 +168,7 @@ std::optional<FlagError> ParseOptions(const std::vector<std::string>& args, Opti
       const int hi = burst ? kMaxBurst : kMaxSize;
       int n = 0;
       if (!absl::SimpleAtoi(v, &n) || n < lo || n > hi) {
-        return FlagError{absl::StrCat(name, ": '", v, "' is out of range (use an integer in ", lo, "..", hi, ")")};
+        return FlagError{absl::StrCat(name, ": '", v, "' is not an integer in ", lo, "..", hi, " (use one in range)")};
       }
       (burst ? out->burst : out->size) = static_cast<uint16_t>(n);
     }
@@ -253,8 +255,15 @@ class Sender {
     const uint16_t sent = rte_eth_tx_burst(port_, 0, staged_.data(), pending_);
     tx_ += sent;
     if (sent < pending_) {
-      lost_ += pending_ - sent;
-      std::memmove(staged_.data(), staged_.data() + sent, (pending_ - sent) * sizeof(rte_mbuf*));
+      // The refused frames are the oldest staged ones; each counts as lost once however often it is retried.
+      const uint16_t left = pending_ - sent;
+      const uint16_t counted_before = refused_ > sent ? refused_ - sent : 0;
+      lost_ += left - counted_before;
+      ++refused_bursts_;
+      refused_ = left;
+      std::memmove(staged_.data(), staged_.data() + sent, left * sizeof(rte_mbuf*));
+    } else {
+      refused_ = 0;
     }
     pending_ -= sent;
   }
@@ -262,10 +271,14 @@ class Sender {
   void FreeStaged() {
     if (pending_ > 0) rte_pktmbuf_free_bulk(staged_.data(), pending_);
     pending_ = 0;
+    refused_ = 0;
   }
 
   uint64_t tx() const { return tx_; }
+  // Frames the device refused at least once (then retried); they count as moved only once accepted.
   uint64_t lost() const { return lost_; }
+  // tx_burst calls that did not take everything offered.
+  uint64_t refused_bursts() const { return refused_bursts_; }
   uint64_t alloc_failures() const { return alloc_failures_; }
 
  private:
@@ -282,10 +295,12 @@ class Sender {
   const uint16_t size_;
   std::vector<rte_mbuf*> staged_;  // [0, pending_) built and owned here until tx_burst accepts them
   uint16_t pending_ = 0;
+  uint16_t refused_ = 0;        // staged_[0, refused_) were already refused (and counted in lost_)
   std::vector<uint8_t> frame_;  // the frame template
   uint64_t seq_ = 0;
   uint64_t tx_ = 0;
   uint64_t lost_ = 0;
+  uint64_t refused_bursts_ = 0;
   uint64_t alloc_failures_ = 0;
 };
 
@@ -333,8 +348,9 @@ struct Result {
 
 void PrintProgress(const char* what, double t, uint64_t frames, uint64_t prev_frames, double dt, uint64_t lost,
                    uint64_t prev_lost) {
-  std::printf("  %-3s t=%5.2fs %12.0f pps  (%.2f Mpps, lost %llu)\n", what, t, Rate(frames - prev_frames, dt),
-              Rate(frames - prev_frames, dt) / 1e6, static_cast<unsigned long long>(lost - prev_lost));
+  const double pps = Rate(frames - prev_frames, dt);
+  std::printf("  %s%st=%5.2fs %12.0f pps (%.2f Mpps), lost %llu\n", what, *what != '\0' ? " " : "", t, pps, pps / 1e6,
+              static_cast<unsigned long long>(lost - prev_lost));
   std::fflush(stdout);
 }
 
@@ -346,7 +362,7 @@ Result RunPair(const Options& o, rte_mempool* pool, uint16_t tx_port, uint16_t r
   rte_eth_macaddr_get(tx_port, &src);
   rte_eth_macaddr_get(rx_port, &dst);
   Sender sender(pool, tx_port, o.burst, o.size, src, dst);
-  const bool parallel = worker != RTE_MAX_LCORE;
+  bool parallel = worker != RTE_MAX_LCORE;
   Receiver recv;
   recv.port = rx_port;
   recv.burst = o.burst;
@@ -356,10 +372,12 @@ Result RunPair(const Options& o, rte_mempool* pool, uint16_t tx_port, uint16_t r
   uint64_t bad_len = 0;
   if (parallel) {
     if (int rc = rte_eal_remote_launch(&ReceiverMain, &recv, worker); rc != 0) {
-      std::fprintf(stderr, "%s: rte_eal_remote_launch(lcore %u): %s\n", kProgram, worker, rte_strerror(-rc));
-      std::exit(1);
+      std::fprintf(stderr, "%s: warning: rte_eal_remote_launch(lcore %u): %s; using one lcore\n", kProgram, worker,
+                   rte_strerror(-rc));
+      parallel = false;
+    } else {
+      while (!recv.ready.load(std::memory_order_acquire)) rte_pause();
     }
-    while (!recv.ready.load(std::memory_order_acquire)) rte_pause();
   }
   auto received = [&] { return parallel ? recv.rx.load(std::memory_order_relaxed) : rx_local; };
 
@@ -404,9 +422,12 @@ Result RunPair(const Options& o, rte_mempool* pool, uint16_t tx_port, uint16_t r
   Result r;
   r.pps = Rate(moved, elapsed);
   r.lcores = parallel ? 2 : 1;
-  std::printf("moved %llu frames in %.3f s (%.0f pps); lost (tx refused, retried) %llu; in flight at the end %llu",
-              static_cast<unsigned long long>(moved), elapsed, r.pps, static_cast<unsigned long long>(sender.lost()),
-              static_cast<unsigned long long>(received_total - moved + drained));
+  std::printf(
+      "moved %llu frames in %.3f s (%.0f pps); lost %llu (refused by tx and retried; %llu refused bursts); "
+      "in flight at the end %llu",
+      static_cast<unsigned long long>(moved), elapsed, r.pps, static_cast<unsigned long long>(sender.lost()),
+      static_cast<unsigned long long>(sender.refused_bursts()),
+      static_cast<unsigned long long>(received_total - moved + drained));
   if (sender.alloc_failures() > 0) {
     std::printf("; pool empty %llu times", static_cast<unsigned long long>(sender.alloc_failures()));
   }
@@ -564,8 +585,8 @@ int Main(int argc, char** argv) {
     memif_socket = absl::StrCat("/tmp/dev_ceiling-", getpid(), ".sock");
     // A path socket (not the abstract namespace), so it is plainly "a socket path under /tmp".
     const std::string common = absl::StrCat(",id=0,socket=", memif_socket, ",socket-abstract=no");
-    eal.user_args.insert(eal.user_args.end(), {"--vdev", absl::StrCat("net_memif_dcs0,role=server", common),
-                                               "--vdev", absl::StrCat("net_memif_dcc0,role=client", common)});
+    eal.user_args.insert(eal.user_args.end(), {"--vdev", absl::StrCat("net_memif_dcs0,role=server", common), "--vdev",
+                                               absl::StrCat("net_memif_dcc0,role=client", common)});
   }
   if (absl::Status s = InitEal(eal); !s.ok()) return Fail(s);
   std::signal(SIGINT, OnSignal);
@@ -597,13 +618,15 @@ int Main(int argc, char** argv) {
   };
   auto describe_run = [&](uint16_t a, uint16_t b) {
     if (worker != RTE_MAX_LCORE) {
-      std::printf("%s: alloc+build+tx on port %u (lcore %u), rx+free on port %u (lcore %u); burst %u, %u-byte "
-                  "frames, %.2f s\n",
-                  DeviceName(o.device), a, rte_get_main_lcore(), b, worker, o.burst, o.size, o.duration_s);
+      std::printf(
+          "%s: alloc+build+tx on port %u (lcore %u), rx+free on port %u (lcore %u); burst %u, %u-byte "
+          "frames, %.2f s\n",
+          DeviceName(o.device), a, rte_get_main_lcore(), b, worker, o.burst, o.size, o.duration_s);
     } else {
-      std::printf("%s: one lcore (%u): alloc+build+tx on port %u and rx+free on port %u alternately (give two "
-                  "with -l 0-1); burst %u, %u-byte frames, %.2f s\n",
-                  DeviceName(o.device), rte_get_main_lcore(), a, b, o.burst, o.size, o.duration_s);
+      std::printf(
+          "%s: one lcore (%u): alloc+build+tx on port %u and rx+free on port %u alternately (give two "
+          "with -l 0-1); burst %u, %u-byte frames, %.2f s\n",
+          DeviceName(o.device), rte_get_main_lcore(), a, b, o.burst, o.size, o.duration_s);
     }
     std::fflush(stdout);
   };
@@ -635,9 +658,10 @@ int Main(int argc, char** argv) {
         break;
       }
       ports.push_back(*port);
-      std::printf("%s\nnull: alloc+build+tx on port %u, then rx+free, on lcore %u; burst %u, %u-byte frames, "
-                  "%.2f s each\n",
-                  info->Describe().c_str(), *port, rte_get_main_lcore(), o.burst, o.size, o.duration_s);
+      std::printf(
+          "%s\nnull: alloc+build+tx on port %u, then rx+free, on lcore %u; burst %u, %u-byte frames, "
+          "%.2f s each\n",
+          info->Describe().c_str(), *port, rte_get_main_lcore(), o.burst, o.size, o.duration_s);
       std::fflush(stdout);
       result = RunNull(o, pool, *port);
       break;
@@ -645,14 +669,14 @@ int Main(int argc, char** argv) {
     case Device::kMemif: {
       std::optional<uint16_t> server = FindPort("net_memif", "net_memif_dcs");
       std::optional<uint16_t> client = FindPort("net_memif", "net_memif_dcc");
-      absl::Status s = server && client ? configure_pair(*client, *server)
+      // The server first: it turns away a client that connects before it has started.
+      absl::Status s = server && client ? configure_pair(*server, *client)
                                         : absl::UnavailableError("the net_memif vdevs were not created");
       if (s.ok() && !WaitLinks(*client, *server, 3.0)) {
         s = absl::UnavailableError("the memif server and client did not connect within 3 s");
       }
       if (!s.ok()) {
-        std::fprintf(stderr, "%s: device=memif not supported here (%s)\n", kProgram,
-                     std::string(s.message()).c_str());
+        std::fprintf(stderr, "%s: device=memif not supported here (%s)\n", kProgram, std::string(s.message()).c_str());
         rc = 2;
         break;
       }

@@ -8,7 +8,7 @@ PKGS=(
   dpdk dpdk-dev libdpdk-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libabsl-dev
   iproute2 iputils-ping iputils-arping tcpdump curl wrk hping3 ethtool
-  python3 python3-scapy
+  python3 python3-scapy python3-matplotlib
   clang libclang-rt-14-dev
 )
 

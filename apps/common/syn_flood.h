@@ -52,6 +52,7 @@ class SynFlood {
   uint64_t sent() const { return sent_; }
   uint64_t not_sent() const { return not_sent_; }  // outbox or pool full
   const SynFloodOptions& options() const { return options_; }
+  rte_mempool* pool() const { return pool_; }
 
  private:
   SynFlood() = default;

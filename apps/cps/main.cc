@@ -565,6 +565,7 @@ std::vector<cli::FlagSpec> ModeFlags(Mode mode) {
   if (mode == Mode::kLoopback) {
     for (const cli::FlagSpec& f : SynDefenceFlags()) specs.push_back(f);
     specs.push_back({"hold", true, "first open N connections and keep them idle (memory report; rate measured with them open)"});
+    specs.push_back({"pingpong", true, "instead: request/response latency, BYTES (1..1400) back and forth on one connection"});
   }
   if (mode != Mode::kServer) {
     specs.push_back({"flood", true, "also send spoofed SYNs at the server: SYNs per second, or max"});
@@ -628,6 +629,110 @@ absl::StatusOr<std::optional<SynFloodOptions>> ParseFlood(const cli::Flags& flag
   }
   return std::optional<SynFloodOptions>(o);
 }
+
+// --pingpong: request/response latency on one connection. The server echoes whatever arrives
+// (zero-copy) and never closes first; the client sends `size` bytes, waits for all of them to come back,
+// records the round trip in the histogram, and sends again until the duration ends.
+class EchoServer : public App {
+ public:
+  explicit EchoServer(uint16_t port) : port_(port) {}
+  absl::Status Start(Engine& engine) override {
+    if (absl::Status s = engine.tcp().Listen(port_); !s.ok()) return s;
+    std::printf("listening on %s:%u (echo server for --pingpong)\n", engine.stack().config().local.addr.ToString().c_str(),
+                port_);
+    std::fflush(stdout);
+    return absl::OkStatus();
+  }
+  void OnEvent(Engine& engine, const Event& e) override {
+    TcpLayer& tcp = engine.tcp();
+    if (e.type == EventType::kAccepted || e.type == EventType::kReadable) {
+      if (Mbuf m = tcp.Recv(e.conn)) {
+        if (tcp.Send(e.conn, std::move(m)) != SendStatus::kOk) tcp.Abort(e.conn);
+      }
+    } else if (e.type == EventType::kPeerClosed) {
+      tcp.Close(e.conn);
+    }
+  }
+
+ private:
+  uint16_t port_;
+};
+
+class PingPongClient : public App {
+ public:
+  PingPongClient(Ipv4Addr dst, uint16_t port, uint32_t size, Duration duration)
+      : dst_(dst), port_(port), size_(size), duration_(duration), buf_(size, 'p') {}
+  absl::Status Start(Engine& engine) override {
+    absl::StatusOr<ConnId> id = engine.tcp().Connect(dst_, port_, Duration::Seconds(5));
+    if (!id.ok()) return id.status();
+    id_ = *id;
+    return absl::OkStatus();
+  }
+  void OnEvent(Engine& engine, const Event& e) override {
+    if (!(e.conn == id_)) return;
+    TcpLayer& tcp = engine.tcp();
+    const Instant now = tcp.now();
+    switch (e.type) {
+      case EventType::kConnected:
+        start_ = now;
+        std::printf("pingpong: %u-byte requests on one connection for %.0f s\n", size_, duration_.seconds());
+        std::fflush(stdout);
+        SendOne(tcp, now);
+        break;
+      case EventType::kReadable: {
+        uint8_t tmp[2048];
+        while (size_t n = tcp.RecvCopy(id_, tmp)) got_ += n;
+        if (got_ >= size_) {
+          latency_.Record(now - sent_at_);
+          got_ -= size_;
+          if (now - start_ >= duration_ || StopRequested()) {
+            end_ = now;
+            tcp.Close(id_);
+            done_ = true;
+          } else {
+            SendOne(tcp, now);
+          }
+        }
+        break;
+      }
+      case EventType::kClosed:
+      case EventType::kPeerClosed:
+        if (!done_) error_ = true;
+        done_ = true;
+        end_ = now;
+        break;
+      default:
+        break;
+    }
+  }
+  bool Done() const override { return done_; }
+  bool ok() const { return !error_ && latency_.count() > 0; }
+  void PrintSummary(FILE* out) const {
+    const double us = 1e-3;
+    std::fprintf(out, "synack pingpong: size=%u round_trips=%llu seconds=%.2f p50_us=%.1f p99_us=%.1f p999_us=%.1f\n",
+                 size_, static_cast<unsigned long long>(latency_.count()), (end_ - start_).seconds(),
+                 static_cast<double>(latency_.Percentile(0.50).ns()) * us,
+                 static_cast<double>(latency_.Percentile(0.99).ns()) * us,
+                 static_cast<double>(latency_.Percentile(0.999).ns()) * us);
+  }
+
+ private:
+  void SendOne(TcpLayer& tcp, Instant now) {
+    sent_at_ = now;
+    if (tcp.SendCopy(id_, ConstBytes(reinterpret_cast<const uint8_t*>(buf_.data()), size_)) != size_) error_ = true;
+  }
+  Ipv4Addr dst_;
+  uint16_t port_;
+  uint32_t size_;
+  Duration duration_;
+  std::string buf_;
+  ConnId id_{};
+  Instant start_, end_, sent_at_;
+  uint64_t got_ = 0;
+  bool done_ = false;
+  bool error_ = false;
+  LatencyHistogram latency_;
+};
 
 // Resident memory of this process (bytes), from /proc/self/statm.
 uint64_t ResidentBytes() {
@@ -938,11 +1043,23 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   config->port = static_cast<uint16_t>(*port);
   config->max_connections = live;
 
+  absl::StatusOr<int64_t> pingpong = flags.GetInt("pingpong", 0, 0, 1400);
+  if (!pingpong.ok()) return Fail(pingpong.status().message());
+
   absl::StatusOr<std::unique_ptr<Loopback>> lb = Loopback::Create(kProgram, split, lo);
   if (!lb.ok()) return Fail(lb.status().message());
   std::printf("%s\n", (*lb)->Describe().c_str());
   std::printf("server listeners: %s\n", syn->Describe().c_str());
   InstallStopSignals();
+  if (*pingpong > 0) {
+    EchoServer echo(config->port);
+    PingPongClient pp(config->dst, config->port, static_cast<uint32_t>(*pingpong), config->duration);
+    if (absl::Status s = (*lb)->Run(echo, pp); !s.ok()) return Fail(s.message());
+    pp.PrintSummary(stdout);
+    PrintEngineCounters(stdout, {&(*lb)->client()}, "client counters:");
+    PrintEngineCounters(stdout, {&(*lb)->server()}, "server counters:");
+    return pp.ok() ? 0 : 1;
+  }
   CpsServer server(config->port, config->ports, config->request != 0, static_cast<uint64_t>(*hold));
   CpsClient client(*config);
   App* client_app = &client;

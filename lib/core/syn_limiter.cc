@@ -14,7 +14,7 @@ SynSourceLimiter::SynSourceLimiter(const Config& config, const std::array<uint8_
   config_.burst = std::max<uint32_t>(config_.burst, 1);
   interval_ns_ = std::max<int64_t>(1000000000LL / config_.rate, 1);
   tolerance_ns_ = interval_ns_ * (config_.burst - 1);
-  const uint32_t n = std::bit_ceil(std::max<uint32_t>(config_.entries, kWays));
+  const uint32_t n = std::bit_ceil(std::clamp<uint32_t>(config_.entries, kWays, 1u << 24));
   table_.resize(n);
   set_mask_ = n / kWays - 1;
 }

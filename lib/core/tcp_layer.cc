@@ -166,6 +166,12 @@ void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment&
     return;
   }
   Listener& l = listeners_[li];
+  if (l.accept_queue >= config_.accept_backlog) {
+    // Like Linux: no SYN-ACK (not even a cookie) while the application is not accepting, so a client
+    // never believes in a connection that would then be dropped.
+    ++counters_.accept_backlog_overflow;
+    return;
+  }
   const bool full = l.syn_queue >= config_.syn_backlog || half_open_ >= config_.max_half_open;
   if (full) ++counters_.syn_backlog_overflow;
   const SynCookieMode mode = config_.syn_cookies;
@@ -206,7 +212,7 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
   // Only a bare ACK (data and FIN allowed) can answer a SYN-ACK, and only while a cookie we sent
   // could still be valid; anything else at a listener is answered with a RST as before.
   if (config_.syn_cookies == SynCookieMode::kOff || !ack.ack_flag() || ack.syn() || ack.rst()) return false;
-  const Duration lifetime = config_.cookie.slot * config_.cookie.max_age_slots;
+  const Duration lifetime = cookies_.config().slot * cookies_.config().max_age_slots;
   if (last_cookie_sent_ == Instant::Never() || now - last_cookie_sent_ > lifetime) return false;
   CookieSyn c;
   switch (cookies_.Check(now, CookieTuple{key.local, key.remote, key.local_port, key.remote_port}, ack, c)) {
@@ -218,6 +224,18 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
     case CookieCheck::kExpired:
       ++counters_.cookies_expired;
       return false;
+  }
+  if (!config_.tcp.timestamps) {
+    // Our SYN-ACK carried no timestamps, so nothing was encoded in a TSecr: ignore whatever came back.
+    c.timestamps = false;
+    c.peer_wscale.reset();
+    c.sack_permitted = false;
+  }
+  // A valid cookie can be replayed for as long as it lives; each replay is a new connection, so the
+  // per-source limit applies to these as it does to SYNs.
+  if (syn_limiter_.enabled() && !syn_limiter_.Allow(now, key.remote)) {
+    ++counters_.syn_source_limited;
+    return true;
   }
   Listener& l = listeners_[li];
   if (l.accept_queue >= config_.accept_backlog) {

@@ -83,6 +83,8 @@ class SynCookieJar {
   static void DecodeTsecr(uint32_t tsecr, std::optional<uint8_t>& peer_wscale, bool& sack_permitted);
 
   static uint8_t MssIndex(uint16_t peer_mss);
+  /// The configuration in effect (slot and lifetime clamped to what the layout can carry).
+  const Config& config() const { return config_; }
 
  private:
   struct SlotKey {

@@ -14,6 +14,7 @@
 #include "lib/dev/port.h"
 #include "lib/dev/ring_pair.h"
 #include "tests/eal_env.h"
+#include "tests/frames.h"
 
 namespace synack {
 namespace {
@@ -93,6 +94,8 @@ class SynFloodTest : public ::testing::Test {
     client_.reset();
     server_.reset();
     EXPECT_EQ(rte_mempool_in_use_count(testing::TestPool()), pool_in_use_) << "mbufs leaked";
+    if (flood_) EXPECT_EQ(rte_mempool_in_use_count(flood_->pool()), 0u) << "flood frames leaked";
+    flood_.reset();
   }
 
   void Step() {
@@ -100,6 +103,7 @@ class SynFloodTest : public ::testing::Test {
     if (flood_ && flooding_) flood_->Poll(now_, client_->stack().outbox());
     client_->PollOnce(now_);
     server_->PollOnce(now_);
+    max_half_open_seen_ = std::max(max_half_open_seen_, server_->tcp().half_open());
     Event ev[64];
     for (size_t n; (n = server_->tcp().PollEvents(ev)) > 0;) {
       for (size_t i = 0; i < n; ++i) OnServer(ev[i]);
@@ -145,7 +149,7 @@ class SynFloodTest : public ::testing::Test {
   // Keeps `concurrency` legitimate connections going until `total` have been opened.
   void OpenMore(int total, int concurrency) {
     while (opened_ < total && open_ < concurrency) {
-      absl::StatusOr<ConnId> id = client_->tcp().Connect(kServerIp, kPort, Duration::Seconds(10));
+      absl::StatusOr<ConnId> id = client_->tcp().Connect(kServerIp, legit_port_, Duration::Seconds(10));
       ASSERT_TRUE(id.ok()) << id.status();
       ++opened_;
       ++open_;
@@ -176,6 +180,8 @@ class SynFloodTest : public ::testing::Test {
   Duration step_ = Duration::Microseconds(50);
   bool flooding_ = true;
   int succeeded_during_flood_ = -1;
+  uint32_t max_half_open_seen_ = 0;
+  uint16_t legit_port_ = kPort;
   std::unique_ptr<Engine> client_;
   std::unique_ptr<Engine> server_;
   std::unique_ptr<app::SynFlood> flood_;
@@ -268,7 +274,7 @@ TEST_F(SynFloodTest, AlwaysCookiesKeepsNoHalfOpenState) {
   Start(tcp, fo);
   constexpr int kLegit = 200;
   RunFloodWithClients(kLegit, 8, Duration::Microseconds(200));
-  EXPECT_EQ(server_->tcp().half_open(), 0u);
+  EXPECT_EQ(max_half_open_seen_, 0u);
   EXPECT_EQ(succeeded_, kLegit);
   EXPECT_EQ(failed_, 0);
   const TcpLayerCounters& sc = server_->tcp().counters();
@@ -305,6 +311,86 @@ TEST_F(SynFloodTest, OneSourceBeyondItsRateIsLimitedOthersAreNot) {
     server_->PollOnce(now_);
   }
   EXPECT_EQ(server_->tcp().half_open(), 0u);
+}
+
+TEST_F(SynFloodTest, EngineWideHalfOpenBoundCoversEveryListener) {
+  // The flood hits one listener; the legitimate client uses another, whose own SYN queue has room, but
+  // the engine-wide bound is reached: its SYNs get cookies too, and the engine never holds more.
+  TcpLayerConfig tcp;
+  tcp.max_connections = 256;
+  tcp.syn_backlog = 1000;
+  tcp.max_half_open = 6;
+  app::SynFloodOptions fo;
+  fo.rate = 200000;
+  fo.count = 40000;
+  Start(tcp, fo);
+  ASSERT_TRUE(server_->tcp().Listen(kPort + 1).ok());
+  legit_port_ = kPort + 1;
+  constexpr int kLegit = 300;
+  RunFloodWithClients(kLegit, 8, Duration::Microseconds(400));
+  EXPECT_EQ(succeeded_, kLegit);
+  EXPECT_EQ(failed_, 0);
+  EXPECT_LE(max_half_open_seen_, 6u);
+  const TcpLayerCounters& sc = server_->tcp().counters();
+  EXPECT_GT(sc.syn_backlog_overflow, 39000u);
+  EXPECT_GT(sc.cookies_validated, 0u) << "the other listener's clients came in through cookies";
+}
+
+TEST_F(SynFloodTest, ReplayedCookieAckIsChargedToTheSourceLimit) {
+  // A valid cookie ACK would open a new connection each time it is replayed during the cookie's
+  // lifetime; replays count against the source's SYN budget like SYNs do.
+  TcpLayerConfig tcp;
+  tcp.max_connections = 256;
+  tcp.syn_cookies = SynCookieMode::kAlways;
+  tcp.syn_limit.rate = 1;
+  tcp.syn_limit.burst = 4;
+  app::SynFloodOptions fo;
+  fo.count = 1;
+  flooding_ = false;
+  Start(tcp, fo);  // the warm-up connection: one SYN and one cookie ACK charged
+  const TcpLayerCounters& sc = server_->tcp().counters();
+  ASSERT_EQ(sc.cookies_validated, 1u);
+  // A second connection through a cookie gives us a valid cookie ACK to replay.
+  absl::StatusOr<ConnId> id = client_->tcp().Connect(kServerIp, kPort, Duration::Seconds(5));
+  ASSERT_TRUE(id.ok());
+  ++opened_;
+  ++open_;
+  for (int i = 0; i < 100 && client_->tcp().State(*id) != TcpState::kEstablished; ++i) Step();
+  ASSERT_EQ(client_->tcp().State(*id), TcpState::kEstablished);
+  const FlowKey flow = *client_->tcp().Flow(*id);
+  const SeqNum iss = client_->tcp().FindConnection(flow)->iss();
+  const SeqNum cookie = client_->tcp().FindConnection(flow)->irs();
+  client_->tcp().Abort(*id);  // the server's connection goes with the RST
+  for (int i = 0; i < 100; ++i) Step();
+  ASSERT_EQ(server_->tcp().connections(), 0u);
+  const uint64_t validated_before = sc.cookies_validated;
+  const uint64_t limited_before = sc.syn_source_limited;
+  // Replay the handshake-completing ACK, then a RST, 50 times (all within a few milliseconds).
+  testing::IpOpts tcp_ip;
+  tcp_ip.protocol = 6;
+  for (int i = 0; i < 50; ++i) {
+    testing::TcpFields f;
+    f.src_port = flow.local_port;
+    f.dst_port = kPort;
+    f.seq = (iss + 1).raw();
+    f.ack = (cookie + 1).raw();
+    f.flags = 0x10;  // ACK
+    f.window = 1000;
+    testing::Bytes frame = testing::Concat(testing::EthHeader(FloodPorts().b, FloodPorts().a, 0x0800),
+                                           testing::Ipv4(kClientIp, kServerIp, testing::Tcp(kClientIp, kServerIp, f), tcp_ip));
+    frame.resize(60, 0);  // Ethernet's minimum frame
+    server_->stack().Input(now_, testing::ToMbuf(testing::TestPool(), frame));
+    // ... and reset what it opened, so the next replay finds no connection again.
+    f.flags = 0x04;  // RST
+    f.ack = 0;
+    testing::Bytes rst = testing::Concat(testing::EthHeader(FloodPorts().b, FloodPorts().a, 0x0800),
+                                         testing::Ipv4(kClientIp, kServerIp, testing::Tcp(kClientIp, kServerIp, f), tcp_ip));
+    rst.resize(60, 0);
+    server_->stack().Input(now_, testing::ToMbuf(testing::TestPool(), rst));
+    for (int j = 0; j < 5; ++j) Step();
+  }
+  EXPECT_LE(sc.cookies_validated - validated_before, 3u) << "replays beyond the source's budget opened connections";
+  EXPECT_GE(sc.syn_source_limited - limited_before, 45u);
 }
 
 }  // namespace

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Synack against the Linux kernel on this machine, in one run: micro-benchmarks, connection-setup rate,
+# bulk throughput, request/response latency, memory per connection, and the virtual device's own
+# packet ceiling. Prints a table and writes bench/results/<date>.json, <date>.md and <date>-*.png.
+#
+#   scripts/bench.sh          (root for the Linux veth runs and hugepages; the rest runs without)
+#
+# Each end-to-end case runs Synack in software mode (--loopback: client engine on one lcore, server
+# engine on the other, joined by a net_ring pair) and Linux with client and server pinned to the same
+# two CPUs (CPU 0 client, CPU 1 server): over 127.0.0.1 for connection rate and latency, over a veth
+# pair with MTU 1500 between two namespaces for bulk throughput (so both sides use MSS 1460).
+# Environment: BUILD (default build/), DURATION (seconds per run, default 3), CONCURRENCY (default
+# "1 16 256"), HOLD (connections held for the memory case, default 1000000). Runs take ~3 minutes.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$root/build}
+dur=${DURATION:-3}
+read -r -a ks <<<"${CONCURRENCY:-1 16 256}"
+hold=${HOLD:-1000000}
+day=$(date +%F)
+results=$root/bench/results
+raw=$(mktemp -d)
+mkdir -p "$results"
+
+pids=()
+namespaces=()
+hp_prev=
+hp_mounted=
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  for p in "${namespaces[@]}"; do ip netns del "$p" 2>/dev/null || true; done
+  [[ -n $hp_mounted ]] && umount /dev/hugepages 2>/dev/null || true
+  [[ -n $hp_prev ]] && echo "$hp_prev" >/proc/sys/vm/nr_hugepages 2>/dev/null || true
+  rm -rf "$raw"
+}
+trap cleanup EXIT
+started=$SECONDS
+step() { printf '[%4ds] %s\n' $((SECONDS - started)) "$*"; }
+
+step "building (release, with benchmarks)"
+bash "$root/scripts/build.sh" "$build" >"$raw/build.log" 2>&1 || { tail -30 "$raw/build.log"; exit 1; }
+cps=$build/synack-cps
+perf=$build/synack-perf
+lcps=$build/bench/linux_cps
+for b in "$cps" "$perf" "$lcps" "$build/bench/synack_net_bench" "$build/bench/synack_dev_ceiling"; do
+  [[ -x $b ]] || { echo "bench.sh: $b was not built" >&2; exit 2; }
+done
+
+# Hugepages when we can have them (root, 2 MiB pages reservable), --no-huge otherwise.
+hp=()
+memory_mode="--no-huge (not root)"
+if [[ $(id -u) -eq 0 ]]; then
+  hp_prev=$(cat /proc/sys/vm/nr_hugepages)
+  ((hp_prev >= 512)) || echo 512 >/proc/sys/vm/nr_hugepages 2>/dev/null || true
+  if ! grep -q ' /dev/hugepages hugetlbfs' /proc/mounts; then
+    mkdir -p /dev/hugepages
+    mount -t hugetlbfs nodev /dev/hugepages 2>/dev/null && hp_mounted=1 || true
+  fi
+  free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
+  if ((free >= 256)) && grep -q ' /dev/hugepages hugetlbfs' /proc/mounts; then
+    hp=(--hugepages)
+    memory_mode="hugepages ($free x 2 MiB free)"
+  else
+    memory_mode="--no-huge (could not reserve hugepages)"
+  fi
+fi
+step "DPDK memory: $memory_mode"
+{
+  echo "date=$(date -Iseconds)"
+  echo "cpus=$(nproc)"
+  echo "cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+  echo "kernel=$(uname -r)"
+  echo "memory_mode=$memory_mode"
+  echo "duration_s=$dur"
+  echo "hold=$hold"
+} >"$raw/meta.txt"
+
+# ---------------------------------------------------------------------------------------------------
+step "micro-benchmarks (checksum, headers, connection table and timer wheel at 1M, handshake+teardown)"
+for b in net table timer handshake; do
+  "$build/bench/synack_${b}_bench" --benchmark_min_time=0.2 --benchmark_format=json \
+    --benchmark_out="$raw/micro_$b.json" --benchmark_out_format=json >/dev/null 2>"$raw/micro_$b.err" ||
+    { echo "synack_${b}_bench failed:"; tail "$raw/micro_$b.err"; exit 1; }
+done
+
+step "device ceiling: net_ring pair, allocate + build 64 B + send + receive + free"
+"$build/bench/synack_dev_ceiling" --file-prefix "bdc$$" -l 0-1 -- --device ring --duration 2 >"$raw/dev_ring.txt" 2>&1 ||
+  { tail "$raw/dev_ring.txt"; exit 1; }
+grep '^dev_ceiling:' "$raw/dev_ring.txt" | sed 's/^/         /'
+
+# ---------------------------------------------------------------------------------------------------
+linux_server() {  # mode args... : starts a Linux server on CPU 1 in the background, waits for it
+  local log=$raw/lserver.log
+  "$lcps" "$@" --cpu 1 --duration 600 >"$log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do grep -q '^listening' "$log" && return 0; sleep 0.1; done
+  cat "$log"
+  exit 1
+}
+linux_server_stop() {
+  kill -INT "${pids[-1]}" 2>/dev/null || true
+  wait "${pids[-1]}" 2>/dev/null || true
+  unset 'pids[-1]'
+}
+
+for req in 0 64; do
+  for k in "${ks[@]}"; do
+    step "connection rate, concurrency $k, request $req B: Synack"
+    args=(--loopback --duration "$dur" --concurrency "$k")
+    ((req > 0)) && args+=(--request "$req")
+    "$cps" --file-prefix "bcs$$" -- "${args[@]}" "${hp[@]}" >"$raw/cps_synack_k${k}_r$req.txt" 2>&1 ||
+      { tail -20 "$raw/cps_synack_k${k}_r$req.txt"; exit 1; }
+    grep '^cps:' "$raw/cps_synack_k${k}_r$req.txt" | sed 's/^/         /'
+    step "connection rate, concurrency $k, request $req B: Linux (127.0.0.1)"
+    if ((req > 0)); then linux_server server --port 7101 --bind 127.0.0.1 --request; else linux_server server --port 7101 --bind 127.0.0.1; fi
+    cargs=(client --connect 127.0.0.1:7101 --concurrency "$k" --duration "$dur" --cpu 0)
+    ((req > 0)) && cargs+=(--request "$req")
+    "$lcps" "${cargs[@]}" >"$raw/cps_linux_k${k}_r$req.txt" 2>&1 || true
+    linux_server_stop
+    grep '^linux cps:' "$raw/cps_linux_k${k}_r$req.txt" | sed 's/^/         /'
+  done
+done
+
+# ---------------------------------------------------------------------------------------------------
+step "request/response latency, one connection, 64 B: Synack"
+"$cps" --file-prefix "bpp$$" -- --loopback --pingpong 64 --duration "$dur" "${hp[@]}" >"$raw/pingpong_synack.txt" 2>&1 ||
+  { tail "$raw/pingpong_synack.txt"; exit 1; }
+grep '^synack pingpong:' "$raw/pingpong_synack.txt" | sed 's/^/         /'
+step "request/response latency, one connection, 64 B: Linux (127.0.0.1)"
+linux_server echo --port 7102 --bind 127.0.0.1
+"$lcps" pingpong --connect 127.0.0.1:7102 --size 64 --duration "$dur" --cpu 0 >"$raw/pingpong_linux.txt" 2>&1 || true
+linux_server_stop
+grep '^linux pingpong:' "$raw/pingpong_linux.txt" | sed 's/^/         /'
+
+# ---------------------------------------------------------------------------------------------------
+for s in 1 8; do
+  step "bulk throughput, $s stream(s): Synack"
+  "$perf" --file-prefix "bpf$$" -- --loopback --streams "$s" --duration "$dur" "${hp[@]}" >"$raw/bulk_synack_s$s.txt" 2>&1 ||
+    { tail "$raw/bulk_synack_s$s.txt"; exit 1; }
+  grep -E '^(perf|synack-perf|summary|total)' "$raw/bulk_synack_s$s.txt" | head -3 | sed 's/^/         /' || true
+done
+if [[ $(id -u) -eq 0 ]]; then
+  source "$root/scripts/netns.sh"
+  nsc=synack-bc-$$
+  nss=synack-bs-$$
+  namespaces+=("$nsc" "$nss")
+  ns_create "$nsc"
+  ns_create "$nss"
+  ip link add sbch0 type veth peer name sbsh0
+  ip link set sbch0 netns "$nsc"
+  ip link set sbsh0 netns "$nss"
+  ip -n "$nsc" addr add 198.18.10.1/24 dev sbch0
+  ip -n "$nss" addr add 198.18.10.2/24 dev sbsh0
+  ip -n "$nsc" link set sbch0 mtu 1500 up
+  ip -n "$nss" link set sbsh0 mtu 1500 up
+  for s in 1 8; do
+    step "bulk throughput, $s stream(s): Linux (veth, MTU 1500)"
+    ip netns exec "$nss" "$lcps" sink --port 7103 --cpu 1 --duration $((dur + 5)) >"$raw/lsink.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 50); do grep -q '^listening' "$raw/lsink.log" && break; sleep 0.1; done
+    ip netns exec "$nsc" "$lcps" bulk --connect 198.18.10.2:7103 --streams "$s" --duration "$dur" --cpu 0 \
+      >"$raw/bulk_linux_s$s.txt" 2>&1 || true
+    linux_server_stop
+    grep '^linux bulk:' "$raw/bulk_linux_s$s.txt" | sed 's/^/         /'
+  done
+else
+  step "bulk throughput over veth skipped (needs root for namespaces)"
+fi
+
+# ---------------------------------------------------------------------------------------------------
+step "memory: $hold idle connections held (and the connection rate with them open): Synack"
+"$cps" --file-prefix "bho$$" -- --loopback --hold "$hold" --duration "$dur" --concurrency 16 "${hp[@]}" \
+  >"$raw/hold_synack.txt" 2>&1 || { tail "$raw/hold_synack.txt"; exit 1; }
+grep -E '^(holding|memory server|cps:)' "$raw/hold_synack.txt" | sed 's/^/         /'
+# Linux: the slab objects one established socket, one TIME-WAIT socket and one half-open request use.
+if [[ -r /proc/slabinfo ]]; then
+  awk '$1 ~ /^(TCP|tw_sock_TCP|request_sock_TCP|sock_inode_cache|filp|dentry)$/ {print $1, $4}' /proc/slabinfo \
+    >"$raw/linux_slab.txt"
+fi
+
+step "report"
+/usr/bin/python3 "$root/scripts/bench_report.py" "$raw" "$results" "$day"
+step "done"

@@ -1,0 +1,249 @@
+#!/usr/bin/python3
+"""Turns the raw outputs scripts/bench.sh collected into the report: a table on stdout,
+bench/results/<date>.json, <date>.md and PNG plots (<date>-cps.png, <date>-latency.png).
+
+Usage: bench_report.py RAW_DIR RESULTS_DIR DATE
+Every figure is parsed from the tools' own summary lines; a missing input gives "n/a", never a guess.
+"""
+import json
+import os
+import re
+import sys
+
+raw, results, day = sys.argv[1], sys.argv[2], sys.argv[3]
+
+
+def read(name):
+    path = os.path.join(raw, name)
+    if not os.path.exists(path):
+        return ""
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
+def kv(line):
+    return {k: v for k, v in re.findall(r"(\w+)=([^\s,]+)", line)}
+
+
+def first(pattern, text, cast=float):
+    m = re.search(pattern, text, re.M)
+    return cast(m.group(1)) if m else None
+
+
+def to_us(value, unit):
+    return float(value) * {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[unit]
+
+
+meta = dict(line.split("=", 1) for line in read("meta.txt").splitlines() if "=" in line)
+
+# --- micro-benchmarks -------------------------------------------------------------------------------
+micro = {}
+for b in ("net", "table", "timer", "handshake"):
+    text = read(f"micro_{b}.json")
+    if not text:
+        continue
+    for bm in json.loads(text).get("benchmarks", []):
+        scale = {"ns": 1, "us": 1e3, "ms": 1e6}.get(bm.get("time_unit", "ns"), 1)
+        entry = {"ns": bm["cpu_time"] * scale}
+        for c in ("bytes_per_entry", "conns_per_s", "failures"):
+            if c in bm:
+                entry[c] = bm[c]
+        micro[bm["name"]] = entry
+
+# --- device ceiling ---------------------------------------------------------------------------------
+dev = kv(next((l for l in read("dev_ring.txt").splitlines() if l.startswith("dev_ceiling:")), ""))
+ceiling_pps = float(dev["pps"]) if "pps" in dev else None
+
+
+# --- connection rate --------------------------------------------------------------------------------
+def synack_cps(text):
+    rate = first(r"^cps: .*?([\d.]+) conns/s", text)
+    failed = first(r"^cps: \d+ ok, (\d+) failed", text, int)
+    m = re.search(r"^connect latency: p50 ([\d.]+) (\w+)\s+p99 ([\d.]+) (\w+)", text, re.M)
+    p50 = to_us(m.group(1), m.group(2)) if m else None
+    p99 = to_us(m.group(3), m.group(4)) if m else None
+    return {"conns_per_s": rate, "failed": failed, "p50_us": p50, "p99_us": p99}
+
+
+def linux_cps(text):
+    line = next((l for l in text.splitlines() if l.startswith("linux cps:")), "")
+    d = kv(line)
+    if not d:
+        return {"conns_per_s": None, "failed": None, "p50_us": None, "p99_us": None}
+    return {"conns_per_s": float(d["conns_per_s"]), "failed": int(d["failed"]), "p50_us": float(d["p50_us"]),
+            "p99_us": float(d["p99_us"])}
+
+
+cps = []
+for req in (0, 64):
+    for k in sorted({int(m.group(1)) for m in (re.match(r"cps_synack_k(\d+)_r%d\.txt" % req, f) for f in os.listdir(raw)) if m}):
+        s = synack_cps(read(f"cps_synack_k{k}_r{req}.txt"))
+        l = linux_cps(read(f"cps_linux_k{k}_r{req}.txt"))
+        cps.append({"concurrency": k, "request_bytes": req, "synack": s, "linux": l})
+
+# --- latency ----------------------------------------------------------------------------------------
+def pingpong(text, prefix):
+    line = next((l for l in text.splitlines() if l.startswith(prefix)), "")
+    d = kv(line)
+    return {k: float(d[k]) for k in ("p50_us", "p99_us", "p999_us") if k in d} | (
+        {"round_trips": int(d["round_trips"])} if "round_trips" in d else {})
+
+
+lat = {"synack": pingpong(read("pingpong_synack.txt"), "synack pingpong:"),
+       "linux": pingpong(read("pingpong_linux.txt"), "linux pingpong:")}
+
+# --- bulk -------------------------------------------------------------------------------------------
+bulk = []
+for s in (1, 8):
+    sy = first(r"^perf: sent .*?: ([\d.]+) Gbit/s", read(f"bulk_synack_s{s}.txt"))
+    li = kv(next((l for l in read(f"bulk_linux_s{s}.txt").splitlines() if l.startswith("linux bulk:")), ""))
+    bulk.append({"streams": s, "synack_gbit_s": sy, "linux_gbit_s": float(li["gbit_per_s"]) if "gbit_per_s" in li else None})
+
+# --- memory -----------------------------------------------------------------------------------------
+hold_text = read("hold_synack.txt")
+mem = {
+    "held": first(r"^holding (\d+) established", hold_text, int),
+    "held_failed": first(r"^holding \d+ established connections \((\d+) failed\)", hold_text, int),
+    "rss_mib": first(r"process RSS ([\d.]+) MiB", hold_text),
+    "rss_before_mib": first(r"\(([\d.]+) MiB before they were opened\)", hold_text),
+    "per_connection_b": first(r"^memory server: ([\d.]+) B per connection", hold_text),
+    "per_time_wait_b": first(r"^memory server: .*?, ([\d.]+) B per TIME-WAIT entry", hold_text),
+    "cps_with_held": first(r"^cps: .*?([\d.]+) conns/s", hold_text),
+}
+slab = dict(l.split() for l in read("linux_slab.txt").splitlines() if len(l.split()) == 2)
+linux_conn_b = sum(int(slab[k]) for k in ("TCP", "sock_inode_cache", "filp", "dentry") if k in slab) or None
+linux_tw_b = int(slab["tw_sock_TCP"]) if "tw_sock_TCP" in slab else None
+
+
+# --- the table --------------------------------------------------------------------------------------
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+rows = []  # (case, synack, linux, ratio, target, met)
+
+
+def fmt(v, unit="", digits=0):
+    if v is None:
+        return "n/a"
+    return f"{v:,.{digits}f}{unit}"
+
+
+for c in cps:
+    r = ratio(c["synack"]["conns_per_s"], c["linux"]["conns_per_s"])
+    what = "connect/close" if c["request_bytes"] == 0 else f"{c['request_bytes']} B request/response"
+    rows.append((f"conns/s, {what}, concurrency {c['concurrency']}", fmt(c["synack"]["conns_per_s"]),
+                 fmt(c["linux"]["conns_per_s"]), fmt(r, "x", 1), ">= 25x", None if r is None else r >= 25))
+for b in bulk:
+    r = ratio(b["synack_gbit_s"], b["linux_gbit_s"])
+    rows.append((f"Gbit/s, {b['streams']} stream(s) (Linux: veth MTU 1500)", fmt(b["synack_gbit_s"], "", 2),
+                 fmt(b["linux_gbit_s"], "", 2), fmt(r, "x", 2), ">= 2x", None if r is None else r >= 2))
+for p, label in (("p50_us", "p50"), ("p99_us", "p99"), ("p999_us", "p99.9")):
+    s, l = lat["synack"].get(p), lat["linux"].get(p)
+    r = ratio(l, s)
+    target = "<= 1/3 of Linux" if p == "p50_us" else ""
+    met = (None if r is None else r >= 3) if p == "p50_us" else None
+    rows.append((f"64 B request/response latency {label} (us)", fmt(s, "", 1), fmt(l, "", 1),
+                 fmt(r, "x lower", 1), target, met))
+rows.append(("bytes per established idle connection", fmt(mem["per_connection_b"]),
+             fmt(linux_conn_b, " (slab objects)") if linux_conn_b else "n/a", "", "<= 1024 B",
+             None if mem["per_connection_b"] is None else mem["per_connection_b"] <= 1024))
+rows.append(("bytes per TIME-WAIT entry", fmt(mem["per_time_wait_b"]),
+             fmt(linux_tw_b, " (tw_sock_TCP)") if linux_tw_b else "n/a", "", "<= 128 B",
+             None if mem["per_time_wait_b"] is None else mem["per_time_wait_b"] <= 128))
+base16 = next((c["synack"]["conns_per_s"] for c in cps if c["concurrency"] == 16 and c["request_bytes"] == 0), None)
+rows.append((f"conns/s, concurrency 16, with {fmt(mem['held'])} connections held open", fmt(mem["cps_with_held"]), "",
+             fmt(ratio(mem["cps_with_held"], base16), " of unloaded", 2), "", None))
+if ceiling_pps:
+    rows.append(("net_ring pair packet ceiling (64 B frames/s, 2 lcores)", fmt(ceiling_pps), "", "", "", None))
+    for c in cps:
+        if c["synack"]["conns_per_s"]:
+            frames = 7 if c["request_bytes"] == 0 else 9
+            c["fraction_of_ceiling"] = c["synack"]["conns_per_s"] * frames / ceiling_pps
+    best = max((c for c in cps if c["request_bytes"] == 0 and c["synack"]["conns_per_s"]),
+               key=lambda c: c["synack"]["conns_per_s"], default=None)
+    if best:
+        rows.append((f"best conns/s x 7 frames / ceiling (concurrency {best['concurrency']})",
+                     fmt(100 * best["fraction_of_ceiling"], "%", 1), "", "", "", None))
+for name, label in (("BM_HandshakeAndTeardown/request_bytes:0", "handshake + teardown, both stacks, one core (ns)"),
+                    ("BM_HandshakeAndTeardown/request_bytes:64", "... with a 64 B request/response (ns)"),
+                    ("BM_Checksum/64", "checksum, 64 B (ns)"), ("BM_Checksum/1500", "checksum, 1500 B (ns)"),
+                    ("BM_ParseTcp/syn:1", "TCP parse + checksum verify, SYN with options (ns)"),
+                    ("BM_WriteTcpHeader/syn:1", "TCP header emit + checksum, SYN with options (ns)"),
+                    ("BM_LookupHit/0", "connection table lookup hit at 1M (ns)"),
+                    ("BM_LookupMiss/0", "connection table lookup miss at 1M (ns)"),
+                    ("BM_InsertErasePair/0", "connection table erase + insert at 1M (ns)"),
+                    ("BM_Schedule", "timer wheel schedule at 1M (ns)"), ("BM_Cancel", "timer wheel cancel at 1M (ns)"),
+                    ("BM_Advance", "timer wheel advance at 1M (ns per expiry)")):
+    if name in micro:
+        rows.append((label, fmt(micro[name]["ns"], "", 1), "", "", "", None))
+
+met_text = {True: "yes", False: "NO", None: ""}
+headers = ("case", "Synack", "Linux", "ratio", "target", "met")
+table = [headers] + [(a, b, c, d, e, met_text[f]) for a, b, c, d, e, f in rows]
+widths = [max(len(r[i]) for r in table) for i in range(len(headers))]
+print()
+print(f"Synack vs Linux — {meta.get('date', day)}, {meta.get('cpus', '?')} CPUs ({meta.get('cpu_model', '?')}), "
+      f"kernel {meta.get('kernel', '?')}, DPDK memory: {meta.get('memory_mode', '?')}, {meta.get('duration_s', '?')} s per run")
+for i, r in enumerate(table):
+    print("  ".join(r[j].ljust(widths[j]) if j == 0 else r[j].rjust(widths[j]) for j in range(len(r))))
+    if i == 0:
+        print("  ".join("-" * w for w in widths))
+
+# --- files ------------------------------------------------------------------------------------------
+os.makedirs(results, exist_ok=True)
+report = {"meta": meta, "micro": micro, "device_ceiling_pps": ceiling_pps, "cps": cps, "latency": lat,
+          "bulk": bulk, "memory": mem | {"linux_slab_bytes": slab}, "table": [dict(zip(headers, r)) for r in table[1:]]}
+with open(os.path.join(results, f"{day}.json"), "w") as f:
+    json.dump(report, f, indent=1)
+with open(os.path.join(results, f"{day}.md"), "w") as f:
+    f.write(f"# Synack vs Linux, {day}\n\n`bash scripts/bench.sh` on {meta.get('cpus', '?')} CPUs "
+            f"({meta.get('cpu_model', '?')}), kernel {meta.get('kernel', '?')}, DPDK memory {meta.get('memory_mode', '?')}, "
+            f"{meta.get('duration_s', '?')} s per run.\n\n")
+    f.write("| " + " | ".join(headers) + " |\n|" + "---|" * len(headers) + "\n")
+    for r in table[1:]:
+        f.write("| " + " | ".join(x.replace("|", "/") for x in r) + " |\n")
+    f.write(f"\n![connections per second]({day}-cps.png)\n![latency]({day}-latency.png)\n")
+
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for req, style in ((0, "-"), (64, "--")):
+        pts = [c for c in cps if c["request_bytes"] == req]
+        if not pts:
+            continue
+        ks = [c["concurrency"] for c in pts]
+        what = "connect/close" if req == 0 else "64 B req/resp"
+        ax.plot(ks, [c["synack"]["conns_per_s"] or 0 for c in pts], "o" + style, color="tab:blue", label=f"Synack, {what}")
+        ax.plot(ks, [c["linux"]["conns_per_s"] or 0 for c in pts], "s" + style, color="tab:red", label=f"Linux, {what}")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("connections in flight")
+    ax.set_ylabel("connections per second")
+    ax.set_title(f"Connection-setup rate, {meta.get('cpus', '?')} CPUs, same run ({day})")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(results, f"{day}-cps.png"), dpi=110)
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    labels = ["p50", "p99", "p99.9"]
+    keys = ["p50_us", "p99_us", "p999_us"]
+    x = range(len(labels))
+    ax.bar([i - 0.2 for i in x], [lat["synack"].get(k, 0) for k in keys], width=0.4, color="tab:blue", label="Synack")
+    ax.bar([i + 0.2 for i in x], [lat["linux"].get(k, 0) for k in keys], width=0.4, color="tab:red", label="Linux")
+    ax.set_xticks(list(x), labels)
+    ax.set_yscale("log")
+    ax.set_ylabel("round trip, microseconds")
+    ax.set_title("64 B request/response on one connection")
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(results, f"{day}-latency.png"), dpi=110)
+    plots = "plots written"
+except ImportError:
+    plots = "no plots: python3-matplotlib is missing (scripts/setup.sh installs it)"
+print(f"\nresults: {results}/{day}.json, {day}.md; {plots}")
