@@ -45,7 +45,7 @@ for b in ("net", "table", "timer", "handshake"):
     for bm in json.loads(text).get("benchmarks", []):
         scale = {"ns": 1, "us": 1e3, "ms": 1e6}.get(bm.get("time_unit", "ns"), 1)
         entry = {"ns": bm["cpu_time"] * scale}
-        for c in ("bytes_per_entry", "conns_per_s", "failures"):
+        for c in ("bytes_per_entry", "conns_per_s", "failures", "fired_per_advance"):
             if c in bm:
                 entry[c] = bm[c]
         micro[bm["name"]] = entry
@@ -76,7 +76,7 @@ def linux_cps(text):
 
 cps = []
 for req in (0, 64):
-    for k in sorted({int(m.group(1)) for m in (re.match(r"cps_synack_k(\d+)_r%d\.txt" % req, f) for f in os.listdir(raw)) if m}):
+    for k in sorted({int(m.group(1)) for m in (re.match(r"cps_(?:synack|linux)_k(\d+)_r%d\.txt" % req, f) for f in os.listdir(raw)) if m}):
         s = synack_cps(read(f"cps_synack_k{k}_r{req}.txt"))
         l = linux_cps(read(f"cps_linux_k{k}_r{req}.txt"))
         cps.append({"concurrency": k, "request_bytes": req, "synack": s, "linux": l})
@@ -155,7 +155,7 @@ base16 = next((c["synack"]["conns_per_s"] for c in cps if c["concurrency"] == 16
 rows.append((f"conns/s, concurrency 16, with {fmt(mem['held'])} connections held open", fmt(mem["cps_with_held"]), "",
              fmt(ratio(mem["cps_with_held"], base16), " of unloaded", 2), "", None))
 if ceiling_pps:
-    rows.append(("net_ring pair packet ceiling (64 B frames/s, 2 lcores)", fmt(ceiling_pps), "", "", "", None))
+    rows.append((f"net_ring pair packet ceiling (64 B frames/s, {dev.get('lcores', '?')} lcores)", fmt(ceiling_pps), "", "", "", None))
     for c in cps:
         if c["synack"]["conns_per_s"]:
             frames = 7 if c["request_bytes"] == 0 else 9
@@ -173,10 +173,13 @@ for name, label in (("BM_HandshakeAndTeardown/request_bytes:0", "handshake + tea
                     ("BM_LookupHit/0", "connection table lookup hit at 1M (ns)"),
                     ("BM_LookupMiss/0", "connection table lookup miss at 1M (ns)"),
                     ("BM_InsertErasePair/0", "connection table erase + insert at 1M (ns)"),
-                    ("BM_Schedule", "timer wheel schedule at 1M (ns)"), ("BM_Cancel", "timer wheel cancel at 1M (ns)"),
-                    ("BM_Advance", "timer wheel advance at 1M (ns per expiry)")):
+                    ("BM_Schedule", "timer wheel schedule at 1M (ns)"), ("BM_Cancel", "timer wheel cancel at 1M (ns)")):
     if name in micro:
         rows.append((label, fmt(micro[name]["ns"], "", 1), "", "", "", None))
+if "BM_Advance" in micro and micro["BM_Advance"].get("fired_per_advance"):
+    a = micro["BM_Advance"]
+    rows.append(("timer wheel advance at 1M, per expired entry incl. re-arm (ns)",
+                 fmt(a["ns"] / a["fired_per_advance"], "", 1), "", "", "", None))
 
 met_text = {True: "yes", False: "NO", None: ""}
 headers = ("case", "Synack", "Linux", "ratio", "target", "met")
@@ -221,6 +224,8 @@ try:
         ax.plot(ks, [c["linux"]["conns_per_s"] or 0 for c in pts], "s" + style, color="tab:red", label=f"Linux, {what}")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
+    all_ks = sorted({c["concurrency"] for c in cps})
+    ax.set_xticks(all_ks, [str(k) for k in all_ks])
     ax.set_xlabel("connections in flight")
     ax.set_ylabel("connections per second")
     ax.set_title(f"Connection-setup rate, {meta.get('cpus', '?')} CPUs, same run ({day})")

@@ -784,7 +784,9 @@ class HoldFirst : public App {
     const bool resolved = engine.stack().neighbors().Find(config_.dst) != nullptr;
     if (resolved && resolved_at_ == Instant()) resolved_at_ = now;
     const uint64_t window = resolved ? 2048 : 1;
-    while (opened_ < n_ && opened_ - established_ - failed_ < window && !StopRequested()) {
+    // At most 256 SYNs per poll: the engine's outbox (1024 frames) drains between polls.
+    for (int burst = 0; burst < 256 && opened_ < n_ && opened_ - established_ - failed_ < window && !StopRequested();
+         ++burst) {
       const uint16_t port = static_cast<uint16_t>(config_.port + opened_ % config_.ports);
       absl::StatusOr<ConnId> id = engine.tcp().Connect(config_.dst, port, Duration::Seconds(10));
       if (!id.ok()) {

@@ -42,6 +42,22 @@ loopback() {
     echo "$out" | grep -q '^connect latency: p50' || fail "loopback $args: no latency line"
   done
 
+  # --pingpong: request/response round trips on one connection; --hold: idle connections kept open.
+  echo "--- synack-cps --loopback --pingpong 64 --duration 1"
+  out=$(timeout 60 "$bin" -- --loopback --pingpong 64 --duration 1 2>&1) && rc=0 || rc=$?
+  echo "$out" | grep -E '^synack pingpong' || true
+  [[ $rc -eq 0 ]] || fail "pingpong exited $rc"
+  echo "$out" | grep -Eq '^synack pingpong: size=64 round_trips=[1-9][0-9]{3,} .* p50_us=[0-9.]+ ' || fail "pingpong: no summary"
+  echo "--- synack-cps --loopback --hold 20000 --duration 1"
+  out=$(timeout 60 "$bin" -- --loopback --hold 20000 --duration 1 2>&1) && rc=0 || rc=$?
+  echo "$out" | grep -E '^(holding|memory|cps:)' || true
+  [[ $rc -eq 0 ]] || fail "hold exited $rc"
+  echo "$out" | grep -Eq '^holding 20000 established connections \(0 failed\)' || fail "hold: not all held"
+  echo "$out" | grep -Eq '^server holds 200[0-9]{2} connections' || fail "hold: the server does not hold them"
+  echo "$out" | grep -Eq '^memory server: [0-9]+ B per connection' || fail "hold: no memory line"
+  echo "$out" | grep -Eq '^cps: [1-9][0-9]* ok, 0 failed' || fail "hold: the rate run failed"
+  echo "$out" | grep -q '^hold: ' && fail "hold: held connections closed during the run"
+
   # A spoofed SYN flood alongside the client, at a server with a tiny SYN queue: no legitimate
   # connection fails, cookies answer the flood, the half-open state stays within its bound.
   echo "--- synack-cps --loopback --duration 2 --flood 100000 --syn-backlog 16 --max-half-open 16"
