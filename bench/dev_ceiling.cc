@@ -20,15 +20,18 @@
 //         "not supported here" and exits 2.
 //
 // Ownership: every mbuf is a raw pointer owned by exactly one holder at a time — the main lcore's staging
-// array from allocation until tx_burst accepts it (refused frames stay there and are retried, counted as
-// "lost" attempts, never as moved), then the device (a net_ring rte_ring, memif's shared ring, or net_null,
-// which frees it), then the receiving lcore's burst array until rte_pktmbuf_free_bulk. Frames still in a
-// device after the run are drained and freed on the main lcore once the worker has stopped, and the pool's
-// in-use count must then be 0 (a warning says otherwise).
+// array from allocation until tx_burst accepts it (refused frames stay there and are retried; each counts
+// once as "lost", however often it is retried, and as moved only once received), then the device (a
+// net_ring rte_ring, memif's shared ring, or net_null, which frees it), then the receiving lcore's burst
+// array until rte_pktmbuf_free_bulk. Frames still in a device after the run are drained and freed on the
+// main lcore once the worker has stopped, and the pool's in-use count must then be 0 (a warning says
+// otherwise).
 //
 // Output: a start-up line, one progress line per second, a summary, then exactly one final line for
 // scripts:  dev_ceiling: device=ring pps=N mpps=X.XX lcores=K burst=B size=S
-// Bad flags print one line `dev_ceiling: --flag: what is wrong (fix)` on stderr and exit 2.
+// Only that line starts with "dev_ceiling: device=" (runtime warnings start "dev_ceiling warning:"). Bad
+// flags print one line `dev_ceiling: --flag: what is wrong (fix)` on stderr and exit 2; so does memif
+// where it cannot connect; other errors print `dev_ceiling: <reason>` and exit 1.
 #include <sched.h>
 #include <unistd.h>
 
@@ -37,7 +40,6 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -57,7 +59,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "lib/dev/eal.h"
 #include "lib/dev/port.h"
 #include "lib/dev/ring_pair.h"
@@ -372,7 +373,7 @@ Result RunPair(const Options& o, rte_mempool* pool, uint16_t tx_port, uint16_t r
   uint64_t bad_len = 0;
   if (parallel) {
     if (int rc = rte_eal_remote_launch(&ReceiverMain, &recv, worker); rc != 0) {
-      std::fprintf(stderr, "%s: warning: rte_eal_remote_launch(lcore %u): %s; using one lcore\n", kProgram, worker,
+      std::fprintf(stderr, "%s warning: rte_eal_remote_launch(lcore %u): %s; using one lcore\n", kProgram, worker,
                    rte_strerror(-rc));
       parallel = false;
     } else {
@@ -433,12 +434,12 @@ Result RunPair(const Options& o, rte_mempool* pool, uint16_t tx_port, uint16_t r
   }
   std::printf("\n");
   if (received_total + drained != sender.tx()) {
-    std::fprintf(stderr, "%s: warning: sent %llu frames but received %llu\n", kProgram,
+    std::fprintf(stderr, "%s warning: sent %llu frames but received %llu\n", kProgram,
                  static_cast<unsigned long long>(sender.tx()),
                  static_cast<unsigned long long>(received_total + drained));
   }
   if (bad_len > 0) {
-    std::fprintf(stderr, "%s: warning: %llu received frames were not %u bytes long\n", kProgram,
+    std::fprintf(stderr, "%s warning: %llu received frames were not %u bytes long\n", kProgram,
                  static_cast<unsigned long long>(bad_len), o.size);
   }
   return r;
@@ -547,6 +548,7 @@ int Fail(const absl::Status& s) {
 }
 
 int Main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress and warnings stay in order through a pipe
   // Everything before the first `--` goes to EAL; without `--` all arguments are ours (so --help works).
   std::vector<std::string> eal_args, app_args;
   int dash = -1;
@@ -676,7 +678,8 @@ int Main(int argc, char** argv) {
         s = absl::UnavailableError("the memif server and client did not connect within 3 s");
       }
       if (!s.ok()) {
-        std::fprintf(stderr, "%s: device=memif not supported here (%s)\n", kProgram, std::string(s.message()).c_str());
+        std::fprintf(stderr, "%s: --device memif: not supported here (%s)\n", kProgram,
+                     std::string(s.message()).c_str());
         rc = 2;
         break;
       }
@@ -688,12 +691,20 @@ int Main(int argc, char** argv) {
 
   if (result) {
     if (const unsigned in_use = rte_mempool_in_use_count(pool); in_use != 0) {
-      std::fprintf(stderr, "%s: warning: %u mbufs still in use at the end (leak)\n", kProgram, in_use);
+      std::fprintf(stderr, "%s warning: %u mbufs still in use at the end (leak)\n", kProgram, in_use);
     }
-    if (g_interrupted.load()) std::fprintf(stderr, "%s: interrupted; rates are over the time measured\n", kProgram);
+    if (g_interrupted.load()) {
+      std::fprintf(stderr, "%s warning: interrupted; rates are over the time measured\n", kProgram);
+    }
     std::printf("%s: device=%s pps=%.0f mpps=%.2f lcores=%u burst=%u size=%u\n", kProgram, DeviceName(o.device),
                 result->pps, result->pps / 1e6, result->lcores, o.burst, o.size);
     std::fflush(stdout);
+  }
+  if (o.device == Device::kMemif && ports.size() == 2) {
+    // Disconnect from the client side and let EAL's interrupt thread finish the server's half before closing:
+    // closing both at once races with it (22.11 then reports "EAL: Error: Invalid memory").
+    rte_eth_dev_stop(ports[1]);
+    usleep(100000);
   }
   for (uint16_t port : ports) ClosePort(port);
   rte_mempool_free(pool);
