@@ -11,9 +11,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 raw=$(mktemp -d)
 out=$(mktemp -d)
 trap 'rm -rf "$raw" "$out"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
 lcps=$bin/linux_cps
-port=$((20000 + $$ % 20000))
+# Below the ephemeral range (32768-60999), so no client socket of an earlier run holds it.
+port=$((20000 + ($$ % 3000) * 3))
 
 run_pair() {  # server-args -- client-args ; server output to $raw/srv.log, client output on stdout
   local srv=() cli=()
