@@ -32,7 +32,6 @@
 // Only that line starts with "dev_ceiling: device=" (runtime warnings start "dev_ceiling warning:"). Bad
 // flags print one line `dev_ceiling: --flag: what is wrong (fix)` on stderr and exit 2; so does memif
 // where it cannot connect; other errors print `dev_ceiling: <reason>` and exit 1.
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -195,22 +194,6 @@ bool AnyArgContains(const std::vector<std::string>& args, absl::string_view s) {
   return false;
 }
 
-// "-l a,b" with the first two CPUs this process may run on ("-l a" when there is only one), as
-// apps/common/loopback.cc.
-std::vector<std::string> DefaultLcoreArgs() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> cpus;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    for (int c = 0; c < CPU_SETSIZE && cpus.size() < 2; ++c) {
-      if (CPU_ISSET(c, &set)) cpus.push_back(c);
-    }
-  }
-  if (cpus.empty()) cpus.push_back(0);
-  std::string list = std::to_string(cpus[0]);
-  if (cpus.size() > 1) absl::StrAppend(&list, ",", cpus[1]);
-  return {"-l", list};
-}
 
 std::atomic<bool> g_interrupted{false};
 void OnSignal(int) { g_interrupted.store(true, std::memory_order_relaxed); }
@@ -576,7 +559,7 @@ int Main(int argc, char** argv) {
   eal.program_name = kProgram;
   eal.user_args = eal_args;
   if (!HasArg(eal_args, {"-l", "-c", "--lcores"})) {
-    std::vector<std::string> l = DefaultLcoreArgs();
+    std::vector<std::string> l = FirstCpusLcoreArgs(2);
     eal.user_args.insert(eal.user_args.end(), l.begin(), l.end());
   }
   if (!HasArg(eal_args, {"--no-pci", "-a", "--allow", "-b", "--block"})) eal.user_args.push_back("--no-pci");

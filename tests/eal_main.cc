@@ -19,6 +19,21 @@ rte_mempool* g_indirect = nullptr;
 rte_mempool* TestPool() { return g_pool; }
 rte_mempool* TestIndirectPool() { return g_indirect; }
 
+RingPorts MakeRingPorts(const std::string& name) {
+  RingPorts ports;
+  absl::StatusOr<RingPair> rp = CreateRingPair(name, 1, 4096);
+  EXPECT_TRUE(rp.ok()) << rp.status();
+  if (!rp.ok()) return ports;
+  ports.pair = *rp;
+  PortConfig pc;
+  pc.pool = TestPool();
+  pc.port_id = rp->a;
+  ports.a = ConfigurePort(pc)->mac;
+  pc.port_id = rp->b;
+  ports.b = ConfigurePort(pc)->mac;
+  return ports;
+}
+
 class EalEnvironment : public ::testing::Environment {
  public:
   explicit EalEnvironment(std::vector<std::string> extra) : extra_(std::move(extra)) {}

@@ -1,6 +1,5 @@
 #include "apps/common/loopback.h"
 
-#include <sched.h>
 
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -29,21 +28,6 @@ bool HasAnyArg(const std::vector<std::string>& args, std::initializer_list<absl:
   return false;
 }
 
-// "-l a,b" with the first two CPUs this process may run on ("-l a" when there is only one).
-std::vector<std::string> DefaultLcoreArgs() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> cpus;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    for (int c = 0; c < CPU_SETSIZE && cpus.size() < 2; ++c) {
-      if (CPU_ISSET(c, &set)) cpus.push_back(c);
-    }
-  }
-  if (cpus.empty()) cpus.push_back(0);
-  std::string list = std::to_string(cpus[0]);
-  if (cpus.size() > 1) absl::StrAppend(&list, ",", cpus[1]);
-  return {"-l", list};
-}
 
 EngineConfig MakeEngineConfig(const PortInfo& port, const Ipv4Prefix& local, const TcpLayerConfig& tcp) {
   EngineConfig ec;
@@ -66,7 +50,7 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const std::string& pr
   eal.user_args = args.eal;
   eal.hugepages = options.hugepages;
   if (!HasAnyArg(args.eal, {"-l", "-c", "--lcores"})) {
-    std::vector<std::string> l = DefaultLcoreArgs();
+    std::vector<std::string> l = FirstCpusLcoreArgs(2);
     eal.user_args.insert(eal.user_args.end(), l.begin(), l.end());
   }
   if (!HasAnyArg(args.eal, {"--no-pci", "-a", "--allow", "-b", "--block"})) eal.user_args.push_back("--no-pci");

@@ -1,5 +1,6 @@
 #include "lib/dev/eal.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -55,5 +56,20 @@ absl::Status InitEal(const EalConfig& config) {
 }
 
 void CleanupEal() { rte_eal_cleanup(); }
+
+std::vector<std::string> FirstCpusLcoreArgs(int n) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE && static_cast<int>(cpus.size()) < n; ++c) {
+      if (CPU_ISSET(c, &set)) cpus.push_back(c);
+    }
+  }
+  if (cpus.empty()) cpus.push_back(0);
+  std::string list;
+  for (size_t i = 0; i < cpus.size(); ++i) list += (i == 0 ? "" : ",") + std::to_string(cpus[i]);
+  return {"-l", list};
+}
 
 }  // namespace synack

@@ -31,4 +31,8 @@ absl::Status InitEal(const EalConfig& config);
 // Releases EAL resources (rte_eal_cleanup). Safe to call once after InitEal succeeded.
 void CleanupEal();
 
+// "-l a,b,..." naming the first `n` CPUs this process may run on (fewer when it may use fewer; "-l 0"
+// when the affinity mask cannot be read): the default lcores of two-engine tools such as --loopback.
+std::vector<std::string> FirstCpusLcoreArgs(int n);
+
 }  // namespace synack

@@ -24,32 +24,15 @@ const Ipv4Addr kServerIp = Ipv4Addr::Of(198, 18, 3, 2);
 constexpr uint16_t kPort = 8080;
 constexpr size_t kMessage = 100;
 
-struct Ports {
-  RingPair pair;
-  MacAddr a, b;
-};
-
-Ports& FloodPorts() {
-  static Ports* p = [] {
-    auto* ports = new Ports;
-    absl::StatusOr<RingPair> rp = CreateRingPair("flood", 1, 4096);
-    EXPECT_TRUE(rp.ok()) << rp.status();
-    ports->pair = *rp;
-    PortConfig pc;
-    pc.pool = testing::TestPool();
-    pc.port_id = rp->a;
-    ports->a = ConfigurePort(pc)->mac;
-    pc.port_id = rp->b;
-    ports->b = ConfigurePort(pc)->mac;
-    return ports;
-  }();
+testing::RingPorts& FloodPorts() {
+  static testing::RingPorts* p = new testing::RingPorts(testing::MakeRingPorts("flood"));
   return *p;
 }
 
 class SynFloodTest : public ::testing::Test {
  protected:
   void Start(const TcpLayerConfig& server_tcp, const app::SynFloodOptions& flood_options) {
-    Ports& p = FloodPorts();
+    testing::RingPorts& p = FloodPorts();
     pool_in_use_ = rte_mempool_in_use_count(testing::TestPool());
     EngineConfig cc;
     cc.port_id = p.pair.a;

@@ -19,32 +19,15 @@ namespace {
 const Ipv4Addr kClientIp = Ipv4Addr::Of(198, 18, 2, 1);
 const Ipv4Addr kServerIp = Ipv4Addr::Of(198, 18, 2, 2);
 
-struct Ports {
-  RingPair pair;
-  MacAddr a, b;
-};
-
-Ports& SharedPorts() {
-  static Ports* p = [] {
-    auto* ports = new Ports;
-    absl::StatusOr<RingPair> rp = CreateRingPair("tcp", 1, 4096);
-    EXPECT_TRUE(rp.ok()) << rp.status();
-    ports->pair = *rp;
-    PortConfig pc;
-    pc.pool = testing::TestPool();
-    pc.port_id = rp->a;
-    ports->a = ConfigurePort(pc)->mac;
-    pc.port_id = rp->b;
-    ports->b = ConfigurePort(pc)->mac;
-    return ports;
-  }();
+testing::RingPorts& SharedPorts() {
+  static testing::RingPorts* p = new testing::RingPorts(testing::MakeRingPorts("tcp"));
   return *p;
 }
 
 class TcpPairTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Ports& p = SharedPorts();
+    testing::RingPorts& p = SharedPorts();
     pool_in_use_ = rte_mempool_in_use_count(testing::TestPool());
     indirect_in_use_ = rte_mempool_in_use_count(testing::TestIndirectPool());
     client_.emplace(Config(p.pair.a, p.a, kClientIp, 1), testing::TestPool(), testing::TestIndirectPool());
