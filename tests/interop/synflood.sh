@@ -55,18 +55,24 @@ curls_during_flood() {
   echo "ok: $ok curl fetches during the flood"
 }
 
+# hping3 floods port 80 with SYNs (its options: $@; at most 30 s) while 20 curls must succeed; then the
+# server is stopped and its counters are in $log.
+flood_and_fetch() {
+  in_ns timeout 30 hping3 -q -S -p 80 "$@" 198.18.0.2 >/dev/null 2>&1 &
+  hping_pid=$!
+  sleep 0.5
+  curls_during_flood 20
+  wait "$hping_pid" || true
+  hping_pid=
+  stop_server
+}
+
 # ------------------------------------------------------------------------------------------------
 echo "=== run 1: spoofed random sources, --syn-backlog 8"
 start_server --syn-backlog 8 --max-half-open 16
 in_ns curl --noproxy '*' --max-time 5 -sS -o /dev/null http://198.18.0.2/ || fail "curl before the flood"
 # 60000 SYNs, one every 50 us (~20000/s for ~3 s), from random addresses; bounded by count and time.
-in_ns timeout 30 hping3 -q -S -p 80 --rand-source -i u50 -c 60000 198.18.0.2 >/dev/null 2>&1 &
-hping_pid=$!
-sleep 0.5
-curls_during_flood 20
-wait "$hping_pid" || true
-hping_pid=
-stop_server
+flood_and_fetch --rand-source -i u50 -c 60000
 syn=$(counter tcp.syn_received)
 cookies=$(counter tcp.cookies_sent)
 validated=$(counter tcp.cookies_validated)
@@ -81,13 +87,7 @@ echo "ok: queue bounded, cookies answered the flood, curl got in"
 # ------------------------------------------------------------------------------------------------
 echo "=== run 2: one source address, --syn-rate-per-source 100"
 start_server --syn-rate-per-source 100 --syn-burst-per-source 20
-in_ns timeout 30 hping3 -q -S -p 80 -a 198.18.0.77 -i u200 -c 10000 198.18.0.2 >/dev/null 2>&1 &
-hping_pid=$!
-sleep 0.5
-curls_during_flood 20
-wait "$hping_pid" || true
-hping_pid=
-stop_server
+flood_and_fetch -a 198.18.0.77 -i u200 -c 10000
 limited=$(counter tcp.syn_source_limited)
 echo "server: syn_source_limited=${limited:-0}"
 ((${limited:-0} > 5000)) || fail "the flooding source was limited only ${limited:-0} times"
