@@ -77,7 +77,9 @@ class SynFloodTest : public ::testing::Test {
     client_.reset();
     server_.reset();
     EXPECT_EQ(rte_mempool_in_use_count(testing::TestPool()), pool_in_use_) << "mbufs leaked";
-    if (flood_) EXPECT_EQ(rte_mempool_in_use_count(flood_->pool()), 0u) << "flood frames leaked";
+    if (flood_) {
+      EXPECT_EQ(rte_mempool_in_use_count(flood_->pool()), 0u) << "flood frames leaked";
+    }
     flood_.reset();
   }
 
