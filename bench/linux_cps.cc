@@ -177,7 +177,7 @@ sockaddr_in ParseTarget(const FlagMap& flags) {
   if (Get(flags, "--connect") == nullptr) Die("--connect", "required (give the server as ADDR:PORT, e.g. 127.0.0.1:6001)");
   const std::string& target = *Get(flags, "--connect");
   const size_t colon = target.rfind(':');
-  if (colon == std::string::npos) Die("--connect", "'" + target + "' has no port (give ADDR:PORT, e.g. 10.0.0.1:6001)");
+  if (colon == std::string::npos) Die("--connect", "'" + target + "' has no port (give ADDR:PORT, e.g. 127.0.0.1:6001)");
   return MakeAddr(ParseIpv4("--connect", target.substr(0, colon)),
                   static_cast<uint16_t>(ParseUint("--connect", target.substr(colon + 1), 1, 65535)));
 }

@@ -148,13 +148,7 @@ if [[ $(id -u) -eq 0 ]]; then
   namespaces+=("$nsc" "$nss")
   ns_create "$nsc"
   ns_create "$nss"
-  ip link add sbch0 type veth peer name sbsh0
-  ip link set sbch0 netns "$nsc"
-  ip link set sbsh0 netns "$nss"
-  ip -n "$nsc" addr add 198.18.10.1/24 dev sbch0
-  ip -n "$nss" addr add 198.18.10.2/24 dev sbsh0
-  ip -n "$nsc" link set sbch0 mtu 1500 up
-  ip -n "$nss" link set sbsh0 mtu 1500 up
+  ns_veth_pair "$nsc" sbch0 198.18.10.1/24 "$nss" sbsh0 198.18.10.2/24
   for s in 1 8; do
     step "bulk throughput, $s stream(s): Linux (veth, MTU 1500)"
     ip netns exec "$nss" "$lcps" sink --port 7103 --cpu 1 --duration $((dur + 5)) >"$raw/lsink.log" 2>&1 &

@@ -110,12 +110,7 @@ else
   cns=synack-sfc-$$
   ns_create "$ns"
   ns_create "$cns"
-  ip link add sfbh0 type veth peer name sfbn0
-  ip link set sfbh0 netns "$cns"
-  ip link set sfbn0 netns "$ns"
-  ip -n "$cns" addr add 198.18.9.1/24 dev sfbh0
-  ip -n "$cns" link set sfbh0 up
-  ip -n "$ns" link set sfbn0 up
+  ns_veth_pair "$cns" sfbh0 198.18.9.1/24 "$ns" sfbn0  # the server's address depends on the part
   ip netns exec "$cns" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535"
   ip netns exec "$ns" sysctl -qw net.ipv4.tcp_syncookies=1
   # The kernel leaves TCP checksums to "hardware" on a veth; a DPDK process reading the other end through

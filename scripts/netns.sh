@@ -46,6 +46,18 @@ ns_peer_up() {
   ip -n "$1" link set "$2" up
 }
 
+# A veth pair between namespaces: ns_veth_pair NS_A IF_A ADDR_A NS_B IF_B [ADDR_B] moves IF_A into
+# NS_A with ADDR_A and IF_B into NS_B (with ADDR_B when given), MTU 1500, both up.
+ns_veth_pair() {
+  ip link add "$2" type veth peer name "$5"
+  ip link set "$2" netns "$1"
+  ip link set "$5" netns "$4"
+  ip -n "$1" addr add "$3" dev "$2"
+  [[ -n ${6:-} ]] && ip -n "$4" addr add "$6" dev "$5"
+  ip -n "$1" link set "$2" mtu 1500 up
+  ip -n "$4" link set "$5" mtu 1500 up
+}
+
 # For a script that runs one synack app in namespace $1 on tap interface $2: sets ns, iface and log
 # (a temporary file), clears pid, creates the namespace, and installs an EXIT trap that stops $pid
 # with SIGINT, deletes the namespaces and removes the log.

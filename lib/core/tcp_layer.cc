@@ -36,6 +36,14 @@ constexpr uint8_t kCookieKeyDomain = 0xc0;
 constexpr uint8_t kLimiterKeyDomain = 0xc1;
 constexpr uint8_t kPeerFilterDomain = 0xc2;
 
+SynCookieJar::Config CookieConfig(const TcpLayerConfig& config) {
+  SynCookieJar::Config c = config.cookie;
+  c.timestamps = config.tcp.timestamps;
+  return c;
+}
+
+CookieTuple CookieTupleOf(const FlowKey& key) { return CookieTuple{key.local, key.remote, key.local_port, key.remote_port}; }
+
 }  // namespace
 
 std::optional<SynCookieMode> ParseSynCookieMode(std::string_view s) {
@@ -68,7 +76,7 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       challenge_(config.challenge_acks_per_second),
       ctx_{&config_.tcp, &tcp_counters_, &challenge_},
       isn_(config.isn_key),
-      cookies_(DeriveKey(config.isn_key, kCookieKeyDomain), config.cookie),
+      cookies_(DeriveKey(config.isn_key, kCookieKeyDomain), CookieConfig(config)),
       syn_limiter_(config.syn_limit, DeriveKey(config.isn_key, kLimiterKeyDomain)),
       wheel_(TimerWheel::Config{config.max_connections + config.max_time_wait, config.tick, Instant()}),
       flows_(config.max_connections),
@@ -161,17 +169,10 @@ void TcpLayer::InputListen(Instant now, Mbuf&& frame, const FlowKey& key, const 
 
 void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment& syn, uint32_t li) {
   ++counters_.syn_received;
-  if (syn_limiter_.enabled() && !syn_limiter_.Allow(now, key.remote)) {
-    ++counters_.syn_source_limited;
-    return;
-  }
-  Listener& l = listeners_[li];
-  if (l.accept_queue >= config_.accept_backlog) {
-    // Like Linux: no SYN-ACK (not even a cookie) while the application is not accepting, so a client
-    // never believes in a connection that would then be dropped.
-    ++counters_.accept_backlog_overflow;
-    return;
-  }
+  // Like Linux: no SYN-ACK (not even a cookie) while the application is not accepting, so a client
+  // never believes in a connection that would then be dropped.
+  if (!Admit(now, key, li)) return;
+  const Listener& l = listeners_[li];
   const bool full = l.syn_queue >= config_.syn_backlog || half_open_ >= config_.max_half_open;
   if (full) ++counters_.syn_backlog_overflow;
   const SynCookieMode mode = config_.syn_cookies;
@@ -182,17 +183,13 @@ void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment&
     ++counters_.syn_dropped;
     return;
   }
-  const uint32_t idx = AllocSocket(key);
+  const uint32_t idx = AllocHalfOpen(key, li);
   if (idx == UINT32_MAX) {
-    ++counters_.table_full;
     if (mode != SynCookieMode::kOff) return SendCookieSynAck(now, key, syn);  // no room for state: keep none
     ++counters_.syn_dropped;
     return;
   }
-  ++l.syn_queue;
-  ++half_open_;
   Socket& s = sockets_[idx];
-  s.listener = li;
   const SeqNum iss = isn_.Generate(key.local, key.local_port, key.remote, key.remote_port, now);
   out_.Clear();
   s.conn.AcceptSyn(now, syn, iss, out_);
@@ -200,8 +197,7 @@ void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment&
 }
 
 void TcpLayer::SendCookieSynAck(Instant now, const FlowKey& key, const TcpSegment& syn) {
-  const CookieTuple t{key.local, key.remote, key.local_port, key.remote_port};
-  const SeqNum iss = cookies_.Encode(now, t, syn.seq, syn.options.mss.value_or(kDefaultMss));
+  const SeqNum iss = cookies_.Encode(now, CookieTupleOf(key), syn.seq, syn.options.mss.value_or(kDefaultMss));
   ++counters_.cookies_sent;
   last_cookie_sent_ = now;
   Transmit(key, OutSegment{CookieSynAck(now, syn, iss, config_.tcp), 0}, nullptr);
@@ -215,7 +211,7 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
   const Duration lifetime = cookies_.config().slot * cookies_.config().max_age_slots;
   if (last_cookie_sent_ == Instant::Never() || now - last_cookie_sent_ > lifetime) return false;
   CookieSyn c;
-  switch (cookies_.Check(now, CookieTuple{key.local, key.remote, key.local_port, key.remote_port}, ack, c)) {
+  switch (cookies_.Check(now, CookieTupleOf(key), ack, c)) {
     case CookieCheck::kValid:
       break;
     case CookieCheck::kBadMac:
@@ -225,38 +221,42 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
       ++counters_.cookies_expired;
       return false;
   }
-  if (!config_.tcp.timestamps) {
-    // Our SYN-ACK carried no timestamps, so nothing was encoded in a TSecr: ignore whatever came back.
-    c.timestamps = false;
-    c.peer_wscale.reset();
-    c.sack_permitted = false;
-  }
   // A valid cookie can be replayed for as long as it lives; each replay is a new connection, so the
-  // per-source limit applies to these as it does to SYNs.
-  if (syn_limiter_.enabled() && !syn_limiter_.Allow(now, key.remote)) {
+  // per-source limit applies to these as it does to SYNs. Refused ACKs are dropped (the frame is freed
+  // by the caller) and counted by Admit or AllocHalfOpen.
+  if (!Admit(now, key, li)) return true;
+  // Counted as half-open for the moment it takes Deliver to see it established.
+  const uint32_t idx = AllocHalfOpen(key, li);
+  if (idx == UINT32_MAX) return true;
+  ++counters_.cookies_validated;
+  out_.Clear();
+  sockets_[idx].conn.AcceptCookie(now, c, ack, out_);
+  Deliver(idx, out_, &frame, payload_offset);
+  return true;
+}
+
+bool TcpLayer::Admit(Instant now, const FlowKey& key, uint32_t li) {
+  if (!syn_limiter_.Allow(now, key.remote)) {
     ++counters_.syn_source_limited;
-    return true;
+    return false;
   }
-  Listener& l = listeners_[li];
-  if (l.accept_queue >= config_.accept_backlog) {
-    ++counters_.accept_backlog_overflow;  // dropped: the peer retransmits, or times out
-    return true;
+  if (listeners_[li].accept_queue >= config_.accept_backlog) {
+    ++counters_.accept_backlog_overflow;
+    return false;
   }
+  return true;
+}
+
+uint32_t TcpLayer::AllocHalfOpen(const FlowKey& key, uint32_t li) {
   const uint32_t idx = AllocSocket(key);
   if (idx == UINT32_MAX) {
     ++counters_.table_full;
-    return true;
+    return idx;
   }
-  ++counters_.cookies_validated;
-  // Counted as half-open for the moment it takes Deliver to see it established.
-  ++l.syn_queue;
+  ++listeners_[li].syn_queue;
   ++half_open_;
-  Socket& s = sockets_[idx];
-  s.listener = li;
-  out_.Clear();
-  s.conn.AcceptCookie(now, c, ack, out_);
-  Deliver(idx, out_, &frame, payload_offset);
-  return true;
+  sockets_[idx].listener = li;
+  return idx;
 }
 
 void TcpLayer::LeaveSynQueue(Socket& s) {

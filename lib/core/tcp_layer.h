@@ -234,6 +234,12 @@ class TcpLayer : public TransportHandler {
   bool UnderPressure(const Listener& l) const {
     return uint64_t{l.syn_queue} * 2 >= config_.syn_backlog || uint64_t{half_open_} * 2 >= config_.max_half_open;
   }
+  // Whether a new passive connection from `key` may proceed at listener `li`: the source is within its
+  // SYN rate and the accept queue has room (false: counted, nothing sent).
+  bool Admit(Instant now, const FlowKey& key, uint32_t li);
+  // A connection record for a passive open, counted in the listener's and the engine's half-open
+  // numbers until Deliver sees it established or closed; UINT32_MAX (counted) when the table is full.
+  uint32_t AllocHalfOpen(const FlowKey& key, uint32_t li);
   // A passive connection left SYN-RECEIVED (established or died): it no longer counts as half-open.
   void LeaveSynQueue(Socket& s);
   bool ToTimeWait(uint32_t index);

@@ -121,7 +121,7 @@ CookieCheck SynCookieJar::Check(Instant now, const CookieTuple& t, const TcpSegm
   out.iss = cookie;
   out.irs = irs;
   out.mss = kCookieMssTable[idx];
-  if (ack.options.timestamps) {
+  if (config_.timestamps && ack.options.timestamps) {
     out.timestamps = true;
     DecodeTsecr(ack.options.timestamps->tsecr, out.peer_wscale, out.sack_permitted);
   }

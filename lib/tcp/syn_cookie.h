@@ -60,6 +60,9 @@ class SynCookieJar {
   struct Config {
     Duration slot = Duration::Seconds(64);
     uint32_t max_age_slots = 2;  // valid for 1 to 2 slots (64..128 s) by default; at most 31
+    // Whether our cookie SYN-ACKs carry timestamps (TcpConfig::timestamps): only then does a TSecr
+    // echo window scale and SACK-permitted back to Check.
+    bool timestamps = true;
   };
 
   SynCookieJar(const std::array<uint8_t, 16>& master, Config config);
@@ -73,7 +76,8 @@ class SynCookieJar {
   // `peer_mss` (536 when absent).
   SeqNum Encode(Instant now, const CookieTuple& t, SeqNum client_isn, uint16_t peer_mss);
 
-  // Checks the cookie carried by `ack` (an ACK without SYN or RST). On kValid fills `out`.
+  // Checks the cookie carried by `ack` (an ACK without SYN or RST). On kValid fills `out` (options from
+  // the TSecr only when the jar's config says our SYN-ACKs carried timestamps).
   CookieCheck Check(Instant now, const CookieTuple& t, const TcpSegment& ack, CookieSyn& out);
 
   // The TSval of a cookie SYN-ACK sent at `now`: our millisecond clock with its low 6 bits replaced by

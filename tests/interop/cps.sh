@@ -30,28 +30,28 @@ loopback() {
   [[ $("$bin" --help) == *"--loopback"* ]] || { echo "FAIL: --help"; flag_errors=1; }
   [[ $flag_errors -eq 0 ]] || exit 1
 
+  # Runs synack-cps --loopback with the given options into $out (shown without the counter lines);
+  # a non-zero exit fails the test.
+  run_loopback() {
+    echo "--- synack-cps --loopback $*"
+    out=$(timeout 60 "$bin" -- --loopback "$@" 2>&1) && rc=0 || rc=$?
+    echo "$out" | grep -Ev '^  ' || true
+    [[ $rc -eq 0 ]] || fail "--loopback $* exited $rc"
+  }
+
   local args
   for args in "" "--request 64"; do
-    echo "--- synack-cps --loopback --duration 2 --concurrency 16 $args"
     # shellcheck disable=SC2086
-    out=$(timeout 60 "$bin" -- --loopback --duration 2 --concurrency 16 $args 2>&1) && rc=0 || rc=$?
-    echo "$out" | grep -Ev '^  ' || true
-    [[ $rc -eq 0 ]] || fail "loopback $args exited $rc"
+    run_loopback --duration 2 --concurrency 16 $args
     echo "$out" | grep -Eq '^cps: [1-9][0-9]* ok, 0 failed in .*: [1-9][0-9]* conns/s' ||
       fail "loopback $args: expected successes, 0 failures and a rate"
     echo "$out" | grep -q '^connect latency: p50' || fail "loopback $args: no latency line"
   done
 
   # --pingpong: request/response round trips on one connection; --hold: idle connections kept open.
-  echo "--- synack-cps --loopback --pingpong 64 --duration 1"
-  out=$(timeout 60 "$bin" -- --loopback --pingpong 64 --duration 1 2>&1) && rc=0 || rc=$?
-  echo "$out" | grep -E '^synack pingpong' || true
-  [[ $rc -eq 0 ]] || fail "pingpong exited $rc"
+  run_loopback --pingpong 64 --duration 1
   echo "$out" | grep -Eq '^synack pingpong: size=64 round_trips=[1-9][0-9]{3,} .* p50_us=[0-9.]+ ' || fail "pingpong: no summary"
-  echo "--- synack-cps --loopback --hold 20000 --duration 1"
-  out=$(timeout 60 "$bin" -- --loopback --hold 20000 --duration 1 2>&1) && rc=0 || rc=$?
-  echo "$out" | grep -E '^(holding|memory|cps:)' || true
-  [[ $rc -eq 0 ]] || fail "hold exited $rc"
+  run_loopback --hold 20000 --duration 1
   echo "$out" | grep -Eq '^holding 20000 established connections \(0 failed\)' || fail "hold: not all held"
   echo "$out" | grep -Eq '^server holds 200[0-9]{2} connections' || fail "hold: the server does not hold them"
   echo "$out" | grep -Eq '^memory server: [0-9]+ B per connection' || fail "hold: no memory line"
@@ -60,10 +60,7 @@ loopback() {
 
   # A spoofed SYN flood alongside the client, at a server with a tiny SYN queue: no legitimate
   # connection fails, cookies answer the flood, the half-open state stays within its bound.
-  echo "--- synack-cps --loopback --duration 2 --flood 100000 --syn-backlog 16 --max-half-open 16"
-  out=$(timeout 60 "$bin" -- --loopback --duration 2 --flood 100000 --syn-backlog 16 --max-half-open 16 2>&1) && rc=0 || rc=$?
-  echo "$out" | grep -Ev '^  ' || true
-  [[ $rc -eq 0 ]] || fail "loopback flood exited $rc"
+  run_loopback --duration 2 --flood 100000 --syn-backlog 16 --max-half-open 16
   echo "$out" | grep -Eq '^cps: [1-9][0-9]* ok, 0 failed' || fail "loopback flood: legitimate connections failed"
   echo "$out" | grep -Eq '^flood: [1-9][0-9]{5} spoofed SYNs sent' || fail "loopback flood: no flood line"
   echo "$out" | grep -Eq '^cps server state: peak half-open ([0-9]|1[0-6]),' || fail "loopback flood: half-open over 16"

@@ -161,6 +161,26 @@ TEST(SynCookie, WindowScaleAndSackTravelInTimestamps) {
   }
 }
 
+TEST(SynCookie, TsecrIgnoredWhenOurSynAcksCarryNoTimestamps) {
+  // With timestamps off, our cookie SYN-ACK had no TSval, so whatever TSecr comes back encodes nothing.
+  SynCookieJar::Config config;
+  config.timestamps = false;
+  SynCookieJar jar(kKey, config);
+  const SeqNum cookie = jar.Encode(At(0), kTuple, SeqNum(kClientIsn), 1460);
+  const uint32_t tsecr = SynCookieJar::EncodeTsval(At(0), 7, true);
+  CookieSyn got;
+  ASSERT_EQ(jar.Check(At(1), kTuple, AckFor(cookie, kClientIsn, tsecr), got), CookieCheck::kValid);
+  EXPECT_FALSE(got.timestamps);
+  EXPECT_FALSE(got.peer_wscale.has_value());
+  EXPECT_FALSE(got.sack_permitted);
+  // The same ACK at a jar whose SYN-ACKs carried timestamps recovers both.
+  SynCookieJar with_ts(kKey);
+  const SeqNum c2 = with_ts.Encode(At(0), kTuple, SeqNum(kClientIsn), 1460);
+  ASSERT_EQ(with_ts.Check(At(1), kTuple, AckFor(c2, kClientIsn, tsecr), got), CookieCheck::kValid);
+  EXPECT_EQ(got.peer_wscale, std::optional<uint8_t>(7));
+  EXPECT_TRUE(got.sack_permitted);
+}
+
 TEST(SynCookie, CookieSynAckOffersOptionsOnlyWithTimestamps) {
   TcpConfig config;
   TcpSegment syn;
