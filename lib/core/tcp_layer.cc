@@ -119,13 +119,18 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
   const FlowKey key{ip.dst, ip.src, seg.dst_port, seg.src_port};
 
   const bool known_peer = peer_refs_[PeerBucket(key.remote)] != 0;
+  // A SYN that ends a TIME-WAIT reopens the 4-tuple with an ISS above everything the old incarnation
+  // sent (RFC 1122 4.2.2.13; the same +65537 as an active open that takes a TIME-WAIT over).
+  std::optional<SeqNum> reopen_iss;
   if (const uint32_t* it = known_peer ? flows_.Find(key) : nullptr) {
     const uint32_t idx = *it;
     out_.Clear();
+    const SeqNum old_snd_nxt = sockets_[idx].conn.snd_nxt();
     sockets_[idx].conn.Input(now, seg, out_);
     const bool reuse = out_.events & tcp_events::kReuseSyn;
     Deliver(idx, out_, &m, payload_offset);
     if (!reuse) return;
+    reopen_iss = old_snd_nxt + kTimeWaitReopenIssGap;
   } else if (const uint32_t* tw = known_peer ? tw_index_.Find(key) : nullptr) {
     const uint32_t slot = *tw;
     out_.Clear();
@@ -135,12 +140,13 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
       wheel_.Schedule(config_.max_connections + slot, tw_slots_[slot].tw.expires);
       return;
     }
+    reopen_iss = tw_slots_[slot].tw.snd_nxt + kTimeWaitReopenIssGap;
     EraseTimeWait(slot);
     ++counters_.time_wait_reused;
   }
   // No connection: a listener, or a reset (RFC 9293 3.10.7.1).
   if (auto l = listener_by_port_.find(seg.dst_port); l != listener_by_port_.end()) {
-    return InputListen(now, std::move(m), key, *pkt, l->second, payload_offset);
+    return InputListen(now, std::move(m), key, *pkt, l->second, payload_offset, reopen_iss);
   }
   if (std::optional<TcpSegment> rst = ResetForUnmatched(seg)) {
     ++counters_.resets_unmatched;
@@ -149,7 +155,7 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
 }
 
 void TcpLayer::InputListen(Instant now, Mbuf&& frame, const FlowKey& key, const TcpPacket& pkt, uint32_t li,
-                           uint32_t payload_offset) {
+                           uint32_t payload_offset, std::optional<SeqNum> reopen_iss) {
   Mbuf m(std::move(frame));  // a SYN's payload is not kept: the peer sends it again once established
   const TcpSegment& seg = pkt.seg;
   switch (ListenInput(seg)) {
@@ -163,11 +169,12 @@ void TcpLayer::InputListen(Instant now, Mbuf&& frame, const FlowKey& key, const 
       }
       return;
     case ListenAction::kAcceptSyn:
-      return InputListenSyn(now, key, seg, li);
+      return InputListenSyn(now, key, seg, li, reopen_iss);
   }
 }
 
-void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment& syn, uint32_t li) {
+void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment& syn, uint32_t li,
+                              std::optional<SeqNum> reopen_iss) {
   ++counters_.syn_received;
   // Like Linux: no SYN-ACK (not even a cookie) while the application is not accepting, so a client
   // never believes in a connection that would then be dropped.
@@ -190,7 +197,8 @@ void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment&
     return;
   }
   Socket& s = sockets_[idx];
-  const SeqNum iss = isn_.Generate(key.local, key.local_port, key.remote, key.remote_port, now);
+  const SeqNum iss =
+      reopen_iss ? *reopen_iss : isn_.Generate(key.local, key.local_port, key.remote, key.remote_port, now);
   out_.Clear();
   s.conn.AcceptSyn(now, syn, iss, out_);
   Deliver(idx, out_, nullptr, 0);
@@ -615,7 +623,7 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
     key.local_port = *free_port;
   } else if (reusable_port) {
     key.local_port = *reusable_port;
-    iss_floor = tw_slots_[reusable_slot].tw.snd_nxt + 65537u;
+    iss_floor = tw_slots_[reusable_slot].tw.snd_nxt + kTimeWaitReopenIssGap;
     EraseTimeWait(reusable_slot);
     ++counters_.time_wait_reused_by_connect;
   } else {

@@ -47,6 +47,10 @@ enum class SynCookieMode : uint8_t {
 std::optional<SynCookieMode> ParseSynCookieMode(std::string_view s);
 const char* SynCookieModeName(SynCookieMode m);
 
+/// A connection that takes over a TIME-WAIT 4-tuple (either side) starts this far above the old
+/// incarnation's SND.NXT (RFC 1122 4.2.2.13; Linux uses the same gap).
+inline constexpr uint32_t kTimeWaitReopenIssGap = 65537;
+
 struct TcpLayerConfig {
   uint32_t max_connections = 16384;  ///< full connection records (slab)
   uint32_t max_time_wait = 16384;    ///< compact TIME-WAIT entries
@@ -223,10 +227,12 @@ class TcpLayer : public TransportHandler {
   void Transmit(const FlowKey& key, const OutSegment& seg, const MbufChain* snd_q);
   void Reschedule(uint32_t index);
   void PushEvent(uint32_t index, EventType type, TcpError error = TcpError::kNone);
+  // `reopen_iss`: the SYN ended a TIME-WAIT of this 4-tuple; a new connection starts there.
   void InputListen(Instant now, Mbuf&& frame, const FlowKey& key, const TcpPacket& pkt, uint32_t listener,
-                   uint32_t payload_offset);
+                   uint32_t payload_offset, std::optional<SeqNum> reopen_iss);
   // The SYN path of a listener: limits, half-open bounds, then a half-open connection or a cookie.
-  void InputListenSyn(Instant now, const FlowKey& key, const TcpSegment& syn, uint32_t listener);
+  void InputListenSyn(Instant now, const FlowKey& key, const TcpSegment& syn, uint32_t listener,
+                      std::optional<SeqNum> reopen_iss);
   void SendCookieSynAck(Instant now, const FlowKey& key, const TcpSegment& syn);
   // An ACK at a listener that may answer one of our cookies: true if it opened a connection.
   bool InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, const TcpSegment& ack, uint32_t listener,

@@ -159,8 +159,6 @@ void TcpConnection::AcceptCookie(Instant now, const CookieSyn& cookie, const Tcp
 
 void TcpConnection::NegotiateOptions(const TcpSegment& syn) {
   const TcpConfig& c = *ctx_.config;
-  uint16_t peer_mss = syn.options.mss.value_or(kDefaultMss);
-  snd_mss_ = std::min(c.mss, peer_mss);
   ws_enabled_ = syn.options.window_scale.has_value();
   if (ws_enabled_) {
     snd_wscale_ = std::min<uint8_t>(*syn.options.window_scale, 14);  // RFC 7323 2.3
@@ -169,8 +167,20 @@ void TcpConnection::NegotiateOptions(const TcpSegment& syn) {
     snd_wscale_ = rcv_wscale_ = 0;
   }
   ts_enabled_ = c.timestamps && syn.options.timestamps.has_value();
-  if (ts_enabled_) snd_mss_ = static_cast<uint16_t>(snd_mss_ - 12);
   sack_enabled_ = c.sack_permitted && syn.options.sack_permitted;
+  peer_mss_ = syn.options.mss.value_or(kDefaultMss);
+  snd_mss_ = EffectiveSendMss(c, peer_mss_, ts_enabled_);
+}
+
+uint16_t EffectiveSendMss(const TcpConfig& c, uint16_t peer_mss, bool timestamps) {
+  // The peer's MSS option counts payload plus options beyond 20 bytes (RFC 9293 3.7.1, RFC 6691), so
+  // the options every segment carries come off it. Computed in 32-bit signed arithmetic: an MSS of 0,
+  // or one smaller than the option overhead, must clamp to the floor, never wrap.
+  const int32_t cap = std::max<int32_t>(c.mss, 1);
+  const int32_t floor = std::clamp<int32_t>(c.min_snd_mss, 1, cap);
+  const int32_t overhead = timestamps ? kTimestampsOptionBytes : 0;
+  const int32_t mss = std::min<int32_t>(peer_mss, cap) - overhead;
+  return static_cast<uint16_t>(std::clamp(mss, floor, cap));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -196,7 +206,10 @@ void TcpConnection::Input(Instant now, const TcpSegment& seg, TcpOutput& out) {
 
   if (state_ == TcpState::kSynReceived && seg.syn() && !seg.rst() && seg.seq == irs_) {
     // A retransmitted SYN while our SYN-ACK is unanswered: answer with the same SYN-ACK (same ISS).
-    if (!seg.ack_flag()) return SendSyn(now, out);
+    if (!seg.ack_flag()) {
+      rtt_timing_ = false;  // Karn: the SYN-ACK now went twice; its ACK cannot tell which it answers
+      return SendSyn(now, out);
+    }
     // Simultaneous open (RFC 9293 figure 8): the peer's SYN-ACK repeats the SYN we already took;
     // its ACK completes the handshake.
     if (!passive_ && seg.ack == snd_nxt_) {
@@ -341,6 +354,8 @@ bool TcpConnection::CheckAck(Instant now, const TcpSegment& seg, TcpOutput& out)
     snd_wl2_ = seg.ack;
     SetState(TcpState::kEstablished, out);
     ArmKeepalive(now);
+    // A CLOSE while SYN-RECEIVED was queued until now (RFC 9293 3.10.4): the FIN goes after the data.
+    if (fin_queued_) SetState(TcpState::kFinWait1, out);
   }
   if (seg.ack > snd_nxt_) {
     ++ctx_.counters->ack_too_new;
@@ -576,6 +591,10 @@ void TcpConnection::Shutdown(Instant now, TcpOutput& out) {
       Finish(TcpError::kNone, out);
       return;
     case TcpState::kSynReceived:
+      // RFC 9293 3.10.4: queued until ESTABLISHED (CheckAck moves on to FIN-WAIT-1 then); until our
+      // SYN is acknowledged, a timeout retransmits the SYN-ACK, never a FIN.
+      fin_queued_ = true;
+      return;
     case TcpState::kEstablished:
       fin_queued_ = true;
       SetState(TcpState::kFinWait1, out);
@@ -587,7 +606,7 @@ void TcpConnection::Shutdown(Instant now, TcpOutput& out) {
     default:
       return;
   }
-  if (state_ != TcpState::kFinWait1 || snd_una_ != iss_) Output(now, out);
+  Output(now, out);
 }
 
 void TcpConnection::Close(Instant now, TcpOutput& out) {

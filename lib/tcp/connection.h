@@ -55,8 +55,14 @@ enum class TcpError : uint8_t {
 };
 const char* ErrorName(TcpError e);
 
+inline constexpr uint16_t kTimestampsOptionBytes = 12;  // NOP,NOP,TS on every segment
+
 struct TcpConfig {
   uint16_t mss = 1460;                 // advertised; also the cap on what we send
+  // Floor of the payload per segment whatever MSS the peer announced (Linux's tcp_min_snd_mss is 48):
+  // an MSS option of 0, or one smaller than our option overhead, cannot make us send empty or tiny
+  // segments. Clamped to [1, mss].
+  uint16_t min_snd_mss = 48;
   uint8_t window_scale = 7;            // our shift (RFC 7323), used when the peer offers scaling too
   bool timestamps = true;              // offer RFC 7323 timestamps
   bool sack_permitted = true;          // offer SACK-permitted (blocks are not generated yet)
@@ -304,7 +310,8 @@ class TcpConnection {
   bool fin_queued_ = false;
   bool fin_sent_ = false;
   SeqNum fin_seq_;
-  uint16_t snd_mss_ = kDefaultMss;  // effective payload per segment (peer MSS, minus options)
+  uint16_t snd_mss_ = kDefaultMss;  // effective payload per segment (EffectiveSendMss)
+  uint16_t peer_mss_ = kDefaultMss;  // as announced in the peer's SYN
   uint8_t snd_wscale_ = 0;          // shift applied to the peer's window
   uint8_t rcv_wscale_ = 0;          // shift the peer applies to ours
 
@@ -347,6 +354,11 @@ class TcpConnection {
 bool TimeWaitInput(TimeWaitEntry& tw, Instant now, const TcpSegment& seg, const TcpConfig& config, TcpCounters& counters,
                    TcpOutput& out);
 bool TimeWaitAcceptsSyn(const TimeWaitEntry& tw, const TcpSegment& syn);
+
+// The payload bytes per segment we send: the peer's MSS option (536 when absent) capped at our own
+// `config.mss`, minus the timestamps option when every segment carries it, clamped to
+// [config.min_snd_mss, config.mss] so that no MSS from the wire can drive it to 0 or wrap it.
+uint16_t EffectiveSendMss(const TcpConfig& config, uint16_t peer_mss, bool timestamps);
 
 // RFC 9293 3.10.7.1: the reset to send for a segment that matches no connection; none for a RST.
 std::optional<TcpSegment> ResetForUnmatched(const TcpSegment& seg);

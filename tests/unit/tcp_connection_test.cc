@@ -6,125 +6,13 @@
 #include <gtest/gtest.h>
 
 #include "lib/tcp/connection.h"
+#include "tests/unit/tcp_fixture.h"
 
 namespace synack {
 namespace {
 
 using namespace tcp_flags;
-
-constexpr uint16_t kOurPort = 80;
-constexpr uint16_t kPeerPort = 4000;
-constexpr uint32_t kIss = 1000;      // ours
-constexpr uint32_t kPeerIss = 5000;  // theirs
-
-TcpSegment Seg(uint8_t flags, uint32_t seq, uint32_t ack = 0, uint16_t window = 65535, uint32_t len = 0) {
-  TcpSegment s;
-  s.src_port = kPeerPort;
-  s.dst_port = kOurPort;
-  s.seq = SeqNum(seq);
-  if (flags & kAck) s.ack = SeqNum(ack);
-  s.flags = flags;
-  s.window = window;
-  s.payload_len = len;
-  return s;
-}
-
-// What we send: ports reversed.
-TcpSegment Out(uint8_t flags, uint32_t seq, uint32_t ack = 0, uint16_t window = 65535, uint32_t len = 0) {
-  TcpSegment s = Seg(flags, seq, ack, (flags & kRst) ? 0 : window, len);
-  std::swap(s.src_port, s.dst_port);
-  return s;
-}
-
-class TcpTest : public ::testing::Test {
- protected:
-  TcpTest() {
-    config_.timestamps = false;
-    config_.sack_permitted = false;
-    config_.window_scale = 0;
-    config_.rcv_buffer = 65535;
-  }
-  void New() { conn_.emplace(TcpContext{&config_, &counters_, &limiter_}); }
-
-  void Collect() {
-    for (const OutSegment& s : out_.segments) sent_.push_back(s);
-    events_ |= out_.events;
-    if (out_.events & tcp_events::kClosed) error_ = out_.error;
-    delivered_ += out_.deliver_len;
-    last_deliver_offset_ = out_.deliver_offset;
-    EXPECT_EQ(conn_->CheckInvariants(), "") << "after step at t=" << now_.ns();
-  }
-  void Send(const TcpSegment& seg) {
-    out_.Clear();
-    conn_->Input(now_, seg, out_);
-    Collect();
-  }
-  template <typename F>
-  void App(F f) {
-    out_.Clear();
-    f(*conn_, now_, out_);
-    Collect();
-  }
-  void ExpectSent(const TcpSegment& want) {
-    ASSERT_FALSE(sent_.empty()) << "nothing sent; wanted " << ToString(want);
-    const TcpSegment got = sent_.front().seg;
-    sent_.pop_front();
-    EXPECT_EQ(ToString(got), ToString(want));
-    EXPECT_EQ(got, want);
-  }
-  OutSegment TakeSent() {
-    EXPECT_FALSE(sent_.empty());
-    if (sent_.empty()) return {};
-    OutSegment s = sent_.front();
-    sent_.pop_front();
-    return s;
-  }
-  void ExpectNothingSent() {
-    EXPECT_TRUE(sent_.empty()) << sent_.size() << " segments, first: " << ToString(sent_.front().seg);
-    sent_.clear();
-  }
-  // Moves time forward to `t`, running every timer that falls due on the way, at its deadline.
-  void RunUntil(Instant t) {
-    for (int guard = 0; guard < 10000; ++guard) {
-      Instant d = conn_->NextDeadline();
-      if (d > t) break;
-      now_ = d;
-      out_.Clear();
-      conn_->OnTimer(now_, out_);
-      Collect();
-    }
-    now_ = t;
-  }
-  void Advance(Duration d) { RunUntil(now_ + d); }
-  TcpState state() const { return conn_->state(); }
-
-  // Passive open to ESTABLISHED: peer SYN, our SYN-ACK, peer ACK.
-  void EstablishPassive() {
-    New();
-    App([](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, Seg(kSyn, kPeerIss), SeqNum(kIss), out); });
-    ExpectSent([this] {
-      TcpSegment s = Out(kSyn | kAck, kIss, kPeerIss + 1, static_cast<uint16_t>(std::min<uint32_t>(config_.rcv_buffer, 65535)));
-      s.options.mss = 1460;
-      return s;
-    }());
-    Send(Seg(kAck, kPeerIss + 1, kIss + 1));
-    ASSERT_EQ(state(), TcpState::kEstablished);
-    ExpectNothingSent();
-    events_ = 0;
-  }
-
-  TcpConfig config_;
-  TcpCounters counters_;
-  ChallengeAckLimiter limiter_{1000};
-  std::optional<TcpConnection> conn_;
-  TcpOutput out_;
-  Instant now_ = Instant::FromNanoseconds(int64_t{1000} * 1000000000);
-  std::deque<OutSegment> sent_;
-  uint32_t events_ = 0;
-  std::optional<TcpError> error_;
-  uint64_t delivered_ = 0;
-  uint32_t last_deliver_offset_ = 0;
-};
+using namespace tcp_test;
 
 TEST_F(TcpTest, StateNamesAreRfcNames) {
   EXPECT_STREQ(StateName(TcpState::kSynReceived), "SYN-RECEIVED");
@@ -510,19 +398,6 @@ TEST(TcpListen, Rfc9293ListenRules) {
   EXPECT_EQ(ListenInput(Seg(kSyn, 1)), ListenAction::kAcceptSyn);
   EXPECT_EQ(ListenInput(Seg(kFin, 1)), ListenAction::kIgnore);
 }
-
-class TimeWaitTest : public TcpTest {
- protected:
-  void EnterTimeWait() {
-    EstablishPassive();
-    App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Close(now, out); });
-    Send(Seg(kAck, kPeerIss + 1, kIss + 2));
-    Send(Seg(kAck | kFin, kPeerIss + 1, kIss + 2));
-    ASSERT_EQ(state(), TcpState::kTimeWait);
-    sent_.clear();
-    events_ = 0;
-  }
-};
 
 TEST_F(TimeWaitTest, ExpiresAtExactlyTwoMsl) {
   config_.msl = Duration::Seconds(5);

@@ -1,0 +1,147 @@
+// Test support: one engine's NetStack + TcpLayer on real mbufs with no device, and the test playing its
+// peer on the wire. Inject() builds an Ethernet/IPv4/TCP frame from the peer (options as raw bytes, so
+// a test can send anything a hostile peer could) and hands it to the stack; Sent() takes the frames
+// the stack queued and parses them back into segments. Time is fake and moves only with Advance().
+// The peer's ARP entry is learnt at construction. Main thread only.
+#pragma once
+
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <rte_mempool.h>
+
+#include "lib/core/tcp_layer.h"
+#include "lib/net/ethernet.h"
+#include "lib/net/ipv4.h"
+#include "lib/net/net_stack.h"
+#include "lib/tcp/tcp_header.h"
+#include "tests/eal_env.h"
+#include "tests/frames.h"
+
+namespace synack::testing {
+
+inline const MacAddr kWireOurMac{{0x02, 0x53, 0, 0, 0, 0x02}};
+inline const MacAddr kWirePeerMac{{0x02, 0x4b, 0, 0, 0, 0x01}};
+inline const Ipv4Addr kWireOurIp = Ipv4Addr::Of(198, 18, 0, 2);
+inline const Ipv4Addr kWirePeerIp = Ipv4Addr::Of(198, 18, 0, 1);
+
+// Raw option bytes, for TcpFields::options.
+inline Bytes MssOption(uint16_t mss) { return {2, 4, static_cast<uint8_t>(mss >> 8), static_cast<uint8_t>(mss)}; }
+inline Bytes WscaleOption(uint8_t shift) { return {1, 3, 3, shift}; }
+inline Bytes SackPermittedOption() { return {1, 1, 4, 2}; }
+inline Bytes TimestampsOption(uint32_t tsval, uint32_t tsecr) {
+  Bytes b = {1, 1, 8, 10};
+  Put32(b, tsval);
+  Put32(b, tsecr);
+  return b;
+}
+
+// One segment the stack sent, parsed back.
+struct SentSegment {
+  Ipv4Addr dst;
+  TcpSegment seg;
+  Bytes payload;
+};
+
+class WirePeer {
+ public:
+  // `pool`: where the stack allocates (null: the shared test pool).
+  explicit WirePeer(const TcpLayerConfig& tcp, rte_mempool* pool = nullptr, Instant start = Instant::FromNanoseconds(int64_t{1} << 40))
+      : pool_(pool != nullptr ? pool : TestPool()), now_(start) {
+    NetConfig nc;
+    nc.local = Ipv4Prefix{kWireOurIp, 24};
+    nc.mac = kWireOurMac;
+    stack_.emplace(nc, pool_);
+    tcp_.emplace(tcp, *stack_, pool_, TestIndirectPool());
+    tcp_->set_now(now_);
+    // Learn the peer's MAC from its ARP request (we answer it; the answer is dropped here).
+    InjectFrame(ArpFrame(1, MacAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, kWirePeerMac, kWirePeerIp, MacAddr{}, kWireOurIp));
+    DropSent();
+  }
+  ~WirePeer() {
+    tcp_.reset();
+    stack_.reset();
+  }
+
+  TcpLayer& tcp() { return *tcp_; }
+  NetStack& stack() { return *stack_; }
+  Instant now() const { return now_; }
+  rte_mempool* pool() const { return pool_; }
+
+  // A frame from the peer (from `src`, default the peer's address) to us.
+  void Inject(const TcpFields& f, const Bytes& payload = {}, Ipv4Addr src = kWirePeerIp) {
+    IpOpts o;
+    o.protocol = 6;
+    InjectFrame(Concat(EthHeader(kWireOurMac, kWirePeerMac, 0x0800), Ipv4(src, kWireOurIp, Tcp(src, kWireOurIp, f, payload), o)));
+  }
+  // False when the pool had no mbuf for it (the frame never reached the stack).
+  bool InjectFrame(const Bytes& frame) {
+    Mbuf m = ToMbuf(pool_, frame);
+    if (!m) return false;
+    stack_->Input(now_, std::move(m));
+    return true;
+  }
+
+  // Moves fake time forward, running the layer's timers (every `step`) and ARP.
+  void Advance(Duration d, Duration step = Duration::Milliseconds(1)) {
+    const Instant end = now_ + d;
+    while (now_ < end) {
+      now_ = std::min(end, now_ + step);
+      tcp_->Poll(now_);
+      stack_->Poll(now_);
+    }
+    tcp_->set_now(now_);
+  }
+
+  // Every TCP segment queued for transmission, oldest first; other frames are dropped.
+  std::vector<SentSegment> Sent() {
+    std::vector<SentSegment> out;
+    while (Mbuf m = stack_->outbox().PopFront()) {
+      if (!m.contiguous() && rte_pktmbuf_linearize(m.get()) != 0) {
+        ADD_FAILURE() << "could not linearize a sent frame";
+        continue;
+      }
+      Parsed<EthernetFrame> eth = ParseEthernet(m.bytes());
+      if (!eth.ok() || eth->ethertype != kEtherTypeIpv4) continue;
+      Parsed<Ipv4Packet> ip = ParseIpv4(eth->payload);
+      if (!ip.ok() || ip->protocol != kIpProtoTcp) continue;
+      Parsed<TcpPacket> tcp = ParseTcp(ip->payload, ip->src, ip->dst, ChecksumState::kUnknown);
+      if (!tcp.ok()) {
+        ADD_FAILURE() << "the stack sent a TCP segment it cannot parse back: " << DropName(tcp.error());
+        continue;
+      }
+      out.push_back(SentSegment{ip->dst, tcp->seg, Bytes(tcp->payload.begin(), tcp->payload.end())});
+    }
+    return out;
+  }
+  // The one segment sent since the last call (fails the test otherwise).
+  std::optional<SentSegment> SentOne() {
+    std::vector<SentSegment> s = Sent();
+    EXPECT_EQ(s.size(), 1u) << (s.empty() ? std::string("nothing sent") : ToString(s[0].seg));
+    if (s.size() != 1) return std::nullopt;
+    return s[0];
+  }
+  void DropSent() {
+    while (stack_->outbox().PopFront()) {
+    }
+  }
+
+  // Drains the layer's events.
+  std::vector<Event> Events() {
+    std::vector<Event> out;
+    Event ev[64];
+    for (size_t n; (n = tcp_->PollEvents(ev)) > 0;) out.insert(out.end(), ev, ev + n);
+    return out;
+  }
+
+ private:
+  rte_mempool* pool_;
+  Instant now_;
+  std::optional<NetStack> stack_;
+  std::optional<TcpLayer> tcp_;
+};
+
+}  // namespace synack::testing
