@@ -57,9 +57,23 @@ class WirePeer {
     stack_.emplace(nc, pool_);
     tcp_.emplace(tcp, *stack_, pool_, TestIndirectPool());
     tcp_->set_now(now_);
-    // Learn the peer's MAC from its ARP request (we answer it; the answer is dropped here).
-    InjectFrame(ArpFrame(1, MacAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, kWirePeerMac, kWirePeerIp, MacAddr{}, kWireOurIp));
-    DropSent();
+    Learn(kWirePeerIp);
+  }
+  // Makes the stack learn `addr` (at the peer's MAC) from an ARP request; our ARP reply is dropped.
+  void Learn(Ipv4Addr addr) {
+    for (Ipv4Addr a : learnt_) {
+      if (a == addr) return;
+    }
+    learnt_.push_back(addr);
+    InjectFrame(ArpFrame(1, MacAddr{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, kWirePeerMac, addr, MacAddr{}, kWireOurIp));
+    // Drop our ARP reply; keep whatever else was queued, in order.
+    std::vector<Mbuf> keep;
+    while (Mbuf m = stack_->outbox().PopFront()) {
+      const ConstBytes b = m.bytes();
+      if (b.size() >= 14 && LoadBe16(b.data() + 12) == kEtherTypeArp) continue;
+      keep.push_back(std::move(m));
+    }
+    for (Mbuf& m : keep) EXPECT_TRUE(stack_->outbox().Push(std::move(m)));
   }
   ~WirePeer() {
     tcp_.reset();
@@ -72,7 +86,9 @@ class WirePeer {
   rte_mempool* pool() const { return pool_; }
 
   // A frame from the peer (from `src`, default the peer's address) to us.
+  // Addresses other than the peer's are learnt by ARP first (answers dropped).
   void Inject(const TcpFields& f, const Bytes& payload = {}, Ipv4Addr src = kWirePeerIp) {
+    Learn(src);
     IpOpts o;
     o.protocol = 6;
     InjectFrame(Concat(EthHeader(kWireOurMac, kWirePeerMac, 0x0800), Ipv4(src, kWireOurIp, Tcp(src, kWireOurIp, f, payload), o)));
@@ -142,6 +158,7 @@ class WirePeer {
   Instant now_;
   std::optional<NetStack> stack_;
   std::optional<TcpLayer> tcp_;
+  std::vector<Ipv4Addr> learnt_;
 };
 
 }  // namespace synack::testing

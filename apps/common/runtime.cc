@@ -348,20 +348,7 @@ void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, c
   for (const Engine* e : engines) {
     e->counters().ForEach([&](std::string_view n, uint64_t v) { add(std::string(n), v); });
     e->tcp().counters().ForEach([&](std::string_view n, uint64_t v) { add(absl::StrCat("tcp.", std::string(n)), v); });
-    const TcpCounters& tc = e->tcp().tcp_counters();
-    add("tcp.segments_in", tc.segments_in);
-    add("tcp.segments_out", tc.segments_out);
-    add("tcp.retransmits", tc.retransmits);
-    add("tcp.syn_retransmits", tc.syn_retransmits);
-    add("tcp.unacceptable", tc.unacceptable);
-    add("tcp.no_ack_flag", tc.no_ack_flag);
-    add("tcp.ack_too_new", tc.ack_too_new);
-    add("tcp.ack_too_old", tc.ack_too_old);
-    add("tcp.challenge_acks", tc.challenge_acks);
-    add("tcp.resets_in", tc.resets_in);
-    add("tcp.resets_out", tc.resets_out);
-    add("tcp.out_of_order_dropped", tc.out_of_order_dropped);
-    add("tcp.timeouts", tc.timeouts);
+    e->tcp().tcp_counters().ForEach([&](std::string_view n, uint64_t v) { add(absl::StrCat("tcp.", std::string(n)), v); });
   }
   for (const auto& [name, v] : totals) {
     if (v != 0) std::fprintf(out, "  %s %llu\n", name.c_str(), static_cast<unsigned long long>(v));

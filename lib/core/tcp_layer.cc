@@ -35,6 +35,13 @@ std::array<uint8_t, 16> DeriveKey(const std::array<uint8_t, 16>& key, uint8_t do
 constexpr uint8_t kCookieKeyDomain = 0xc0;
 constexpr uint8_t kLimiterKeyDomain = 0xc1;
 constexpr uint8_t kPeerFilterDomain = 0xc2;
+constexpr uint8_t kChallengeDomain = 0xc3;
+
+uint64_t Seed64(const std::array<uint8_t, 16>& key) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= uint64_t{key[i]} << (8 * i);
+  return v;
+}
 
 SynCookieJar::Config CookieConfig(const TcpLayerConfig& config) {
   SynCookieJar::Config c = config.cookie;
@@ -73,7 +80,7 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       net_(net),
       pool_(pool),
       indirect_pool_(indirect_pool),
-      challenge_(config.challenge_acks_per_second),
+      challenge_(config.challenge_acks_per_second, Seed64(DeriveKey(config.isn_key, kChallengeDomain))),
       ctx_{&config_.tcp, &tcp_counters_, &challenge_},
       isn_(config.isn_key),
       cookies_(DeriveKey(config.isn_key, kCookieKeyDomain), CookieConfig(config)),
@@ -91,8 +98,7 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
   events_.resize(size_t{2} * config.max_connections + 1024);
   const uint32_t span = config.ephemeral_hi - config.ephemeral_lo + 1u;
   next_ephemeral_ = static_cast<uint16_t>(config.ephemeral_lo + (config.isn_key[0] | (config.isn_key[1] << 8)) % span);
-  const std::array<uint8_t, 16> peer_key = DeriveKey(config.isn_key, kPeerFilterDomain);
-  for (int i = 0; i < 8; ++i) peer_seed_ |= uint64_t{peer_key[i]} << (8 * i);
+  peer_seed_ = Seed64(DeriveKey(config.isn_key, kPeerFilterDomain));
   net_.set_tcp_handler(this);
 }
 
@@ -487,6 +493,10 @@ uint32_t TcpLayer::AllocSocket(const FlowKey& key) {
 
 void TcpLayer::FreeSocket(uint32_t idx) {
   Socket& s = sockets_[idx];
+  if (s.orphan) {
+    s.orphan = false;
+    --orphans_;
+  }
   flows_.Erase(s.key);
   --peer_refs_[PeerBucket(s.key.remote)];
   wheel_.Cancel(idx);
@@ -755,6 +765,16 @@ void TcpLayer::Close(ConnId id) {
     if (!ToTimeWait(id.index)) Reschedule(id.index);
     return;
   }
+  if (orphans_ >= config_.max_orphans) {
+    // Too many connections are already finishing without an owner: this one ends now.
+    ++counters_.orphans_reset;
+    out_.Clear();
+    s->conn.Abort(now_, out_);
+    Deliver(id.index, out_, nullptr, 0);
+    return;
+  }
+  s->orphan = true;
+  ++orphans_;
   out_.Clear();
   s->conn.Close(now_, out_);
   Deliver(id.index, out_, nullptr, 0);

@@ -63,11 +63,16 @@ struct TcpLayerConfig {
   SynCookieJar::Config cookie;       ///< cookie time slot and lifetime
   SynSourceLimiter::Config syn_limit;  ///< per-source SYN rate limit (off unless rate > 0)
   uint32_t accept_backlog = 1024;    ///< per listener: accepted connections the application has not seen
+  /// Connections the application closed that are still finishing (FIN-WAIT, CLOSING, LAST-ACK, data
+  /// still queued). Beyond this, Close() resets the connection instead (as Linux's tcp_max_orphans).
+  uint32_t max_orphans = 8192;
   uint16_t ephemeral_lo = 32768;
   uint16_t ephemeral_hi = 60999;
   Duration tick = Duration::Milliseconds(1);  ///< timer wheel granularity
   TcpConfig tcp;
   std::array<uint8_t, 16> isn_key{};  ///< RFC 6528 secret (use RandomKey())
+  /// Engine-wide challenge ACKs per second: the mean of a budget drawn at random each second (see
+  /// ChallengeAckLimiter); each connection also sends at most one per tcp.challenge_ack_interval.
   uint32_t challenge_acks_per_second = 1000;
   bool tx_tcp_cksum_offload = false;  ///< the device fills TCP checksums (we write the pseudo-header sum)
   /// With several engines: the shared flow-to-engine rule and this engine's index. Connect then only
@@ -98,6 +103,7 @@ struct TcpLayerConfig {
   X(connected)                       \
   X(closed)                          \
   X(events_dropped)                  \
+  X(orphans_reset)                   \
   X(no_mbufs)                        \
   X(tx_cksum_in_software)            \
   X(bytes_in)                        \
@@ -189,6 +195,8 @@ class TcpLayer : public TransportHandler {
   }
   /// SYN-RECEIVED connections on this engine (all listeners).
   uint32_t half_open() const { return half_open_; }
+  /// Connections the application closed that are still finishing (see TcpLayerConfig::max_orphans).
+  uint32_t orphans() const { return orphans_; }
   Instant now() const { return now_; }
   void set_now(Instant now) { now_ = now; }
 
@@ -204,6 +212,7 @@ class TcpLayer : public TransportHandler {
     bool in_use = false;
     bool app_owned = false;       // the application knows this id (accepted or connected)
     bool app_closed = false;      // Close() called: no more events
+    bool orphan = false;          // closed by the application, still finishing: counted in orphans_
     bool readable_pending = false;
     bool want_writable = false;
     Instant connect_deadline = Instant::Never();
@@ -274,6 +283,7 @@ class TcpLayer : public TransportHandler {
   SynSourceLimiter syn_limiter_;
   Instant last_cookie_sent_ = Instant::Never();  // ACKs are checked as cookies only after one was sent
   uint32_t half_open_ = 0;
+  uint32_t orphans_ = 0;
   std::vector<uint32_t> peer_refs_ = std::vector<uint32_t>(kPeerBuckets, 0);
   uint64_t peer_seed_ = 0;
   TimerWheel wheel_;

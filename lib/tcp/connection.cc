@@ -42,6 +42,12 @@ const char* ErrorName(TcpError e) {
   return "?";
 }
 
+void TcpCounters::ForEach(absl::FunctionRef<void(std::string_view, uint64_t)> f) const {
+#define SYNACK_X(name) f(#name, name);
+  SYNACK_TCP_COUNTERS(SYNACK_X)
+#undef SYNACK_X
+}
+
 uint64_t TcpCounters::transitions_to(TcpState s) const {
   uint64_t n = 0;
   for (const auto& row : transitions) n += row[static_cast<size_t>(s)];
@@ -237,6 +243,9 @@ void TcpConnection::InputSynchronized(Instant now, const TcpSegment& seg, TcpOut
     return;
   }
   last_rx_ = now;
+  // The peer is alive: keep probing a zero window (RFC 1122 4.2.2.17) — unless the application has
+  // closed, in which case nobody waits for the data and probing ends after max_retransmits probes.
+  if (!app_closed_) persist_unanswered_ = 0;
   // Second: RST. Fourth: SYN.
   if (seg.rst()) {
     CheckRst(now, seg, out);
@@ -258,6 +267,7 @@ void TcpConnection::InputSynchronized(Instant now, const TcpSegment& seg, TcpOut
   bool ack_now = false;
   if (seg.payload_len > 0) {
     ProcessText(now, seg, out);
+    if (state_ == TcpState::kClosed) return;
     ack_now = delack_deadline_ == Instant::Never() && out.deliver_len == 0;  // duplicate/out of order
     // Every second full-sized segment, or when the window is now closed, the ACK cannot wait.
     if (delack_segments_ >= 2 || rcv_adv_ == rcv_nxt_) ack_now = true;
@@ -446,6 +456,14 @@ void TcpConnection::UpdateTimestamps(const TcpSegment& seg) {
 
 void TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& out) {
   if (state_ != TcpState::kEstablished && state_ != TcpState::kFinWait1 && state_ != TcpState::kFinWait2) return;
+  if (app_closed_ && seg.seq + seg.payload_len > rcv_nxt_) {
+    // New data for a connection nobody will read again (RFC 9293 3.10.4 CLOSE; RFC 2525 2.17): tell
+    // the peer at once with a RST instead of accepting it into an orphan.
+    ++ctx_.counters->abort_on_data;
+    SendRst(now, snd_nxt_, out);
+    Finish(TcpError::kAborted, out);
+    return;
+  }
   if (seg.seq > rcv_nxt_) {
     ++ctx_.counters->out_of_order_dropped;  // no reassembly yet: a duplicate ACK asks for the gap
     return;
@@ -657,6 +675,15 @@ void TcpConnection::OnTimer(Instant now, TcpOutput& out) {
     ArmRto(now);
   }
   if (persist_deadline_ <= now) {
+    // RFC 1122 4.2.2.17: probe for as long as the peer answers; a peer that stopped answering is
+    // given up on like a retransmission timeout (RST, timed out).
+    if (persist_unanswered_ >= c.max_retransmits) {
+      ++ctx_.counters->persist_timeouts;
+      SendRst(now, snd_nxt_, out);
+      Finish(TcpError::kTimedOut, out);
+      return;
+    }
+    ++persist_unanswered_;
     // Zero-window probe: an old sequence number makes the peer answer with its current window.
     ++ctx_.counters->persist_probes;
     Emit(Make(now, snd_una_ - 1, kAck), 0, out);
@@ -722,10 +749,15 @@ void TcpConnection::Emit(const TcpSegment& seg, uint32_t data_offset, TcpOutput&
 void TcpConnection::SendAck(Instant now, TcpOutput& out) { Emit(Make(now, snd_nxt_, kAck), 0, out); }
 
 void TcpConnection::SendChallengeAck(Instant now, TcpOutput& out) {
+  if (now - last_challenge_ack_ < ctx_.config->challenge_ack_interval) {
+    ++ctx_.counters->challenge_acks_conn_limited;
+    return;
+  }
   if (!ctx_.challenge->Allow(now)) {
     ++ctx_.counters->challenge_acks_suppressed;
     return;
   }
+  last_challenge_ack_ = now;
   ++ctx_.counters->challenge_acks;
   SendAck(now, out);
 }

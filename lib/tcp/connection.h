@@ -19,8 +19,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/functional/function_ref.h"
 #include "lib/base/time.h"
 #include "lib/tcp/rto.h"
 #include "lib/tcp/segment.h"
@@ -71,7 +73,10 @@ struct TcpConfig {
   RtoConfig rto;
   int syn_retries = 6;                 // SYN retransmissions before connect() times out
   int synack_retries = 5;              // SYN-ACK retransmissions before a half-open connection goes
-  int max_retransmits = 15;            // data/FIN retransmissions before the connection times out
+  int max_retransmits = 15;            // data/FIN retransmissions before the connection times out;
+                                       // also unanswered zero-window probes before it gives up
+  // At most one challenge ACK (RFC 5961) per connection per interval (Linux's tcp_invalid_ratelimit).
+  Duration challenge_ack_interval = Duration::Milliseconds(500);
   Duration msl = Duration::Seconds(30);            // TIME-WAIT lasts 2*MSL
   Duration delayed_ack = Duration::Milliseconds(40);
   Duration fin_wait2_timeout = Duration::Seconds(60);  // for connections the application closed
@@ -83,47 +88,75 @@ struct TcpConfig {
   Duration persist_max = Duration::Seconds(60);
 };
 
-// RFC 5961 section 7: a per-engine limit on challenge ACKs.
+// RFC 5961 section 7: the engine-wide limit on challenge ACKs, with a budget drawn at random for each
+// one-second window from [per_second/2, per_second*3/2) — as Linux after CVE-2016-5696 — so that the
+// number of challenge ACKs one connection sees says nothing about what other connections triggered.
+// (Each connection also sends at most one per TcpConfig::challenge_ack_interval.) The generator is a
+// keyed xorshift, deterministic for a given seed (tests), unpredictable off-path.
 class ChallengeAckLimiter {
  public:
-  explicit ChallengeAckLimiter(uint32_t per_second = 1000) : per_second_(per_second) {}
+  explicit ChallengeAckLimiter(uint32_t per_second = 1000, uint64_t seed = 0x9e3779b97f4a7c15ull)
+      : per_second_(per_second), rng_(seed | 1) {}
   bool Allow(Instant now) {
-    if (now - window_start_ >= Duration::Seconds(1)) {
+    if (!started_ || now - window_start_ >= Duration::Seconds(1)) {
+      started_ = true;
       window_start_ = now;
       sent_ = 0;
+      budget_ = per_second_ / 2 + (per_second_ == 0 ? 0 : static_cast<uint32_t>(Next() % per_second_));
     }
-    if (sent_ >= per_second_) return false;
+    if (sent_ >= budget_) return false;
     ++sent_;
     return true;
   }
+  // This window's budget (tests).
+  uint32_t budget() const { return budget_; }
 
  private:
+  uint64_t Next() {
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    return rng_;
+  }
   uint32_t per_second_;
   uint32_t sent_ = 0;
+  uint32_t budget_ = 0;
+  bool started_ = false;
+  uint64_t rng_;
   Instant window_start_;
 };
 
+#define SYNACK_TCP_COUNTERS(X)                              \
+  X(segments_in)                                                                                     \
+  X(segments_out)                                                                                    \
+  X(retransmits)                                                                                     \
+  X(syn_retransmits)                                                                                 \
+  X(unacceptable)                 /* failed the sequence test (answered with ACK unless RST) */      \
+  X(no_ack_flag)                  /* synchronized state, ACK bit off: dropped */                     \
+  X(ack_too_new)                  /* SEG.ACK > SND.NXT */                                            \
+  X(ack_too_old)                  /* SEG.ACK below SND.UNA - MAX.SND.WND (RFC 5961 5.2) */           \
+  X(challenge_acks)                                                                                  \
+  X(challenge_acks_suppressed)                                                                       \
+  X(resets_in)                                                                                       \
+  X(resets_out)                                                                                      \
+  X(out_of_order_dropped)                                                                            \
+  X(delayed_acks)                                                                                    \
+  X(keepalive_probes)                                                                                \
+  X(persist_probes)                                                                                  \
+  X(persist_timeouts)             /* zero-window probes went unanswered max_retransmits times: RST */ \
+  X(challenge_acks_conn_limited)  /* the connection sent one less than an interval ago */            \
+  X(abort_on_data)                /* new data after the application closed: RST */                   \
+  X(timeouts)                                                                                        \
+  X(rtt_samples)
+
 struct TcpCounters {
   std::array<std::array<uint64_t, kTcpStateCount>, kTcpStateCount> transitions{};  // [from][to]
-  uint64_t segments_in = 0;
-  uint64_t segments_out = 0;
-  uint64_t retransmits = 0;
-  uint64_t syn_retransmits = 0;
-  uint64_t unacceptable = 0;         // failed the sequence test (answered with ACK unless RST)
-  uint64_t no_ack_flag = 0;          // synchronized state, ACK bit off: dropped
-  uint64_t ack_too_new = 0;          // SEG.ACK > SND.NXT
-  uint64_t ack_too_old = 0;          // SEG.ACK below SND.UNA - MAX.SND.WND (RFC 5961 5.2)
-  uint64_t challenge_acks = 0;
-  uint64_t challenge_acks_suppressed = 0;
-  uint64_t resets_in = 0;
-  uint64_t resets_out = 0;
-  uint64_t out_of_order_dropped = 0;
-  uint64_t delayed_acks = 0;
-  uint64_t keepalive_probes = 0;
-  uint64_t persist_probes = 0;
-  uint64_t timeouts = 0;
-  uint64_t rtt_samples = 0;
+#define SYNACK_X(name) uint64_t name = 0;
+  SYNACK_TCP_COUNTERS(SYNACK_X)
+#undef SYNACK_X
   uint64_t transitions_to(TcpState s) const;
+  // Every scalar counter by name (transitions not included).
+  void ForEach(absl::FunctionRef<void(std::string_view, uint64_t)> f) const;
 };
 
 // Shared by all connections of one engine.
@@ -338,6 +371,8 @@ class TcpConnection {
   Instant close_deadline_ = Instant::Never();     // TIME-WAIT 2*MSL, or FIN-WAIT-2 orphan timeout
   int retries_ = 0;            // consecutive retransmissions of the same data
   int persist_backoff_ = 0;
+  int persist_unanswered_ = 0;  // zero-window probes sent since the peer last answered
+  Instant last_challenge_ack_ = Instant::FromNanoseconds(INT64_MIN / 2);
   int keepalive_sent_ = 0;
   uint32_t delack_segments_ = 0;   // full-sized segments received since our last ACK
   Instant last_rx_;

@@ -2,6 +2,7 @@
 // ExpectSent(seg) / ExpectNothingSent() check what it emitted, and every step checks the TCB invariants.
 #include <deque>
 #include <optional>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -337,6 +338,7 @@ TEST_F(TcpTest, Rfc5961SynInSynchronizedStateGetsChallengeAck) {
   Send(Seg(kSyn, kPeerIss + 10));
   ExpectSent(Out(kAck, kIss + 1, kPeerIss + 1));
   EXPECT_EQ(state(), TcpState::kEstablished);
+  now_ = now_ + config_.challenge_ack_interval;
   Send(Seg(kSyn, kPeerIss + 1));  // even at RCV.NXT
   ExpectSent(Out(kAck, kIss + 1, kPeerIss + 1));
   EXPECT_EQ(state(), TcpState::kEstablished);
@@ -347,6 +349,7 @@ TEST_F(TcpTest, Rfc5961AckRange) {
   Send(Seg(kAck, kPeerIss + 1, kIss + 500));  // acknowledges data never sent
   ExpectSent(Out(kAck, kIss + 1, kPeerIss + 1));
   EXPECT_EQ(counters_.ack_too_new, 1u);
+  now_ = now_ + config_.challenge_ack_interval;
   Send(Seg(kAck, kPeerIss + 1, kIss + 1 - 70000));  // older than SND.UNA - MAX.SND.WND
   ExpectSent(Out(kAck, kIss + 1, kPeerIss + 1));
   EXPECT_EQ(counters_.ack_too_old, 1u);
@@ -355,17 +358,50 @@ TEST_F(TcpTest, Rfc5961AckRange) {
   EXPECT_EQ(state(), TcpState::kEstablished);
 }
 
-TEST_F(TcpTest, ChallengeAcksAreRateLimited) {
-  limiter_ = ChallengeAckLimiter(2);
+TEST_F(TcpTest, ChallengeAcksAreRateLimitedPerConnection) {
   EstablishPassive();
   for (int i = 0; i < 5; ++i) Send(Seg(kSyn, kPeerIss + 10));
-  EXPECT_EQ(sent_.size(), 2u);
-  EXPECT_EQ(counters_.challenge_acks_suppressed, 3u);
+  EXPECT_EQ(sent_.size(), 1u);  // one per challenge_ack_interval
+  EXPECT_EQ(counters_.challenge_acks_conn_limited, 4u);
+  sent_.clear();
+  now_ = now_ + config_.challenge_ack_interval - Duration::Nanoseconds(1);
+  Send(Seg(kSyn, kPeerIss + 10));
+  ExpectNothingSent();
+  now_ = now_ + Duration::Nanoseconds(1);
+  Send(Seg(kSyn, kPeerIss + 10));
+  EXPECT_EQ(sent_.size(), 1u);
+  sent_.clear();
+}
+
+TEST_F(TcpTest, ChallengeAcksAreRateLimitedPerEngine) {
+  config_.challenge_ack_interval = Duration();
+  limiter_ = ChallengeAckLimiter(2);  // a budget of 1 or 2 per second
+  EstablishPassive();
+  for (int i = 0; i < 5; ++i) Send(Seg(kSyn, kPeerIss + 10));
+  EXPECT_EQ(sent_.size(), limiter_.budget());
+  EXPECT_EQ(counters_.challenge_acks_suppressed, 5u - limiter_.budget());
   sent_.clear();
   now_ = now_ + Duration::Seconds(1);
   Send(Seg(kSyn, kPeerIss + 10));
   EXPECT_EQ(sent_.size(), 1u);
   sent_.clear();
+}
+
+// The engine-wide budget is random per second within [n/2, 3n/2): an off-path observer counting the
+// challenge ACKs it can draw learns nothing exact from the count.
+TEST(ChallengeAckLimiter, BudgetVariesWithinHalfToThreeHalves) {
+  ChallengeAckLimiter l(1000, 42);
+  Instant t = Instant::FromNanoseconds(int64_t{5} * 1000000000);
+  std::set<uint32_t> budgets;
+  for (int s = 0; s < 50; ++s, t = t + Duration::Seconds(1)) {
+    uint32_t n = 0;
+    while (l.Allow(t) && n < 5000) ++n;
+    EXPECT_GE(n, 500u);
+    EXPECT_LT(n, 1500u);
+    EXPECT_EQ(n, l.budget());
+    budgets.insert(n);
+  }
+  EXPECT_GT(budgets.size(), 40u);
 }
 
 TEST_F(TcpTest, SynReceivedBadAckIsReset) {

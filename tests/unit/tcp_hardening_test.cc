@@ -251,5 +251,103 @@ TEST_F(TcpTest, WindowOfASynAckIsNeverScaled) {
   EXPECT_EQ(conn_->snd_wnd(), 999u << 7);
 }
 
+// --- Give-up limits ---------------------------------------------------------------------------------
+
+// RFC 1122 4.2.2.17 keeps probing a zero window for as long as the peer answers; a peer that stops
+// answering is given up on after max_retransmits probes, like a retransmission timeout.
+TEST_F(TcpTest, ZeroWindowProbingGivesUpWhenThePeerVanishes) {
+  config_.max_retransmits = 3;
+  EstablishPassive();
+  Send(Seg(kAck, kPeerIss + 1, kIss + 1, 0));
+  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Send(now, 300, out); });
+  ExpectNothingSent();
+  Advance(Duration::Seconds(30));
+  // Three unanswered probes (200, 400, 800 ms apart), then at the fourth deadline a RST.
+  ASSERT_EQ(sent_.size(), 4u);
+  for (int i = 0; i < 3; ++i) ExpectSent(Out(kAck, kIss, kPeerIss + 1));
+  ExpectSent(Out(kRst, kIss + 1));
+  EXPECT_EQ(state(), TcpState::kClosed);
+  EXPECT_EQ(error_, TcpError::kTimedOut);
+  EXPECT_EQ(counters_.persist_timeouts, 1u);
+}
+
+TEST_F(TcpTest, ZeroWindowProbingGoesOnWhileThePeerAnswers) {
+  config_.max_retransmits = 3;
+  EstablishPassive();
+  Send(Seg(kAck, kPeerIss + 1, kIss + 1, 0));
+  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Send(now, 300, out); });
+  for (int probe = 0; probe < 20; ++probe) {
+    RunUntil(conn_->NextDeadline());
+    ASSERT_EQ(state(), TcpState::kEstablished) << "probe " << probe;
+    ExpectSent(Out(kAck, kIss, kPeerIss + 1));
+    Send(Seg(kAck, kPeerIss + 1, kIss + 1, 0));  // still closed, but alive
+  }
+  EXPECT_EQ(counters_.persist_timeouts, 0u);
+  Send(Seg(kAck, kPeerIss + 1, kIss + 1, 1000));
+  ExpectSent(Out(kAck | kPsh, kIss + 1, kPeerIss + 1, 65535, 300));
+}
+
+// Data for a connection the application closed (and so will never read) is answered with RST
+// (RFC 2525 2.17, as Linux's TCPAbortOnData), not accepted into the orphan.
+TEST_F(TcpTest, DataAfterCloseIsAnsweredWithReset) {
+  EstablishPassive();
+  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Close(now, out); });
+  ExpectSent(Out(kAck | kFin, kIss + 1, kPeerIss + 1));
+  Send(Seg(kAck, kPeerIss + 1, kIss + 2));
+  ASSERT_EQ(state(), TcpState::kFinWait2);
+  Send(Seg(kAck | kPsh, kPeerIss + 1, kIss + 2, 65535, 10));
+  ExpectSent(Out(kRst, kIss + 2));
+  EXPECT_EQ(state(), TcpState::kClosed);
+  EXPECT_EQ(error_, TcpError::kAborted);
+  EXPECT_EQ(counters_.abort_on_data, 1u);
+  EXPECT_EQ(delivered_, 0u);
+}
+
+TEST_F(TcpTest, OldDataAndFinAfterCloseAreStillFine) {  // the other side of the edge: nothing new
+  EstablishPassive();
+  Send(Seg(kAck | kPsh, kPeerIss + 1, kIss + 1, 65535, 10));
+  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Consume(now, 10, out); });
+  sent_.clear();
+  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Close(now, out); });
+  ExpectSent(Out(kAck | kFin, kIss + 1, kPeerIss + 11));
+  Send(Seg(kAck, kPeerIss + 11, kIss + 2));
+  ASSERT_EQ(state(), TcpState::kFinWait2);
+  Send(Seg(kAck | kPsh, kPeerIss + 1, kIss + 2, 65535, 10));  // a retransmission of what we had
+  EXPECT_EQ(state(), TcpState::kFinWait2);
+  ExpectSent(Out(kAck, kIss + 2, kPeerIss + 11));
+  Send(Seg(kAck | kFin, kPeerIss + 11, kIss + 2));
+  EXPECT_EQ(state(), TcpState::kTimeWait);
+  EXPECT_EQ(counters_.abort_on_data, 0u);
+}
+
+TEST_F(TcpTest, HalfClosedConnectionStillReceivesData) {  // Shutdown is not Close
+  EstablishPassive();
+  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Shutdown(now, out); });
+  sent_.clear();
+  Send(Seg(kAck | kPsh, kPeerIss + 1, kIss + 2, 65535, 10));
+  EXPECT_EQ(state(), TcpState::kFinWait2);
+  EXPECT_EQ(delivered_, 10u);
+}
+
+TEST_F(TcpTest, OrphanedConnectionStopsProbingAZeroWindowEvenIfAnswered) {
+  config_.max_retransmits = 3;
+  EstablishPassive();
+  Send(Seg(kAck, kPeerIss + 1, kIss + 1, 0));
+  App([](TcpConnection& c, Instant now, TcpOutput& out) {
+    c.Send(now, 300, out);
+    c.Close(now, out);
+  });
+  ASSERT_EQ(state(), TcpState::kFinWait1);
+  for (int probe = 0; probe < 3; ++probe) {
+    RunUntil(conn_->NextDeadline());
+    ExpectSent(Out(kAck, kIss, kPeerIss + 1));
+    Send(Seg(kAck, kPeerIss + 1, kIss + 1, 0));
+  }
+  RunUntil(conn_->NextDeadline());
+  ExpectSent(Out(kRst, kIss + 1));
+  EXPECT_EQ(state(), TcpState::kClosed);
+  EXPECT_EQ(counters_.persist_timeouts, 1u);
+}
+
 }  // namespace
 }  // namespace synack

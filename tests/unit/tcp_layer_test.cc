@@ -57,15 +57,16 @@ class TcpLayerTest : public ::testing::Test {
     ASSERT_TRUE(peer_->tcp().Listen(kPort).ok());
   }
   // Handshake from the peer (ISN `peer_isn`): returns our ISS and the accepted connection.
-  std::pair<uint32_t, ConnId> Open(uint32_t peer_isn, const Bytes& syn_options = {}) {
-    TcpFields syn = Fields(kSyn, peer_isn);
+  std::pair<uint32_t, ConnId> Open(uint32_t peer_isn, const Bytes& syn_options = {}, Ipv4Addr src = testing::kWirePeerIp,
+                                   uint16_t src_port = kPeerPort) {
+    TcpFields syn = Fields(kSyn, peer_isn, 0, 65535, src_port);
     syn.options = syn_options;
-    peer_->Inject(syn);
+    peer_->Inject(syn, {}, src);
     std::optional<SentSegment> synack = peer_->SentOne();
     EXPECT_TRUE(synack && synack->seg.flags == (kSyn | kAck));
     if (!synack) return {0, ConnId{}};
     const uint32_t iss = synack->seg.seq.raw();
-    peer_->Inject(Fields(kAck, peer_isn + 1, iss + 1));
+    peer_->Inject(Fields(kAck, peer_isn + 1, iss + 1, 65535, src_port), {}, src);
     ConnId id{};
     for (const Event& e : peer_->Events()) {
       if (e.type == EventType::kAccepted) id = e.conn;
@@ -112,6 +113,63 @@ TEST_F(TcpLayerTest, SynReopeningFullRecordTimeWaitGetsIssAboveOldSndNxt) {
   ASSERT_TRUE(synack);
   EXPECT_EQ(synack->seg.flags, kSyn | kAck);
   EXPECT_EQ(synack->seg.seq, SeqNum(iss + 2 + kTimeWaitReopenIssGap));
+}
+
+// CVE-2016-5696: with one engine-wide challenge-ACK budget, an off-path attacker could spend part of
+// it on a guessed 4-tuple (spoofed in-window RSTs) and count how many challenge ACKs its own connection
+// still draws: fewer means the guessed connection exists. With the per-connection limit (and the
+// randomised engine budget) the attacker's count is the same whether the victim exists or not.
+TEST_F(TcpLayerTest, ChallengeAckCountsDoNotRevealOtherConnections) {
+  const Ipv4Addr victim_ip = Ipv4Addr::Of(198, 18, 0, 9);
+  constexpr uint16_t kVictimPort = 40001;
+  auto run = [&](bool victim_exists) -> std::pair<size_t, size_t> {
+    Start();
+    Open(5000);  // the attacker's own connection
+    if (victim_exists) Open(70000, {}, victim_ip, kVictimPort);
+    peer_->Sent();
+    // 500 spoofed RSTs in the victim's window (not at RCV.NXT), then 1,500 on the attacker's own.
+    for (int i = 0; i < 500; ++i) peer_->Inject(Fields(kRst, 70000 + 1 + 100 + i, 0, 0, kVictimPort), {}, victim_ip);
+    for (int i = 0; i < 1500; ++i) peer_->Inject(Fields(kRst, 5000 + 1 + 100 + i));
+    size_t to_attacker = 0, to_victim = 0;
+    for (const SentSegment& s : peer_->Sent()) {
+      if (s.seg.flags != kAck) continue;
+      (s.dst == victim_ip ? to_victim : to_attacker) += 1;
+    }
+    peer_->DropSent();
+    peer_.reset();
+    return {to_attacker, to_victim};
+  };
+  const auto [with_victim, victim_acks] = run(true);
+  const auto [without_victim, no_victim_acks] = run(false);
+  EXPECT_EQ(with_victim, without_victim);
+  EXPECT_EQ(with_victim, 1u);  // one per connection per challenge_ack_interval
+  EXPECT_EQ(victim_acks, 1u);
+  EXPECT_EQ(no_victim_acks, 0u);
+}
+
+TEST_F(TcpLayerTest, OrphansBeyondTheLimitAreReset) {
+  TcpLayerConfig c = SmallConfig();
+  c.max_orphans = 2;
+  Start(c);
+  std::vector<std::pair<uint32_t, ConnId>> conns;
+  for (uint16_t i = 0; i < 3; ++i) conns.push_back(Open(1000 + i * 100000, {}, testing::kWirePeerIp, kPeerPort + i));
+  peer_->tcp().Close(conns[0].second);
+  peer_->tcp().Close(conns[1].second);
+  EXPECT_EQ(peer_->tcp().orphans(), 2u);
+  std::vector<SentSegment> fins = peer_->Sent();
+  ASSERT_EQ(fins.size(), 2u);
+  EXPECT_TRUE(fins[0].seg.fin() && fins[1].seg.fin());
+  peer_->tcp().Close(conns[2].second);  // a third orphan: reset instead
+  std::optional<SentSegment> rst = peer_->SentOne();
+  ASSERT_TRUE(rst);
+  EXPECT_EQ(rst->seg.flags, kRst);
+  EXPECT_EQ(peer_->tcp().counters().orphans_reset, 1u);
+  EXPECT_EQ(peer_->tcp().orphans(), 2u);
+  // The first orphan finishes (the peer ACKs our FIN and sends its own): room for one more.
+  peer_->Inject(Fields(kAck | kFin, 1001, conns[0].first + 2, 65535, kPeerPort));
+  peer_->Sent();
+  EXPECT_EQ(peer_->tcp().orphans(), 1u);
+  EXPECT_EQ(peer_->tcp().time_wait_entries(), 1u);
 }
 
 }  // namespace
