@@ -182,8 +182,13 @@ void TcpLayer::InputListen(Instant now, Mbuf&& frame, const FlowKey& key, const 
 void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment& syn, uint32_t li,
                               std::optional<SeqNum> reopen_iss) {
   ++counters_.syn_received;
-  // Like Linux: no SYN-ACK (not even a cookie) while the application is not accepting, so a client
-  // never believes in a connection that would then be dropped.
+  // No SYN-ACK — not even a cookie — when no connection could be admitted: a full connection table
+  // or an application that is not accepting. A client must never believe in a connection that does
+  // not exist; this one's SYN retries either find room later or its connect times out.
+  if (free_sockets_.empty()) {
+    ++counters_.syn_table_full;
+    return;
+  }
   if (!Admit(now, key, li)) return;
   const Listener& l = listeners_[li];
   const bool full = l.syn_queue >= config_.syn_backlog || half_open_ >= config_.max_half_open;
@@ -198,7 +203,6 @@ void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment&
   }
   const uint32_t idx = AllocHalfOpen(key, li);
   if (idx == UINT32_MAX) {
-    if (mode != SynCookieMode::kOff) return SendCookieSynAck(now, key, syn);  // no room for state: keep none
     ++counters_.syn_dropped;
     return;
   }
@@ -241,7 +245,13 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
   if (!Admit(now, key, li)) return true;
   // Counted as half-open for the moment it takes Deliver to see it established.
   const uint32_t idx = AllocHalfOpen(key, li);
-  if (idx == UINT32_MAX) return true;
+  if (idx == UINT32_MAX) {
+    // The table filled up since the cookie went out: tell the client now (RST) rather than let it
+    // believe in a connection that does not exist.
+    ++counters_.cookie_ack_table_full;
+    if (std::optional<TcpSegment> rst = ResetForUnmatched(ack)) Transmit(key, OutSegment{*rst, 0}, nullptr);
+    return true;
+  }
   ++counters_.cookies_validated;
   out_.Clear();
   sockets_[idx].conn.AcceptCookie(now, c, ack, out_);

@@ -94,6 +94,8 @@ struct TcpLayerConfig {
   X(cookies_expired)                 \
   X(accept_backlog_overflow)         \
   X(table_full)                      \
+  X(syn_table_full)                  \
+  X(cookie_ack_table_full)           \
   X(time_wait_full)                  \
   X(time_wait_entries)               \
   X(time_wait_reused)                \

@@ -60,18 +60,24 @@ const std::array<uint8_t, 16>& SynCookieJar::KeyFor(uint64_t slot) {
   SlotKey& victim = (cache_[0].slot == UINT64_MAX || (cache_[1].slot != UINT64_MAX && cache_[0].slot < cache_[1].slot))
                         ? cache_[0]
                         : cache_[1];
+  victim.key = DeriveSlotKey(slot);
+  victim.slot = slot;
+  return victim.key;
+}
+
+std::array<uint8_t, 16> SynCookieJar::DeriveSlotKey(uint64_t slot) const {
   std::array<uint8_t, 9> in;
   PutU64(in.data() + 1, slot);
   in[0] = kDomainKeyLow;
   const uint64_t lo = SipHash24(master_, in);
   in[0] = kDomainKeyHigh;
   const uint64_t hi = SipHash24(master_, in);
+  std::array<uint8_t, 16> key;
   for (int i = 0; i < 8; ++i) {
-    victim.key[i] = static_cast<uint8_t>(lo >> (8 * i));
-    victim.key[8 + i] = static_cast<uint8_t>(hi >> (8 * i));
+    key[i] = static_cast<uint8_t>(lo >> (8 * i));
+    key[8 + i] = static_cast<uint8_t>(hi >> (8 * i));
   }
-  victim.slot = slot;
-  return victim.key;
+  return key;
 }
 
 uint32_t SynCookieJar::TupleOffset(const CookieTuple& t) const {
@@ -113,10 +119,16 @@ CookieCheck SynCookieJar::Check(Instant now, const CookieTuple& t, const TcpSegm
   const uint32_t raw = cookie.raw() - TupleOffset(t);
   const uint64_t current = SlotOf(now);
   const uint64_t age = (current - (raw >> 27)) & kSlotMask;
-  if (age >= config_.max_age_slots || age > current) return CookieCheck::kExpired;
+  if (age > current) return CookieCheck::kBadMac;  // a slot before time began: not one of ours
   const uint64_t slot = current - age;
   const uint8_t idx = static_cast<uint8_t>((raw >> 24) & 7);
-  if (Mac(KeyFor(slot), t, irs, slot, idx) != (raw & kMacMask)) return CookieCheck::kBadMac;
+  // The MAC decides whether this was ever our cookie; only then does its age matter. (Any stray ACK at
+  // a listener is checked here; most carry a slot number outside the lifetime, and must count as
+  // forged, not as expired.) Old slots' keys are derived without displacing the cached ones.
+  const bool alive = age < config_.max_age_slots;
+  const std::array<uint8_t, 16> old_key = alive ? std::array<uint8_t, 16>{} : DeriveSlotKey(slot);
+  if (Mac(alive ? KeyFor(slot) : old_key, t, irs, slot, idx) != (raw & kMacMask)) return CookieCheck::kBadMac;
+  if (!alive) return CookieCheck::kExpired;
   out = CookieSyn{};
   out.iss = cookie;
   out.irs = irs;

@@ -44,7 +44,9 @@ struct CookieSyn {
   bool timestamps = false;             // the handshake used timestamps
 };
 
-// What the ACK of a cookie SYN-ACK was found to be.
+// What the ACK of a cookie SYN-ACK was found to be: valid; not a cookie of ours (any ACK that is not
+// the answer to a cookie SYN-ACK, e.g. for a connection already gone); or a genuine cookie past its
+// lifetime.
 enum class CookieCheck : uint8_t { kValid, kBadMac, kExpired };
 
 // The 4-tuple as seen from the listener.
@@ -96,7 +98,8 @@ class SynCookieJar {
     std::array<uint8_t, 16> key{};
   };
   uint64_t SlotOf(Instant now) const;
-  const std::array<uint8_t, 16>& KeyFor(uint64_t slot);
+  const std::array<uint8_t, 16>& KeyFor(uint64_t slot);  // cached
+  std::array<uint8_t, 16> DeriveSlotKey(uint64_t slot) const;
   uint32_t TupleOffset(const CookieTuple& t) const;
   uint32_t Mac(const std::array<uint8_t, 16>& key, const CookieTuple& t, SeqNum client_isn, uint64_t slot,
                uint8_t mss_index) const;

@@ -172,5 +172,33 @@ TEST_F(TcpLayerTest, OrphansBeyondTheLimitAreReset) {
   EXPECT_EQ(peer_->tcp().time_wait_entries(), 1u);
 }
 
+// A full connection table hands out no SYN-ACKs — not even cookies — and a cookie ACK that finds the
+// table full gets a RST: no client believes in a connection that does not exist.
+TEST_F(TcpLayerTest, FullTableAnswersNoSynAndResetsCookieAcks) {
+  TcpLayerConfig c = SmallConfig();
+  c.max_connections = 2;
+  c.syn_cookies = SynCookieMode::kAlways;
+  Start(c);
+  Open(1000, {}, testing::kWirePeerIp, kPeerPort);
+  // A third client's SYN while one record is still free: a cookie SYN-ACK.
+  peer_->Inject(Fields(kSyn, 3000, 0, 65535, kPeerPort + 2));
+  std::optional<SentSegment> cookie = peer_->SentOne();
+  ASSERT_TRUE(cookie && cookie->seg.flags == (kSyn | kAck));
+  Open(2000, {}, testing::kWirePeerIp, kPeerPort + 1);  // takes the last record
+  ASSERT_EQ(peer_->tcp().connections(), 2u);
+  // The cookie's ACK arrives: no room, RST.
+  peer_->Inject(Fields(kAck, 3001, cookie->seg.seq.raw() + 1, 65535, kPeerPort + 2));
+  std::optional<SentSegment> rst = peer_->SentOne();
+  ASSERT_TRUE(rst);
+  EXPECT_EQ(rst->seg.flags, kRst);
+  EXPECT_EQ(rst->seg.seq, cookie->seg.seq + 1);
+  EXPECT_EQ(peer_->tcp().counters().cookie_ack_table_full, 1u);
+  // New SYNs get nothing at all while the table is full.
+  peer_->Inject(Fields(kSyn, 4000, 0, 65535, kPeerPort + 3));
+  EXPECT_TRUE(peer_->Sent().empty());
+  EXPECT_EQ(peer_->tcp().counters().syn_table_full, 1u);
+  EXPECT_EQ(peer_->tcp().counters().cookies_sent, 3u);
+}
+
 }  // namespace
 }  // namespace synack
