@@ -93,6 +93,27 @@ class WirePeer {
     o.protocol = 6;
     InjectFrame(Concat(EthHeader(kWireOurMac, kWirePeerMac, 0x0800), Ipv4(src, kWireOurIp, Tcp(src, kWireOurIp, f, payload), o)));
   }
+  // An ICMP echo request from the peer; true if the stack queued an echo reply for it.
+  bool Ping(uint16_t seq) {
+    IpOpts o;
+    o.protocol = 1;
+    InjectFrame(Concat(EthHeader(kWireOurMac, kWirePeerMac, 0x0800), Ipv4(kWirePeerIp, kWireOurIp, IcmpEcho(8, 77, seq, 32), o)));
+    bool replied = false;
+    std::vector<Mbuf> keep;
+    while (Mbuf m = stack_->outbox().PopFront()) {
+      Parsed<EthernetFrame> eth = ParseEthernet(m.bytes());
+      if (eth.ok() && eth->ethertype == kEtherTypeIpv4) {
+        Parsed<Ipv4Packet> ip = ParseIpv4(eth->payload);
+        if (ip.ok() && ip->protocol == kIpProtoIcmp && !ip->payload.empty() && ip->payload[0] == 0) {
+          replied = true;
+          continue;
+        }
+      }
+      keep.push_back(std::move(m));
+    }
+    for (Mbuf& m : keep) EXPECT_TRUE(stack_->outbox().Push(std::move(m)));
+    return replied;
+  }
   // False when the pool had no mbuf for it (the frame never reached the stack).
   bool InjectFrame(const Bytes& frame) {
     Mbuf m = ToMbuf(pool_, frame);

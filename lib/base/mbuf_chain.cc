@@ -12,6 +12,7 @@ MbufChain& MbufChain::operator=(MbufChain&& o) noexcept {
     tail_ = std::exchange(o.tail_, nullptr);
     bytes_ = std::exchange(o.bytes_, 0);
     segs_ = std::exchange(o.segs_, 0);
+    truesize_ = std::exchange(o.truesize_, 0);
     cursor_ = std::exchange(o.cursor_, nullptr);
     cursor_off_ = std::exchange(o.cursor_off_, 0);
   }
@@ -35,6 +36,7 @@ void MbufChain::Append(Mbuf&& m) {
         tail_ = seg;
       }
       bytes_ += seg->data_len;
+      truesize_ += Truesize(seg);
       ++segs_;
     }
     seg = next;
@@ -53,6 +55,7 @@ void MbufChain::DropFront(uint32_t n) {
       }
       rte_mbuf* next = head_->next;
       head_->next = nullptr;
+      truesize_ -= Truesize(head_);
       rte_pktmbuf_free_seg(head_);
       head_ = next;
       --segs_;
@@ -74,7 +77,7 @@ Mbuf MbufChain::TakeAll() {
   head_->nb_segs = static_cast<uint16_t>(std::min<uint32_t>(segs_, UINT16_MAX));
   Mbuf out(head_);
   head_ = tail_ = cursor_ = nullptr;
-  bytes_ = segs_ = cursor_off_ = 0;
+  bytes_ = segs_ = truesize_ = cursor_off_ = 0;
   return out;
 }
 
@@ -121,7 +124,21 @@ void MbufChain::Clear() {
     head_ = next;
   }
   tail_ = cursor_ = nullptr;
-  bytes_ = segs_ = cursor_off_ = 0;
+  bytes_ = segs_ = truesize_ = cursor_off_ = 0;
+}
+
+uint16_t MbufChain::TailRoom() const {
+  if (tail_ == nullptr || !RTE_MBUF_DIRECT(tail_) || rte_mbuf_refcnt_read(tail_) != 1) return 0;
+  return rte_pktmbuf_tailroom(tail_);
+}
+
+void MbufChain::CopyToTail(ConstBytes data) {
+  if (data.empty()) return;
+  const uint16_t n = static_cast<uint16_t>(data.size());
+  std::memcpy(rte_pktmbuf_mtod_offset(tail_, uint8_t*, tail_->data_len), data.data(), n);
+  tail_->data_len = static_cast<uint16_t>(tail_->data_len + n);
+  tail_->pkt_len = tail_->data_len;
+  bytes_ += n;
 }
 
 }  // namespace synack

@@ -1,8 +1,9 @@
 // MbufChain: a byte queue made of linked rte_mbuf segments, used for a connection's send queue
 // (application mbufs waiting for acknowledgement) and receive queue (received payload waiting for the
 // application). Appending links segments at the tail in O(segments appended); dropping bytes from the
-// front frees whole segments and trims the first; nothing is copied. The chain owns every segment in
-// it. Owned by one connection; only its engine's core may call it.
+// front frees whole segments and trims the first; nothing is copied, except that CopyToTail lets small
+// payloads share the tail segment. The chain owns every segment in it and counts the memory they pin
+// (truesize). Owned by one connection; only its engine's core may call it.
 #pragma once
 
 #include <cstdint>
@@ -39,12 +40,33 @@ class MbufChain {
   uint32_t size() const { return bytes_; }
   uint32_t segments() const { return segs_; }
   bool empty() const { return bytes_ == 0; }
+  // The memory the queued segments pin, whatever bytes they carry (Truesize of each).
+  uint32_t truesize() const { return truesize_; }
+
+  // Bytes that CopyToTail can take: the tail's tailroom when the tail is a direct mbuf that this chain
+  // alone holds (refcount 1) — writing there cannot touch bytes anybody else sees. 0 otherwise. An
+  // in-flight tail (attached by transmitted frames) has a higher refcount and is never written.
+  uint16_t TailRoom() const;
+  // Appends `data` (at most TailRoom() bytes) to the tail segment by copying: how a trickle of tiny
+  // segments shares one mbuf instead of pinning one each.
+  void CopyToTail(ConstBytes data);
+
+  // What one segment pins: its buffer plus the mbuf header (for an indirect mbuf, the buffer it
+  // shares is counted too — conservative).
+  static uint32_t Truesize(const rte_mbuf* seg) { return static_cast<uint32_t>(sizeof(rte_mbuf)) + seg->buf_len; }
+  // Truesize summed over every segment of packet `m`.
+  static uint32_t PacketTruesize(const rte_mbuf* m) {
+    uint32_t n = 0;
+    for (; m != nullptr; m = m->next) n += Truesize(m);
+    return n;
+  }
 
  private:
   rte_mbuf* head_ = nullptr;
   rte_mbuf* tail_ = nullptr;
   uint32_t bytes_ = 0;
   uint32_t segs_ = 0;
+  uint32_t truesize_ = 0;
   // Where the last ForRange started: a segment in the chain and the byte offset of its first byte.
   mutable rte_mbuf* cursor_ = nullptr;
   mutable uint32_t cursor_off_ = 0;

@@ -49,9 +49,28 @@ SynCookieJar::Config CookieConfig(const TcpLayerConfig& config) {
   return c;
 }
 
+// Payloads up to this size are copied into the tail of a queue when it has room, instead of pinning
+// a buffer of their own.
+constexpr uint32_t kCoalesceMax = 1024;
+
+// Pressure levels from the pool's free share (see MemoryPressure), checked this often.
+constexpr Duration kPressureCheckInterval = Duration::Microseconds(250);
+constexpr Duration kPressureResetInterval = Duration::Milliseconds(5);
+constexpr uint32_t kPressureResetSample = 4096;  // connection records looked at per reset
+
 CookieTuple CookieTupleOf(const FlowKey& key) { return CookieTuple{key.local, key.remote, key.local_port, key.remote_port}; }
 
 }  // namespace
+
+const char* MemoryPressureName(MemoryPressure p) {
+  switch (p) {
+    case MemoryPressure::kNone: return "none";
+    case MemoryPressure::kLow: return "low";
+    case MemoryPressure::kCritical: return "critical";
+    case MemoryPressure::kExhausted: return "exhausted";
+  }
+  return "?";
+}
 
 std::optional<SynCookieMode> ParseSynCookieMode(std::string_view s) {
   if (s == "off") return SynCookieMode::kOff;
@@ -81,7 +100,7 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       pool_(pool),
       indirect_pool_(indirect_pool),
       challenge_(config.challenge_acks_per_second, Seed64(DeriveKey(config.isn_key, kChallengeDomain))),
-      ctx_{&config_.tcp, &tcp_counters_, &challenge_},
+      ctx_{&config_.tcp, &tcp_counters_, &challenge_, &window_clamp_},
       isn_(config.isn_key),
       cookies_(DeriveKey(config.isn_key, kCookieKeyDomain), CookieConfig(config)),
       syn_limiter_(config.syn_limit, DeriveKey(config.isn_key, kLimiterKeyDomain)),
@@ -132,7 +151,7 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
     const uint32_t idx = *it;
     out_.Clear();
     const SeqNum old_snd_nxt = sockets_[idx].conn.snd_nxt();
-    sockets_[idx].conn.Input(now, seg, out_);
+    sockets_[idx].conn.Input(now, seg, out_, RxMemFor(sockets_[idx], m, seg.payload_len));
     const bool reuse = out_.events & tcp_events::kReuseSyn;
     Deliver(idx, out_, &m, payload_offset);
     if (!reuse) return;
@@ -182,11 +201,15 @@ void TcpLayer::InputListen(Instant now, Mbuf&& frame, const FlowKey& key, const 
 void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment& syn, uint32_t li,
                               std::optional<SeqNum> reopen_iss) {
   ++counters_.syn_received;
-  // No SYN-ACK — not even a cookie — when no connection could be admitted: a full connection table
-  // or an application that is not accepting. A client must never believe in a connection that does
-  // not exist; this one's SYN retries either find room later or its connect times out.
+  // No SYN-ACK — not even a cookie — when no connection could be admitted: a full connection table,
+  // no memory, or an application that is not accepting. A client must never believe in a connection
+  // that does not exist; this one's SYN retries either find room later or its connect times out.
   if (free_sockets_.empty()) {
     ++counters_.syn_table_full;
+    return;
+  }
+  if (pressure_ >= MemoryPressure::kCritical) {
+    ++counters_.syn_pressure_dropped;
     return;
   }
   if (!Admit(now, key, li)) return;
@@ -254,7 +277,7 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
   }
   ++counters_.cookies_validated;
   out_.Clear();
-  sockets_[idx].conn.AcceptCookie(now, c, ack, out_);
+  sockets_[idx].conn.AcceptCookie(now, c, ack, out_, RxMemFor(sockets_[idx], frame, ack.payload_len));
   Deliver(idx, out_, &frame, payload_offset);
   return true;
 }
@@ -292,7 +315,19 @@ void TcpLayer::LeaveSynQueue(Socket& s) {
 
 void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t payload_offset) {
   Socket& s = sockets_[idx];
-  if (out.deliver_len > 0 && frame != nullptr && *frame) {
+  if (out.deliver_len > 0 && frame != nullptr && *frame && out.deliver_len <= kCoalesceMax &&
+      out.deliver_len <= s.rcv_q.TailRoom()) {
+    // A small payload shares the buffer at the tail of the receive queue (RxMemFor charged nothing):
+    // a trickle of tiny segments cannot pin one mbuf each.
+    s.rcv_q.CopyToTail(ConstBytes(frame->data() + payload_offset + out.deliver_offset, out.deliver_len));
+    frame->reset();
+    ++counters_.rx_coalesced;
+    counters_.bytes_in += out.deliver_len;
+    if (s.app_owned && !s.app_closed && !s.readable_pending) {
+      s.readable_pending = true;
+      PushEvent(idx, EventType::kReadable);
+    }
+  } else if (out.deliver_len > 0 && frame != nullptr && *frame) {
     // Zero-copy receive: the frame itself, trimmed to the accepted payload, joins the receive queue.
     Mbuf m(std::move(*frame));
     m.Adj(static_cast<uint16_t>(payload_offset + out.deliver_offset));
@@ -452,8 +487,72 @@ void TcpLayer::Unreachable(Instant now, Ipv4Addr dst) {
   }
 }
 
+RxMem TcpLayer::RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_len) const {
+  RxMem mem{s.rcv_q.truesize(), 0};
+  if (payload_len == 0 || !frame) return mem;
+  if (payload_len <= kCoalesceMax && payload_len <= s.rcv_q.TailRoom()) return mem;  // shares the tail
+  mem.cost = pressure_ >= MemoryPressure::kCritical ? RxMem::kNoRoom : MbufChain::PacketTruesize(frame.get());
+  return mem;
+}
+
+uint32_t TcpLayer::SndMemLimit() const {
+  const TcpConfig& c = config_.tcp;
+  return c.snd_mem != 0 ? c.snd_mem : static_cast<uint32_t>(std::min<uint64_t>(uint64_t{c.snd_buffer} * 2, UINT32_MAX));
+}
+
+void TcpLayer::UpdatePressure(Instant now) {
+  next_pressure_check_ = now + kPressureCheckInterval;
+  const uint64_t size = pool_->size;
+  const uint64_t avail = rte_mempool_avail_count(pool_);
+  MemoryPressure level = MemoryPressure::kNone;
+  if (avail * 16 < size) {
+    level = MemoryPressure::kExhausted;
+  } else if (avail * 8 < size) {
+    level = MemoryPressure::kCritical;
+  } else if (avail * 4 < size) {
+    level = MemoryPressure::kLow;
+  }
+  if (level > pressure_) {  // count each entry into a worse level
+    if (level >= MemoryPressure::kLow && pressure_ < MemoryPressure::kLow) ++counters_.pressure_low;
+    if (level >= MemoryPressure::kCritical && pressure_ < MemoryPressure::kCritical) ++counters_.pressure_critical;
+    if (level >= MemoryPressure::kExhausted) ++counters_.pressure_exhausted;
+  }
+  pressure_ = level;
+  // Under pressure new windows promise no more than a few segments each.
+  window_clamp_ = level >= MemoryPressure::kLow ? uint32_t{4} * config_.tcp.mss : UINT32_MAX;
+  if (level == MemoryPressure::kExhausted && now >= next_pressure_reset_) {
+    next_pressure_reset_ = now + kPressureResetInterval;
+    ResetMostExpensive(now);
+  }
+}
+
+void TcpLayer::ResetMostExpensive(Instant now) {
+  const uint32_t n = static_cast<uint32_t>(sockets_.size());
+  if (n == 0) return;
+  uint32_t victim = UINT32_MAX;
+  uint64_t most = 0;
+  for (uint32_t k = 0; k < std::min(n, kPressureResetSample); ++k) {
+    const uint32_t i = (prune_cursor_ + k) % n;
+    const Socket& s = sockets_[i];
+    if (!s.in_use) continue;
+    const uint64_t held = uint64_t{s.rcv_q.truesize()} + s.snd_q.truesize();
+    if (held > most) {
+      most = held;
+      victim = i;
+    }
+  }
+  prune_cursor_ = (prune_cursor_ + kPressureResetSample) % n;
+  if (victim == UINT32_MAX) return;
+  ++counters_.pressure_resets;
+  Socket& s = sockets_[victim];
+  out_.Clear();
+  s.conn.Abort(now, out_);
+  Deliver(victim, out_, nullptr, 0);
+}
+
 void TcpLayer::Poll(Instant now) {
   now_ = now;
+  if (now >= next_pressure_check_) UpdatePressure(now);
   wheel_.Advance(now, [&](uint32_t id) {
     if (id >= config_.max_connections) {
       const uint32_t slot = id - config_.max_connections;
@@ -611,6 +710,10 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
         absl::StrCat("connect: no route to ", dst.ToString(), " (not in ", nc.local.ToString(), " and no gateway)"));
   }
   if (port == 0) return absl::InvalidArgumentError("connect: port 0");
+  if (pressure_ >= MemoryPressure::kCritical) {
+    return absl::ResourceExhaustedError(absl::StrCat("connect: mbuf pool under ", MemoryPressureName(pressure_),
+                                                     " pressure; retry once memory is freed"));
+  }
   const uint32_t span = config_.ephemeral_hi - config_.ephemeral_lo + 1u;
   FlowKey key{nc.local.addr, dst, 0, port};
   // The flow must hash to this engine (so the peer's answers come back here) and its 4-tuple must not
@@ -699,7 +802,22 @@ SendStatus TcpLayer::Send(ConnId id, Mbuf&& data) {
     s->want_writable = true;
     return SendStatus::kWouldBlock;
   }
-  s->snd_q.Append(std::move(data));
+  if (data.get()->nb_segs == 1 && len <= kCoalesceMax && len <= s->snd_q.TailRoom()) {
+    // Small writes share the buffer at the tail of the send queue.
+    s->snd_q.CopyToTail(data.bytes());
+    data.reset();
+    ++counters_.tx_coalesced;
+  } else {
+    // Memory, not only bytes: many small mbufs must not drain the pool. (An empty queue always takes
+    // one packet, whatever its size.)
+    if (!s->snd_q.empty() && (pressure_ >= MemoryPressure::kCritical ||
+                              uint64_t{s->snd_q.truesize()} + MbufChain::PacketTruesize(data.get()) > SndMemLimit())) {
+      ++counters_.snd_mem_limited;
+      s->want_writable = true;
+      return SendStatus::kWouldBlock;
+    }
+    s->snd_q.Append(std::move(data));
+  }
   out_.Clear();
   s->conn.Send(now_, len, out_);
   Deliver(id.index, out_, nullptr, 0);
@@ -736,7 +854,7 @@ Mbuf TcpLayer::Recv(ConnId id) {
   if (s == nullptr || s->rcv_q.empty()) return Mbuf();
   Mbuf m = s->rcv_q.TakeAll();
   out_.Clear();
-  s->conn.Consume(now_, m.pkt_len(), out_);
+  s->conn.Consume(now_, m.pkt_len(), out_, s->rcv_q.truesize());
   Deliver(id.index, out_, nullptr, 0);
   return m;
 }
@@ -748,7 +866,7 @@ size_t TcpLayer::RecvCopy(ConnId id, MutableBytes buf) {
   if (n == 0) return 0;
   s->rcv_q.DropFront(static_cast<uint32_t>(n));
   out_.Clear();
-  s->conn.Consume(now_, static_cast<uint32_t>(n), out_);
+  s->conn.Consume(now_, static_cast<uint32_t>(n), out_, s->rcv_q.truesize());
   Deliver(id.index, out_, nullptr, 0);
   return n;
 }
@@ -802,6 +920,12 @@ void TcpLayer::Abort(ConnId id) {
 TcpState TcpLayer::State(ConnId id) const {
   const Socket* s = Find(id);
   return s == nullptr ? TcpState::kClosed : s->conn.state();
+}
+
+std::pair<uint32_t, uint32_t> TcpLayer::QueueMemory(ConnId id) const {
+  const Socket* s = Find(id);
+  if (s == nullptr) return {0, 0};
+  return {s->rcv_q.truesize(), s->snd_q.truesize()};
 }
 
 std::optional<FlowKey> TcpLayer::Flow(ConnId id) const {

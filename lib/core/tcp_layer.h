@@ -47,6 +47,14 @@ enum class SynCookieMode : uint8_t {
 std::optional<SynCookieMode> ParseSynCookieMode(std::string_view s);
 const char* SynCookieModeName(SynCookieMode m);
 
+/// How short of mbufs the engine's pool is (free share: >= 1/4, < 1/4, < 1/8, < 1/16). Each level
+/// adds a defence: kLow clamps newly advertised windows to a few segments; kCritical drops received
+/// payload that would need a new mbuf (control segments and payload that fits a buffer already held
+/// are still processed, so RX never starves), refuses new connections and sends that need memory;
+/// kExhausted also resets the connection pinning the most memory, every few milliseconds.
+enum class MemoryPressure : uint8_t { kNone, kLow, kCritical, kExhausted };
+const char* MemoryPressureName(MemoryPressure p);
+
 /// A connection that takes over a TIME-WAIT 4-tuple (either side) starts this far above the old
 /// incarnation's SND.NXT (RFC 1122 4.2.2.13; Linux uses the same gap).
 inline constexpr uint32_t kTimeWaitReopenIssGap = 65537;
@@ -106,6 +114,14 @@ struct TcpLayerConfig {
   X(closed)                          \
   X(events_dropped)                  \
   X(orphans_reset)                   \
+  X(rx_coalesced)                    \
+  X(tx_coalesced)                    \
+  X(snd_mem_limited)                 \
+  X(pressure_low)                    \
+  X(pressure_critical)               \
+  X(pressure_exhausted)              \
+  X(pressure_resets)                 \
+  X(syn_pressure_dropped)            \
   X(no_mbufs)                        \
   X(tx_cksum_in_software)            \
   X(bytes_in)                        \
@@ -195,6 +211,10 @@ class TcpLayer : public TransportHandler {
     for (uint32_t c : peer_refs_) n += c;
     return n;
   }
+  /// The memory pressure level seen at the last check (every few hundred microseconds in Poll).
+  MemoryPressure pressure() const { return pressure_; }
+  /// Memory (mbuf truesize) the connection's queues pin: received data, then send data.
+  std::pair<uint32_t, uint32_t> QueueMemory(ConnId id) const;
   /// SYN-RECEIVED connections on this engine (all listeners).
   uint32_t half_open() const { return half_open_; }
   /// Connections the application closed that are still finishing (see TcpLayerConfig::max_orphans).
@@ -259,6 +279,12 @@ class TcpLayer : public TransportHandler {
   uint32_t AllocHalfOpen(const FlowKey& key, uint32_t li);
   // A passive connection left SYN-RECEIVED (established or died): it no longer counts as half-open.
   void LeaveSynQueue(Socket& s);
+  // What keeping `payload_len` bytes of `frame` in the connection's receive queue would cost.
+  RxMem RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_len) const;
+  uint32_t SndMemLimit() const;
+  void UpdatePressure(Instant now);
+  // kExhausted: resets the connection (among a sample of the table) whose queues pin the most memory.
+  void ResetMostExpensive(Instant now);
   bool ToTimeWait(uint32_t index);
   void EraseTimeWait(uint32_t slot);
   // An active open may take over this TIME-WAIT 4-tuple.
@@ -286,6 +312,11 @@ class TcpLayer : public TransportHandler {
   Instant last_cookie_sent_ = Instant::Never();  // ACKs are checked as cookies only after one was sent
   uint32_t half_open_ = 0;
   uint32_t orphans_ = 0;
+  MemoryPressure pressure_ = MemoryPressure::kNone;
+  uint32_t window_clamp_ = UINT32_MAX;  // what ctx_.window_clamp points at
+  Instant next_pressure_check_;
+  Instant next_pressure_reset_;
+  uint32_t prune_cursor_ = 0;
   std::vector<uint32_t> peer_refs_ = std::vector<uint32_t>(kPeerBuckets, 0);
   uint64_t peer_seed_ = 0;
   TimerWheel wheel_;

@@ -136,7 +136,8 @@ void TcpConnection::AcceptSyn(Instant now, const TcpSegment& syn, SeqNum iss, Tc
   ArmRto(now);
 }
 
-void TcpConnection::AcceptCookie(Instant now, const CookieSyn& cookie, const TcpSegment& ack, TcpOutput& out) {
+void TcpConnection::AcceptCookie(Instant now, const CookieSyn& cookie, const TcpSegment& ack, TcpOutput& out,
+                                 RxMem mem) {
   passive_ = true;
   ep_ = Endpoint{ack.dst_port, ack.src_port};
   irs_ = cookie.irs;
@@ -160,7 +161,7 @@ void TcpConnection::AcceptCookie(Instant now, const CookieSyn& cookie, const Tcp
   last_rx_ = now;
   skip_ts_rtt_ = true;
   SetState(TcpState::kSynReceived, out);
-  Input(now, ack, out);
+  Input(now, ack, out, mem);
 }
 
 void TcpConnection::NegotiateOptions(const TcpSegment& syn) {
@@ -192,8 +193,9 @@ uint16_t EffectiveSendMss(const TcpConfig& c, uint16_t peer_mss, bool timestamps
 // ---------------------------------------------------------------------------------------------------
 // Segment arrival (RFC 9293 3.10.7)
 
-void TcpConnection::Input(Instant now, const TcpSegment& seg, TcpOutput& out) {
+void TcpConnection::Input(Instant now, const TcpSegment& seg, TcpOutput& out, RxMem mem) {
   ++ctx_.counters->segments_in;
+  rcv_mem_ = mem.held;
   switch (state_) {
     case TcpState::kClosed:
     case TcpState::kListen:
@@ -222,14 +224,13 @@ void TcpConnection::Input(Instant now, const TcpSegment& seg, TcpOutput& out) {
       TcpSegment ack_only = seg;
       ack_only.flags &= static_cast<uint8_t>(~kSyn);
       ack_only.seq = seg.seq + 1;
-      return InputSynchronized(now, ack_only, out);
+      return InputSynchronized(now, ack_only, out, mem);
     }
   }
-  InputSynchronized(now, seg, out);
+  InputSynchronized(now, seg, out, mem);
 }
 
-void TcpConnection::InputSynchronized(Instant now, const TcpSegment& seg, TcpOutput& out) {
-
+void TcpConnection::InputSynchronized(Instant now, const TcpSegment& seg, TcpOutput& out, RxMem mem) {
   const size_t emitted_before = out.segments.size();
   // First: check the sequence number.
   if (!SequenceAcceptable(seg)) {
@@ -266,7 +267,7 @@ void TcpConnection::InputSynchronized(Instant now, const TcpSegment& seg, TcpOut
   // Seventh: segment text. Eighth: FIN.
   bool ack_now = false;
   if (seg.payload_len > 0) {
-    ProcessText(now, seg, out);
+    ProcessText(now, seg, out, mem);
     if (state_ == TcpState::kClosed) return;
     ack_now = delack_deadline_ == Instant::Never() && out.deliver_len == 0;  // duplicate/out of order
     // Every second full-sized segment, or when the window is now closed, the ACK cannot wait.
@@ -454,7 +455,12 @@ void TcpConnection::UpdateTimestamps(const TcpSegment& seg) {
   }
 }
 
-void TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& out) {
+uint32_t TcpConnection::rcv_mem_limit() const {
+  const TcpConfig& c = *ctx_.config;
+  return c.rcv_mem != 0 ? c.rcv_mem : static_cast<uint32_t>(std::min<uint64_t>(uint64_t{c.rcv_buffer} * 2, UINT32_MAX));
+}
+
+void TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& out, RxMem mem) {
   if (state_ != TcpState::kEstablished && state_ != TcpState::kFinWait1 && state_ != TcpState::kFinWait2) return;
   if (app_closed_ && seg.seq + seg.payload_len > rcv_nxt_) {
     // New data for a connection nobody will read again (RFC 9293 3.10.4 CLOSE; RFC 2525 2.17): tell
@@ -473,6 +479,13 @@ void TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& o
   const uint32_t room = static_cast<uint32_t>(rcv_adv_ - rcv_nxt_);
   const uint32_t len = std::min(seg.payload_len - skip, room);
   if (len == 0) return;
+  if (mem.cost == RxMem::kNoRoom || uint64_t{mem.held} + mem.cost > rcv_mem_limit()) {
+    // In the window but no memory to keep it: dropped like a lost segment (the duplicate ACK this
+    // draws tells the peer where we are); the window the next ACK carries has shrunk already.
+    ++ctx_.counters->rcv_mem_dropped;
+    return;
+  }
+  rcv_mem_ = mem.held + mem.cost;
   out.deliver_offset = skip;
   out.deliver_len = len;
   out.events |= tcp_events::kReadable;
@@ -594,8 +607,9 @@ uint32_t TcpConnection::Send(Instant now, uint32_t n, TcpOutput& out) {
   return accepted;
 }
 
-void TcpConnection::Consume(Instant now, uint32_t n, TcpOutput& out) {
+void TcpConnection::Consume(Instant now, uint32_t n, TcpOutput& out, uint32_t mem_held) {
   rcv_unread_ -= std::min(n, rcv_unread_);
+  rcv_mem_ = mem_held;
   if (!synchronized()) return;
   // Receiver-side silly window avoidance (RFC 9293 3.8.6.2.2): announce when the window grew enough.
   const SeqNum new_right = rcv_nxt_ + rcv_wnd();
@@ -710,7 +724,17 @@ void TcpConnection::OnTimer(Instant now, TcpOutput& out) {
 // ---------------------------------------------------------------------------------------------------
 // Output
 
-uint32_t TcpConnection::rcv_wnd() const { return ctx_.config->rcv_buffer - std::min(rcv_unread_, ctx_.config->rcv_buffer); }
+uint32_t TcpConnection::rcv_wnd() const {
+  // Room in bytes, but never more than half the memory left: payload carried in segments that cost
+  // more than twice their size closes the window before it can exhaust the budget. The engine may
+  // clamp it further under memory pressure.
+  const uint32_t bytes = ctx_.config->rcv_buffer - std::min(rcv_unread_, ctx_.config->rcv_buffer);
+  const uint32_t limit = rcv_mem_limit();
+  const uint32_t mem = (limit - std::min(rcv_mem_, limit)) / 2;
+  uint32_t wnd = std::min(bytes, mem);
+  if (ctx_.window_clamp != nullptr) wnd = std::min(wnd, *ctx_.window_clamp);
+  return wnd;
+}
 
 uint16_t TcpConnection::advertised_window() const {
   SeqNum right = rcv_nxt_ + rcv_wnd();

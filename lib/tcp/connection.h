@@ -70,6 +70,12 @@ struct TcpConfig {
   bool sack_permitted = true;          // offer SACK-permitted (blocks are not generated yet)
   uint32_t rcv_buffer = 256 * 1024;    // bytes the receive side holds; the advertised window follows it
   uint32_t snd_buffer = 256 * 1024;    // bytes the send side accepts from the application
+  // Memory (mbuf truesize, not payload bytes) the receive side may pin; 0: twice rcv_buffer. A peer
+  // whose segments cost far more memory than they carry sees the window shrink, then its payload
+  // dropped (rcv_mem_dropped) — never the pool drained.
+  uint32_t rcv_mem = 0;
+  // Memory (mbuf truesize) the send queue may pin; 0: twice snd_buffer. Enforced by the engine.
+  uint32_t snd_mem = 0;
   RtoConfig rto;
   int syn_retries = 6;                 // SYN retransmissions before connect() times out
   int synack_retries = 5;              // SYN-ACK retransmissions before a half-open connection goes
@@ -145,6 +151,7 @@ class ChallengeAckLimiter {
   X(persist_probes)                                                                                  \
   X(persist_timeouts)             /* zero-window probes went unanswered max_retransmits times: RST */ \
   X(challenge_acks_conn_limited)  /* the connection sent one less than an interval ago */            \
+  X(rcv_mem_dropped)              /* in-window payload dropped: over the connection's memory budget */ \
   X(abort_on_data)                /* new data after the application closed: RST */                   \
   X(timeouts)                                                                                        \
   X(rtt_samples)
@@ -164,6 +171,18 @@ struct TcpContext {
   const TcpConfig* config;
   TcpCounters* counters;
   ChallengeAckLimiter* challenge;
+  // The engine's cap on newly advertised windows (bytes; it lowers it under memory pressure). Null:
+  // none.
+  const uint32_t* window_clamp = nullptr;
+};
+
+// What keeping a received segment's payload would cost, from the engine's buffers (the core never sees
+// mbufs): `held` is the memory the connection's received data pins now, `cost` what this payload would
+// add (0 when it can share a buffer already held; kNoRoom when the engine has none to give).
+struct RxMem {
+  static constexpr uint32_t kNoRoom = UINT32_MAX;
+  uint32_t held = 0;
+  uint32_t cost = 0;
 };
 
 struct OutSegment {
@@ -227,18 +246,19 @@ class TcpConnection {
 
   // Passive open from a valid SYN cookie (the listener kept no state): the TCB our cookie SYN-ACK
   // implied, then `ack` processed as its answer: -> ESTABLISHED, with any data or FIN it carries.
-  void AcceptCookie(Instant now, const CookieSyn& cookie, const TcpSegment& ack, TcpOutput& out);
+  void AcceptCookie(Instant now, const CookieSyn& cookie, const TcpSegment& ack, TcpOutput& out, RxMem mem = {});
   // Lowers (or restores) how many SYN-ACK retransmissions a half-open connection gets; the listener
   // shortens it while its SYN queue is under pressure. Negative: the configured synack_retries.
   void set_synack_retries(int n) { synack_retries_ = static_cast<int8_t>(std::max(-1, std::min(n, 100))); }
 
-  // A segment for this connection arrived (RFC 9293 3.10.7).
-  void Input(Instant now, const TcpSegment& seg, TcpOutput& out);
+  // A segment for this connection arrived (RFC 9293 3.10.7). `mem`: what keeping its payload costs.
+  void Input(Instant now, const TcpSegment& seg, TcpOutput& out, RxMem mem = {});
 
   // Application writes `n` bytes (already appended to its send buffer); returns how many fit.
   uint32_t Send(Instant now, uint32_t n, TcpOutput& out);
-  // Application consumed `n` received bytes: frees receive space, may open the window.
-  void Consume(Instant now, uint32_t n, TcpOutput& out);
+  // Application consumed `n` received bytes, after which the received data left pins `mem_held`
+  // bytes of memory: frees receive space, may open the window.
+  void Consume(Instant now, uint32_t n, TcpOutput& out, uint32_t mem_held = 0);
   // Closes the write side (FIN after queued data); reading continues.
   void Shutdown(Instant now, TcpOutput& out);
   // close(): Shutdown, or RST when received data is unread; in SYN-SENT just goes away.
@@ -290,14 +310,15 @@ class TcpConnection {
   void Finish(TcpError e, TcpOutput& out);  // -> CLOSED with kClosed event
 
   // Segment arrival, one function per RFC 9293 3.10.7 step.
-  void InputSynchronized(Instant now, const TcpSegment& seg, TcpOutput& out);  // SYN-RECEIVED .. LAST-ACK
+  void InputSynchronized(Instant now, const TcpSegment& seg, TcpOutput& out, RxMem mem);  // SYN-RECEIVED .. LAST-ACK
   void InputSynSent(Instant now, const TcpSegment& seg, TcpOutput& out);
   bool SequenceAcceptable(const TcpSegment& seg) const;
   void InputTimeWait(Instant now, const TcpSegment& seg, TcpOutput& out);
   bool CheckRst(Instant now, const TcpSegment& seg, TcpOutput& out);
   bool CheckSyn(Instant now, const TcpSegment& seg, TcpOutput& out);
   bool CheckAck(Instant now, const TcpSegment& seg, TcpOutput& out);
-  void ProcessText(Instant now, const TcpSegment& seg, TcpOutput& out);
+  void ProcessText(Instant now, const TcpSegment& seg, TcpOutput& out, RxMem mem);
+  uint32_t rcv_mem_limit() const;
   void ProcessFin(Instant now, const TcpSegment& seg, TcpOutput& out);
 
   void NegotiateOptions(const TcpSegment& syn);
@@ -353,6 +374,7 @@ class TcpConnection {
   SeqNum rcv_nxt_;
   SeqNum rcv_adv_;         // right edge we advertised (never shrunk)
   uint32_t rcv_unread_ = 0;
+  uint32_t rcv_mem_ = 0;   // memory the received data pins (as the engine last reported it)
   bool fin_received_ = false;
 
   // Options.
