@@ -20,13 +20,16 @@ namespace synack::app {
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_dump{false};
 void OnSignal(int) { g_stop.store(true); }
+void OnDumpSignal(int) { g_dump.store(true); }
 
 }  // namespace
 
 void InstallStopSignals() {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+  std::signal(SIGUSR1, OnDumpSignal);  // counters now, and keep running
 }
 
 bool StopRequested() { return g_stop.load(std::memory_order_relaxed); }
@@ -254,6 +257,7 @@ struct Runtime::Lane {
   Engine* engine = nullptr;
   App* app = nullptr;
   std::atomic<bool>* stop = nullptr;
+  const Runtime* runtime = nullptr;  // set on the main lcore's lane only (SIGUSR1 printing)
   absl::Status status;
 };
 
@@ -273,6 +277,11 @@ int Runtime::LaneMain(void* arg) {
   while (!StopRequested() && !lane.stop->load(std::memory_order_relaxed)) {
     PollEngineOnce(engine, app, clock.Now());
     if (app != nullptr && app->Done()) lane.stop->store(true);
+    // SIGUSR1: the main lcore prints every engine's counters (read while the others run: a snapshot
+    // that may be a few packets stale, not a consistent cut).
+    if (lane.runtime != nullptr && g_dump.load(std::memory_order_relaxed) && g_dump.exchange(false)) {
+      lane.runtime->PrintCounters(stdout, "counters (SIGUSR1):");
+    }
   }
   // Give queued frames (final ACKs, FINs) a chance to leave.
   for (int i = 0; i < 100; ++i) engine.PollOnce(clock.Now());
@@ -305,6 +314,7 @@ absl::Status Runtime::RunAll(const std::vector<App*>& apps) {
     }
     ++i;
   }
+  lanes[0].runtime = this;
   LaneMain(&lanes[0]);
   stop.store(true);
   rte_eal_mp_wait_lcore();
@@ -349,6 +359,10 @@ void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, c
     e->counters().ForEach([&](std::string_view n, uint64_t v) { add(std::string(n), v); });
     e->tcp().counters().ForEach([&](std::string_view n, uint64_t v) { add(absl::StrCat("tcp.", std::string(n)), v); });
     e->tcp().tcp_counters().ForEach([&](std::string_view n, uint64_t v) { add(absl::StrCat("tcp.", std::string(n)), v); });
+    add("pool.frames_in_use", rte_mempool_in_use_count(e->pool()));
+    add("tcp.connections", e->tcp().connections());
+    add("tcp.time_wait", e->tcp().time_wait_entries());
+    add("tcp.orphans", e->tcp().orphans());
   }
   for (const auto& [name, v] : totals) {
     if (v != 0) std::fprintf(out, "  %s %llu\n", name.c_str(), static_cast<unsigned long long>(v));

@@ -5,7 +5,11 @@
 // keep-alive is the default for HTTP/1.1, `Connection: close` (or HTTP/1.0 without keep-alive) makes
 // the server close first once the response is queued. Responses are built once at start-up and copied
 // into the send buffer as it frees up (large bodies follow the peer's pace through kWritable).
-// One engine on the main lcore; SIGINT/SIGTERM stop it and print its counters.
+// Against slow clients (slowloris): a request head must arrive completely within --header-timeout of
+// the connection's start or of its first byte, an idle keep-alive connection (or one whose client does
+// not read its response) is reset after --idle-timeout, and no client address may hold more than
+// --max-conns-per-source connections per engine (beyond, RST at accept).
+// One instance per engine; SIGINT/SIGTERM stop them and print their counters.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -165,11 +169,19 @@ struct HttpCounters {
   uint64_t bad_requests = 0;  // refused with a 4xx/5xx status
   uint64_t server_closes = 0; // connections we closed first
   uint64_t body_bytes = 0;    // body bytes queued
+  uint64_t source_limited = 0;  // connections reset at accept: their address had --max-conns-per-source
+};
+
+struct HttpLimits {
+  Duration header_timeout = Duration::Seconds(10);
+  Duration idle_timeout = Duration::Seconds(60);
+  uint32_t max_conns_per_source = 0;  // 0: none
 };
 
 class HttpServer : public App {
  public:
-  HttpServer(uint16_t port, size_t body_size) : port_(port), body_(body_size, '\0') {
+  HttpServer(uint16_t port, size_t body_size, HttpLimits limits)
+      : port_(port), limits_(limits), body_(body_size, '\0') {
     for (size_t i = 0; i < body_size; ++i) body_[i] = static_cast<char>('a' + i % 26);
     auto ok = [&](const char* connection) {
       return absl::StrCat("HTTP/1.1 200 OK\r\nServer: synack-httpd\r\nContent-Type: text/plain\r\nContent-Length: ",
@@ -211,9 +223,21 @@ class HttpServer : public App {
     switch (e.type) {
       case EventType::kAccepted: {
         ++counters_.connections;
+        const Ipv4Addr source = tcp.Flow(e.conn) ? tcp.Flow(e.conn)->remote : Ipv4Addr{};
+        if (limits_.max_conns_per_source != 0) {
+          uint32_t& n = per_source_[source.v];
+          if (n >= limits_.max_conns_per_source) {
+            ++counters_.source_limited;
+            tcp.Abort(e.conn);
+            break;
+          }
+          ++n;
+        }
         Conn& c = conns_[e.conn.index];
         c = Conn{};
         c.id = e.conn;
+        c.source = source;
+        Arm(tcp, c, Wait::kHead);  // the first request head, from the connection's start
         if (!spare_.empty()) {
           c.buf = std::move(spare_.back());
           spare_.pop_back();
@@ -262,6 +286,7 @@ class HttpServer : public App {
       sum.bad_requests += c.bad_requests;
       sum.server_closes += c.server_closes;
       sum.body_bytes += c.body_bytes;
+      sum.source_limited += c.source_limited;
     }
     PrintCounters(out, sum);
   }
@@ -269,18 +294,21 @@ class HttpServer : public App {
   static void PrintCounters(FILE* out, const HttpCounters& counters_) {
     std::fprintf(out,
                  "  http.connections %llu\n  http.requests %llu\n  http.responses %llu\n  http.bad_requests %llu\n"
-                 "  http.server_closes %llu\n  http.body_bytes %llu\n",
+                 "  http.server_closes %llu\n  http.body_bytes %llu\n  http.source_limited %llu\n",
                  static_cast<unsigned long long>(counters_.connections),
                  static_cast<unsigned long long>(counters_.requests),
                  static_cast<unsigned long long>(counters_.responses),
                  static_cast<unsigned long long>(counters_.bad_requests),
                  static_cast<unsigned long long>(counters_.server_closes),
-                 static_cast<unsigned long long>(counters_.body_bytes));
+                 static_cast<unsigned long long>(counters_.body_bytes),
+                 static_cast<unsigned long long>(counters_.source_limited));
     std::fflush(out);
   }
 
  private:
   enum Variant { kKeepAlive, kKeepAlive10, kClose };
+  // What the connection's timeout is currently measuring.
+  enum class Wait : uint8_t { kNone, kHead, kIdle, kResponse };
 
   struct Conn {
     ConnId id;
@@ -296,7 +324,19 @@ class HttpServer : public App {
     bool close_after = false;  // close once the response is queued
     bool peer_closed = false;
     bool counts_body = false;
+    Wait wait = Wait::kNone;
+    Ipv4Addr source;
   };
+
+  // Sets the connection's timeout for what it now waits for (only when that changes, so a trickle of
+  // bytes cannot keep pushing it back): a request head gets --header-timeout from its first byte (or
+  // the connection's start), anything else — idle keep-alive, a response the client does not read —
+  // gets --idle-timeout.
+  void Arm(TcpLayer& tcp, Conn& c, Wait w) {
+    if (c.wait == w) return;
+    c.wait = w;
+    tcp.SetTimeout(c.id, w == Wait::kHead ? limits_.header_timeout : limits_.idle_timeout);  // 0: none
+  }
   using ConnMap = absl::flat_hash_map<uint32_t, Conn>;
 
   // Does whatever the connection can do now: finish queuing the current response, then parse and answer
@@ -339,6 +379,7 @@ class HttpServer : public App {
       const std::string_view buffered(c.buf.get(), c.len);
       const size_t head_len = FindHeadEnd(buffered, &c.scan);
       if (head_len == 0) {
+        if (c.len > 0) Arm(tcp, c, Wait::kHead);
         if (c.len == kMaxRequestHead) {
           // The request head does not fit: 414 while still in the request line, 431 in the headers.
           Refuse(c, buffered.find('\n') == std::string_view::npos ? 414 : 431);
@@ -346,8 +387,10 @@ class HttpServer : public App {
         }
         if (Fill(tcp, c) > 0) continue;
         if (!ReadMoreOrClose(tcp, it)) return;
+        if (c.len == 0 && c.wait == Wait::kResponse) Arm(tcp, c, Wait::kIdle);  // keep-alive, between requests
         return;
       }
+      Arm(tcp, c, Wait::kResponse);  // the client must take the response, progressing at least every idle timeout
       ++counters_.requests;
       Request r;
       const int status = ParseHead(buffered.substr(0, head_len), r);
@@ -426,6 +469,7 @@ class HttpServer : public App {
       const uint64_t no_mbufs = tcp.counters().no_mbufs;
       const size_t n = tcp.SendCopy(c.id, ConstBytes(reinterpret_cast<const uint8_t*>(p.data() + off), want));
       c.sent += n;
+      if (n > 0 && c.wait == Wait::kResponse) tcp.SetTimeout(c.id, limits_.idle_timeout);  // progress: a fresh wait
       if (n < want) {
         if (tcp.counters().no_mbufs != no_mbufs) stalled_.push_back(c.id);
         return false;
@@ -446,10 +490,16 @@ class HttpServer : public App {
 
   void Release(ConnMap::iterator it) {
     if (it->second.buf) spare_.push_back(std::move(it->second.buf));
+    if (limits_.max_conns_per_source != 0) {
+      auto n = per_source_.find(it->second.source.v);
+      if (n != per_source_.end() && --n->second == 0) per_source_.erase(n);
+    }
     conns_.erase(it);
   }
 
   uint16_t port_;
+  HttpLimits limits_;
+  absl::flat_hash_map<uint32_t, uint32_t> per_source_;  // open connections per client address
   std::string body_;
   std::string get_head_[3];   // per Variant: status line and headers of a GET response
   std::string head_head_[3];  // per Variant: the same for HEAD (padded for its own length)
@@ -466,6 +516,15 @@ int Main(int argc, char** argv) {
   std::vector<cli::FlagSpec> specs = CommonFlags();
   specs.push_back({"port", true, "TCP port to serve (default 80)"});
   specs.push_back({"body-size", true, "bytes in every GET response body, 0..67108864 (default 128)"});
+  specs.push_back({"header-timeout", true,
+                   "seconds a request head may take to arrive, from the connection's start or its first byte "
+                   "(default 10; 0 = none)"});
+  specs.push_back({"idle-timeout", true,
+                   "seconds an idle keep-alive connection, or a response the client does not read, may wait "
+                   "(default 60; 0 = none)"});
+  specs.push_back({"max-conns-per-source", true,
+                   "connections one client address may hold per engine; more are reset at accept "
+                   "(default: a quarter of --max-connections; 0 = no limit)"});
   cli::SplitArgs split = cli::Split(argc, argv);
   auto fail = [](absl::string_view msg) {
     std::fprintf(stderr, "synack-httpd: %.*s\n", static_cast<int>(msg.size()), msg.data());
@@ -488,18 +547,32 @@ int Main(int argc, char** argv) {
   if (!port.ok()) return fail(port.status().message());
   absl::StatusOr<int64_t> body_size = flags->GetInt("body-size", 128, 0, 64 << 20);
   if (!body_size.ok()) return fail(body_size.status().message());
+  HttpLimits limits;
+  absl::StatusOr<int64_t> header_timeout = flags->GetInt("header-timeout", 10, 0, 86400);
+  if (!header_timeout.ok()) return fail(header_timeout.status().message());
+  limits.header_timeout = Duration::Seconds(*header_timeout);
+  absl::StatusOr<int64_t> idle_timeout = flags->GetInt("idle-timeout", 60, 0, 86400);
+  if (!idle_timeout.ok()) return fail(idle_timeout.status().message());
+  limits.idle_timeout = Duration::Seconds(*idle_timeout);
+  absl::StatusOr<int64_t> per_source =
+      flags->GetInt("max-conns-per-source", std::max<int64_t>(1, common->max_connections / 4), 0, 1 << 24);
+  if (!per_source.ok()) return fail(per_source.status().message());
+  limits.max_conns_per_source = static_cast<uint32_t>(*per_source);
 
   absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create("synack-httpd", split, *common, TcpLayerConfig{});
   if (!rt.ok()) return fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
   std::printf("engines: %s\n", (*rt)->dispatch().c_str());
   std::printf("listeners: %s\n", common->syn.Describe().c_str());
+  std::printf("http limits: header timeout %llds, idle timeout %llds, %u connections per source\n",
+              static_cast<long long>(*header_timeout), static_cast<long long>(*idle_timeout),
+              limits.max_conns_per_source);
   InstallStopSignals();
   // One server per engine, each listening on the port on its own lcore.
   std::vector<std::unique_ptr<HttpServer>> servers;
   std::vector<App*> apps;
   for (size_t i = 0; i < (*rt)->engines(); ++i) {
-    servers.push_back(std::make_unique<HttpServer>(static_cast<uint16_t>(*port), static_cast<size_t>(*body_size)));
+    servers.push_back(std::make_unique<HttpServer>(static_cast<uint16_t>(*port), static_cast<size_t>(*body_size), limits));
     apps.push_back(servers.back().get());
   }
   if (absl::Status s = (*rt)->RunAll(apps); !s.ok()) return fail(s.message());

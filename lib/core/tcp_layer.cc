@@ -341,6 +341,7 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
     }
   }
   if (out.acked > 0) s.snd_q.DropFront(out.acked);
+  if (out.acked > 0 || out.deliver_len > 0) s.last_activity = now_;
   for (const OutSegment& seg : out.segments) Transmit(s.key, seg, &s.snd_q);
 
   const uint32_t ev = out.events;
@@ -466,7 +467,8 @@ void TcpLayer::Transmit(const FlowKey& key, const OutSegment& seg, const MbufCha
 
 void TcpLayer::Reschedule(uint32_t idx) {
   const Socket& s = sockets_[idx];
-  const Instant d = std::min(s.conn.NextDeadline(), s.connect_deadline);
+  Instant d = std::min({s.conn.NextDeadline(), s.connect_deadline, s.app_deadline});
+  if (s.idle_ms != 0) d = std::min(d, s.last_activity + Duration::Milliseconds(s.idle_ms));
   if (d == Instant::Never()) {
     wheel_.Cancel(idx);
   } else {
@@ -566,7 +568,15 @@ void TcpLayer::Poll(Instant now) {
     Socket& s = sockets_[id];
     if (!s.in_use) return;
     out_.Clear();
-    if (s.connect_deadline <= now && s.conn.state() == TcpState::kSynSent) {
+    const bool idle = s.idle_ms != 0 && now - s.last_activity >= Duration::Milliseconds(s.idle_ms);
+    if ((s.app_deadline <= now || idle) && s.conn.state() != TcpState::kTimeWait) {
+      // The application's own timeouts (SetTimeout, SetIdleTimeout): reset, reported as timed out.
+      ++counters_.app_timeouts;
+      s.app_deadline = Instant::Never();
+      s.idle_ms = 0;
+      s.conn.Abort(now, out_);
+      out_.error = TcpError::kTimedOut;
+    } else if (s.connect_deadline <= now && s.conn.state() == TcpState::kSynSent) {
       s.connect_deadline = Instant::Never();
       s.conn.Abort(now, out_);
       out_.error = TcpError::kTimedOut;  // the connect timeout, not the application, ended it
@@ -594,7 +604,8 @@ uint32_t TcpLayer::AllocSocket(const FlowKey& key) {
   s.in_use = true;
   s.listener = UINT32_MAX;
   s.app_owned = s.app_closed = s.readable_pending = s.want_writable = false;
-  s.connect_deadline = Instant::Never();
+  s.connect_deadline = s.app_deadline = Instant::Never();
+  s.idle_ms = 0;
   flows_.Insert(key, idx);
   ++peer_refs_[PeerBucket(key.remote)];
   return idx;
@@ -915,6 +926,21 @@ void TcpLayer::Abort(ConnId id) {
   out_.Clear();
   s->conn.Abort(now_, out_);
   Deliver(id.index, out_, nullptr, 0);
+}
+
+void TcpLayer::SetTimeout(ConnId id, Duration d) {
+  Socket* s = Find(id);
+  if (s == nullptr) return;
+  s->app_deadline = d > Duration() ? now_ + d : Instant::Never();
+  Reschedule(id.index);
+}
+
+void TcpLayer::SetIdleTimeout(ConnId id, Duration d) {
+  Socket* s = Find(id);
+  if (s == nullptr) return;
+  s->idle_ms = d > Duration() ? static_cast<uint32_t>(std::clamp<int64_t>(d.ns() / 1000000, 1, UINT32_MAX)) : 0;
+  s->last_activity = now_;
+  Reschedule(id.index);
 }
 
 TcpState TcpLayer::State(ConnId id) const {

@@ -114,6 +114,7 @@ struct TcpLayerConfig {
   X(closed)                          \
   X(events_dropped)                  \
   X(orphans_reset)                   \
+  X(app_timeouts)                    \
   X(rx_coalesced)                    \
   X(tx_coalesced)                    \
   X(snd_mem_limited)                 \
@@ -192,6 +193,12 @@ class TcpLayer : public TransportHandler {
   void Close(ConnId id);
   /// Resets the connection at once.
   void Abort(ConnId id);
+  /// Resets the connection (RST; kClosed with kTimedOut) if it is still open `d` from now — e.g. a
+  /// request-head or first-byte timeout. Replaces any earlier one; 0 clears it.
+  void SetTimeout(ConnId id, Duration d);
+  /// Resets the connection (RST; kClosed with kTimedOut) once no payload has been received or
+  /// acknowledged for `d` (measured from now at the latest). 0 turns it off.
+  void SetIdleTimeout(ConnId id, Duration d);
   /// The connection's TCP state, or CLOSED for a stale id.
   TcpState State(ConnId id) const;
   /// The peer of a live connection.
@@ -238,6 +245,9 @@ class TcpLayer : public TransportHandler {
     bool readable_pending = false;
     bool want_writable = false;
     Instant connect_deadline = Instant::Never();
+    Instant app_deadline = Instant::Never();  // SetTimeout
+    Instant last_activity;                    // payload received or acknowledged (SetIdleTimeout)
+    uint32_t idle_ms = 0;                     // SetIdleTimeout; 0: none
   };
   struct Listener {
     uint16_t port = 0;

@@ -200,5 +200,58 @@ TEST_F(TcpLayerTest, FullTableAnswersNoSynAndResetsCookieAcks) {
   EXPECT_EQ(peer_->tcp().counters().cookies_sent, 3u);
 }
 
+// Application timeouts (what a server needs against slowloris): a deadline from now, and an idle
+// timeout that payload in either direction pushes back.
+TEST_F(TcpLayerTest, SetTimeoutResetsAnOpenConnectionAtItsDeadline) {
+  Start();
+  auto [iss, id] = Open(5000);
+  peer_->tcp().SetTimeout(id, Duration::Seconds(10));
+  peer_->Inject(Fields(kAck | kPsh, 5001, iss + 1), Bytes(5, 'G'));  // data does not move a deadline
+  peer_->Advance(Duration::Seconds(10) - Duration::Milliseconds(2));
+  peer_->Sent();
+  EXPECT_EQ(peer_->tcp().State(id), TcpState::kEstablished);
+  peer_->Advance(Duration::Milliseconds(4));  // the deadline, within the wheel's 1 ms tick
+  std::vector<SentSegment> sent = peer_->Sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].seg.flags, kRst);
+  bool closed = false;
+  for (const Event& e : peer_->Events()) {
+    if (e.type == EventType::kClosed && e.conn == id) closed = e.error == TcpError::kTimedOut;
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(peer_->tcp().counters().app_timeouts, 1u);
+}
+
+TEST_F(TcpLayerTest, ClearedTimeoutDoesNotFire) {
+  Start();
+  auto [iss, id] = Open(5000);
+  peer_->tcp().SetTimeout(id, Duration::Seconds(1));
+  peer_->tcp().SetTimeout(id, Duration());
+  peer_->Advance(Duration::Seconds(5));
+  EXPECT_EQ(peer_->tcp().State(id), TcpState::kEstablished);
+  EXPECT_EQ(peer_->tcp().counters().app_timeouts, 0u);
+}
+
+TEST_F(TcpLayerTest, IdleTimeoutIsPushedBackByPayloadAndFiresWhenIdle) {
+  Start();
+  auto [iss, id] = Open(5000);
+  peer_->tcp().SetIdleTimeout(id, Duration::Seconds(5));
+  uint32_t seq = 5001;
+  for (int i = 0; i < 4; ++i) {  // a byte every 3 s keeps it alive for 12 s
+    peer_->Advance(Duration::Seconds(3));
+    peer_->Inject(Fields(kAck | kPsh, seq, iss + 1), Bytes(1, 'x'));
+    seq += 1;
+    ASSERT_EQ(peer_->tcp().State(id), TcpState::kEstablished) << i;
+  }
+  peer_->Sent();
+  peer_->Advance(Duration::Seconds(5) - Duration::Milliseconds(2));
+  EXPECT_EQ(peer_->tcp().State(id), TcpState::kEstablished);
+  peer_->Advance(Duration::Milliseconds(4));
+  EXPECT_EQ(peer_->tcp().State(id), TcpState::kClosed);
+  bool rst = false;
+  for (const SentSegment& s2 : peer_->Sent()) rst |= s2.seg.rst();
+  EXPECT_TRUE(rst);
+}
+
 }  // namespace
 }  // namespace synack
