@@ -12,6 +12,7 @@ set(SYNACK_LIB_SOURCES
   lib/dev/eal.cc
   lib/dev/port.cc
   lib/dev/ring_pair.cc
+  lib/dev/impairment.cc
   lib/api/types.cc
   lib/core/engine.cc
   lib/core/rss.cc

@@ -13,6 +13,8 @@ Engine::Engine(const EngineConfig& config, rte_mempool* pool, rte_mempool* indir
     config_.dispatch.to.resize(n, nullptr);
     config_.dispatch.from.resize(n, nullptr);
   }
+  if (config_.tx_impair.enabled()) tx_impair_ = std::make_unique<Impairment>(config_.tx_impair);
+  if (config_.rx_impair.enabled()) rx_impair_ = std::make_unique<Impairment>(config_.rx_impair);
 }
 
 void Engine::Start(Instant now) {
@@ -20,14 +22,23 @@ void Engine::Start(Instant now) {
   // One gratuitous ARP per address is enough; siblings share the port.
   if (config_.dispatch.index == 0) stack_.Start(now);
   next_poll_ = now + config_.poll_interval;
-  Flush();
+  Flush(now);
 }
 
-void Engine::Flush() {
-  // Frames the device does not take stay in the outbox and are retried on the next poll.
-  stack_.mutable_counters().tx_frames += stack_.outbox().Drain([this](rte_mbuf** pkts, uint16_t n) {
-    return rte_eth_tx_burst(config_.port_id, config_.queue_id, pkts, n);
+void Engine::Flush(Instant now) {
+  auto tx = [this](rte_mbuf** pkts, uint16_t n) { return rte_eth_tx_burst(config_.port_id, config_.queue_id, pkts, n); };
+  if (tx_impair_ == nullptr) {
+    // Frames the device does not take stay in the outbox and are retried on the next poll.
+    stack_.mutable_counters().tx_frames += stack_.outbox().Drain(tx);
+    return;
+  }
+  // Through the impaired link: it takes everything; what is due goes to the device (the rest of a
+  // partial take stays in the link, in order).
+  stack_.mutable_counters().tx_frames += stack_.outbox().Drain([this, now](rte_mbuf** pkts, uint16_t n) {
+    tx_impair_->Submit(now, pkts, n);
+    return n;
   });
+  tx_impair_->Release(now, tx);
 }
 
 void Engine::HandTo(uint16_t engine, Mbuf&& frame) {
@@ -103,7 +114,18 @@ uint16_t Engine::PollOnce(Instant now) {
     total = static_cast<uint16_t>(total + n);
   }
   for (uint16_t q : config_.rx_queues) {
-    const uint16_t n = rte_eth_rx_burst(config_.port_id, q, pkts, burst);
+    uint16_t n = rte_eth_rx_burst(config_.port_id, q, pkts, burst);
+    if (rx_impair_ != nullptr) {
+      // Through the impaired link before the stack sees them: take all, process what is due.
+      rx_impair_->Submit(now, pkts, n);
+      n = 0;
+      rx_impair_->Release(now, [&](rte_mbuf** due, uint16_t k) {
+        const uint16_t take = std::min<uint16_t>(k, static_cast<uint16_t>(burst - n));
+        for (uint16_t i = 0; i < take; ++i) pkts[n + i] = due[i];
+        n = static_cast<uint16_t>(n + take);
+        return take;
+      });
+    }
     // Headers span two cache lines (Ethernet + IPv4 + a TCP header with options); the frames were
     // written by the device or another core, so fetch a few frames ahead of the one being parsed.
     constexpr uint16_t kAhead = 4;
@@ -119,7 +141,7 @@ uint16_t Engine::PollOnce(Instant now) {
     stack_.Poll(now);
     next_poll_ = now + config_.poll_interval;
   }
-  if (!stack_.outbox().empty()) Flush();
+  if (!stack_.outbox().empty() || (tx_impair_ != nullptr && tx_impair_->held() > 0)) Flush(now);
   return total;
 }
 
@@ -127,7 +149,7 @@ void Engine::Run(const std::atomic<bool>& stop) {
   TscClock clock;
   Start(clock.Now());
   while (!stop.load(std::memory_order_relaxed)) PollOnce(clock.Now());
-  Flush();
+  Flush(clock.Now());
 }
 
 }  // namespace synack

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <rte_ring.h>
@@ -22,6 +23,7 @@
 #include "lib/base/time.h"
 #include "lib/core/rss.h"
 #include "lib/core/tcp_layer.h"
+#include "lib/dev/impairment.h"
 #include "lib/net/net_stack.h"
 
 namespace synack {
@@ -42,6 +44,10 @@ struct EngineConfig {
   NetConfig net;
   TcpLayerConfig tcp;
   DispatchConfig dispatch;
+  // A seeded impaired link (loss, reordering, duplication, corruption, delay, rate) on what this engine
+  // transmits and/or receives. Off unless enabled().
+  ImpairConfig tx_impair;
+  ImpairConfig rx_impair;
 };
 
 class Engine {
@@ -66,9 +72,12 @@ class Engine {
   uint16_t index() const { return config_.dispatch.index; }
   /// The frame pool (diagnostics: mbufs in use).
   rte_mempool* pool() const { return pool_; }
+  /// The impairments in effect (null when off).
+  const Impairment* tx_impairment() const { return tx_impair_.get(); }
+  const Impairment* rx_impairment() const { return rx_impair_.get(); }
 
  private:
-  void Flush();
+  void Flush(Instant now);
   static void PrefetchHeaders(const rte_mbuf* m);
   // Takes ownership of a frame from the device: processes it here or hands it to its owner.
   void Receive(Instant now, Mbuf&& frame);
@@ -80,6 +89,8 @@ class Engine {
   NetStack stack_;
   TcpLayer tcp_;
   Instant next_poll_;
+  std::unique_ptr<Impairment> tx_impair_;
+  std::unique_ptr<Impairment> rx_impair_;
 };
 
 }  // namespace synack
