@@ -22,6 +22,8 @@ set(SYNACK_LIB_SOURCES
   lib/base/mbuf_chain.cc
   lib/core/timer_wheel.cc
   lib/tcp/connection.cc
+  lib/tcp/congestion.cc
+  lib/tcp/seq_ranges.cc
   lib/tcp/isn.cc
   lib/tcp/rto.cc
   lib/tcp/segment.cc

@@ -340,6 +340,23 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
       PushEvent(idx, EventType::kReadable);
     }
   }
+  if (out.ooo_len > 0 && frame != nullptr && *frame) {
+    // Kept out of order until the gap before it fills: exactly the bytes the connection keeps.
+    Mbuf m(std::move(*frame));
+    m.Adj(static_cast<uint16_t>(payload_offset + out.ooo_offset));
+    m.TrimTo(static_cast<uint16_t>(out.ooo_len));
+    OooInsert(s, std::move(m), out.ooo_seq);
+  }
+  if (out.ooo_ready) {
+    const uint32_t before = s.rcv_q.size();
+    OooJoin(s, out.ooo_join_from, out.ooo_join_to);
+    counters_.bytes_in += s.rcv_q.size() - before;
+    if (s.app_owned && !s.app_closed && !s.readable_pending) {
+      s.readable_pending = true;
+      PushEvent(idx, EventType::kReadable);
+    }
+  }
+  if (out.ooo_pruned) OooClear(s);
   if (out.acked > 0) s.snd_q.DropFront(out.acked);
   if (out.acked > 0 || out.deliver_len > 0) s.last_activity = now_;
   for (const OutSegment& seg : out.segments) Transmit(s.key, seg, &s.snd_q);
@@ -490,11 +507,71 @@ void TcpLayer::Unreachable(Instant now, Ipv4Addr dst) {
 }
 
 RxMem TcpLayer::RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_len) const {
-  RxMem mem{s.rcv_q.truesize(), 0};
+  RxMem mem{s.rcv_q.truesize() + s.ooo_truesize, 0, 0};
   if (payload_len == 0 || !frame) return mem;
+  const bool critical = pressure_ >= MemoryPressure::kCritical;
+  const uint32_t truesize = MbufChain::PacketTruesize(frame.get());
+  mem.ooo_cost = critical ? RxMem::kNoRoom : truesize;
   if (payload_len <= kCoalesceMax && payload_len <= s.rcv_q.TailRoom()) return mem;  // shares the tail
-  mem.cost = pressure_ >= MemoryPressure::kCritical ? RxMem::kNoRoom : MbufChain::PacketTruesize(frame.get());
+  mem.cost = critical ? RxMem::kNoRoom : truesize;
   return mem;
+}
+
+void TcpLayer::OooInsert(Socket& s, Mbuf&& m, SeqNum seq) {
+  rte_mbuf* e = m.release();
+  e->hash.usr = seq.raw();
+  e->next = nullptr;
+  e->nb_segs = 1;
+  s.ooo_truesize += MbufChain::Truesize(e);
+  auto seq_of = [](const rte_mbuf* x) { return SeqNum(x->hash.usr); };
+  // Mostly appended at the tail (later segments of the same flight); otherwise find its place.
+  if (s.ooo_head == nullptr) {
+    s.ooo_head = s.ooo_tail = e;
+  } else if (!(seq < seq_of(s.ooo_tail))) {
+    s.ooo_tail->next = e;
+    s.ooo_tail = e;
+  } else if (seq < seq_of(s.ooo_head)) {
+    e->next = s.ooo_head;
+    s.ooo_head = e;
+  } else {
+    rte_mbuf* p = s.ooo_head;
+    while (p->next != nullptr && !(seq < seq_of(p->next))) p = p->next;
+    e->next = p->next;
+    p->next = e;
+  }
+}
+
+void TcpLayer::OooJoin(Socket& s, SeqNum from, SeqNum to) {
+  SeqNum pos = from;
+  while (s.ooo_head != nullptr && pos < to) {
+    rte_mbuf* e = s.ooo_head;
+    const SeqNum seq(e->hash.usr);
+    if (pos < seq) break;  // still a gap (cannot happen when the connection joined it)
+    s.ooo_head = e->next;
+    if (s.ooo_head == nullptr) s.ooo_tail = nullptr;
+    e->next = nullptr;
+    s.ooo_truesize -= MbufChain::Truesize(e);
+    Mbuf m(e);
+    const SeqNum end = seq + m.data_len();
+    if (!(pos < end)) continue;  // all of it arrived before, in another segment: `m` frees it
+    m.Adj(static_cast<uint16_t>(pos - seq));
+    m.TrimTo(static_cast<uint16_t>(SeqMin(end, to) - pos));
+    pos = pos + m.data_len();
+    m.get()->ol_flags = 0;
+    s.rcv_q.Append(std::move(m));
+  }
+  if (pos != to) ++counters_.ooo_join_mismatch;  // a bug if ever non-zero
+}
+
+void TcpLayer::OooClear(Socket& s) {
+  while (s.ooo_head != nullptr) {
+    rte_mbuf* e = s.ooo_head;
+    s.ooo_head = e->next;
+    e->next = nullptr;
+    rte_pktmbuf_free(e);
+  }
+  s.ooo_tail = nullptr;
+  s.ooo_truesize = 0;
 }
 
 uint32_t TcpLayer::SndMemLimit() const {
@@ -522,9 +599,24 @@ void TcpLayer::UpdatePressure(Instant now) {
   pressure_ = level;
   // Under pressure new windows promise no more than a few segments each.
   window_clamp_ = level >= MemoryPressure::kLow ? uint32_t{4} * config_.tcp.mss : UINT32_MAX;
-  if (level == MemoryPressure::kExhausted && now >= next_pressure_reset_) {
+  if (level >= MemoryPressure::kLow && now >= next_pressure_reset_) {
     next_pressure_reset_ = now + kPressureResetInterval;
-    ResetMostExpensive(now);
+    // Out-of-order data is the first to go (the peer still has it and retransmits); at exhaustion the
+    // connection pinning the most memory goes too.
+    const uint32_t n = static_cast<uint32_t>(sockets_.size());
+    for (uint32_t k = 0; k < std::min(n, kPressureResetSample); ++k) {
+      const uint32_t i = (prune_cursor_ + k) % n;
+      Socket& s = sockets_[i];
+      if (!s.in_use || s.ooo_head == nullptr) continue;
+      out_.Clear();
+      s.conn.PruneOutOfOrder(out_);
+      Deliver(i, out_, nullptr, 0);
+    }
+    if (level == MemoryPressure::kExhausted) {
+      ResetMostExpensive(now);  // looks at the same sample, then moves on
+    } else {
+      prune_cursor_ = (prune_cursor_ + kPressureResetSample) % std::max<uint32_t>(n, 1);
+    }
   }
 }
 
@@ -537,7 +629,7 @@ void TcpLayer::ResetMostExpensive(Instant now) {
     const uint32_t i = (prune_cursor_ + k) % n;
     const Socket& s = sockets_[i];
     if (!s.in_use) continue;
-    const uint64_t held = uint64_t{s.rcv_q.truesize()} + s.snd_q.truesize();
+    const uint64_t held = uint64_t{s.rcv_q.truesize()} + s.snd_q.truesize() + s.ooo_truesize;
     if (held > most) {
       most = held;
       victim = i;
@@ -622,6 +714,7 @@ void TcpLayer::FreeSocket(uint32_t idx) {
   wheel_.Cancel(idx);
   s.snd_q.Clear();
   s.rcv_q.Clear();
+  OooClear(s);
   s.in_use = false;
   ++s.generation;
   free_sockets_.push_back(idx);
@@ -865,7 +958,7 @@ Mbuf TcpLayer::Recv(ConnId id) {
   if (s == nullptr || s->rcv_q.empty()) return Mbuf();
   Mbuf m = s->rcv_q.TakeAll();
   out_.Clear();
-  s->conn.Consume(now_, m.pkt_len(), out_, s->rcv_q.truesize());
+  s->conn.Consume(now_, m.pkt_len(), out_, s->rcv_q.truesize() + s->ooo_truesize);
   Deliver(id.index, out_, nullptr, 0);
   return m;
 }
@@ -877,7 +970,7 @@ size_t TcpLayer::RecvCopy(ConnId id, MutableBytes buf) {
   if (n == 0) return 0;
   s->rcv_q.DropFront(static_cast<uint32_t>(n));
   out_.Clear();
-  s->conn.Consume(now_, static_cast<uint32_t>(n), out_, s->rcv_q.truesize());
+  s->conn.Consume(now_, static_cast<uint32_t>(n), out_, s->rcv_q.truesize() + s->ooo_truesize);
   Deliver(id.index, out_, nullptr, 0);
   return n;
 }
@@ -951,7 +1044,7 @@ TcpState TcpLayer::State(ConnId id) const {
 std::pair<uint32_t, uint32_t> TcpLayer::QueueMemory(ConnId id) const {
   const Socket* s = Find(id);
   if (s == nullptr) return {0, 0};
-  return {s->rcv_q.truesize(), s->snd_q.truesize()};
+  return {s->rcv_q.truesize() + s->ooo_truesize, s->snd_q.truesize()};
 }
 
 std::optional<FlowKey> TcpLayer::Flow(ConnId id) const {

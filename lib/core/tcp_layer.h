@@ -116,6 +116,7 @@ struct TcpLayerConfig {
   X(orphans_reset)                   \
   X(app_timeouts)                    \
   X(rx_coalesced)                    \
+  X(ooo_join_mismatch)               \
   X(tx_coalesced)                    \
   X(snd_mem_limited)                 \
   X(pressure_low)                    \
@@ -236,6 +237,11 @@ class TcpLayer : public TransportHandler {
     FlowKey key;
     MbufChain snd_q;  // application data from SND.UNA on
     MbufChain rcv_q;  // received, not yet read
+    // Out-of-order payload the connection keeps, sorted by sequence number (in each mbuf's hash.usr),
+    // linked through `next`; each mbuf holds exactly the kept bytes.
+    rte_mbuf* ooo_head = nullptr;
+    rte_mbuf* ooo_tail = nullptr;
+    uint32_t ooo_truesize = 0;
     uint32_t generation = 0;
     uint32_t listener = UINT32_MAX;  // passive connection not yet accepted: its listener
     bool in_use = false;
@@ -289,6 +295,10 @@ class TcpLayer : public TransportHandler {
   uint32_t AllocHalfOpen(const FlowKey& key, uint32_t li);
   // A passive connection left SYN-RECEIVED (established or died): it no longer counts as half-open.
   void LeaveSynQueue(Socket& s);
+  // Out-of-order store of a socket: keep `m` (exactly the bytes at `seq`), join the stream, forget all.
+  void OooInsert(Socket& s, Mbuf&& m, SeqNum seq);
+  void OooJoin(Socket& s, SeqNum from, SeqNum to);
+  void OooClear(Socket& s);
   // What keeping `payload_len` bytes of `frame` in the connection's receive queue would cost.
   RxMem RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_len) const;
   uint32_t SndMemLimit() const;

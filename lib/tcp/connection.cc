@@ -90,6 +90,15 @@ void TcpConnection::EnterTimeWait(Instant now, TcpOutput& out) {
   close_deadline_ = now + ctx_.config->msl * 2;
 }
 
+void TcpConnection::Established(Instant now, TcpOutput& out) {
+  SetState(TcpState::kEstablished, out);
+  ArmKeepalive(now);
+  last_send_ = now;
+  // RFC 6298 5.7: the SYN or SYN-ACK was lost and no RTT was measured: data starts with RTO = 3 s
+  // (rather than the backed-off handshake timeout, or a 1 s guess that already proved too short).
+  if (syn_retransmitted_ && !rto_.has_sample()) rto_.Restart(Duration::Seconds(3));
+}
+
 void TcpConnection::ArmKeepalive(Instant now) {
   if (!ctx_.config->keepalive) return;
   keepalive_deadline_ = now + ctx_.config->keepalive_idle;
@@ -104,6 +113,7 @@ void TcpConnection::Connect(Instant now, Endpoint ep, SeqNum iss, TcpOutput& out
   iss_ = iss;
   snd_una_ = iss;
   snd_nxt_ = iss + 1;
+  recover_ = high_rxt_ = lost_point_ = iss;
   SetState(TcpState::kSynSent, out);
   SendSyn(now, out);
   rtt_timing_ = true;
@@ -121,8 +131,12 @@ void TcpConnection::AcceptSyn(Instant now, const TcpSegment& syn, SeqNum iss, Tc
   iss_ = iss;
   snd_una_ = iss;
   snd_nxt_ = iss + 1;
+  recover_ = high_rxt_ = lost_point_ = iss;
   NegotiateOptions(syn);
-  if (ts_enabled_) ts_recent_ = syn.options.timestamps->tsval;
+  if (ts_enabled_) {
+    ts_recent_ = syn.options.timestamps->tsval;
+    ts_recent_at_ = now;
+  }
   snd_wnd_ = syn.window;  // never scaled in a SYN
   max_snd_wnd_ = snd_wnd_;
   snd_wl1_ = syn.seq;
@@ -145,6 +159,7 @@ void TcpConnection::AcceptCookie(Instant now, const CookieSyn& cookie, const Tcp
   iss_ = cookie.iss;
   snd_una_ = cookie.iss;
   snd_nxt_ = cookie.iss + 1;
+  recover_ = high_rxt_ = lost_point_ = cookie.iss;
   // The SYN as far as the cookie remembers it.
   TcpSegment syn;
   syn.options.mss = cookie.mss;
@@ -152,7 +167,10 @@ void TcpConnection::AcceptCookie(Instant now, const CookieSyn& cookie, const Tcp
   syn.options.sack_permitted = cookie.sack_permitted;
   if (cookie.timestamps && ack.options.timestamps) syn.options.timestamps = TcpTimestamps{ack.options.timestamps->tsval, 0};
   NegotiateOptions(syn);
-  if (ts_enabled_) ts_recent_ = ack.options.timestamps->tsval;
+  if (ts_enabled_) {
+    ts_recent_ = ack.options.timestamps->tsval;
+    ts_recent_at_ = now;
+  }
   // What the cookie SYN-ACK advertised (CookieSynAck): the window, unscaled as in every SYN.
   rcv_adv_ = rcv_nxt_ + std::min<uint32_t>(ctx_.config->rcv_buffer, 65535);
   last_ack_sent_ = rcv_nxt_;
@@ -177,6 +195,8 @@ void TcpConnection::NegotiateOptions(const TcpSegment& syn) {
   sack_enabled_ = c.sack_permitted && syn.options.sack_permitted;
   peer_mss_ = syn.options.mss.value_or(kDefaultMss);
   snd_mss_ = EffectiveSendMss(c, peer_mss_, ts_enabled_);
+  cc_.cwnd = InitialWindow(snd_mss_, c.initial_cwnd_segments);
+  rcv_mss_ = static_cast<uint16_t>(std::clamp<uint32_t>(c.mss, 1, kDefaultMss));
 }
 
 uint16_t EffectiveSendMss(const TcpConfig& c, uint16_t peer_mss, bool timestamps) {
@@ -232,6 +252,12 @@ void TcpConnection::Input(Instant now, const TcpSegment& seg, TcpOutput& out, Rx
 
 void TcpConnection::InputSynchronized(Instant now, const TcpSegment& seg, TcpOutput& out, RxMem mem) {
   const size_t emitted_before = out.segments.size();
+  // RFC 7323 5.3 R1 (PAWS), before the sequence test: an old timestamp marks an old duplicate.
+  if (PawsRejects(now, seg)) {
+    ++ctx_.counters->paws_dropped;
+    SendAck(now, out);
+    return;
+  }
   // First: check the sequence number.
   if (!SequenceAcceptable(seg)) {
     if (seg.rst()) return;  // RFC 5961 3.2: out-of-window RST is dropped silently
@@ -239,6 +265,11 @@ void TcpConnection::InputSynchronized(Instant now, const TcpSegment& seg, TcpOut
     // RFC 9293 3.10.7.4: a zero window still takes valid ACKs.
     if (rcv_adv_ == rcv_nxt_ && seg.seq == rcv_nxt_ && seg.ack_flag() && !seg.syn()) {
       if (!CheckAck(now, seg, out)) return;
+    }
+    if (seg.payload_len > 0 && seg.seq + seg.payload_len <= rcv_nxt_) {
+      // Entirely received before: report it as a duplicate (RFC 2883 D-SACK) with this ACK.
+      ++ctx_.counters->dup_segments;
+      dsack_ = SeqRange{seg.seq, seg.seq + seg.payload_len};
     }
     SendAck(now, out);
     return;
@@ -261,20 +292,18 @@ void TcpConnection::InputSynchronized(Instant now, const TcpSegment& seg, TcpOut
     ++ctx_.counters->no_ack_flag;
     return;
   }
-  UpdateTimestamps(seg);
+  UpdateTimestamps(now, seg);
   if (!CheckAck(now, seg, out)) return;
   if (synchronized()) ArmKeepalive(now);
   // Seventh: segment text. Eighth: FIN.
   bool ack_now = false;
   if (seg.payload_len > 0) {
-    ProcessText(now, seg, out, mem);
+    ack_now = ProcessText(now, seg, out, mem);
     if (state_ == TcpState::kClosed) return;
-    ack_now = delack_deadline_ == Instant::Never() && out.deliver_len == 0;  // duplicate/out of order
-    // Every second full-sized segment, or when the window is now closed, the ACK cannot wait.
-    if (delack_segments_ >= 2 || rcv_adv_ == rcv_nxt_) ack_now = true;
   }
   const bool had_fin = fin_received_;
   ProcessFin(now, seg, out);
+  if (!fin_received_ && ooo_fin_ && *ooo_fin_ == rcv_nxt_) AcceptFin(now, out);  // the gap before it filled
   if (seg.fin() || fin_received_ != had_fin) ack_now = true;
   if (state_ == TcpState::kClosed) return;
   Output(now, out);
@@ -296,7 +325,10 @@ void TcpConnection::InputSynSent(Instant now, const TcpSegment& seg, TcpOutput& 
   rcv_nxt_ = seg.seq + 1;
   rcv_adv_ = rcv_nxt_;  // nothing advertised yet: the right edge starts at RCV.NXT
   NegotiateOptions(seg);
-  if (ts_enabled_) ts_recent_ = seg.options.timestamps->tsval;
+  if (ts_enabled_) {
+    ts_recent_ = seg.options.timestamps->tsval;
+    ts_recent_at_ = now;
+  }
   snd_wnd_ = seg.window;  // never scaled in a SYN
   max_snd_wnd_ = snd_wnd_;
   snd_wl1_ = seg.seq;
@@ -311,8 +343,7 @@ void TcpConnection::InputSynSent(Instant now, const TcpSegment& seg, TcpOutput& 
     }
     retries_ = 0;
     rto_deadline_ = Instant::Never();
-    SetState(TcpState::kEstablished, out);
-    ArmKeepalive(now);
+    Established(now, out);
     Output(now, out);  // data queued during SYN-SENT goes now, carrying the ACK
     if (out.segments.empty()) SendAck(now, out);
     return;
@@ -363,8 +394,7 @@ bool TcpConnection::CheckAck(Instant now, const TcpSegment& seg, TcpOutput& out)
     max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
     snd_wl1_ = seg.seq;
     snd_wl2_ = seg.ack;
-    SetState(TcpState::kEstablished, out);
-    ArmKeepalive(now);
+    Established(now, out);
     // A CLOSE while SYN-RECEIVED was queued until now (RFC 9293 3.10.4): the FIN goes after the data.
     if (fin_queued_) SetState(TcpState::kFinWait1, out);
   }
@@ -378,11 +408,16 @@ bool TcpConnection::CheckAck(Instant now, const TcpSegment& seg, TcpOutput& out)
     SendChallengeAck(now, out);
     return false;
   }
-  if (snd_una_ < seg.ack) OnAckAdvance(now, seg, out);
+  const uint32_t flight_before = flight();
+  const uint32_t acked = snd_una_ < seg.ack ? static_cast<uint32_t>(seg.ack - snd_una_) : 0;
+  if (acked > 0) OnAckAdvance(now, seg, out);
+  const uint32_t newly_sacked = sack_enabled_ ? ProcessSackBlocks(seg) : 0;
   // Window update (RFC 9293 3.10.7.4, fifth step).
+  bool window_changed = false;
   if (snd_una_ <= seg.ack && (snd_wl1_ < seg.seq || (snd_wl1_ == seg.seq && snd_wl2_ <= seg.ack))) {
     const uint32_t old_wnd = snd_wnd_;
     snd_wnd_ = static_cast<uint32_t>(seg.window) << snd_wscale_;
+    window_changed = snd_wnd_ != old_wnd;
     max_snd_wnd_ = std::max(max_snd_wnd_, snd_wnd_);
     snd_wl1_ = seg.seq;
     snd_wl2_ = seg.ack;
@@ -391,6 +426,7 @@ bool TcpConnection::CheckAck(Instant now, const TcpSegment& seg, TcpOutput& out)
       persist_backoff_ = 0;
     }
   }
+  if (synchronized()) OnAckCongestion(now, seg, acked, newly_sacked, flight_before, window_changed);
   switch (state_) {
     case TcpState::kFinWait1:
       if (fin_acked()) {
@@ -424,14 +460,17 @@ void TcpConnection::OnAckAdvance(Instant now, const TcpSegment& seg, TcpOutput& 
   out.acked += acked;
   if (acked > 0) out.events |= tcp_events::kAcked | tcp_events::kWritable;
   snd_una_ = seg.ack;
+  sacked_.RemoveBelow(snd_una_);
+  if (high_rxt_ < snd_una_) high_rxt_ = snd_una_;
   // RTT sample: timestamps give one for every ACK of new data (RFC 7323 4.1); otherwise only from the
   // timed segment, and only if it was never retransmitted (Karn).
   if (ts_enabled_ && seg.options.timestamps && skip_ts_rtt_) {
     skip_ts_rtt_ = false;
   } else if (ts_enabled_ && seg.options.timestamps) {
+    // A TSecr of 0 echoes nothing (the peer had no TSval of ours): never an RTT sample.
     const uint32_t echoed = seg.options.timestamps->tsecr;
     const int32_t rtt_ms = static_cast<int32_t>(MsClock(now) - echoed);
-    if (rtt_ms >= 0) {
+    if (echoed != 0 && rtt_ms >= 0) {
       rto_.OnRttSample(Duration::Milliseconds(rtt_ms));
       ++ctx_.counters->rtt_samples;
     }
@@ -448,10 +487,189 @@ void TcpConnection::OnAckAdvance(Instant now, const TcpSegment& seg, TcpOutput& 
   }
 }
 
-void TcpConnection::UpdateTimestamps(const TcpSegment& seg) {
-  // RFC 7323 4.3: remember the peer's TSval from the segment that covers our last ACK.
-  if (ts_enabled_ && seg.options.timestamps && seg.seq <= last_ack_sent_) {
+uint32_t TcpConnection::ProcessSackBlocks(const TcpSegment& seg) {
+  uint32_t newly = 0;
+  for (uint8_t i = 0; i < seg.options.sack_count; ++i) {
+    const SackBlock& b = seg.options.sack[i];
+    if (!(b.left < b.right)) {
+      ++ctx_.counters->sack_blocks_ignored;
+      continue;
+    }
+    // D-SACK (RFC 2883): a first block below the cumulative ACK, or inside the second block, reports
+    // a duplicate the peer received — one of our retransmissions was not needed.
+    if (i == 0 && (b.right <= seg.ack ||
+                   (seg.options.sack_count > 1 && seg.options.sack[1].left <= b.left && b.right <= seg.options.sack[1].right))) {
+      ++ctx_.counters->dsacks_received;
+      continue;
+    }
+    // Only what we sent and is not yet acknowledged can be SACKed; anything else is bogus.
+    if (b.right > snd_nxt_ || b.left < snd_una_ - max_snd_wnd_) {
+      ++ctx_.counters->sack_blocks_ignored;
+      continue;
+    }
+    const SeqNum l = SeqMax(b.left, snd_una_);
+    if (!(l < b.right)) continue;
+    const int64_t added = sacked_.Add(l, b.right);
+    if (added < 0) {
+      ++ctx_.counters->sack_blocks_ignored;  // no room: the data is retransmitted if need be
+      continue;
+    }
+    newly += static_cast<uint32_t>(added);
+  }
+  return newly;
+}
+
+bool TcpConnection::IsLostAtUna() const {
+  // RFC 6675 IsLost(SND.UNA): more than (DupThresh - 1) * SMSS bytes, or DupThresh discontiguous
+  // ranges, SACKed above it.
+  return sacked_.BytesAbove(snd_una_) > 2u * snd_mss_ || sacked_.count() >= 3;
+}
+
+void TcpConnection::UpdateLostPoint() {
+  // Everything unSACKed below this point is deemed lost (IsLost): below the range where the SACKed
+  // bytes counted from the top first exceed 2 SMSS, or below the third range from the top.
+  SeqNum point = snd_una_;
+  uint32_t above = 0;
+  for (int i = sacked_.count() - 1; i >= 0; --i) {
+    above += sacked_[i].size();
+    if (above > 2u * snd_mss_) {
+      point = SeqMax(point, sacked_[i].left);
+      break;
+    }
+  }
+  if (sacked_.count() >= 3) point = SeqMax(point, sacked_[sacked_.count() - 3].left);
+  lost_point_ = SeqMax(lost_point_, point);
+}
+
+uint32_t TcpConnection::Pipe() const {
+  // RFC 6675 pipe: outstanding bytes not SACKed and not deemed lost, plus retransmissions in flight.
+  // Without SACK each duplicate ACK stands for one segment that left the network (as Linux's
+  // sacked_out for NewReno).
+  const uint32_t fl = flight();
+  const uint32_t sacked =
+      sack_enabled_ ? sacked_.BytesAbove(snd_una_) : static_cast<uint32_t>(std::min<uint64_t>(uint64_t{dupacks_} * snd_mss_, fl));
+  const uint32_t unsacked = fl - std::min(sacked, fl);
+  if (recovery_ == Recovery::kOpen) return unsacked;
+  const SeqNum from = SeqMax(snd_una_, high_rxt_);
+  uint32_t lost = 0;
+  if (from < lost_point_) lost = static_cast<uint32_t>(lost_point_ - from) - sacked_.BytesIn(from, lost_point_);
+  return unsacked - std::min(lost, unsacked);
+}
+
+SeqRange TcpConnection::NextRetransmission() const {
+  if (recovery_ == Recovery::kOpen) return {};
+  SeqNum s = SeqMax(snd_una_, high_rxt_);
+  const SeqNum stop = SeqMin(lost_point_, snd_nxt_);
+  while (s < stop) {
+    if (const SeqRange* r = sacked_.Find(s)) {
+      s = r->right;
+      continue;
+    }
+    SeqNum end = SeqMin(s + snd_mss_, stop);
+    for (int i = 0; i < sacked_.count(); ++i) {
+      if (s < sacked_[i].left) {
+        end = SeqMin(end, sacked_[i].left);
+        break;
+      }
+    }
+    return SeqRange{s, end};
+  }
+  return {};
+}
+
+void TcpConnection::EnterFastRecovery(Instant now) {
+  ++ctx_.counters->fast_recoveries;
+  const uint32_t fl = flight();
+  recovery_ = Recovery::kFast;
+  recover_ = snd_nxt_;
+  high_rxt_ = snd_una_;
+  cca_.OnCongestion(cc_, fl, snd_mss_, now);
+  prr_.Start(fl);
+  prr_allowance_ = 0;
+  // The first unacknowledged segment is presumed lost (RFC 5681 3.2, RFC 6675 5 (4.2)), plus whatever
+  // the scoreboard says.
+  lost_point_ = SeqMin(snd_una_ + snd_mss_, snd_nxt_);
+  if (sack_enabled_) UpdateLostPoint();
+  force_rxt_ = true;
+}
+
+void TcpConnection::OnAckCongestion(Instant now, const TcpSegment& seg, uint32_t acked, uint32_t newly_sacked,
+                                    uint32_t flight_before, bool window_changed) {
+  const uint32_t mss = snd_mss_;
+  // RFC 5681 section 2 duplicate ACK (with SACK: one that SACKs new data, RFC 6675).
+  const bool dup = acked == 0 && seg.payload_len == 0 && !seg.fin() && flight_before > 0 &&
+                   (sack_enabled_ ? newly_sacked > 0 : !window_changed);
+  if (acked > 0) {
+    // In NewReno recovery (no SACK) each duplicate ACK stood for a segment that left the network; the
+    // segments a partial ACK covers no longer do. Otherwise an advancing ACK ends the duplicates.
+    if (recovery_ == Recovery::kFast && !sack_enabled_) {
+      dupacks_ -= std::min(dupacks_, (acked + mss - 1) / mss);
+    } else {
+      dupacks_ = 0;
+    }
+  } else if (dup) {
+    ++dupacks_;
+  }
+  switch (recovery_) {
+    case Recovery::kOpen: {
+      if (acked > 0) {
+        // Grow only while the window was actually used (not limited by the application).
+        const bool cwnd_limited = uint64_t{flight_before} + mss >= cc_.cwnd ||
+                                  (cc_.in_slow_start() && uint64_t{flight_before} * 2 >= cc_.cwnd);
+        if (cwnd_limited) cca_.OnAck(cc_, acked, mss, now, rto_.srtt());
+      }
+      // Fast retransmit: the third duplicate ACK, or SACK information that shows a loss (RFC 6675 5).
+      // (A recovery ends only once SND.UNA passed its recovery point, so losses found here are new:
+      // RFC 6582's "more than recover" holds.)
+      if (dup && (dupacks_ >= 3 || (sack_enabled_ && IsLostAtUna()))) EnterFastRecovery(now);
+      break;
+    }
+    case Recovery::kFast: {
+      if (seg.ack >= recover_) {
+        // Full ACK: recovery is over; continue from ssthresh (RFC 6937, RFC 6582 3.2 step 3).
+        recovery_ = Recovery::kOpen;
+        cc_.cwnd = std::max(cc_.ssthresh, 2u * mss);
+        cc_.bytes_acked = 0;
+        dupacks_ = 0;
+        break;
+      }
+      if (acked > 0 && !sack_enabled_) {
+        // NewReno partial ACK: the next unacknowledged segment is lost too (RFC 6582 3.2 step 4).
+        lost_point_ = SeqMax(lost_point_, SeqMin(snd_una_ + mss, snd_nxt_));
+        force_rxt_ = true;
+      }
+      if (sack_enabled_) UpdateLostPoint();
+      const uint32_t delivered = acked + newly_sacked + (!sack_enabled_ && dup ? mss : 0);
+      const uint32_t pipe = Pipe();
+      prr_allowance_ = prr_.OnAck(delivered, pipe, cc_.ssthresh, mss);
+      cc_.cwnd = pipe + prr_allowance_;
+      break;
+    }
+    case Recovery::kLoss:
+      // After an RTO: slow start from the loss window while go-back-N resends what was outstanding.
+      if (acked > 0) cca_.OnAck(cc_, acked, mss, now, rto_.srtt());
+      if (seg.ack >= recover_) {
+        recovery_ = Recovery::kOpen;
+        dupacks_ = 0;
+      }
+      break;
+  }
+}
+
+bool TcpConnection::PawsRejects(Instant now, const TcpSegment& seg) const {
+  if (!ts_enabled_ || !seg.options.timestamps || seg.rst()) return false;
+  // TS.Recent is no longer valid after 24 days without an update (RFC 7323 5.5).
+  if (now - ts_recent_at_ > Duration::Seconds(int64_t{24} * 24 * 3600)) return false;
+  return static_cast<int32_t>(seg.options.timestamps->tsval - ts_recent_) < 0;
+}
+
+void TcpConnection::UpdateTimestamps(Instant now, const TcpSegment& seg) {
+  // RFC 7323 4.3: remember the peer's TSval from a segment that covers our last ACK, and never let it
+  // go backwards.
+  if (ts_enabled_ && seg.options.timestamps && seg.seq <= last_ack_sent_ &&
+      static_cast<int32_t>(seg.options.timestamps->tsval - ts_recent_) >= 0) {
     ts_recent_ = seg.options.timestamps->tsval;
+    ts_recent_at_ = now;
   }
 }
 
@@ -460,49 +678,115 @@ uint32_t TcpConnection::rcv_mem_limit() const {
   return c.rcv_mem != 0 ? c.rcv_mem : static_cast<uint32_t>(std::min<uint64_t>(uint64_t{c.rcv_buffer} * 2, UINT32_MAX));
 }
 
-void TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& out, RxMem mem) {
-  if (state_ != TcpState::kEstablished && state_ != TcpState::kFinWait1 && state_ != TcpState::kFinWait2) return;
-  if (app_closed_ && seg.seq + seg.payload_len > rcv_nxt_) {
+bool TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& out, RxMem mem) {
+  if (state_ != TcpState::kEstablished && state_ != TcpState::kFinWait1 && state_ != TcpState::kFinWait2) return false;
+  const SeqNum seg_end = seg.seq + seg.payload_len;
+  if (app_closed_ && seg_end > rcv_nxt_) {
     // New data for a connection nobody will read again (RFC 9293 3.10.4 CLOSE; RFC 2525 2.17): tell
     // the peer at once with a RST instead of accepting it into an orphan.
     ++ctx_.counters->abort_on_data;
     SendRst(now, snd_nxt_, out);
     Finish(TcpError::kAborted, out);
-    return;
+    return false;
   }
+  // The peer's segment size, for the delayed-ACK rule (the largest seen, capped at our MSS; as Linux).
+  if (seg.payload_len > rcv_mss_) rcv_mss_ = static_cast<uint16_t>(std::min<uint32_t>(seg.payload_len, ctx_.config->mss));
+  if (seg_end <= rcv_nxt_) {
+    // Everything in it was received before (a spurious retransmission, or our ACK was lost): ACK at
+    // once and report the duplicate (RFC 2883).
+    ++ctx_.counters->dup_segments;
+    dsack_ = SeqRange{seg.seq, seg_end};
+    return true;
+  }
+  const uint32_t limit = rcv_mem_limit();
   if (seg.seq > rcv_nxt_) {
-    ++ctx_.counters->out_of_order_dropped;  // no reassembly yet: a duplicate ACK asks for the gap
-    return;
+    // Out of order: a gap before it. Keep what lies within the window, ACK at once (RFC 5681 4.2) with
+    // SACK blocks; the caller keeps the bytes.
+    const SeqNum right = SeqMin(seg_end, rcv_adv_);
+    if (!(seg.seq < right)) return true;
+    if (ooo_.Covers(seg.seq, right)) {
+      ++ctx_.counters->dup_segments;
+      dsack_ = SeqRange{seg.seq, right};
+      return true;
+    }
+    if (mem.ooo_cost == RxMem::kNoRoom || uint64_t{mem.held} + mem.ooo_cost > limit) {
+      ++ctx_.counters->rcv_mem_dropped;
+      return true;
+    }
+    if (ooo_.Add(seg.seq, right) < 0) {
+      ++ctx_.counters->ooo_dropped;  // too many gaps to track: the peer retransmits it later
+      return true;
+    }
+    ++ctx_.counters->ooo_segments;
+    rcv_mem_ = mem.held + mem.ooo_cost;
+    last_ooo_ = seg.seq;
+    out.ooo_seq = seg.seq;
+    out.ooo_offset = 0;
+    out.ooo_len = static_cast<uint32_t>(right - seg.seq);
+    return true;
   }
+  // In order (it covers RCV.NXT).
   const uint32_t skip = static_cast<uint32_t>(rcv_nxt_ - seg.seq);
-  if (skip >= seg.payload_len) return;  // all duplicate
   const uint32_t room = static_cast<uint32_t>(rcv_adv_ - rcv_nxt_);
   const uint32_t len = std::min(seg.payload_len - skip, room);
-  if (len == 0) return;
-  if (mem.cost == RxMem::kNoRoom || uint64_t{mem.held} + mem.cost > rcv_mem_limit()) {
+  if (len == 0) return true;
+  if (mem.cost == RxMem::kNoRoom || uint64_t{mem.held} + mem.cost > limit) {
     // In the window but no memory to keep it: dropped like a lost segment (the duplicate ACK this
     // draws tells the peer where we are); the window the next ACK carries has shrunk already.
     ++ctx_.counters->rcv_mem_dropped;
-    return;
+    return true;
   }
   rcv_mem_ = mem.held + mem.cost;
+  if (skip > 0) dsack_ = SeqRange{seg.seq, rcv_nxt_};  // partly a duplicate
   out.deliver_offset = skip;
   out.deliver_len = len;
   out.events |= tcp_events::kReadable;
   rcv_nxt_ += len;
   rcv_unread_ += len;
-  const uint32_t full_size = ctx_.config->mss - (ts_enabled_ ? 12u : 0u);
-  if (len >= full_size) ++delack_segments_;
-  if (delack_deadline_ == Instant::Never()) delack_deadline_ = now + ctx_.config->delayed_ack;
+  rcv_unacked_ += len;
+  bool ack_now = skip > 0;
+  if (!ooo_.empty()) {
+    // It filled all or part of a gap (RFC 5681 4.2: ACK at once). Kept data now contiguous with
+    // RCV.NXT joins the stream; the caller moves its bytes.
+    ack_now = true;
+    if (ooo_[0].left <= rcv_nxt_) {
+      const SeqNum joined = SeqMax(rcv_nxt_, ooo_[0].right);
+      out.ooo_join_from = rcv_nxt_;
+      out.ooo_join_to = joined;
+      rcv_unread_ += static_cast<uint32_t>(joined - rcv_nxt_);
+      rcv_nxt_ = joined;
+      ooo_.RemoveBelow(rcv_nxt_);
+      out.ooo_ready = true;
+    }
+  }
+  // Delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2): at the latest every second full-sized segment —
+  // full-sized as the peer actually sends them — and within the delay; at once while the connection
+  // starts (quick ACKs let the peer's slow start grow) or when our window is closed.
+  if (quickacks_left_ > 0) {
+    --quickacks_left_;
+    ack_now = true;
+  }
+  if (rcv_unacked_ > rcv_mss_ || rcv_adv_ == rcv_nxt_) ack_now = true;
+  if (!ack_now && delack_deadline_ == Instant::Never()) delack_deadline_ = now + ctx_.config->delayed_ack;
+  return ack_now;
 }
 
 void TcpConnection::ProcessFin(Instant now, const TcpSegment& seg, TcpOutput& out) {
-  if (!seg.fin()) return;
-  if (seg.seq + seg.payload_len != rcv_nxt_) {
-    // Out of order (data missing before it) or a retransmission of a FIN already taken.
+  if (!seg.fin() || fin_received_) return;
+  const SeqNum fin_at = seg.seq + seg.payload_len;
+  if (fin_at != rcv_nxt_) {
+    // Beyond a gap: remember where the stream ends; the FIN takes effect once the gap fills (a
+    // retransmission of the FIN would do too). Not beyond the window, and only if its data was kept.
+    if (fin_at > rcv_nxt_ && fin_at <= rcv_adv_ && (seg.payload_len == 0 || ooo_.Covers(seg.seq, fin_at))) {
+      ooo_fin_ = fin_at;
+    }
     return;
   }
-  if (fin_received_) return;
+  AcceptFin(now, out);
+}
+
+void TcpConnection::AcceptFin(Instant now, TcpOutput& out) {
+  ooo_fin_.reset();
   fin_received_ = true;
   rcv_nxt_ += 1;
   out.events |= tcp_events::kPeerFin;
@@ -752,9 +1036,25 @@ TcpSegment TcpConnection::Make(Instant now, SeqNum seq, uint8_t flags) const {
   if (flags & kAck) {
     s.ack = rcv_nxt_;
     s.window = advertised_window();
+    FillSackBlocks(s);
   }
   if (ts_enabled_ && !(flags & kRst)) s.options.timestamps = TcpTimestamps{MsClock(now), ts_recent_};
   return s;
+}
+
+void TcpConnection::FillSackBlocks(TcpSegment& s) const {
+  if (!sack_enabled_ || (ooo_.empty() && !dsack_)) return;
+  // RFC 2883: a D-SACK block first; RFC 2018: then the block holding the most recent out-of-order
+  // segment, then the others (highest first). The writer keeps as many as fit with the other options.
+  uint8_t n = 0;
+  if (dsack_) s.options.sack[n++] = SackBlock{dsack_->left, dsack_->right};
+  const SeqRange* recent = ooo_.Find(last_ooo_);
+  if (recent != nullptr) s.options.sack[n++] = SackBlock{recent->left, recent->right};
+  for (int i = ooo_.count() - 1; i >= 0 && n < s.options.sack.size(); --i) {
+    if (&ooo_[i] == recent) continue;
+    s.options.sack[n++] = SackBlock{ooo_[i].left, ooo_[i].right};
+  }
+  s.options.sack_count = n;
 }
 
 void TcpConnection::Emit(const TcpSegment& seg, uint32_t data_offset, TcpOutput& out) {
@@ -763,7 +1063,11 @@ void TcpConnection::Emit(const TcpSegment& seg, uint32_t data_offset, TcpOutput&
   if (seg.ack_flag()) {
     last_ack_sent_ = rcv_nxt_;
     delack_deadline_ = Instant::Never();
-    delack_segments_ = 0;
+    rcv_unacked_ = 0;
+    if (dsack_ && seg.options.sack_count > 0) {  // reported once
+      dsack_.reset();
+      ++ctx_.counters->dsacks_sent;
+    }
     const uint32_t scale = seg.syn() ? 0 : rcv_wscale_;
     const SeqNum right = rcv_nxt_ + (static_cast<uint32_t>(seg.window) << scale);
     if (right > rcv_adv_ || seg.syn()) rcv_adv_ = right;
@@ -815,6 +1119,29 @@ void TcpConnection::SendSyn(Instant now, TcpOutput& out) {
   Emit(s, 0, out);
 }
 
+void TcpConnection::SendRange(Instant now, SeqNum seq, SeqNum end, bool retransmission, TcpOutput& out) {
+  const SeqNum data_start = snd_una_ + (syn_unacked() ? 1 : 0);
+  if (seq < data_start || !(seq < end)) return;
+  // The stream's data ends where the FIN sits (once sent) or at the end of what is queued.
+  const SeqNum data_stop = fin_sent_ ? fin_seq_ : data_end();
+  const uint32_t len = seq < data_stop ? static_cast<uint32_t>(SeqMin(end, data_stop) - seq) : 0;
+  uint8_t flags = kAck;
+  if (len > 0 && seq + len == data_end()) flags |= kPsh;
+  if (fin_sent_ && seq + len == fin_seq_ && end > fin_seq_) flags |= kFin;
+  if (len == 0 && !(flags & kFin)) return;
+  TcpSegment s = Make(now, seq, flags);
+  s.payload_len = len;
+  Emit(s, static_cast<uint32_t>(seq - data_start), out);
+  last_send_ = now;
+  if (retransmission) {
+    ++ctx_.counters->retransmits;
+    ++total_retrans_;
+    if (recovery_ == Recovery::kFast) ++ctx_.counters->fast_retransmits;
+    rtt_timing_ = false;  // Karn
+  }
+  if (rto_deadline_ == Instant::Never()) ArmRto(now);
+}
+
 void TcpConnection::Output(Instant now, TcpOutput& out) {
   switch (state_) {
     case TcpState::kEstablished:
@@ -826,20 +1153,70 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
     default:
       return;
   }
-  const SeqNum data_start = snd_una_ + (syn_unacked() ? 1 : 0);
+  const uint32_t mss = snd_mss_;
+  // RFC 5681 4.1: after an idle period longer than the RTO, restart from at most the initial window.
+  if (snd_una_ == snd_nxt_ && recovery_ == Recovery::kOpen && now - last_send_ > rto_.rto()) {
+    cc_.cwnd = std::min(cc_.cwnd, InitialWindow(mss, ctx_.config->initial_cwnd_segments));
+    cca_.OnRestart();
+  }
+
+  // Retransmissions first, while recovering: the lost holes (RFC 6675 NextSeg), paced by PRR in fast
+  // recovery and by the window after an RTO.
+  if (recovery_ != Recovery::kOpen) {
+    for (int guard = 0; guard < 4096; ++guard) {
+      const SeqRange r = NextRetransmission();
+      if (!(r.left < r.right)) break;
+      const uint32_t len = r.size();
+      if (recovery_ == Recovery::kFast) {
+        if (!force_rxt_ && prr_allowance_ == 0) break;
+        force_rxt_ = false;
+        prr_allowance_ -= std::min(prr_allowance_, len);
+        prr_.OnSent(len);
+      } else {
+        const uint32_t pipe = Pipe();
+        if (pipe > 0 && uint64_t{pipe} + len > cc_.cwnd) break;
+      }
+      SendRange(now, r.left, r.right, true, out);
+      high_rxt_ = r.right;
+    }
+  }
+
+  // New data within the peer's window and the congestion window.
   const SeqNum wnd_end = snd_una_ + snd_wnd_;
   const SeqNum end = data_end();
-  while (snd_nxt_ < end && !fin_sent_) {
+  for (int guard = 0; snd_nxt_ < end && !fin_sent_ && guard < 65536; ++guard) {
     if (!(snd_nxt_ < wnd_end)) break;
-    const uint32_t len = std::min({static_cast<uint32_t>(end - snd_nxt_), static_cast<uint32_t>(wnd_end - snd_nxt_),
-                                   static_cast<uint32_t>(snd_mss_)});
-    uint8_t flags = kAck;
+    uint32_t len = std::min({static_cast<uint32_t>(end - snd_nxt_), static_cast<uint32_t>(wnd_end - snd_nxt_), uint32_t{mss}});
     const bool last = snd_nxt_ + len == end;
+    if (recovery_ == Recovery::kFast) {
+      if (prr_allowance_ == 0) break;
+    } else {
+      // RFC 3042 limited transmit: without SACK, the first two duplicate ACKs each let one new segment
+      // out (with SACK, pipe already dropped by what they SACKed).
+      const uint64_t allowed =
+          uint64_t{cc_.cwnd} + (recovery_ == Recovery::kOpen && !sack_enabled_ ? std::min(dupacks_, 2u) * mss : 0);
+      const uint32_t pipe = Pipe();
+      if (pipe > 0 && pipe + len > allowed) break;
+    }
+    if (len < mss && flight() > 0) {
+      // Nagle (RFC 9293 3.7.4): with data in flight, a small final piece waits for the ACK — unless
+      // no-delay, or the FIN goes with it. Sender SWS avoidance (MUST-38): a piece cut short by the
+      // peer's window waits until at least half its largest window can go.
+      if (last && !nodelay_ && !fin_queued_) break;
+      if (!last && len < max_snd_wnd_ / 2) break;
+    }
+    uint8_t flags = kAck;
     if (last) flags |= kPsh;
     if (last && fin_queued_) flags |= kFin;
+    const SeqNum data_start = snd_una_ + (syn_unacked() ? 1 : 0);
     TcpSegment s = Make(now, snd_nxt_, flags);
     s.payload_len = len;
     Emit(s, static_cast<uint32_t>(snd_nxt_ - data_start), out);
+    last_send_ = now;
+    if (recovery_ == Recovery::kFast) {
+      prr_allowance_ -= std::min(prr_allowance_, len);
+      prr_.OnSent(len);
+    }
     if (!rtt_timing_ && !ts_enabled_ && retries_ == 0) {
       rtt_timing_ = true;
       rtt_seq_ = snd_nxt_;
@@ -855,6 +1232,7 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
   }
   if (fin_queued_ && !fin_sent_ && snd_nxt_ == end) {
     Emit(Make(now, snd_nxt_, kAck | kFin), 0, out);
+    last_send_ = now;
     fin_sent_ = true;
     fin_seq_ = snd_nxt_;
     snd_nxt_ += 1;
@@ -867,24 +1245,77 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
 }
 
 void TcpConnection::Retransmit(Instant now, TcpOutput& out) {
-  ++ctx_.counters->retransmits;
   rtt_timing_ = false;  // Karn: no RTT from anything that was retransmitted
   if (state_ == TcpState::kSynSent || state_ == TcpState::kSynReceived) {
+    ++ctx_.counters->retransmits;
     ++ctx_.counters->syn_retransmits;
+    ++total_retrans_;
+    syn_retransmitted_ = true;
     SendSyn(now, out);
     return;
   }
-  const SeqNum data_start = snd_una_ + (syn_unacked() ? 1 : 0);
-  const SeqNum data_stop = fin_sent_ ? fin_seq_ : snd_nxt_;  // end of data sent
-  const uint32_t outstanding = data_stop > snd_una_ ? static_cast<uint32_t>(data_stop - snd_una_) : 0;
-  const uint32_t len = std::min<uint32_t>(outstanding, snd_mss_);
-  uint8_t flags = kAck;
-  if (fin_sent_ && snd_una_ + len == fin_seq_ && !fin_acked()) flags |= kFin;
-  if (len == 0 && !(flags & kFin)) return;
-  if (len > 0) flags |= kPsh;
-  TcpSegment s = Make(now, snd_una_, flags);
-  s.payload_len = len;
-  Emit(s, static_cast<uint32_t>(snd_una_ - data_start), out);
+  if (snd_una_ == snd_nxt_) return;
+  // RTO (RFC 5681 3.1, RFC 6298 5.4-5.6): ssthresh from the flight (held on repeated timeouts of the
+  // same data), a loss window of one segment, and everything outstanding and not SACKed resent from
+  // SND.UNA in order (go-back-N) as the window grows again. A second timeout in a row forgets the
+  // SACK information too, in case the receiver reneged on it (RFC 2018 8).
+  if (retries_ == 1) {
+    ++ctx_.counters->rto_recoveries;
+    cca_.OnCongestion(cc_, flight(), snd_mss_, now);
+  } else {
+    sacked_.Clear();
+  }
+  cc_.cwnd = snd_mss_;
+  cc_.bytes_acked = 0;
+  cca_.OnRestart();
+  recovery_ = Recovery::kLoss;
+  recover_ = snd_nxt_;
+  high_rxt_ = snd_una_;
+  lost_point_ = snd_nxt_;
+  dupacks_ = 0;
+  const size_t before = out.segments.size();
+  Output(now, out);
+  if (out.segments.size() == before) {
+    // Nothing left to resend by the scoreboard (all SACKed): resend the first segment anyway.
+    SendRange(now, snd_una_, snd_una_ + snd_mss_ + 1, true, out);
+    high_rxt_ = SeqMin(snd_una_ + snd_mss_, snd_nxt_);
+  }
+}
+
+TcpInfo TcpConnection::Info() const {
+  TcpInfo i;
+  i.state = state_;
+  i.congestion = cca_.algorithm();
+  i.in_recovery = recovery_ != Recovery::kOpen;
+  i.snd_mss = snd_mss_;
+  i.rcv_mss = rcv_mss_;
+  i.cwnd = cc_.cwnd;
+  i.ssthresh = cc_.ssthresh;
+  i.flight = flight();
+  i.sacked = sacked_.Bytes();
+  i.snd_wnd = snd_wnd_;
+  i.rcv_wnd = rcv_wnd();
+  i.unread = rcv_unread_;
+  i.ooo_bytes = ooo_.Bytes();
+  i.srtt = rto_.srtt();
+  i.rttvar = rto_.rttvar();
+  i.rto = rto_.rto();
+  i.retransmits = static_cast<uint32_t>(retries_);
+  i.total_retransmits = total_retrans_;
+  i.dupacks = dupacks_;
+  i.ts_enabled = ts_enabled_;
+  i.sack_enabled = sack_enabled_;
+  i.snd_wscale = snd_wscale_;
+  i.rcv_wscale = rcv_wscale_;
+  return i;
+}
+
+void TcpConnection::PruneOutOfOrder(TcpOutput& out) {
+  if (ooo_.empty()) return;
+  ++ctx_.counters->ooo_pruned;
+  ooo_.Clear();
+  ooo_fin_.reset();
+  out.ooo_pruned = true;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -924,6 +1355,11 @@ std::string TcpConnection::CheckInvariants() const {
     default:
       break;
   }
+  if (!ooo_.empty() && !(rcv_nxt_ < ooo_[0].left)) return fail("out-of-order range not above RCV.NXT");
+  if (!sacked_.empty() && (sacked_[0].left < snd_una_ || snd_nxt_ < sacked_.Highest())) {
+    return fail("SACK scoreboard outside SND.UNA..SND.NXT");
+  }
+  if (synchronized() && cc_.cwnd == 0) return fail("zero congestion window");
   if (synchronized()) {
     if (rcv_adv_ < rcv_nxt_) return fail("advertised right edge behind RCV.NXT");
     if (snd_una_ != snd_nxt_ && rto_deadline_ == Instant::Never() && state_ != TcpState::kTimeWait) {

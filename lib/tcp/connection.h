@@ -8,8 +8,13 @@
 // that segment's payload for the caller to append to its receive queue. States carry RFC names and
 // every transition goes through SetState(), which counts it.
 //
-// Not yet: out-of-order reassembly (segments beyond RCV.NXT are ACKed and dropped; the peer
-// retransmits), SACK generation, congestion control, PAWS, urgent data.
+// Sending follows the congestion window (CUBIC or NewReno, slow start with byte counting, IW10,
+// restart after idle), recovers losses by fast retransmit on the third duplicate ACK or by the SACK
+// scoreboard (RFC 6675, with PRR for the reduction), and after an RTO resends from SND.UNA with a loss
+// window of one segment (go-back-N, skipping what the peer SACKed). Receiving keeps out-of-order data
+// (the caller stores the bytes; the connection tracks the ranges), reports them in SACK blocks (RFC
+// 2018, D-SACK RFC 2883) and ACKs by the peer's actual segment size. Timestamps get PAWS (RFC 7323).
+// Not yet: urgent data, RACK-TLP.
 //
 // Owned by the engine of the core its flow hashes to; only that core may call it.
 #pragma once
@@ -24,7 +29,9 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/functional/function_ref.h"
 #include "lib/base/time.h"
+#include "lib/tcp/congestion.h"
 #include "lib/tcp/rto.h"
+#include "lib/tcp/seq_ranges.h"
 #include "lib/tcp/segment.h"
 #include "lib/tcp/syn_cookie.h"
 
@@ -77,6 +84,10 @@ struct TcpConfig {
   // Memory (mbuf truesize) the send queue may pin; 0: twice snd_buffer. Enforced by the engine.
   uint32_t snd_mem = 0;
   RtoConfig rto;
+  CongestionAlgorithm congestion = CongestionAlgorithm::kCubic;
+  uint32_t initial_cwnd_segments = 10;  // RFC 6928
+  bool nodelay = false;                 // true: no Nagle (RFC 9293 3.7.4) — send small segments at once
+  uint32_t quickacks = 16;              // data segments ACKed at once while a connection starts
   int syn_retries = 6;                 // SYN retransmissions before connect() times out
   int synack_retries = 5;              // SYN-ACK retransmissions before a half-open connection goes
   int max_retransmits = 15;            // data/FIN retransmissions before the connection times out;
@@ -153,6 +164,17 @@ class ChallengeAckLimiter {
   X(challenge_acks_conn_limited)  /* the connection sent one less than an interval ago */            \
   X(rcv_mem_dropped)              /* in-window payload dropped: over the connection's memory budget */ \
   X(abort_on_data)                /* new data after the application closed: RST */                   \
+  X(fast_retransmits)             /* retransmissions by fast retransmit / SACK recovery */            \
+  X(fast_recoveries)              /* entries into fast recovery */                                    \
+  X(rto_recoveries)               /* RTOs with data outstanding: loss window, go-back-N */            \
+  X(ooo_segments)                 /* out-of-order segments kept for reassembly */                     \
+  X(ooo_dropped)                  /* out-of-order segments not kept (range capacity) */               \
+  X(dup_segments)                 /* segments entirely received before (answered with D-SACK) */      \
+  X(dsacks_sent)                                                                                      \
+  X(dsacks_received)              /* the peer reported a duplicate: a retransmission was spurious */  \
+  X(sack_blocks_ignored)          /* SACK blocks outside SND.UNA..SND.NXT, or no room to track them */\
+  X(paws_dropped)                 /* RFC 7323 PAWS: an old timestamp */                               \
+  X(ooo_pruned)                   /* out-of-order data given up under memory pressure */                /* new data after the application closed: RST */                   \
   X(timeouts)                                                                                        \
   X(rtt_samples)
 
@@ -182,7 +204,8 @@ struct TcpContext {
 struct RxMem {
   static constexpr uint32_t kNoRoom = UINT32_MAX;
   uint32_t held = 0;
-  uint32_t cost = 0;
+  uint32_t cost = 0;      // if the payload goes to the receive queue in order
+  uint32_t ooo_cost = 0;  // if it is kept out of order (it cannot share a buffer there)
 };
 
 struct OutSegment {
@@ -209,11 +232,23 @@ struct TcpOutput {
   uint32_t deliver_offset = 0;  // accepted payload: bytes [offset, offset+len) of the input segment's payload
   uint32_t deliver_len = 0;
   uint32_t acked = 0;           // send-buffer bytes acknowledged by this input (drop them from the front)
+  // Out-of-order payload to keep: bytes [ooo_offset, ooo_offset + ooo_len) of the input segment's
+  // payload, at sequence ooo_seq, until the gap before them fills.
+  uint32_t ooo_offset = 0;
+  uint32_t ooo_len = 0;
+  SeqNum ooo_seq;
+  // RCV.NXT moved over kept data: the stream continues from ooo_join_from with the kept bytes, up to
+  // ooo_join_to (the caller moves them to the receive queue, dropping any overlap).
+  bool ooo_ready = false;
+  SeqNum ooo_join_from;
+  SeqNum ooo_join_to;
+  bool ooo_pruned = false;  // the connection forgot its out-of-order ranges: free the kept bytes
   void Clear() {
     segments.clear();
     events = 0;
     error = TcpError::kNone;
-    deliver_offset = deliver_len = acked = 0;
+    deliver_offset = deliver_len = acked = ooo_offset = ooo_len = 0;
+    ooo_ready = ooo_pruned = false;
   }
 };
 
@@ -230,6 +265,33 @@ struct TimeWaitEntry {
   bool ts_enabled = false;
 };
 
+// Linux TCP_INFO-like snapshot of one connection.
+struct TcpInfo {
+  TcpState state = TcpState::kClosed;
+  CongestionAlgorithm congestion = CongestionAlgorithm::kCubic;
+  bool in_recovery = false;  // fast recovery or RTO loss recovery
+  uint16_t snd_mss = 0;
+  uint16_t rcv_mss = 0;      // estimated from the peer's segments
+  uint32_t cwnd = 0;         // bytes
+  uint32_t ssthresh = 0;     // bytes (UINT32_MAX before the first loss)
+  uint32_t flight = 0;       // SND.NXT - SND.UNA
+  uint32_t sacked = 0;       // bytes the peer SACKed above SND.UNA
+  uint32_t snd_wnd = 0;
+  uint32_t rcv_wnd = 0;
+  uint32_t unread = 0;
+  uint32_t ooo_bytes = 0;    // kept out of order
+  Duration srtt;
+  Duration rttvar;
+  Duration rto;
+  uint32_t retransmits = 0;        // consecutive RTOs of the current data
+  uint64_t total_retransmits = 0;  // segments retransmitted on this connection
+  uint32_t dupacks = 0;
+  bool ts_enabled = false;
+  bool sack_enabled = false;
+  uint8_t snd_wscale = 0;
+  uint8_t rcv_wscale = 0;
+};
+
 class TcpConnection {
  public:
   struct Endpoint {
@@ -237,7 +299,11 @@ class TcpConnection {
     uint16_t remote_port = 0;
   };
 
-  explicit TcpConnection(const TcpContext& ctx) : ctx_(ctx), rto_(ctx.config->rto) {}
+  explicit TcpConnection(const TcpContext& ctx) : ctx_(ctx), rto_(ctx.config->rto) {
+    cca_ = CongestionControl(ctx.config->congestion);
+    nodelay_ = ctx.config->nodelay;
+    quickacks_left_ = ctx.config->quickacks;
+  }
 
   // Active open (RFC 9293 3.10.1): CLOSED -> SYN-SENT, emits the SYN.
   void Connect(Instant now, Endpoint ep, SeqNum iss, TcpOutput& out);
@@ -279,6 +345,17 @@ class TcpConnection {
   // Checks every TCB invariant; returns an empty string or a description of the first violation.
   std::string CheckInvariants() const;
 
+  // Per connection: no Nagle (send small segments at once); the congestion algorithm (before data flows).
+  void set_nodelay(bool v) { nodelay_ = v; }
+  void set_congestion(CongestionAlgorithm a) { cca_ = CongestionControl(a); }
+  // Memory pressure: forget the out-of-order ranges (out.ooo_pruned tells the caller to free the bytes).
+  void PruneOutOfOrder(TcpOutput& out);
+  TcpInfo Info() const;
+  const SeqRanges& out_of_order() const { return ooo_; }
+  const SeqRanges& sacked() const { return sacked_; }
+  const CcWindow& cc() const { return cc_; }
+  bool in_recovery() const { return recovery_ != Recovery::kOpen; }
+
   TcpState state() const { return state_; }
   // Whether Send can queue data now (open or opening, write side not shut).
   bool can_send() const {
@@ -317,13 +394,28 @@ class TcpConnection {
   bool CheckRst(Instant now, const TcpSegment& seg, TcpOutput& out);
   bool CheckSyn(Instant now, const TcpSegment& seg, TcpOutput& out);
   bool CheckAck(Instant now, const TcpSegment& seg, TcpOutput& out);
-  void ProcessText(Instant now, const TcpSegment& seg, TcpOutput& out, RxMem mem);
+  // Returns whether the ACK for this segment must go at once (RFC 5681 4.2, RFC 2018).
+  bool ProcessText(Instant now, const TcpSegment& seg, TcpOutput& out, RxMem mem);
+  void AcceptFin(Instant now, TcpOutput& out);
   uint32_t rcv_mem_limit() const;
   void ProcessFin(Instant now, const TcpSegment& seg, TcpOutput& out);
 
   void NegotiateOptions(const TcpSegment& syn);
-  void UpdateTimestamps(const TcpSegment& seg);
+  bool PawsRejects(Instant now, const TcpSegment& seg) const;
+  void UpdateTimestamps(Instant now, const TcpSegment& seg);
   void OnAckAdvance(Instant now, const TcpSegment& seg, TcpOutput& out);
+  // SACK blocks of an ACK into the scoreboard; returns the bytes newly SACKed.
+  uint32_t ProcessSackBlocks(const TcpSegment& seg);
+  // Congestion control and loss recovery for one acceptable ACK.
+  void OnAckCongestion(Instant now, const TcpSegment& seg, uint32_t acked, uint32_t newly_sacked, uint32_t flight_before,
+                       bool window_changed);
+  void EnterFastRecovery(Instant now);
+  void UpdateLostPoint();
+  uint32_t Pipe() const;
+  // The next range to retransmit in recovery (RFC 6675 NextSeg, rule 1): [left, right) — empty if none.
+  SeqRange NextRetransmission() const;
+  void Established(Instant now, TcpOutput& out);  // SYN-SENT/SYN-RECEIVED -> ESTABLISHED bookkeeping
+  void FillSackBlocks(TcpSegment& s) const;
 
   // Output.
   TcpSegment Make(Instant now, SeqNum seq, uint8_t flags) const;
@@ -332,14 +424,17 @@ class TcpConnection {
   void SendChallengeAck(Instant now, TcpOutput& out);
   void SendRst(Instant now, SeqNum seq, TcpOutput& out);
   void SendSyn(Instant now, TcpOutput& out);  // SYN or SYN-ACK by state
-  void Output(Instant now, TcpOutput& out);     // new data and FIN within the window
-  void Retransmit(Instant now, TcpOutput& out);
+  void Output(Instant now, TcpOutput& out);     // retransmissions in recovery, then new data and FIN
+  void Retransmit(Instant now, TcpOutput& out);  // the retransmission timer fired
+  // Emits [seq, seq + len) of the stream (data and, where it falls, the FIN); counts retransmissions.
+  void SendRange(Instant now, SeqNum seq, SeqNum end, bool retransmission, TcpOutput& out);
   uint16_t advertised_window() const;
   SeqNum data_end() const { return snd_una_ + snd_buf_ + (syn_unacked() ? 1 : 0); }
   bool syn_unacked() const { return snd_una_ == iss_; }
   bool fin_sent() const { return fin_sent_; }
   bool fin_acked() const { return fin_sent_ && snd_una_ == fin_seq_ + 1; }
   uint32_t flight() const { return static_cast<uint32_t>(snd_nxt_ - snd_una_); }
+  bool IsLostAtUna() const;  // RFC 6675 IsLost(SND.UNA)
   void ArmRto(Instant now) { rto_deadline_ = now + rto_.rto(); }
   void EnterTimeWait(Instant now, TcpOutput& out);
   void ArmKeepalive(Instant now);
@@ -385,6 +480,34 @@ class TcpConnection {
   SeqNum last_ack_sent_;
 
   // Timers (Instant::Never() when off).
+  // Congestion control and loss recovery (sender).
+  enum class Recovery : uint8_t { kOpen, kFast, kLoss };
+  CongestionControl cca_;
+  CcWindow cc_;
+  Prr prr_;
+  SeqRanges sacked_;         // the scoreboard: ranges above SND.UNA the peer SACKed
+  Recovery recovery_ = Recovery::kOpen;
+  SeqNum recover_;           // RFC 6582: SND.NXT when the last recovery began
+  SeqNum high_rxt_;          // retransmitted up to here in this recovery
+  SeqNum lost_point_;        // unSACKed data below this is deemed lost
+  uint32_t dupacks_ = 0;
+  uint32_t prr_allowance_ = 0;  // bytes PRR lets us send after the last ACK (fast recovery)
+  bool force_rxt_ = false;      // the fast retransmit goes out whatever PRR says
+  bool nodelay_ = false;
+  Instant last_send_;
+  uint64_t total_retrans_ = 0;
+
+  // Receiver: out-of-order data and what the ACKs report.
+  SeqRanges ooo_;            // ranges above RCV.NXT kept by the caller
+  SeqNum last_ooo_;          // start of the most recent out-of-order segment (first SACK block)
+  std::optional<SeqRange> dsack_;  // a duplicate to report once (RFC 2883)
+  std::optional<SeqNum> ooo_fin_;  // a FIN seen beyond a gap
+  uint16_t rcv_mss_ = kDefaultMss;  // the peer's segment size, as estimated from what arrives
+  uint32_t rcv_unacked_ = 0;        // in-order bytes since our last ACK
+  uint32_t quickacks_left_ = 0;
+  Instant ts_recent_at_;            // when TS.Recent was last updated (PAWS validity)
+  bool syn_retransmitted_ = false;  // RFC 6298 5.7
+
   RtoEstimator rto_;
   Instant rto_deadline_ = Instant::Never();       // retransmission (SYN, data, FIN)
   Instant persist_deadline_ = Instant::Never();
@@ -396,7 +519,6 @@ class TcpConnection {
   int persist_unanswered_ = 0;  // zero-window probes sent since the peer last answered
   Instant last_challenge_ack_ = Instant::FromNanoseconds(INT64_MIN / 2);
   int keepalive_sent_ = 0;
-  uint32_t delack_segments_ = 0;   // full-sized segments received since our last ACK
   Instant last_rx_;
   // RTT measurement without timestamps (Karn: invalid once anything is retransmitted).
   bool rtt_timing_ = false;

@@ -34,6 +34,11 @@ class RtoEstimator {
 
   // The retransmission timer expired (RFC 6298 5.5): doubles the current RTO, capped at max.
   void Backoff();
+  // RFC 6298 5.7: after a lost SYN or SYN-ACK and with no sample yet, data starts with this RTO (3 s).
+  void Restart(Duration rto) {
+    rto_ns_ = rto.ns();
+    backoffs_ = 0;
+  }
 
   // The current timeout, including any backoff.
   Duration rto() const { return Duration::Nanoseconds(rto_ns_); }

@@ -238,19 +238,26 @@ TEST_F(TcpTest, SimultaneousClose) {
   ExpectNothingSent();
 }
 
-TEST_F(TcpTest, FinArrivingOutOfOrderWaitsForTheGap) {
+TEST_F(TcpTest, FinBeyondAGapTakesEffectWhenTheGapFills) {
   EstablishPassive();
   Send(Seg(kAck | kFin, kPeerIss + 101, kIss + 1));  // 100 bytes before it are missing
   EXPECT_EQ(state(), TcpState::kEstablished);
   ExpectSent(Out(kAck, kIss + 1, kPeerIss + 1));  // duplicate ACK asks for the gap
   Send(Seg(kAck | kPsh, kPeerIss + 1, kIss + 1, 65535, 100));
   EXPECT_EQ(delivered_, 100u);
-  EXPECT_EQ(state(), TcpState::kEstablished);
-  Send(Seg(kAck | kFin, kPeerIss + 101, kIss + 1));  // retransmitted FIN, now in order
+  // The remembered FIN follows the data at once; its ACK (covering both) cannot wait.
   EXPECT_EQ(state(), TcpState::kCloseWait);
-  // The data's ACK was delayed; the FIN is acknowledged at once, covering both.
+  EXPECT_TRUE(events_ & tcp_events::kPeerFin);
   ExpectSent(Out(kAck, kIss + 1, kPeerIss + 102, 65535 - 100));
   ExpectNothingSent();
+}
+
+TEST_F(TcpTest, FinRetransmittedInOrderIsTakenToo) {
+  EstablishPassive();
+  Send(Seg(kAck | kPsh, kPeerIss + 1, kIss + 1, 65535, 100));
+  Send(Seg(kAck | kFin, kPeerIss + 101, kIss + 1));
+  EXPECT_EQ(state(), TcpState::kCloseWait);
+  ExpectSent(Out(kAck, kIss + 1, kPeerIss + 102, 65535 - 100));
 }
 
 TEST_F(TcpTest, CloseWithUnreadDataSendsReset) {
@@ -690,18 +697,57 @@ TEST_F(TcpTest, PersistProbesAZeroWindow) {
 
 TEST_F(TcpTest, SendRespectsWindowAndMss) {
   EstablishPassive();
-  Send(Seg(kAck, kPeerIss + 1, kIss + 1, 1000));
+  Send(Seg(kAck, kPeerIss + 1, kIss + 1, 1072));  // two segments' worth
   App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Send(now, 3000, out); });
   // Peer MSS defaulted to 536 (no option in its SYN).
   ExpectSent(Out(kAck, kIss + 1, kPeerIss + 1, 65535, 536));
   OutSegment second = TakeSent();
-  EXPECT_EQ(second.seg.payload_len, 464u);
+  EXPECT_EQ(second.seg.payload_len, 536u);
   EXPECT_EQ(second.data_offset, 536u);
   ExpectNothingSent();
-  Send(Seg(kAck, kPeerIss + 1, kIss + 1001, 1000));
+  Send(Seg(kAck, kPeerIss + 1, kIss + 537, 1072));
   OutSegment third = TakeSent();
-  EXPECT_EQ(third.seg.seq, SeqNum(kIss + 1001));
-  EXPECT_EQ(third.data_offset, 0u);  // offsets count from SND.UNA
+  EXPECT_EQ(third.seg.seq, SeqNum(kIss + 1073));
+  EXPECT_EQ(third.data_offset, 536u);  // offsets count from SND.UNA
+  EXPECT_EQ(third.seg.payload_len, 536u);
+}
+
+// RFC 9293 3.8.6.2.1 (MUST-38): with data in flight, a piece the peer's window cuts short waits (it
+// would be a silly small segment) until the window allows a full one or half the peer's largest window.
+TEST_F(TcpTest, SenderAvoidsSillyWindowSegmentsWhileDataIsInFlight) {
+  EstablishPassive();  // the SYN offered 65535
+  Send(Seg(kAck, kPeerIss + 1, kIss + 1, 1000));
+  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Send(now, 3000, out); });
+  ExpectSent(Out(kAck, kIss + 1, kPeerIss + 1, 65535, 536));
+  ExpectNothingSent();  // 464 bytes would fit, but they wait
+  Send(Seg(kAck, kPeerIss + 1, kIss + 537, 1000));  // window slides: a full segment fits
+  ExpectSent(Out(kAck, kIss + 537, kPeerIss + 1, 65535, 536));
+  ExpectNothingSent();
+  // Nothing in flight: whatever the window allows goes (no deadlock waiting for an ACK).
+  Send(Seg(kAck, kPeerIss + 1, kIss + 1073, 300));
+  ExpectSent(Out(kAck, kIss + 1073, kPeerIss + 1, 65535, 300));
+}
+
+// Nagle (RFC 9293 3.7.4): a small final piece waits while data is in flight; no-delay sends it.
+TEST_F(TcpTest, NagleHoldsASmallSegmentWhileDataIsInFlight) {
+  EstablishPassive();
+  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Send(now, 600, out); });
+  ExpectSent(Out(kAck, kIss + 1, kPeerIss + 1, 65535, 536));
+  ExpectNothingSent();  // 64 bytes wait for the ACK
+  Send(Seg(kAck, kPeerIss + 1, kIss + 537));
+  ExpectSent(Out(kAck | kPsh, kIss + 537, kPeerIss + 1, 65535, 64));
+  // A small write with nothing in flight goes at once.
+  Send(Seg(kAck, kPeerIss + 1, kIss + 601));
+  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Send(now, 10, out); });
+  ExpectSent(Out(kAck | kPsh, kIss + 601, kPeerIss + 1, 65535, 10));
+}
+
+TEST_F(TcpTest, NoDelaySendsSmallSegmentsAtOnce) {
+  EstablishPassive();
+  conn_->set_nodelay(true);
+  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Send(now, 600, out); });
+  ExpectSent(Out(kAck, kIss + 1, kPeerIss + 1, 65535, 536));
+  ExpectSent(Out(kAck | kPsh, kIss + 537, kPeerIss + 1, 65535, 64));
 }
 
 TEST_F(TcpTest, SequenceWrapAroundMidTransfer) {

@@ -48,6 +48,7 @@ class TcpTest : public ::testing::Test {
     config_.sack_permitted = false;
     config_.window_scale = 0;
     config_.rcv_buffer = 65535;
+    config_.quickacks = 0;  // delayed ACKs from the first segment (tests of quick ACKs turn them on)
   }
   void New() { conn_.emplace(TcpContext{&config_, &counters_, &limiter_}); }
 

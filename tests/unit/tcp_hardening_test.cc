@@ -44,6 +44,8 @@ TEST(EffectiveSendMss, ConfigIsClampedToo) {
 
 TEST_F(TcpTest, PeerMssZeroWithTimestampsSendsFloorSizedSegmentsAndStops) {
   config_.timestamps = true;
+  config_.nodelay = true;
+  config_.initial_cwnd_segments = 100;  // the whole kilobyte in one flight
   for (uint16_t peer_mss : {0, 1, 11, 12}) {
     TcpSegment syn = Seg(kSyn, kPeerIss);
     syn.options.mss = peer_mss;
@@ -68,6 +70,7 @@ TEST_F(TcpTest, PeerMssZeroWithTimestampsSendsFloorSizedSegmentsAndStops) {
 }
 
 TEST_F(TcpTest, PeerMssOneWithoutTimestampsUsesTheFloor) {
+  config_.nodelay = true;  // every piece at once (no Nagle wait for the last one)
   TcpSegment syn = Seg(kSyn, kPeerIss);
   syn.options.mss = 1;
   EstablishPassiveFrom(syn);
