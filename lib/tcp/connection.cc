@@ -546,8 +546,10 @@ uint32_t TcpConnection::Pipe() const {
   // Without SACK each duplicate ACK stands for one segment that left the network (as Linux's
   // sacked_out for NewReno).
   const uint32_t fl = flight();
-  const uint32_t sacked =
-      sack_enabled_ ? sacked_.BytesAbove(snd_una_) : static_cast<uint32_t>(std::min<uint64_t>(uint64_t{dupacks_} * snd_mss_, fl));
+  // (Outside recovery NewReno uses the plain flight; limited transmit adds to the window instead.)
+  const uint32_t sacked = sack_enabled_                     ? sacked_.BytesAbove(snd_una_)
+                          : recovery_ == Recovery::kOpen ? 0
+                                                         : static_cast<uint32_t>(std::min<uint64_t>(uint64_t{dupacks_} * snd_mss_, fl));
   const uint32_t unsacked = fl - std::min(sacked, fl);
   if (recovery_ == Recovery::kOpen) return unsacked;
   const SeqNum from = SeqMax(snd_una_, high_rxt_);

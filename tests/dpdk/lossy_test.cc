@@ -47,7 +47,7 @@ class LossyTest : public ::testing::TestWithParam<Profile> {
   void SetUp() override {
     static int serial = 0;
     for (int i = 0; i < 2; ++i) {
-      absl::StatusOr<rte_mempool*> p = CreateMbufPool("lossy_pool" + std::to_string(serial++), 32767);
+      absl::StatusOr<rte_mempool*> p = CreateMbufPool("lossy_pool" + std::to_string(serial++), 16383);
       ASSERT_TRUE(p.ok()) << p.status();
       pools_[i] = *p;
     }
