@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake ninja-build meson pkg-config
   dpdk dpdk-dev libdpdk-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libabsl-dev
-  iproute2 iputils-ping iputils-arping tcpdump curl wrk hping3 ethtool
+  iproute2 iputils-ping iputils-arping tcpdump curl wrk hping3 ethtool procps
   python3 python3-scapy python3-matplotlib
   clang libclang-rt-14-dev
 )

@@ -35,6 +35,8 @@ struct LoopbackOptions {
   // checksum offloads and the ISN keys are filled in by Create.
   TcpLayerConfig client_tcp;
   TcpLayerConfig server_tcp;
+  // What both engines send goes through this impaired link (each with its own seed).
+  ImpairConfig impair;
 };
 
 class Loopback {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "apps/common/runtime.h"
 
 namespace synack::app {
 
@@ -13,10 +14,12 @@ int FailWith(const char* program, absl::string_view msg) {
 }
 
 std::vector<cli::FlagSpec> LoopbackFlags(const std::string& mbufs_help) {
-  return {{"loopback", false, "mode: client and server in this process over a ring pair"},
-          {"mbufs", true, mbufs_help},
-          {"hugepages", false, "use mounted hugepages instead of --no-huge"},
-          {"help", false, "print this help"}};
+  std::vector<cli::FlagSpec> flags = {{"loopback", false, "mode: client and server in this process over a ring pair"},
+                                      {"mbufs", true, mbufs_help},
+                                      {"hugepages", false, "use mounted hugepages instead of --no-huge"}};
+  for (cli::FlagSpec& f : TuningFlags()) flags.push_back(std::move(f));
+  flags.push_back({"help", false, "print this help"});
+  return flags;
 }
 
 int RunModeTool(int argc, char** argv, const ModeTool& tool) {

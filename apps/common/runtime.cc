@@ -82,6 +82,44 @@ std::string SynDefenceOptions::Describe() const {
   return s;
 }
 
+void TuningOptions::ApplyTo(TcpLayerConfig& tcp) const {
+  tcp.tcp.congestion = congestion;
+  tcp.tcp.nodelay = nodelay;
+}
+
+std::string TuningOptions::Describe() const {
+  return absl::StrCat(CongestionAlgorithmName(congestion), nodelay ? ", no-delay" : ", nagle",
+                      impair.enabled() ? absl::StrCat(", impaired link: ", impair.Describe()) : "");
+}
+
+std::vector<cli::FlagSpec> TuningFlags() {
+  return {{"congestion", true, "congestion control: cubic (default) or newreno"},
+          {"nodelay", false, "send small segments at once (no Nagle)"},
+          {"impair", true,
+           "put a seeded impaired link on every engine's traffic, e.g. loss=1%,burst=0.5%/25%,reorder=2%,"
+           "reorder_delay=500us,dup=0.5%,corrupt=0.1%,delay=1ms,rate=10g,queue=1000,seed=7"}};
+}
+
+absl::StatusOr<TuningOptions> ParseTuning(const cli::Flags& flags) {
+  TuningOptions t;
+  if (std::optional<std::string> c = flags.Get("congestion")) {
+    if (*c == "cubic") {
+      t.congestion = CongestionAlgorithm::kCubic;
+    } else if (*c == "newreno" || *c == "reno") {
+      t.congestion = CongestionAlgorithm::kNewReno;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("--congestion: '", *c, "' is not cubic or newreno"));
+    }
+  }
+  t.nodelay = flags.Has("nodelay");
+  if (std::optional<std::string> spec = flags.Get("impair")) {
+    absl::StatusOr<ImpairConfig> imp = ParseImpairSpec(*spec);
+    if (!imp.ok()) return imp.status();
+    t.impair = *imp;
+  }
+  return t;
+}
+
 std::vector<cli::FlagSpec> CommonFlags() {
   std::vector<cli::FlagSpec> syn = SynDefenceFlags();
   std::vector<cli::FlagSpec> flags = {
@@ -95,6 +133,8 @@ std::vector<cli::FlagSpec> CommonFlags() {
       {"help", false, "print this help"},
   };
   flags.insert(flags.end() - 1, syn.begin(), syn.end());
+  std::vector<cli::FlagSpec> tuning = TuningFlags();
+  flags.insert(flags.end() - 1, tuning.begin(), tuning.end());
   return flags;
 }
 
@@ -130,6 +170,9 @@ absl::StatusOr<CommonOptions> ParseCommon(const cli::Flags& flags) {
   absl::StatusOr<SynDefenceOptions> syn = ParseSynDefence(flags);
   if (!syn.ok()) return syn.status();
   o.syn = *syn;
+  absl::StatusOr<TuningOptions> tuning = ParseTuning(flags);
+  if (!tuning.ok()) return tuning.status();
+  o.tuning = *tuning;
   return o;
 }
 
@@ -224,6 +267,11 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const std::string& prog
     ec.tcp.max_connections = options.max_connections;
     ec.tcp.max_time_wait = options.max_time_wait;
     options.syn.ApplyTo(ec.tcp);
+    options.tuning.ApplyTo(ec.tcp);
+    // A real port: both directions go through the impaired link (each engine with its own fates).
+    ec.tx_impair = ec.rx_impair = options.tuning.impair;
+    ec.tx_impair.seed = options.tuning.impair.seed * 2 + 1 + i * 1000;
+    ec.rx_impair.seed = options.tuning.impair.seed * 2 + 2 + i * 1000;
     ec.tcp.isn_key = RandomKey();
     if (n > 1) {
       ec.tcp.steering = rt->steering_.get();
@@ -360,6 +408,11 @@ void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, c
     e->tcp().counters().ForEach([&](std::string_view n, uint64_t v) { add(absl::StrCat("tcp.", std::string(n)), v); });
     e->tcp().tcp_counters().ForEach([&](std::string_view n, uint64_t v) { add(absl::StrCat("tcp.", std::string(n)), v); });
     add("pool.frames_in_use", rte_mempool_in_use_count(e->pool()));
+    for (const Impairment* imp : {e->tx_impairment(), e->rx_impairment()}) {
+      if (imp == nullptr) continue;
+      const char* dir = imp == e->tx_impairment() ? "impair.tx." : "impair.rx.";
+      imp->counters().ForEach([&](std::string_view n, uint64_t v) { add(absl::StrCat(dir, std::string(n)), v); });
+    }
     add("tcp.connections", e->tcp().connections());
     add("tcp.time_wait", e->tcp().time_wait_entries());
     add("tcp.orphans", e->tcp().orphans());

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "apps/common/cli.h"
 #include "lib/core/engine.h"
+#include "lib/dev/impairment.h"
 #include "lib/core/rss.h"
 #include "lib/dev/port.h"
 
@@ -35,6 +36,17 @@ std::vector<cli::FlagSpec> SynDefenceFlags();
 // `defaults` supplies what the flags leave out. Errors name the flag and the fix.
 absl::StatusOr<SynDefenceOptions> ParseSynDefence(const cli::Flags& flags, SynDefenceOptions defaults = {});
 
+// How connections send, and the link they see, as flags (every app takes them).
+struct TuningOptions {
+  CongestionAlgorithm congestion = CongestionAlgorithm::kCubic;
+  bool nodelay = false;
+  ImpairConfig impair;  // applied to what every engine sends and receives (loopback: sends)
+  void ApplyTo(TcpLayerConfig& tcp) const;
+  std::string Describe() const;  // "cubic, nagle, link: loss=1%,seed=1"
+};
+std::vector<cli::FlagSpec> TuningFlags();
+absl::StatusOr<TuningOptions> ParseTuning(const cli::Flags& flags);
+
 struct CommonOptions {
   Ipv4Prefix local;
   std::optional<Ipv4Addr> gateway;
@@ -44,6 +56,7 @@ struct CommonOptions {
   uint32_t max_time_wait = 4096;
   bool hugepages = false;
   SynDefenceOptions syn;
+  TuningOptions tuning;
 };
 
 // The flags CommonOptions comes from (apps append their own).

@@ -937,6 +937,7 @@ int RunServer(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(kProgram, split, *common, TcpLayerConfig{});
   if (!rt.ok()) return Fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
+  std::printf("tcp: %s\n", common->tuning.Describe().c_str());
   std::printf("engines: %s\n", (*rt)->dispatch().c_str());
   std::printf("listeners: %s\n", common->syn.Describe().c_str());
   InstallStopSignals();
@@ -974,6 +975,7 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(kProgram, split, *common, tcp);
   if (!rt.ok()) return Fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
+  std::printf("tcp: %s\n", common->tuning.Describe().c_str());
   InstallStopSignals();
   std::unique_ptr<SynFlood> flood;
   if (*flood_options) {
@@ -1038,6 +1040,11 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<SynDefenceOptions> syn = ParseSynDefence(flags, syn_defaults);
   if (!syn.ok()) return Fail(syn.status().message());
   syn->ApplyTo(lo.server_tcp);
+  absl::StatusOr<TuningOptions> tuning = ParseTuning(flags);
+  if (!tuning.ok()) return Fail(tuning.status().message());
+  tuning->ApplyTo(lo.client_tcp);
+  tuning->ApplyTo(lo.server_tcp);
+  lo.impair = tuning->impair;
   if (*flood_options) lo.server_gateway = lo.client.addr;  // replies to spoofed sources come back to us
   lo.client_tcp.ephemeral_lo = kEphemeralLo;
   lo.client_tcp.ephemeral_hi = kEphemeralHi;
@@ -1051,6 +1058,7 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<std::unique_ptr<Loopback>> lb = Loopback::Create(kProgram, split, lo);
   if (!lb.ok()) return Fail(lb.status().message());
   std::printf("%s\n", (*lb)->Describe().c_str());
+  std::printf("tcp: %s\n", tuning->Describe().c_str());
   std::printf("server listeners: %s\n", syn->Describe().c_str());
   InstallStopSignals();
   if (*pingpong > 0) {

@@ -639,6 +639,7 @@ int RunServer(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(kProgram, split, *common, TcpLayerConfig{});
   if (!rt.ok()) return Fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
+  std::printf("tcp: %s\n", common->tuning.Describe().c_str());
   InstallStopSignals();
   PerfServer server(static_cast<uint16_t>(*port), flags.Has("verify"), /*live=*/true, common->max_connections);
   if (absl::Status s = (*rt)->Run(server); !s.ok()) return Fail(s.message());
@@ -660,6 +661,7 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(kProgram, split, *common, TcpLayerConfig{});
   if (!rt.ok()) return Fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
+  std::printf("tcp: %s\n", common->tuning.Describe().c_str());
   InstallStopSignals();
   PerfClient client(*config);
   if (absl::Status s = (*rt)->Run(client); !s.ok()) return Fail(s.message());
@@ -687,6 +689,11 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
     t->max_connections = 1024;
     t->max_time_wait = 1024;
   }
+  absl::StatusOr<TuningOptions> tuning = ParseTuning(flags);
+  if (!tuning.ok()) return Fail(tuning.status().message());
+  tuning->ApplyTo(lo.client_tcp);
+  tuning->ApplyTo(lo.server_tcp);
+  lo.impair = tuning->impair;
   config->dst = lo.server.addr;
   config->port = static_cast<uint16_t>(*port);
   config->max_connections = lo.client_tcp.max_connections;
@@ -694,6 +701,7 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<std::unique_ptr<Loopback>> lb = Loopback::Create(kProgram, split, lo);
   if (!lb.ok()) return Fail(lb.status().message());
   std::printf("%s\n", (*lb)->Describe().c_str());
+  std::printf("tcp: %s\n", tuning->Describe().c_str());
   InstallStopSignals();
   PerfServer server(config->port, flags.Has("verify"), /*live=*/false, lo.server_tcp.max_connections);
   PerfClient client(*config);

@@ -151,7 +151,7 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
     const uint32_t idx = *it;
     out_.Clear();
     const SeqNum old_snd_nxt = sockets_[idx].conn.snd_nxt();
-    sockets_[idx].conn.Input(now, seg, out_, RxMemFor(sockets_[idx], m, seg.payload_len));
+    sockets_[idx].conn.Input(now, seg, out_, RxMemFor(sockets_[idx], m, seg.payload_len, seg.seq));
     const bool reuse = out_.events & tcp_events::kReuseSyn;
     Deliver(idx, out_, &m, payload_offset);
     if (!reuse) return;
@@ -277,7 +277,7 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
   }
   ++counters_.cookies_validated;
   out_.Clear();
-  sockets_[idx].conn.AcceptCookie(now, c, ack, out_, RxMemFor(sockets_[idx], frame, ack.payload_len));
+  sockets_[idx].conn.AcceptCookie(now, c, ack, out_, RxMemFor(sockets_[idx], frame, ack.payload_len, ack.seq));
   Deliver(idx, out_, &frame, payload_offset);
   return true;
 }
@@ -303,6 +303,7 @@ uint32_t TcpLayer::AllocHalfOpen(const FlowKey& key, uint32_t li) {
   ++listeners_[li].syn_queue;
   ++half_open_;
   sockets_[idx].listener = li;
+  ApplyOptions(sockets_[idx].conn, listeners_[li].options);
   return idx;
 }
 
@@ -341,11 +342,22 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
     }
   }
   if (out.ooo_len > 0 && frame != nullptr && *frame) {
-    // Kept out of order until the gap before it fills: exactly the bytes the connection keeps.
-    Mbuf m(std::move(*frame));
-    m.Adj(static_cast<uint16_t>(payload_offset + out.ooo_offset));
-    m.TrimTo(static_cast<uint16_t>(out.ooo_len));
-    OooInsert(s, std::move(m), out.ooo_seq);
+    // Kept out of order until the gap before it fills: exactly the bytes the connection keeps — copied
+    // onto the last kept buffer when small and contiguous with it.
+    if (out.ooo_len <= kCoalesceMax && out.ooo_len <= OooTailRoom(s, out.ooo_seq)) {
+      rte_mbuf* t = s.ooo_tail;
+      std::memcpy(rte_pktmbuf_mtod_offset(t, uint8_t*, t->data_len), frame->data() + payload_offset + out.ooo_offset,
+                  out.ooo_len);
+      t->data_len = static_cast<uint16_t>(t->data_len + out.ooo_len);
+      t->pkt_len = t->data_len;
+      frame->reset();
+      ++counters_.rx_coalesced;
+    } else {
+      Mbuf m(std::move(*frame));
+      m.Adj(static_cast<uint16_t>(payload_offset + out.ooo_offset));
+      m.TrimTo(static_cast<uint16_t>(out.ooo_len));
+      OooInsert(s, std::move(m), out.ooo_seq);
+    }
   }
   if (out.ooo_ready) {
     const uint32_t before = s.rcv_q.size();
@@ -506,12 +518,21 @@ void TcpLayer::Unreachable(Instant now, Ipv4Addr dst) {
   }
 }
 
-RxMem TcpLayer::RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_len) const {
-  RxMem mem{s.rcv_q.truesize() + s.ooo_truesize, 0, 0};
+uint16_t TcpLayer::OooTailRoom(const Socket& s, SeqNum seq) {
+  const rte_mbuf* t = s.ooo_tail;
+  if (t == nullptr || SeqNum(t->hash.usr) + t->data_len != seq) return 0;  // not contiguous with it
+  if (!RTE_MBUF_DIRECT(t) || rte_mbuf_refcnt_read(t) != 1) return 0;
+  return rte_pktmbuf_tailroom(t);
+}
+
+RxMem TcpLayer::RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_len, SeqNum seq) const {
+  RxMem mem{s.rcv_q.truesize() + s.ooo_truesize, s.ooo_truesize, 0, 0};
   if (payload_len == 0 || !frame) return mem;
   const bool critical = pressure_ >= MemoryPressure::kCritical;
   const uint32_t truesize = MbufChain::PacketTruesize(frame.get());
-  mem.ooo_cost = critical ? RxMem::kNoRoom : truesize;
+  // Out of order, a small payload that continues the last kept one shares its buffer.
+  const bool ooo_shares = payload_len <= kCoalesceMax && payload_len <= OooTailRoom(s, seq);
+  mem.ooo_cost = ooo_shares ? 0 : critical ? RxMem::kNoRoom : truesize;
   if (payload_len <= kCoalesceMax && payload_len <= s.rcv_q.TailRoom()) return mem;  // shares the tail
   mem.cost = critical ? RxMem::kNoRoom : truesize;
   return mem;
@@ -797,17 +818,39 @@ const TcpLayer::Socket* TcpLayer::Find(ConnId id) const {
 // ---------------------------------------------------------------------------------------------------
 // Application API
 
-absl::Status TcpLayer::Listen(uint16_t port) {
+void TcpLayer::ApplyOptions(TcpConnection& c, const ConnOptions& o) {
+  if (o.congestion) c.set_congestion(*o.congestion);
+  if (o.nodelay) c.set_nodelay(*o.nodelay);
+}
+
+std::optional<TcpInfo> TcpLayer::Info(ConnId id) const {
+  const Socket* s = Find(id);
+  if (s == nullptr) return std::nullopt;
+  return s->conn.Info();
+}
+
+void TcpLayer::SetNoDelay(ConnId id, bool nodelay) {
+  Socket* s = Find(id);
+  if (s == nullptr) return;
+  s->conn.set_nodelay(nodelay);
+  if (nodelay) {  // anything Nagle held goes now
+    out_.Clear();
+    s->conn.Send(now_, 0, out_);
+    Deliver(id.index, out_, nullptr, 0);
+  }
+}
+
+absl::Status TcpLayer::Listen(uint16_t port, const ConnOptions& options) {
   if (port == 0) return absl::InvalidArgumentError("listen: port 0 is not a port (choose 1..65535)");
   if (listener_by_port_.contains(port)) {
     return absl::AlreadyExistsError(absl::StrCat("listen: port ", port, " is already in use"));
   }
   listener_by_port_.emplace(port, static_cast<uint32_t>(listeners_.size()));
-  listeners_.push_back(Listener{port, 0, 0});
+  listeners_.push_back(Listener{port, options, 0, 0});
   return absl::OkStatus();
 }
 
-absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration timeout) {
+absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration timeout, const ConnOptions& options) {
   const NetConfig& nc = net_.config();
   if (!nc.local.Contains(dst) && !nc.gateway) {
     return absl::FailedPreconditionError(
@@ -865,6 +908,7 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
   }
   Socket& s = sockets_[idx];
   s.app_owned = true;
+  ApplyOptions(s.conn, options);
   if (timeout > Duration()) s.connect_deadline = now_ + timeout;
   out_.Clear();
   const SeqNum iss =

@@ -164,11 +164,22 @@ class TcpLayer : public TransportHandler {
 
   // --- The application API (see the class comment for the threading model). ---
 
+  /// Per-connection choices for Listen (every accepted connection) and Connect; unset fields keep
+  /// the engine's TcpConfig.
+  struct ConnOptions {
+    std::optional<CongestionAlgorithm> congestion;
+    std::optional<bool> nodelay;
+  };
   /// Accepts connections on `port` of our address. Error if the port is already listening.
-  absl::Status Listen(uint16_t port);
+  absl::Status Listen(uint16_t port, const ConnOptions& options = {});
   /// Opens a connection; completion is reported by a kConnected or kClosed event. `timeout` (0 = only the
   /// SYN retry limit) bounds the handshake. Errors: no route, out of ephemeral ports, table full.
-  absl::StatusOr<ConnId> Connect(Ipv4Addr dst, uint16_t port, Duration timeout = Duration());
+  absl::StatusOr<ConnId> Connect(Ipv4Addr dst, uint16_t port, Duration timeout = Duration(),
+                                 const ConnOptions& options = {});
+  /// TCP_INFO-like state of a live connection (cwnd, ssthresh, srtt, retransmissions, ...).
+  std::optional<TcpInfo> Info(ConnId id) const;
+  /// Turns Nagle off (true) or on for one connection.
+  void SetNoDelay(ConnId id, bool nodelay);
   /// Fills `out` with pending events, oldest first; returns how many.
   size_t PollEvents(absl::Span<Event> out);
 
@@ -257,6 +268,7 @@ class TcpLayer : public TransportHandler {
   };
   struct Listener {
     uint16_t port = 0;
+    ConnOptions options;
     uint32_t syn_queue = 0;     // SYN-RECEIVED connections
     uint32_t accept_queue = 0;  // kAccepted events not yet drained
   };
@@ -293,6 +305,7 @@ class TcpLayer : public TransportHandler {
   // A connection record for a passive open, counted in the listener's and the engine's half-open
   // numbers until Deliver sees it established or closed; UINT32_MAX (counted) when the table is full.
   uint32_t AllocHalfOpen(const FlowKey& key, uint32_t li);
+  static void ApplyOptions(TcpConnection& c, const ConnOptions& o);
   // A passive connection left SYN-RECEIVED (established or died): it no longer counts as half-open.
   void LeaveSynQueue(Socket& s);
   // Out-of-order store of a socket: keep `m` (exactly the bytes at `seq`), join the stream, forget all.
@@ -300,7 +313,9 @@ class TcpLayer : public TransportHandler {
   void OooJoin(Socket& s, SeqNum from, SeqNum to);
   void OooClear(Socket& s);
   // What keeping `payload_len` bytes of `frame` in the connection's receive queue would cost.
-  RxMem RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_len) const;
+  RxMem RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_len, SeqNum seq) const;
+  // Bytes a payload at `seq` could be copied onto the last kept out-of-order buffer (0: not contiguous).
+  static uint16_t OooTailRoom(const Socket& s, SeqNum seq);
   uint32_t SndMemLimit() const;
   void UpdatePressure(Instant now);
   // kExhausted: resets the connection (among a sample of the table) whose queues pin the most memory.

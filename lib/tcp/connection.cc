@@ -271,6 +271,16 @@ void TcpConnection::InputSynchronized(Instant now, const TcpSegment& seg, TcpOut
       ++ctx_.counters->dup_segments;
       dsack_ = SeqRange{seg.seq, seg.seq + seg.payload_len};
     }
+    // A data-less segment outside the window is answered at most once per interval (as Linux's
+    // tcp_invalid_ratelimit): a spoofed ACK storm is not reflected one for one, and two stacks that
+    // disagree cannot ACK each other forever. Segments with data are always answered.
+    if (seg.payload_len == 0 && !seg.syn() && !seg.fin()) {
+      if (now - last_oow_ack_ < ctx_.config->challenge_ack_interval) {
+        ++ctx_.counters->oow_acks_limited;
+        return;
+      }
+      last_oow_ack_ = now;
+    }
     SendAck(now, out);
     return;
   }
@@ -733,10 +743,17 @@ bool TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& o
   const uint32_t len = std::min(seg.payload_len - skip, room);
   if (len == 0) return true;
   if (mem.cost == RxMem::kNoRoom || uint64_t{mem.held} + mem.cost > limit) {
-    // In the window but no memory to keep it: dropped like a lost segment (the duplicate ACK this
-    // draws tells the peer where we are); the window the next ACK carries has shrunk already.
-    ++ctx_.counters->rcv_mem_dropped;
-    return true;
+    if (mem.cost != RxMem::kNoRoom && !ooo_.empty() && uint64_t{mem.held} - mem.ooo_held + mem.cost <= limit) {
+      // Out-of-order data filled the budget and now blocks the very data that would let the stream
+      // move on: give it up (RFC 2018 allows reneging; the peer still has it) and take this.
+      PruneOutOfOrder(out);
+      mem.held -= mem.ooo_held;
+    } else {
+      // In the window but no memory to keep it: dropped like a lost segment (the duplicate ACK this
+      // draws tells the peer where we are); the window the next ACK carries has shrunk already.
+      ++ctx_.counters->rcv_mem_dropped;
+      return true;
+    }
   }
   rcv_mem_ = mem.held + mem.cost;
   if (skip > 0) dsack_ = SeqRange{seg.seq, rcv_nxt_};  // partly a duplicate

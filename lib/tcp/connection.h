@@ -162,6 +162,7 @@ class ChallengeAckLimiter {
   X(persist_probes)                                                                                  \
   X(persist_timeouts)             /* zero-window probes went unanswered max_retransmits times: RST */ \
   X(challenge_acks_conn_limited)  /* the connection sent one less than an interval ago */            \
+  X(oow_acks_limited)             /* no ACK for a data-less out-of-window segment: sent one recently */\
   X(rcv_mem_dropped)              /* in-window payload dropped: over the connection's memory budget */ \
   X(abort_on_data)                /* new data after the application closed: RST */                   \
   X(fast_retransmits)             /* retransmissions by fast retransmit / SACK recovery */            \
@@ -204,8 +205,9 @@ struct TcpContext {
 struct RxMem {
   static constexpr uint32_t kNoRoom = UINT32_MAX;
   uint32_t held = 0;
+  uint32_t ooo_held = 0;  // the part of `held` that out-of-order data pins
   uint32_t cost = 0;      // if the payload goes to the receive queue in order
-  uint32_t ooo_cost = 0;  // if it is kept out of order (it cannot share a buffer there)
+  uint32_t ooo_cost = 0;  // if it is kept out of order
 };
 
 struct OutSegment {
@@ -518,6 +520,7 @@ class TcpConnection {
   int persist_backoff_ = 0;
   int persist_unanswered_ = 0;  // zero-window probes sent since the peer last answered
   Instant last_challenge_ack_ = Instant::FromNanoseconds(INT64_MIN / 2);
+  Instant last_oow_ack_ = Instant::FromNanoseconds(INT64_MIN / 2);
   int keepalive_sent_ = 0;
   Instant last_rx_;
   // RTT measurement without timestamps (Karn: invalid once anything is retransmitted).

@@ -60,9 +60,9 @@ class TcpTest : public ::testing::Test {
     last_deliver_offset_ = out_.deliver_offset;
     EXPECT_EQ(conn_->CheckInvariants(), "") << "after step at t=" << now_.ns();
   }
-  void Send(const TcpSegment& seg) {
+  void Send(const TcpSegment& seg, RxMem mem = {}) {
     out_.Clear();
-    conn_->Input(now_, seg, out_);
+    conn_->Input(now_, seg, out_, mem);
     Collect();
   }
   template <typename F>

@@ -252,5 +252,27 @@ TEST_F(TcpMemoryTest, ExhaustedPoolResetsTheConnectionPinningTheMost) {
   peer_->tcp().Recv(small.id).reset();
 }
 
+// The hostile-suite case: a hole, then thousands of one-byte segments beyond it. They share buffers out
+// of order too, and the segment that fills the hole goes through.
+TEST_F(TcpMemoryTest, TinyOutOfOrderSegmentsShareBuffersAndTheHoleStillFills) {
+  Start(4095);
+  Conn c = Open(kPeerPort, 1000);
+  const unsigned before = InUse();
+  for (uint32_t i = 1; i <= 3000; ++i) {
+    peer_->Inject(Fields(kAck | kPsh, c.peer_nxt + i, c.iss + 1, 65535), Bytes{static_cast<uint8_t>(i)});
+  }
+  peer_->DropSent();
+  EXPECT_LE(InUse() - before, 8u);
+  EXPECT_EQ(peer_->tcp().Readable(c.id), 0u);
+  peer_->Inject(Fields(kAck | kPsh, c.peer_nxt, c.iss + 1, 65535), Bytes{0});  // the hole
+  EXPECT_EQ(peer_->tcp().Readable(c.id), 3001u);
+  Mbuf m = peer_->tcp().Recv(c.id);
+  ASSERT_TRUE(m);
+  Bytes got(3001);
+  const uint8_t* p = static_cast<const uint8_t*>(rte_pktmbuf_read(m.get(), 0, 3001, got.data()));
+  for (uint32_t i = 0; i <= 3000; ++i) ASSERT_EQ(p[i], static_cast<uint8_t>(i)) << i;
+  EXPECT_EQ(peer_->tcp().counters().ooo_join_mismatch, 0u);
+}
+
 }  // namespace
 }  // namespace synack

@@ -376,5 +376,49 @@ TEST_F(TcpTest, LostSynAckMeansAThreeSecondRto) {
   EXPECT_EQ(conn_->rto().rto(), Duration::Seconds(3));
 }
 
+// Out-of-order data that fills the memory budget must not block the segment that fills the gap: the
+// kept data is given up (reneged) and the stream moves on.
+TEST_F(RecoveryTest, InOrderDataPrunesOutOfOrderDataThatFillsTheBudget) {
+  config_.rcv_mem = 10000;
+  Establish(true);
+  Send(Seg(kAck, kPeerIss + 1 + 1000, kIss + 1, 65535, 1000), RxMem{0, 0, 0, 2300});
+  Send(Seg(kAck, kPeerIss + 1 + 3000, kIss + 1, 65535, 1000), RxMem{2300, 2300, 0, 2300});
+  ASSERT_EQ(conn_->out_of_order().count(), 2);
+  sent_.clear();
+  // The budget is nearly gone (9,200 of 10,000), all of it out of order; the gap-filling segment costs 2,300.
+  Send(Seg(kAck, kPeerIss + 1, kIss + 1, 65535, 1000), RxMem{9200, 9200, 2300, 2300});
+  EXPECT_EQ(delivered_, 1000u);
+  EXPECT_TRUE(out_.ooo_pruned);
+  EXPECT_EQ(conn_->out_of_order().count(), 0);
+  EXPECT_EQ(conn_->rcv_nxt(), SeqNum(kPeerIss + 1001));
+  EXPECT_EQ(counters_.ooo_pruned, 1u);
+  EXPECT_EQ(counters_.rcv_mem_dropped, 0u);
+}
+
+TEST_F(RecoveryTest, InOrderDataOverTheBudgetWithoutOutOfOrderDataIsDropped) {  // the other side
+  config_.rcv_mem = 10000;
+  Establish(true);
+  Send(Seg(kAck, kPeerIss + 1, kIss + 1, 65535, 1000), RxMem{9200, 0, 2300, 2300});
+  EXPECT_EQ(delivered_, 0u);
+  EXPECT_EQ(counters_.rcv_mem_dropped, 1u);
+}
+
+// A data-less segment outside the window is answered at most once per interval (no ACK reflection);
+// one with data always is.
+TEST_F(RecoveryTest, OutOfWindowPureAcksAreAnsweredAtMostTwicePerSecond) {
+  Establish(false);
+  for (int i = 0; i < 10; ++i) Send(Seg(kAck, kPeerIss + 1 + 200000, kIss + 1));
+  EXPECT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(counters_.oow_acks_limited, 9u);
+  sent_.clear();
+  Send(Seg(kAck, kPeerIss + 1 - 50, kIss + 1, 65535, 10));  // old data: always answered
+  Send(Seg(kAck, kPeerIss + 1 - 50, kIss + 1, 65535, 10));
+  EXPECT_EQ(sent_.size(), 2u);
+  sent_.clear();
+  now_ = now_ + config_.challenge_ack_interval;
+  Send(Seg(kAck, kPeerIss + 1 + 200000, kIss + 1));
+  EXPECT_EQ(sent_.size(), 1u);
+}
+
 }  // namespace
 }  // namespace synack
