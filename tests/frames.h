@@ -96,6 +96,18 @@ inline Bytes IcmpEcho(uint8_t type, uint16_t id, uint16_t seq, size_t data_len) 
   return b;
 }
 
+// An ICMP Destination Unreachable (type 3) with `code`, next-hop MTU `mtu`, quoting `quoted` (an IPv4
+// header and the start of its payload).
+inline Bytes IcmpUnreachable(uint8_t code, uint16_t mtu, const Bytes& quoted) {
+  Bytes b = {3, code, 0, 0, 0, 0};
+  Put16(b, mtu);
+  b.insert(b.end(), quoted.begin(), quoted.end());
+  uint16_t c = RefChecksum(b.data(), b.size());
+  b[2] = static_cast<uint8_t>(c >> 8);
+  b[3] = static_cast<uint8_t>(c);
+  return b;
+}
+
 inline Bytes Concat(Bytes a, const Bytes& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;

@@ -37,6 +37,7 @@ EngineConfig MakeEngineConfig(const PortInfo& port, const Ipv4Prefix& local, con
   ec.net.tx_ip_cksum_offload = port.tx_ip_cksum;
   ec.tcp = tcp;
   ec.tcp.tx_tcp_cksum_offload = port.tx_tcp_cksum;
+  ec.tcp.tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(ec.tcp.tcp.mss, std::max<uint32_t>(port.mtu, 576) - 40));
   ec.tcp.isn_key = RandomKey();
   return ec;
 }

@@ -264,6 +264,8 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const std::string& prog
     ec.net.tx_ip_cksum_offload = port->tx_ip_cksum;
     ec.tcp = tcp;
     ec.tcp.tx_tcp_cksum_offload = port->tx_tcp_cksum;
+    // The MSS we advertise (and the most we send) follows the port's MTU: 40 bytes of IPv4 and TCP.
+    ec.tcp.tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(ec.tcp.tcp.mss, std::max<uint32_t>(port->mtu, 576) - 40));
     ec.tcp.max_connections = options.max_connections;
     ec.tcp.max_time_wait = options.max_time_wait;
     options.syn.ApplyTo(ec.tcp);

@@ -39,6 +39,11 @@ void Engine::Flush(Instant now) {
     return n;
   });
   tx_impair_->Release(now, tx);
+  // What the link sent back (ICMP errors from its "router") arrives on our own receive path.
+  rte_mbuf* back[16];
+  for (size_t n; (n = tx_impair_->TakeReflected(back, 16)) > 0;) {
+    for (size_t i = 0; i < n; ++i) stack_.Input(now, Mbuf(back[i]));
+  }
 }
 
 void Engine::HandTo(uint16_t engine, Mbuf&& frame) {

@@ -665,6 +665,32 @@ void TcpLayer::ResetMostExpensive(Instant now) {
   Deliver(victim, out_, nullptr, 0);
 }
 
+void TcpLayer::IcmpError(Instant now, const synack::IcmpError& e) {
+  now_ = now;
+  const FlowKey key{e.src, e.dst, e.src_port, e.dst_port};
+  const uint32_t* it = flows_.Find(key);
+  if (it == nullptr) {
+    ++counters_.icmp_unmatched;
+    return;
+  }
+  const uint32_t idx = *it;
+  out_.Clear();
+  const bool accepted = sockets_[idx].conn.OnIcmpUnreachable(now, e.code, e.next_hop_mtu, SeqNum(e.seq), out_);
+  if (accepted && e.code == 4) {
+    PathMtuEntry& slot = path_mtu_[PeerBucket(e.dst) % kPathMtuSlots];
+    const uint16_t mtu = std::max(e.next_hop_mtu != 0 ? e.next_hop_mtu : uint16_t{576}, TcpConnection::kMinPathMtu);
+    if (slot.mtu == 0) ++path_mtu_entries_;
+    slot = PathMtuEntry{e.dst, mtu, now + Duration::Seconds(600)};
+  }
+  Deliver(idx, out_, nullptr, 0);
+}
+
+uint16_t TcpLayer::PathMtu(Ipv4Addr dst) const {
+  if (path_mtu_entries_ == 0) return 0;
+  const PathMtuEntry& slot = path_mtu_[PeerBucket(dst) % kPathMtuSlots];
+  return slot.mtu != 0 && slot.dst == dst && now_ < slot.expires ? slot.mtu : 0;
+}
+
 void TcpLayer::Poll(Instant now) {
   now_ = now;
   if (now >= next_pressure_check_) UpdatePressure(now);
@@ -721,6 +747,7 @@ uint32_t TcpLayer::AllocSocket(const FlowKey& key) {
   s.idle_ms = 0;
   flows_.Insert(key, idx);
   ++peer_refs_[PeerBucket(key.remote)];
+  if (const uint16_t mtu = PathMtu(key.remote); mtu != 0) s.conn.set_path_mtu(mtu);
   return idx;
 }
 
@@ -831,7 +858,7 @@ std::optional<TcpInfo> TcpLayer::Info(ConnId id) const {
 
 void TcpLayer::SetNoDelay(ConnId id, bool nodelay) {
   Socket* s = Find(id);
-  if (s == nullptr) return;
+  if (s == nullptr || s->app_closed) return;
   s->conn.set_nodelay(nodelay);
   if (nodelay) {  // anything Nagle held goes now
     out_.Clear();
@@ -999,7 +1026,7 @@ size_t TcpLayer::SendCopy(ConnId id, ConstBytes data) {
 
 Mbuf TcpLayer::Recv(ConnId id) {
   Socket* s = Find(id);
-  if (s == nullptr || s->rcv_q.empty()) return Mbuf();
+  if (s == nullptr || s->app_closed || s->rcv_q.empty()) return Mbuf();
   Mbuf m = s->rcv_q.TakeAll();
   out_.Clear();
   s->conn.Consume(now_, m.pkt_len(), out_, s->rcv_q.truesize() + s->ooo_truesize);
@@ -1009,7 +1036,7 @@ Mbuf TcpLayer::Recv(ConnId id) {
 
 size_t TcpLayer::RecvCopy(ConnId id, MutableBytes buf) {
   Socket* s = Find(id);
-  if (s == nullptr) return 0;
+  if (s == nullptr || s->app_closed) return 0;
   const size_t n = s->rcv_q.CopyFront(buf);
   if (n == 0) return 0;
   s->rcv_q.DropFront(static_cast<uint32_t>(n));
@@ -1026,7 +1053,7 @@ uint32_t TcpLayer::Readable(ConnId id) const {
 
 void TcpLayer::Shutdown(ConnId id) {
   Socket* s = Find(id);
-  if (s == nullptr) return;
+  if (s == nullptr || s->app_closed) return;
   out_.Clear();
   s->conn.Shutdown(now_, out_);
   Deliver(id.index, out_, nullptr, 0);
@@ -1058,7 +1085,7 @@ void TcpLayer::Close(ConnId id) {
 
 void TcpLayer::Abort(ConnId id) {
   Socket* s = Find(id);
-  if (s == nullptr) return;
+  if (s == nullptr || s->app_closed) return;
   s->app_closed = true;
   out_.Clear();
   s->conn.Abort(now_, out_);
@@ -1067,14 +1094,14 @@ void TcpLayer::Abort(ConnId id) {
 
 void TcpLayer::SetTimeout(ConnId id, Duration d) {
   Socket* s = Find(id);
-  if (s == nullptr) return;
+  if (s == nullptr || s->app_closed) return;
   s->app_deadline = d > Duration() ? now_ + d : Instant::Never();
   Reschedule(id.index);
 }
 
 void TcpLayer::SetIdleTimeout(ConnId id, Duration d) {
   Socket* s = Find(id);
-  if (s == nullptr) return;
+  if (s == nullptr || s->app_closed) return;
   s->idle_ms = d > Duration() ? static_cast<uint32_t>(std::clamp<int64_t>(d.ns() / 1000000, 1, UINT32_MAX)) : 0;
   s->last_activity = now_;
   Reschedule(id.index);

@@ -116,6 +116,7 @@ struct TcpLayerConfig {
   X(orphans_reset)                   \
   X(app_timeouts)                    \
   X(rx_coalesced)                    \
+  X(icmp_unmatched)                  \
   X(ooo_join_mismatch)               \
   X(tx_coalesced)                    \
   X(snd_mem_limited)                 \
@@ -158,6 +159,12 @@ class TcpLayer : public TransportHandler {
 
   /// Fails connections still opening towards `dst` with kUnreachable (ARP gave up; called by NetStack).
   void Unreachable(Instant now, Ipv4Addr dst) override;
+  /// An ICMP Destination Unreachable quoting a segment of ours (called by NetStack): handed to the
+  /// connection it names (which checks the quoted sequence number); a path MTU it accepts is also
+  /// remembered for new connections to that destination.
+  void IcmpError(Instant now, const synack::IcmpError& e) override;
+  /// The path MTU learnt for `dst` (0: none).
+  uint16_t PathMtu(Ipv4Addr dst) const;
 
   /// Runs due timers; the engine calls it every poll.
   void Poll(Instant now);
@@ -201,7 +208,8 @@ class TcpLayer : public TransportHandler {
   void Shutdown(ConnId id);
   /// Releases the connection: orderly close after queued data (RST if unread data remains). No new
   /// events are queued for `id`; events for it already returned by the same PollEvents batch are
-  /// stale (calls with the id are refused) and should be skipped.
+  /// stale and should be skipped: Send, Recv, Shutdown, Abort, Close and the Set* calls with the id
+  /// are refused from now on (the queries answer for the connection while it finishes).
   void Close(ConnId id);
   /// Resets the connection at once.
   void Abort(ConnId id);
@@ -347,6 +355,15 @@ class TcpLayer : public TransportHandler {
   Instant last_cookie_sent_ = Instant::Never();  // ACKs are checked as cookies only after one was sent
   uint32_t half_open_ = 0;
   uint32_t orphans_ = 0;
+  // Path MTUs learnt from ICMP (RFC 1191), direct-mapped by destination; entries expire after 10 min.
+  struct PathMtuEntry {
+    Ipv4Addr dst;
+    uint16_t mtu = 0;
+    Instant expires;
+  };
+  static constexpr uint32_t kPathMtuSlots = 256;
+  std::array<PathMtuEntry, kPathMtuSlots> path_mtu_{};
+  uint32_t path_mtu_entries_ = 0;  // slots ever filled (0: skip the lookup)
   MemoryPressure pressure_ = MemoryPressure::kNone;
   uint32_t window_clamp_ = UINT32_MAX;  // what ctx_.window_clamp points at
   Instant next_pressure_check_;

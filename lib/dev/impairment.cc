@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -89,6 +90,7 @@ std::string ImpairConfig::Describe() const {
     parts.push_back(absl::StrCat("rate=", rate_bps / 1000000, "m"));
     parts.push_back(absl::StrCat("queue=", queue_frames));
   }
+  if (mtu > 0) parts.push_back(absl::StrCat("mtu=", mtu));
   parts.push_back(absl::StrCat("seed=", seed));
   return absl::StrJoin(parts, ",");
 }
@@ -126,6 +128,12 @@ absl::StatusOr<ImpairConfig> ParseImpairSpec(std::string_view spec_in) {
       absl::StatusOr<uint64_t> r = ParseRate(key, v);
       if (!r.ok()) return r.status();
       c.rate_bps = *r;
+    } else if (key == "mtu") {
+      uint32_t n = 0;
+      if (!absl::SimpleAtoi(v, &n) || n < 68 || n > 9000) {
+        return absl::InvalidArgumentError(absl::StrCat("--impair mtu: '", v, "' is not an MTU in 68..9000"));
+      }
+      c.mtu = static_cast<uint16_t>(n);
     } else if (key == "queue" || key == "seed") {
       uint64_t n = 0;
       if (!absl::SimpleAtoi(v, &n) || (key == "queue" && (n == 0 || n > 1000000))) {
@@ -138,7 +146,7 @@ absl::StatusOr<ImpairConfig> ParseImpairSpec(std::string_view spec_in) {
       }
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--impair: unknown key '", key, "' (loss, burst, burst_loss, reorder, reorder_delay, dup, corrupt, delay, rate, queue, seed)"));
+          "--impair: unknown key '", key, "' (loss, burst, burst_loss, reorder, reorder_delay, dup, corrupt, delay, rate, queue, mtu, seed)"));
     }
   }
   return c;
@@ -158,6 +166,79 @@ Impairment::~Impairment() {
   for (Fifo* q : {&normal_, &held_back_}) {
     for (size_t i = q->head(); i < q->items().size(); ++i) rte_pktmbuf_free(q->items()[i].m);
   }
+  for (rte_mbuf* m : reflected_) rte_pktmbuf_free(m);
+}
+
+size_t Impairment::TakeReflected(rte_mbuf** out, size_t max) {
+  const size_t n = std::min(max, reflected_.size());
+  std::copy(reflected_.begin(), reflected_.begin() + static_cast<std::ptrdiff_t>(n), out);
+  reflected_.erase(reflected_.begin(), reflected_.begin() + static_cast<std::ptrdiff_t>(n));
+  return n;
+}
+
+namespace {
+
+uint16_t Checksum16(const uint8_t* p, size_t n) {
+  uint32_t sum = 0;
+  for (size_t i = 0; i + 1 < n; i += 2) sum += (uint32_t{p[i]} << 8) | p[i + 1];
+  if (n % 2) sum += uint32_t{p[n - 1]} << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+void Put16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+
+}  // namespace
+
+bool Impairment::OverMtu(rte_mbuf* m) {
+  // Only the first segment's headers are looked at: Ethernet, then an IPv4 header.
+  if (m->data_len < kEthHeaderBytes + 20) return false;
+  const uint8_t* p = rte_pktmbuf_mtod(m, const uint8_t*);
+  if (p[12] != 0x08 || p[13] != 0x00 || (p[14] >> 4) != 4) return false;
+  const uint8_t* ip = p + kEthHeaderBytes;
+  const uint32_t ihl = uint32_t{ip[0] & 0x0fu} * 4;
+  const uint32_t total = (uint32_t{ip[2]} << 8) | ip[3];
+  const bool df = (ip[6] & 0x40) != 0;
+  if (total <= config_.mtu || !df || ihl < 20 || m->data_len < kEthHeaderBytes + ihl + 8) return false;
+  ++counters_.mtu_dropped;
+  // What a router on the path does (RFC 1191): "fragmentation needed", with the next-hop MTU, quoting
+  // the datagram's header and first 8 payload bytes, back to its source.
+  const uint16_t quoted = static_cast<uint16_t>(ihl + 8);
+  const uint16_t len = static_cast<uint16_t>(kEthHeaderBytes + 20 + 8 + quoted);
+  rte_mbuf* r = rte_pktmbuf_alloc(m->pool);
+  uint8_t* out = r != nullptr ? reinterpret_cast<uint8_t*>(rte_pktmbuf_append(r, len)) : nullptr;
+  if (out == nullptr) {
+    if (r != nullptr) rte_pktmbuf_free(r);
+    ++counters_.no_mbufs;
+  } else {
+    std::memcpy(out, p + 6, 6);  // to the sender's MAC, from the destination's
+    std::memcpy(out + 6, p, 6);
+    out[12] = 0x08;
+    out[13] = 0x00;
+    uint8_t* rip = out + kEthHeaderBytes;
+    std::memset(rip, 0, 20);
+    rip[0] = 0x45;
+    Put16(rip + 2, static_cast<uint16_t>(20 + 8 + quoted));
+    rip[8] = 64;
+    rip[9] = 1;                      // ICMP
+    std::memcpy(rip + 12, ip + 16, 4);  // from the datagram's destination (standing in for the router)
+    std::memcpy(rip + 16, ip + 12, 4);  // to its source
+    Put16(rip + 10, Checksum16(rip, 20));
+    uint8_t* icmp = rip + 20;
+    std::memset(icmp, 0, 8);
+    icmp[0] = 3;
+    icmp[1] = 4;
+    Put16(icmp + 6, config_.mtu);
+    std::memcpy(icmp + 8, ip, quoted);
+    Put16(icmp + 2, Checksum16(icmp, 8 + quoted));
+    reflected_.push_back(r);
+    ++counters_.icmp_sent;
+  }
+  rte_pktmbuf_free(m);
+  return true;
 }
 
 double Impairment::Uniform() {
@@ -226,6 +307,7 @@ void Impairment::Submit(Instant now, rte_mbuf* const* pkts, uint16_t n) {
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     ++counters_.frames_in;
+    if (config_.mtu > 0 && OverMtu(m)) continue;
     if (config_.burst_p > 0) {
       bad_state_ = bad_state_ ? !(Uniform() < config_.burst_r) : Uniform() < config_.burst_p;
       if (bad_state_ && Uniform() < config_.burst_loss) {

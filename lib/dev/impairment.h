@@ -41,13 +41,17 @@ struct ImpairConfig {
   Duration delay;        // one-way delay added to every frame
   uint64_t rate_bps = 0;  // bottleneck rate in bit/s (0: unlimited)
   uint32_t queue_frames = 1000;  // frames the bottleneck queue holds; beyond, tail drop
+  // A path MTU below the port's (0: none): IPv4 datagrams longer than this with DF set are dropped and,
+  // like a router would, answered with ICMP "fragmentation needed" carrying this MTU (RFC 1191).
+  uint16_t mtu = 0;
   uint64_t seed = 1;
 
   bool enabled() const {
-    return loss > 0 || burst_p > 0 || reorder > 0 || dup > 0 || corrupt > 0 || delay > Duration() || rate_bps > 0;
+    return loss > 0 || burst_p > 0 || reorder > 0 || dup > 0 || corrupt > 0 || delay > Duration() || rate_bps > 0 ||
+           mtu > 0;
   }
   // "loss=1%,burst=0.5%/25%,reorder=2%,reorder_delay=500us,dup=0.5%,corrupt=0.1%,delay=1ms,rate=10g,
-  // queue=1000,seed=7"
+  // queue=1000,mtu=1200,seed=7"
   std::string Describe() const;
 };
 
@@ -65,6 +69,8 @@ absl::StatusOr<ImpairConfig> ParseImpairSpec(std::string_view spec);
   X(duplicated)                                                              \
   X(corrupted)                                                               \
   X(corrupt_skipped) /* checksums left to the device: corruption not safe */ \
+  X(mtu_dropped)    /* longer than the path MTU with DF set */                \
+  X(icmp_sent)      /* "fragmentation needed" returned for them */            \
   X(no_mbufs)       /* no mbuf for a copy: that fate was skipped */
 
 struct ImpairCounters {
@@ -89,6 +95,9 @@ class Impairment {
   // the offered frames it took and now owns); stops at the first partial take. Returns frames taken.
   uint32_t Release(Instant now, absl::FunctionRef<uint16_t(rte_mbuf**, uint16_t)> send);
 
+  // Frames the link sends back towards the submitter (ICMP errors); the caller takes ownership and
+  // delivers them to its own receive path.
+  size_t TakeReflected(rte_mbuf** out, size_t max);
   // When the next held frame leaves (Never when none is held).
   Instant NextRelease() const;
   size_t held() const { return normal_.size() + held_back_.size(); }
@@ -125,6 +134,8 @@ class Impairment {
   double Uniform();  // [0, 1)
   void Enqueue(Instant now, rte_mbuf* m);
   rte_mbuf* CorruptCopy(rte_mbuf* m);
+  // True (and `m` consumed) when `m` exceeds the path MTU.
+  bool OverMtu(rte_mbuf* m);
 
   ImpairConfig config_;
   uint64_t rng_;
@@ -135,6 +146,7 @@ class Impairment {
   Fifo normal_;
   Fifo held_back_;
   std::vector<rte_mbuf*> batch_;
+  std::vector<rte_mbuf*> reflected_;
   ImpairCounters counters_;
 };
 

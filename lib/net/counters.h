@@ -32,7 +32,9 @@ namespace synack {
   X(kIpUnknownProtocol, "ip_unknown_protocol")                                                  \
   X(kIcmpTruncated, "icmp_truncated")                                                           \
   X(kIcmpBadChecksum, "icmp_bad_checksum")                                                      \
-  X(kIcmpUnhandledType, "icmp_unhandled_type")   /* valid, but not echo request/reply */         \
+  X(kIcmpUnhandledType, "icmp_unhandled_type")   /* valid, but not echo or destination unreachable */ \
+  X(kIcmpBadError, "icmp_bad_error")             /* destination unreachable quoting too little */  \
+  X(kIcmpErrorNotOurs, "icmp_error_not_ours")    /* quotes a datagram we did not send, or not TCP */ \
   X(kTcpTruncated, "tcp_truncated")              /* shorter than its data offset says */        \
   X(kTcpBadDataOffset, "tcp_bad_data_offset")    /* data offset < 5 */                           \
   X(kTcpBadChecksum, "tcp_bad_checksum")                                                        \
@@ -69,6 +71,7 @@ std::string_view DropName(Drop d);
   X(icmp_echo_replies_tx)      \
   X(icmp_echo_requests_tx)     \
   X(icmp_echo_replies_rx)      \
+  X(icmp_errors_rx)            \
   X(rx_ip_cksum_offloaded)     \
   X(rx_linearized)             \
   X(arp_shared_rx)             \

@@ -174,6 +174,16 @@ void NetStack::HandleIcmp(Instant now, Mbuf&& frame, const EthernetFrame& eth, c
     last_echo_reply_ = EchoReply{ip.src, icmp->id, icmp->seq, now};
     return;  // consumed
   }
+  if (icmp->type == kIcmpDestUnreachable) {
+    Parsed<IcmpError> err = ParseIcmpError(*icmp);
+    if (!err.ok()) return Discard(std::move(m), err.error());
+    if (ip.dst != config_.local.addr || err->src != config_.local.addr || err->protocol != kIpProtoTcp || tcp_ == nullptr) {
+      return Discard(std::move(m), Drop::kIcmpErrorNotOurs);
+    }
+    ++counters_.icmp_errors_rx;
+    tcp_->IcmpError(now, *err);  // whether it applies to a live connection is TCP's decision (RFC 5927)
+    return;                      // consumed; `m` frees the frame
+  }
   if (icmp->type != kIcmpEchoRequest || icmp->code != 0) {
     return Discard(std::move(m), Drop::kIcmpUnhandledType);
   }

@@ -16,6 +16,7 @@
 #include "lib/net/addr.h"
 #include "lib/net/counters.h"
 #include "lib/net/ethernet.h"
+#include "lib/net/icmp.h"
 #include "lib/net/ipv4.h"
 #include "lib/net/neighbor_cache.h"
 #include "lib/net/outbox.h"
@@ -47,6 +48,8 @@ class TransportHandler {
   virtual void Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) = 0;
   // A TCP datagram to `dst` was dropped because its next hop never answered ARP.
   virtual void Unreachable(Instant now, Ipv4Addr dst) {}
+  // An ICMP Destination Unreachable quoting a TCP segment we sent (source address checked).
+  virtual void IcmpError(Instant now, const synack::IcmpError& e) {}
 };
 
 class NetStack {

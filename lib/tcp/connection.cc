@@ -194,9 +194,59 @@ void TcpConnection::NegotiateOptions(const TcpSegment& syn) {
   ts_enabled_ = c.timestamps && syn.options.timestamps.has_value();
   sack_enabled_ = c.sack_permitted && syn.options.sack_permitted;
   peer_mss_ = syn.options.mss.value_or(kDefaultMss);
-  snd_mss_ = EffectiveSendMss(c, peer_mss_, ts_enabled_);
+  RecomputeSendMss();
   cc_.cwnd = InitialWindow(snd_mss_, c.initial_cwnd_segments);
   rcv_mss_ = static_cast<uint16_t>(std::clamp<uint32_t>(c.mss, 1, kDefaultMss));
+}
+
+void TcpConnection::RecomputeSendMss() {
+  TcpConfig c = *ctx_.config;
+  if (path_mss_ != 0) c.mss = std::min(c.mss, path_mss_);
+  snd_mss_ = EffectiveSendMss(c, peer_mss_, ts_enabled_);
+}
+
+void TcpConnection::set_path_mtu(uint16_t mtu) {
+  const uint16_t cap = static_cast<uint16_t>(std::max(mtu, kMinPathMtu) - 40);
+  if (path_mss_ != 0 && path_mss_ <= cap) return;
+  path_mss_ = cap;
+  if (synchronized() || state_ == TcpState::kSynReceived) RecomputeSendMss();
+}
+
+bool TcpConnection::OnIcmpUnreachable(Instant now, uint8_t code, uint16_t next_hop_mtu, SeqNum seq, TcpOutput& out) {
+  const bool in_flight = state_ == TcpState::kSynSent ? seq == iss_ : (snd_una_ <= seq && seq < snd_nxt_);
+  if (!in_flight || state_ == TcpState::kClosed || state_ == TcpState::kTimeWait) {
+    ++ctx_.counters->icmp_ignored;
+    return false;
+  }
+  switch (code) {
+    case 4: {  // fragmentation needed (RFC 1191)
+      if (!synchronized()) return true;  // the SYN itself is small; nothing to resend
+      const uint16_t before = snd_mss_;
+      set_path_mtu(next_hop_mtu != 0 ? next_hop_mtu : 576);  // an old router that did not say: 576
+      if (snd_mss_ < before) {
+        ++ctx_.counters->pmtu_reductions;
+        if (snd_una_ != snd_nxt_) {
+          // What is in flight was too big for the path and is gone: resend it at the new size. Not a
+          // congestion signal, so the window stays; retransmission works like the RTO's go-back-N.
+          recovery_ = Recovery::kLoss;
+          recover_ = snd_nxt_;
+          high_rxt_ = snd_una_;
+          lost_point_ = snd_nxt_;
+          Output(now, out);
+        }
+      }
+      return true;
+    }
+    case 2:  // protocol unreachable
+    case 3:  // port unreachable
+      if (state_ == TcpState::kSynSent) {
+        ++ctx_.counters->icmp_hard_errors;
+        Finish(TcpError::kUnreachable, out);
+      }
+      return true;
+    default:  // soft errors: the retransmission timer decides
+      return true;
+  }
 }
 
 uint16_t EffectiveSendMss(const TcpConfig& c, uint16_t peer_mss, bool timestamps) {
@@ -577,7 +627,7 @@ SeqRange TcpConnection::NextRetransmission() const {
       s = r->right;
       continue;
     }
-    SeqNum end = SeqMin(s + snd_mss_, stop);
+    SeqNum end = SeqMin(s + SegmentPayloadMax(), stop);
     for (int i = 0; i < sacked_.count(); ++i) {
       if (s < sacked_[i].left) {
         end = SeqMin(end, sacked_[i].left);
@@ -806,6 +856,8 @@ void TcpConnection::ProcessFin(Instant now, const TcpSegment& seg, TcpOutput& ou
 
 void TcpConnection::AcceptFin(Instant now, TcpOutput& out) {
   ooo_fin_.reset();
+  // The stream ends here: anything kept beyond it was not part of it (as Linux's tcp_fin purges).
+  PruneOutOfOrder(out);
   fin_received_ = true;
   rcv_nxt_ += 1;
   out.events |= tcp_events::kPeerFin;
@@ -1061,6 +1113,14 @@ TcpSegment TcpConnection::Make(Instant now, SeqNum seq, uint8_t flags) const {
   return s;
 }
 
+uint32_t TcpConnection::SegmentPayloadMax() const {
+  if (!sack_enabled_ || (ooo_.empty() && !dsack_)) return snd_mss_;
+  // As many blocks as FillSackBlocks reports and the 40 option bytes hold next to timestamps.
+  const uint32_t blocks = std::min<uint32_t>(ooo_.count() + (dsack_ ? 1 : 0), ts_enabled_ ? 3 : 4);
+  const uint32_t bytes = 4 + 8 * blocks;
+  return std::max<uint32_t>(snd_mss_ > bytes ? snd_mss_ - bytes : 1, 1);
+}
+
 void TcpConnection::FillSackBlocks(TcpSegment& s) const {
   if (!sack_enabled_ || (ooo_.empty() && !dsack_)) return;
   // RFC 2883: a D-SACK block first; RFC 2018: then the block holding the most recent out-of-order
@@ -1205,7 +1265,8 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
   const SeqNum end = data_end();
   for (int guard = 0; snd_nxt_ < end && !fin_sent_ && guard < 65536; ++guard) {
     if (!(snd_nxt_ < wnd_end)) break;
-    uint32_t len = std::min({static_cast<uint32_t>(end - snd_nxt_), static_cast<uint32_t>(wnd_end - snd_nxt_), uint32_t{mss}});
+    const uint32_t seg_max = SegmentPayloadMax();
+    uint32_t len = std::min({static_cast<uint32_t>(end - snd_nxt_), static_cast<uint32_t>(wnd_end - snd_nxt_), seg_max});
     const bool last = snd_nxt_ + len == end;
     if (recovery_ == Recovery::kFast) {
       if (prr_allowance_ == 0) break;
@@ -1217,7 +1278,7 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
       const uint32_t pipe = Pipe();
       if (pipe > 0 && pipe + len > allowed) break;
     }
-    if (len < mss && flight() > 0) {
+    if (len < seg_max && flight() > 0) {
       // Nagle (RFC 9293 3.7.4): with data in flight, a small final piece waits for the ACK — unless
       // no-delay, or the FIN goes with it. Sender SWS avoidance (MUST-38): a piece cut short by the
       // peer's window waits until at least half its largest window can go.

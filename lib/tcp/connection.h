@@ -175,7 +175,10 @@ class ChallengeAckLimiter {
   X(dsacks_received)              /* the peer reported a duplicate: a retransmission was spurious */  \
   X(sack_blocks_ignored)          /* SACK blocks outside SND.UNA..SND.NXT, or no room to track them */\
   X(paws_dropped)                 /* RFC 7323 PAWS: an old timestamp */                               \
-  X(ooo_pruned)                   /* out-of-order data given up under memory pressure */                /* new data after the application closed: RST */                   \
+  X(ooo_pruned)                   /* out-of-order data given up under memory pressure */              \
+  X(pmtu_reductions)              /* ICMP fragmentation needed lowered the send MSS */               \
+  X(icmp_hard_errors)             /* protocol/port unreachable ended a connection in SYN-SENT */      \
+  X(icmp_ignored)                 /* ICMP errors quoting a sequence number not in flight (RFC 5927) */                /* new data after the application closed: RST */                   \
   X(timeouts)                                                                                        \
   X(rtt_samples)
 
@@ -347,6 +350,15 @@ class TcpConnection {
   // Checks every TCB invariant; returns an empty string or a description of the first violation.
   std::string CheckInvariants() const;
 
+  // An ICMP Destination Unreachable quoting one of our segments with sequence number `seq`. Accepted
+  // only if `seq` is in flight (RFC 5927); fragmentation needed lowers the send MSS to the next-hop MTU
+  // (at least kMinPathMtu) and resends what is in flight at the new size; protocol/port unreachable
+  // end a connection still in SYN-SENT (RFC 1122 4.2.3.9, RFC 5461); other codes are soft errors.
+  // Returns whether it was accepted.
+  bool OnIcmpUnreachable(Instant now, uint8_t code, uint16_t next_hop_mtu, SeqNum seq, TcpOutput& out);
+  // Caps the send MSS for a path MTU learnt earlier (before the handshake, or any time).
+  void set_path_mtu(uint16_t mtu);
+  static constexpr uint16_t kMinPathMtu = 552;  // as Linux's min_pmtu: a forged ICMP cannot shrink segments below
   // Per connection: no Nagle (send small segments at once); the congestion algorithm (before data flows).
   void set_nodelay(bool v) { nodelay_ = v; }
   void set_congestion(CongestionAlgorithm a) { cca_ = CongestionControl(a); }
@@ -403,6 +415,7 @@ class TcpConnection {
   void ProcessFin(Instant now, const TcpSegment& seg, TcpOutput& out);
 
   void NegotiateOptions(const TcpSegment& syn);
+  void RecomputeSendMss();
   bool PawsRejects(Instant now, const TcpSegment& seg) const;
   void UpdateTimestamps(Instant now, const TcpSegment& seg);
   void OnAckAdvance(Instant now, const TcpSegment& seg, TcpOutput& out);
@@ -418,6 +431,9 @@ class TcpConnection {
   SeqRange NextRetransmission() const;
   void Established(Instant now, TcpOutput& out);  // SYN-SENT/SYN-RECEIVED -> ESTABLISHED bookkeeping
   void FillSackBlocks(TcpSegment& s) const;
+  // Payload that fits the next segment: the send MSS less whatever SACK blocks it will carry (the MSS
+  // already allows for the timestamps option; RFC 6691), so a segment never outgrows the path.
+  uint32_t SegmentPayloadMax() const;
 
   // Output.
   TcpSegment Make(Instant now, SeqNum seq, uint8_t flags) const;
@@ -463,6 +479,7 @@ class TcpConnection {
   SeqNum fin_seq_;
   uint16_t snd_mss_ = kDefaultMss;  // effective payload per segment (EffectiveSendMss)
   uint16_t peer_mss_ = kDefaultMss;  // as announced in the peer's SYN
+  uint16_t path_mss_ = 0;            // cap from the path MTU (0: none)
   uint8_t snd_wscale_ = 0;          // shift applied to the peer's window
   uint8_t rcv_wscale_ = 0;          // shift the peer applies to ours
 

@@ -227,6 +227,30 @@ class LossyTest : public ::testing::TestWithParam<Profile> {
       Step(busy_ ? Duration::Microseconds(20) : Duration::Microseconds(500));
     }
     EXPECT_EQ(completed_, prof.connections) << "stuck: " << prof.connections - completed_ - failed_;
+    if (completed_ + failed_ < prof.connections) {
+      // What the stuck ones look like, from both ends.
+      int shown = 0;
+      for (const auto& [index, c] : clients_) {
+        if (c.done || shown++ >= 5) continue;
+        auto describe = [](const TcpConnection* k) {
+          if (k == nullptr) return std::string("gone");
+          const TcpInfo i = k->Info();
+          return std::string(StateName(i.state)) + " una=" + std::to_string(k->snd_una().raw()) +
+                 " nxt=" + std::to_string(k->snd_nxt().raw()) + " rcv_nxt=" + std::to_string(k->rcv_nxt().raw()) +
+                 " cwnd=" + std::to_string(i.cwnd) + " mss=" + std::to_string(i.snd_mss) +
+                 " wnd=" + std::to_string(i.snd_wnd) + " flight=" + std::to_string(i.flight) +
+                 " recovery=" + std::to_string(i.in_recovery) + " rto_ms=" + std::to_string(i.rto.ns() / 1000000) +
+                 " retries=" + std::to_string(i.retransmits) + " queued=" + std::to_string(k->send_queued()) +
+                 " unread=" + std::to_string(i.unread) + " ooo=" + std::to_string(i.ooo_bytes);
+        };
+        const std::optional<FlowKey> key = client_->tcp().Flow(c.id);
+        if (!key) continue;
+        const FlowKey rev{key->remote, key->local, key->remote_port, key->local_port};
+        std::printf("  stuck client %u: sent %llu received %llu\n    client: %s\n    server: %s\n", c.index,
+                    static_cast<unsigned long long>(c.sent), static_cast<unsigned long long>(c.received),
+                    describe(client_->tcp().FindConnection(*key)).c_str(), describe(server_->tcp().FindConnection(rev)).c_str());
+      }
+    }
     EXPECT_EQ(failed_, 0);
     EXPECT_EQ(corrupted_, 0);
     const TcpCounters& cc = client_->tcp().tcp_counters();
@@ -256,6 +280,13 @@ class LossyTest : public ::testing::TestWithParam<Profile> {
                 static_cast<unsigned long long>(cc.ooo_segments + sc.ooo_segments),
                 static_cast<unsigned long long>(cc.dsacks_sent + sc.dsacks_sent), impair.c_str());
     EXPECT_EQ(client_->tcp().counters().ooo_join_mismatch + server_->tcp().counters().ooo_join_mismatch, 0u);
+    if (prof.impair.find("mtu=") != std::string::npos) {
+      EXPECT_GT(cc.pmtu_reductions + sc.pmtu_reductions, 0u);
+      std::printf("[ %s ] path MTU: %llu reductions, %llu ICMP sent by the link, %llu frames too big\n", prof.name.c_str(),
+                  static_cast<unsigned long long>(cc.pmtu_reductions + sc.pmtu_reductions),
+                  static_cast<unsigned long long>(ci->counters().icmp_sent + si->counters().icmp_sent),
+                  static_cast<unsigned long long>(ci->counters().mtu_dropped + si->counters().mtu_dropped));
+    }
   }
 
   Instant now_ = Instant::FromNanoseconds(int64_t{7} * 1000000000);
@@ -287,7 +318,11 @@ INSTANTIATE_TEST_SUITE_P(
                       Profile{"loss_2_no_sack", "loss=2%,seed=12", 200, 20000, CongestionAlgorithm::kCubic, false},
                       Profile{"loss_2_no_timestamps", "loss=2%,reorder=2%,seed=13", 200, 20000, CongestionAlgorithm::kCubic,
                               true, false},
-                      Profile{"everything", "loss=1%,reorder=2%,dup=0.5%,corrupt=0.1%,delay=1ms,seed=14"}),
+                      Profile{"everything", "loss=1%,reorder=2%,dup=0.5%,corrupt=0.1%,delay=1ms,seed=14"},
+                      // A path whose MTU (1,000) is below the ports' (1,500): every full-sized segment is
+                      // dropped and answered with ICMP "fragmentation needed" until the senders adapt.
+                      Profile{"path_mtu_1000", "mtu=1000,seed=15", 50, 100000},
+                      Profile{"path_mtu_1000_loss_1", "mtu=1000,loss=1%,seed=16", 50, 100000}),
     [](const ::testing::TestParamInfo<Profile>& p) { return p.param.name; });
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The input format of fuzz_engine: a little program. A 3-byte Config, then operations, each one op byte
+// The input format of fuzz_engine: a little program. A 4-byte Config, then operations, each one op byte
 // (taken modulo Op::kCount) followed by that op's fields: fixed-size little-endian integers, and for raw
 // bytes a 2-byte length then the bytes. An input that ends early reads zeros for the rest of its last op.
 // Each op's fields are listed once, in Fields(), which both the decoder (the target) and the encoder
@@ -47,6 +47,11 @@ inline constexpr std::array<uint32_t, 16> kSendSizes = {1,    2,    3,     100, 
                                                         1460, 2000, 4096,  16384, 65535, 65536, 100000, 300000};
 // RecvCopy sizes ((value >> 1) & 7); value & 1 means Recv (everything, zero-copy).
 inline constexpr std::array<uint32_t, 8> kRecvSizes = {1, 2, 100, 536, 1460, 4096, 65536, 1 << 20};
+// SetTimeout / SetIdleTimeout durations (value & 7); 0 clears.
+inline constexpr std::array<Duration, 8> kAppTimeouts = {Duration(),           Duration::Milliseconds(1),
+                                                         Duration::Milliseconds(100), Duration::Seconds(1),
+                                                         Duration::Seconds(5),        Duration::Seconds(30),
+                                                         Duration::Seconds(120),      Duration::Seconds(3600)};
 // Clock steps (value & 15); 15 means the op's `ms` field in milliseconds.
 inline constexpr std::array<Duration, 16> kAdvanceSteps = {
     Duration::Milliseconds(1),  Duration::Milliseconds(5),   Duration::Milliseconds(40), Duration::Milliseconds(41),
@@ -120,12 +125,15 @@ class ByteWriter {
 // limits: bits 0-1 accept backlog 1024/1/2/4; bit 2 per-source SYN limit (2/s, burst 2); bits 3-4 max
 //   half-open 4096/2/4/8; bit 5 only 4 ephemeral ports (40000-40003: port reuse and exhaustion);
 //   bit 6 challenge ACKs 2/s; bit 7 max_connections 4 instead of 8 (and TIME-WAIT entries 2 instead of 8).
+// more: bits 0-1 max orphans 8192/0/1/2; bit 2 min_snd_mss 1 instead of 48; bit 3 SYN retries 1 and
+//   SYN-ACK retries 1 instead of 6 and 5; bit 4 max_retransmits 2 instead of 15.
 struct Config {
   uint8_t flags = 0;
   uint8_t sizes = 0;
   uint8_t limits = 0;
+  uint8_t more = 0;
 };
-template <typename IO> void Fields(IO& io, Config& c) { io(c.flags), io(c.sizes), io(c.limits); }
+template <typename IO> void Fields(IO& io, Config& c) { io(c.flags), io(c.sizes), io(c.limits), io(c.more); }
 
 enum class Op : uint8_t {
   kSyn,        // a SYN (or whatever flags) from a peer to one of our ports
@@ -144,7 +152,8 @@ enum class Op : uint8_t {
   kShutdown,
   kAbort,
   kArp,   // ARP from a peer: request, reply, someone claiming our address, a request for someone else
-  kPing,  // ICMP echo request from a peer
+  kPing,     // ICMP echo request from a peer
+  kTimeout,  // SetTimeout or SetIdleTimeout on a connection
   kCount
 };
 
@@ -251,6 +260,11 @@ struct PingOp {
   uint8_t peer = 0;
   uint8_t len = 0;
 };
+struct TimeoutOp {
+  uint8_t conn = 0;
+  uint8_t kind = 0;  // bit 0: SetIdleTimeout instead of SetTimeout
+  uint8_t duration = 0;  // kAppTimeouts index
+};
 
 template <typename IO> void Fields(IO& io, SynOp& a) {
   io(a.peer), io(a.peer_port), io(a.local_port), io(a.seq), io(a.extra_flags), io(a.window), Fields(io, a.opts),
@@ -279,6 +293,7 @@ template <typename IO> void Fields(IO& io, RecvOp& a) { io(a.conn), io(a.size); 
 template <typename IO> void Fields(IO& io, ConnOp& a) { io(a.conn); }
 template <typename IO> void Fields(IO& io, ArpOp& a) { io(a.peer), io(a.kind); }
 template <typename IO> void Fields(IO& io, PingOp& a) { io(a.peer), io(a.len); }
+template <typename IO> void Fields(IO& io, TimeoutOp& a) { io(a.conn), io(a.kind), io(a.duration); }
 
 // Encoder for the corpus generator.
 class ProgramWriter {

@@ -9,8 +9,10 @@
 //     our MSS, the state is neither CLOSED nor LISTEN; the table holds no connection the program cannot
 //     name; half_open() is the number of passive connections in SYN-RECEIVED;
 //   - peer_refs_total() == connections() + time_wait_entries(), and every table within its bounds;
-//   - each live application connection still exists (no lost kClosed), and Readable() equals the TCB's
-//     unread count; a kClosed id is stale at once; calls with a stale id change nothing and send nothing;
+//   - each live application connection still exists (no lost kClosed); Readable() equals the TCB's unread
+//     count; QueueMemory() covers the queued bytes; every byte the application sent on an established
+//     connection is acknowledged or still queued; a kClosed id is stale at once; calls with a stale id
+//     change nothing and send nothing, and Send/Close after Close are refused;
 //   - every frame the stack sends parses back (checksums verified, or the pseudo-header sum when
 //     offloaded); TCP headers are as long as their options; data segments carry exactly the bytes the
 //     application sent at that sequence number, never past what it sent; data the application reads is
@@ -20,6 +22,7 @@
 // destroyed, every mbuf is back in its pool (frames and indirect).
 //
 // SYNACK_FUZZ_TRACE=1 in the environment prints each op and each segment sent (for reading reproducers).
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +30,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -57,7 +61,7 @@ constexpr Duration kQuietStep = Duration::Seconds(30);
 const char* OpName(Op op) {
   static const char* const kNames[] = {"syn",     "synack", "ack-synack", "segment", "ack-all", "raw-frame",
                                        "raw-tcp", "reflect", "advance",   "connect", "send",    "recv",
-                                       "close",   "shutdown", "abort",    "arp",     "ping"};
+                                       "close",   "shutdown", "abort",    "arp",     "ping",    "timeout"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(Op::kCount));
   return kNames[static_cast<size_t>(op)];
 }
@@ -81,9 +85,10 @@ struct FlowInfo {
   SeqNum snd_end;
   bool ts_seen = false;
   uint32_t last_tsval = 0;  // the layer's last TSval
-  // Application bytes sent on the current connection of this 4-tuple (known by its ISS).
+  // Application bytes sent on the connection `app_conn` of this 4-tuple (not its ISS: a new incarnation
+  // at the same clock reading gets the same one).
   bool app_valid = false;
-  SeqNum app_iss;
+  ConnId app_conn;
   uint64_t app_sent = 0;
 };
 
@@ -108,9 +113,16 @@ class Harness {
     if (flows_.empty()) return nullptr;
     return &flows_[flows_.size() - 1 - v % flows_.size()];
   }
-  // A live connection (newest first) or, with bit 7 set, a stale one; null when there is none.
-  std::optional<ConnId> PickConn(uint8_t v, AppConn** live);
-  void RemoveLive(ConnId id);
+  // An application connection picked by a `conn` field: a live one (newest first) or, with bit 7 set, one
+  // the application already gave up.
+  struct Picked {
+    ConnId id;
+    AppConn* live = nullptr;  // null: closed by the application or gone
+    bool freed = false;       // gone (kClosed seen, aborted, or the orphan ended): every call is refused
+  };
+  std::optional<Picked> PickConn(uint8_t v);
+  // The application gave `id` up: Close (`freed` false: it may live on as an orphan), or it is gone.
+  void Release(ConnId id, bool freed);
 
   // Frames in.
   void InjectFrame(const Bytes& frame);
@@ -140,6 +152,7 @@ class Harness {
   void DoConnOp(Op op, const ConnOp& a);
   void DoArp(const ArpOp& a);
   void DoPing(const PingOp& a);
+  void DoTimeout(const TimeoutOp& a);
 
   TcpLayerConfig lc_;
   NetConfig nc_;
@@ -153,11 +166,14 @@ class Harness {
   std::vector<FlowInfo> flows_;
   absl::flat_hash_map<FlowKey, size_t> flow_index_;
   std::vector<AppConn> live_;
-  std::vector<ConnId> stale_;
+  std::vector<ConnId> closed_;  // Close()d by the application; may live on as an orphan
+  std::vector<ConnId> stale_;   // gone
   std::deque<std::vector<uint8_t>> recent_;  // the last frames sent
   bool tainted_ = false;  // raw or mutated frames were injected: received data may be anything
   int op_index_ = -1;
   const char* op_name_ = "setup";
+  std::pair<size_t, size_t> last_sizes_{SIZE_MAX, SIZE_MAX};  // tables' sizes at the last peer-refs check
+  uint32_t checks_ = 0;
 };
 
 #define ENGINE_CHECK(cond, ...) FUZZ_CHECK(cond, __VA_ARGS__, Where())
@@ -196,6 +212,11 @@ Harness::Harness(const Config& c) {
   lc_.tx_tcp_cksum_offload = (f & 0x40) != 0;
   lc_.challenge_acks_per_second = (l & 0x40) ? 2 : 1000;
   lc_.isn_key.fill(0x5a);
+  static constexpr uint32_t kOrphans[] = {8192, 0, 1, 2};
+  lc_.max_orphans = kOrphans[c.more & 3];
+  if (c.more & 0x04) lc_.tcp.min_snd_mss = 1;
+  if (c.more & 0x08) lc_.tcp.syn_retries = lc_.tcp.synack_retries = 1;
+  if (c.more & 0x10) lc_.tcp.max_retransmits = 2;
   nc_.local = Ipv4Prefix{kOurIp, 24};
   nc_.mac = kOurMac;
   nc_.tx_ip_cksum_offload = (f & 0x40) != 0;
@@ -233,23 +254,24 @@ size_t Harness::FlowIndex(const FlowKey& k) {
   return it->second;
 }
 
-std::optional<ConnId> Harness::PickConn(uint8_t v, AppConn** live) {
-  *live = nullptr;
-  if ((v & 0x80) && !stale_.empty()) return stale_[(v & 0x7f) % stale_.size()];
+std::optional<Harness::Picked> Harness::PickConn(uint8_t v) {
+  const size_t released = closed_.size() + stale_.size();
+  if ((v & 0x80) && released > 0) {
+    const size_t i = (v & 0x7f) % released;
+    if (i >= closed_.size()) return Picked{stale_[i - closed_.size()], nullptr, true};
+    return Picked{closed_[i], nullptr, !tcp_->Flow(closed_[i]).has_value()};
+  }
   if (live_.empty()) return std::nullopt;
-  *live = &live_[live_.size() - 1 - (v & 0x7f) % live_.size()];
-  return (*live)->id;
+  AppConn* a = &live_[live_.size() - 1 - (v & 0x7f) % live_.size()];
+  return Picked{a->id, a, false};
 }
 
-void Harness::RemoveLive(ConnId id) {
-  for (size_t i = 0; i < live_.size(); ++i) {
-    if (live_[i].id == id) {
-      live_.erase(live_.begin() + static_cast<ptrdiff_t>(i));
-      stale_.push_back(id);
-      if (stale_.size() > 4) stale_.erase(stale_.begin());
-      return;
-    }
-  }
+void Harness::Release(ConnId id, bool freed) {
+  live_.erase(std::remove_if(live_.begin(), live_.end(), [&](const AppConn& a) { return a.id == id; }), live_.end());
+  closed_.erase(std::remove(closed_.begin(), closed_.end(), id), closed_.end());
+  std::vector<ConnId>& to = freed ? stale_ : closed_;
+  to.push_back(id);
+  if (to.size() > 4) to.erase(to.begin());
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -338,6 +360,7 @@ Bytes Harness::Payload(const FlowKey& key, SeqNum seq, bool syn, uint16_t len) c
 // Frames out and checks
 
 void Harness::Drain() {
+  ENGINE_CHECK(stack_->outbox().size() <= stack_->outbox().capacity(), "outbox over capacity");
   while (Mbuf m = stack_->outbox().PopFront()) CheckSent(m.get());
   DrainEvents();
 }
@@ -356,7 +379,7 @@ void Harness::CheckSent(const rte_mbuf* m) {
   ENGINE_CHECK(eth->ethertype == kEtherTypeIpv4, "sent ethertype ", eth->ethertype);
   const bool ip_offloaded = (m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM) != 0;
   Parsed<Ipv4Packet> ip = ParseIpv4(eth->payload, ip_offloaded ? ChecksumState::kGood : ChecksumState::kUnknown);
-  ENGINE_CHECK(ip.ok(), "sent IPv4 that does not parse: ", DropName(ip.error()));
+  ENGINE_CHECK(ip.ok(), "sent IPv4 that does not parse: ", std::string(DropName(ip.error())));
   ENGINE_CHECK(ip->src == kOurIp && !ip->is_fragment() && ip->dst != kOurIp, "sent IPv4 ", ip->src.ToString(), " > ",
                ip->dst.ToString());
   if (ip->protocol == kIpProtoIcmp) {
@@ -374,7 +397,7 @@ void Harness::CheckSent(const rte_mbuf* m) {
     l4 = ChecksumState::kGood;
   }
   Parsed<TcpPacket> tcp = ParseTcp(ip->payload, ip->src, ip->dst, l4);
-  ENGINE_CHECK(tcp.ok(), "sent a TCP segment that does not parse: ", DropName(tcp.error()));
+  ENGINE_CHECK(tcp.ok(), "sent a TCP segment that does not parse: ", std::string(DropName(tcp.error())));
   const TcpSegment& seg = tcp->seg;
   ENGINE_CHECK(tcp->header_len == kTcpMinHeaderLen + TcpOptionsLength(seg.options), "header length ",
                tcp->header_len);
@@ -411,7 +434,7 @@ void Harness::CheckSent(const rte_mbuf* m) {
   if (seg.payload_len == 0) return;
   ENGINE_CHECK(!seg.syn() && !seg.rst(), "data on a SYN or RST: ", ToString(seg));
   const TcpConnection* c = tcp_->FindConnection(key);
-  if (c == nullptr || !fl.app_valid || fl.app_iss != c->iss()) return;  // cannot tell whose bytes these are
+  if (c == nullptr || !fl.app_valid || tcp_->Flow(fl.app_conn) != key) return;  // cannot tell whose bytes these are
   const uint32_t offset = seg.seq.raw() - (c->iss() + 1).raw();
   ENGINE_CHECK(uint64_t{offset} + seg.payload_len <= fl.app_sent, "sent bytes [", offset, ", ",
                uint64_t{offset} + seg.payload_len, ") of a stream the application wrote ", fl.app_sent,
@@ -442,7 +465,7 @@ void Harness::DrainEvents() {
         }
         case EventType::kClosed:
           ENGINE_CHECK(tcp_->State(e.conn) == TcpState::kClosed && !tcp_->Flow(e.conn), "kClosed for an id still live");
-          RemoveLive(e.conn);
+          Release(e.conn, true);
           break;
         default:
           break;
@@ -456,8 +479,15 @@ void Harness::CheckInvariants() {
   ENGINE_CHECK(t.connections() <= lc_.max_connections, "connections ", t.connections());
   ENGINE_CHECK(t.time_wait_entries() <= lc_.max_time_wait, "TIME-WAIT entries ", t.time_wait_entries());
   ENGINE_CHECK(t.half_open() <= lc_.max_half_open, "half-open ", t.half_open());
-  ENGINE_CHECK(t.peer_refs_total() == t.connections() + t.time_wait_entries(), "peer refs ", t.peer_refs_total(),
-               " != connections ", t.connections(), " + TIME-WAIT ", t.time_wait_entries());
+  ENGINE_CHECK(t.orphans() <= lc_.max_orphans && t.orphans() <= t.connections(), "orphans ", t.orphans());
+  // peer_refs_total() sums 65,536 buckets: only when the tables changed size or every 32nd check (a
+  // leaked reference also shows at the end, when everything must be back to zero).
+  const std::pair<size_t, size_t> sizes{t.connections(), t.time_wait_entries()};
+  if (sizes != last_sizes_ || ++checks_ % 32 == 0) {
+    last_sizes_ = sizes;
+    ENGINE_CHECK(t.peer_refs_total() == t.connections() + t.time_wait_entries(), "peer refs ", t.peer_refs_total(),
+                 " != connections ", t.connections(), " + TIME-WAIT ", t.time_wait_entries());
+  }
   ENGINE_CHECK(stack_->neighbors().size() <= nc_.arp.capacity, "neighbour cache over capacity");
   size_t found = 0;
   uint32_t half_open = 0;
@@ -467,7 +497,9 @@ void Harness::CheckInvariants() {
     ++found;
     const std::string bad = c->CheckInvariants();
     ENGINE_CHECK(bad.empty(), KeyString(fl.key), ": ", bad);
-    ENGINE_CHECK(c->snd_mss() > 0 && c->snd_mss() <= lc_.tcp.mss, KeyString(fl.key), ": snd_mss ", c->snd_mss());
+    // (In SYN-SENT nothing is negotiated yet: snd_mss is still the RFC default 536, whatever our MSS.)
+    ENGINE_CHECK(c->snd_mss() > 0 && (c->snd_mss() <= lc_.tcp.mss || c->state() == TcpState::kSynSent),
+                 KeyString(fl.key), ": snd_mss ", c->snd_mss(), " (our MSS ", lc_.tcp.mss, ")");
     ENGINE_CHECK(c->state() != TcpState::kClosed && c->state() != TcpState::kListen, KeyString(fl.key),
                  ": a table entry in ", StateName(c->state()));
     const bool passive = fl.key.local_port == kListenPort || fl.key.local_port == kListenPort2;
@@ -485,6 +517,21 @@ void Harness::CheckInvariants() {
     ENGINE_CHECK(c != nullptr, "no connection for ", KeyString(a.key));
     ENGINE_CHECK(t.Readable(a.id) == c->unread(), KeyString(a.key), ": Readable ", t.Readable(a.id),
                  " != the TCB's unread ", c->unread());
+    // Every byte the application handed over is either acknowledged or still queued.
+    const FlowInfo& fl = flows_[flow_index_.at(a.key)];
+    if (fl.app_valid && fl.app_conn == a.id &&
+        (c->state() == TcpState::kEstablished || c->state() == TcpState::kCloseWait)) {
+      const uint32_t acked = c->snd_una().raw() - (c->iss() + 1).raw();  // the SYN is acknowledged
+      ENGINE_CHECK(fl.app_sent == uint64_t{acked} + c->send_queued(), KeyString(a.key), ": the application sent ",
+                   fl.app_sent, " bytes; ", acked, " acknowledged + ", c->send_queued(), " queued");
+    }
+    // The memory the queues pin (mbuf truesize) covers their bytes; the send queue's is zero exactly when
+    // it is empty (the receive side's also counts data kept out of order, which is not yet unread).
+    const auto [rcv_mem, snd_mem] = t.QueueMemory(a.id);
+    ENGINE_CHECK(rcv_mem >= c->unread() && (c->unread() == 0 || rcv_mem > 0), KeyString(a.key),
+                 ": receive queue pins ", rcv_mem, " bytes of memory for ", c->unread(), " unread");
+    ENGINE_CHECK(snd_mem >= c->send_queued() && (snd_mem == 0) == (c->send_queued() == 0), KeyString(a.key),
+                 ": send queue pins ", snd_mem, " bytes of memory for ", c->send_queued(), " queued");
   }
 }
 
@@ -674,23 +721,27 @@ void Harness::DoConnect(const ConnectOp& a) {
 }
 
 void Harness::DoSend(const SendOp& a) {
-  AppConn* live = nullptr;
-  const std::optional<ConnId> id = PickConn(a.conn, &live);
-  if (!id) return;
+  const std::optional<Picked> p = PickConn(a.conn);
+  if (!p) return;
+  const std::optional<ConnId> id = p->id;
+  AppConn* live = p->live;
   const uint32_t size = kSendSizes[a.size & 15];
   const int mode = a.mode & 3;
-  if (live == nullptr) {  // stale id: refused, nothing changes
+  if (live == nullptr) {  // closed by the application, or gone: refused, nothing changes
     const size_t before = tcp_->connections();
-    ENGINE_CHECK(tcp_->SendCopy(*id, Bytes(size, 0)) == 0, "SendCopy on a stale id");
-    ENGINE_CHECK(tcp_->connections() == before && stack_->outbox().empty(), "a stale-id Send did something");
+    ENGINE_CHECK(tcp_->SendCopy(*id, Bytes(size, 0)) == 0, "SendCopy with a released id");
+    Mbuf m = tcp_->AllocTxMbuf();
+    if (m && m.Append(1) != nullptr) {
+      ENGINE_CHECK(tcp_->Send(*id, std::move(m)) == SendStatus::kNotConnected, "Send with a released id");
+    }
+    ENGINE_CHECK(tcp_->connections() == before && stack_->outbox().empty(), "a Send with a released id did something");
     return;
   }
   FlowInfo& fl = flows_[FlowIndex(live->key)];
-  const TcpConnection* c = tcp_->FindConnection(live->key);
-  ENGINE_CHECK(c != nullptr, "live connection without a TCB");
-  if (!fl.app_valid || fl.app_iss != c->iss()) {
+  ENGINE_CHECK(tcp_->FindConnection(live->key) != nullptr, "live connection without a TCB");
+  if (!fl.app_valid || fl.app_conn != *id) {
     fl.app_valid = true;
-    fl.app_iss = c->iss();
+    fl.app_conn = *id;
     fl.app_sent = 0;
   }
   if (mode == 0) {
@@ -734,9 +785,10 @@ void Harness::DoSend(const SendOp& a) {
 }
 
 void Harness::DoRecv(const RecvOp& a) {
-  AppConn* live = nullptr;
-  const std::optional<ConnId> id = PickConn(a.conn, &live);
-  if (!id) return;
+  const std::optional<Picked> p = PickConn(a.conn);
+  if (!p) return;
+  const std::optional<ConnId> id = p->id;
+  AppConn* live = p->live;
   std::vector<uint8_t> got;
   if (a.size & 1) {
     Mbuf m = tcp_->Recv(*id);
@@ -750,7 +802,8 @@ void Harness::DoRecv(const RecvOp& a) {
     got.resize(n);
   }
   if (live == nullptr) {
-    ENGINE_CHECK(got.empty(), "Recv on a stale id gave ", got.size(), " bytes");
+    // (A connection the application closed may still hand over what arrived since: not checked.)
+    ENGINE_CHECK(!p->freed || got.empty(), "Recv on a stale id gave ", got.size(), " bytes");
     return;
   }
   if (!tainted_) {
@@ -763,21 +816,24 @@ void Harness::DoRecv(const RecvOp& a) {
 }
 
 void Harness::DoConnOp(Op op, const ConnOp& a) {
-  AppConn* live = nullptr;
-  const std::optional<ConnId> id = PickConn(a.conn, &live);
-  if (!id) return;
+  const std::optional<Picked> p = PickConn(a.conn);
+  if (!p) return;
   const size_t before = tcp_->connections() + tcp_->time_wait_entries();
   switch (op) {
-    case Op::kClose: tcp_->Close(*id); break;
-    case Op::kShutdown: tcp_->Shutdown(*id); break;
-    default: tcp_->Abort(*id); break;
+    case Op::kClose: tcp_->Close(p->id); break;
+    case Op::kShutdown: tcp_->Shutdown(p->id); break;
+    default: tcp_->Abort(p->id); break;
   }
-  if (live == nullptr) {
+  // A stale id changes nothing; nor does a second Close. (Abort and Shutdown still act on a connection
+  // the application closed that lives on as an orphan: lib/core/tcp_layer.cc checks app_closed only in
+  // Send and Close.)
+  if (p->freed || (p->live == nullptr && op == Op::kClose)) {
     ENGINE_CHECK(tcp_->connections() + tcp_->time_wait_entries() == before && stack_->outbox().empty(),
-                 "a call with a stale id did something");
+                 "a call with a released id did something");
     return;
   }
-  if (op != Op::kShutdown) RemoveLive(*id);
+  if (op == Op::kClose) Release(p->id, false);
+  if (op == Op::kAbort) Release(p->id, true);
 }
 
 void Harness::DoArp(const ArpOp& a) {
@@ -803,6 +859,22 @@ void Harness::DoPing(const PingOp& a) {
   o.protocol = kIpProtoIcmp;
   InjectFrame(testing::Concat(testing::EthHeader(kOurMac, PeerMac(p), kEtherTypeIpv4),
                               testing::Ipv4(kPeerIps[p], kOurIp, testing::IcmpEcho(8, 1, 2, a.len & 63), o)));
+}
+
+void Harness::DoTimeout(const TimeoutOp& a) {
+  const std::optional<Picked> p = PickConn(a.conn);
+  if (!p) return;
+  const size_t before = tcp_->connections() + tcp_->time_wait_entries();
+  const Duration d = kAppTimeouts[a.duration & 7];
+  if (a.kind & 1) {
+    tcp_->SetIdleTimeout(p->id, d);
+  } else {
+    tcp_->SetTimeout(p->id, d);
+  }
+  if (p->freed) {
+    ENGINE_CHECK(tcp_->connections() + tcp_->time_wait_entries() == before && stack_->outbox().empty(),
+                 "a timeout set on a released id did something");
+  }
 }
 
 void Harness::Run(ByteReader& r) {
@@ -842,10 +914,27 @@ void Harness::Run(ByteReader& r) {
       case Op::kAbort: { ConnOp a; Fields(r, a); DoConnOp(op, a); break; }
       case Op::kArp: { ArpOp a; Fields(r, a); DoArp(a); break; }
       case Op::kPing: { PingOp a; Fields(r, a); DoPing(a); break; }
+      case Op::kTimeout: { TimeoutOp a; Fields(r, a); DoTimeout(a); break; }
       case Op::kCount: break;
     }
     Drain();
     CheckInvariants();
+    if (g_trace) {
+      std::string counters;
+      tcp_->tcp_counters().ForEach([&](std::string_view name, uint64_t v) {
+        if (v != 0 && name != "segments_in" && name != "segments_out") absl::StrAppend(&counters, " ", std::string(name), "=", v);
+      });
+      tcp_->counters().ForEach([&](std::string_view name, uint64_t v) {
+        if (v != 0) absl::StrAppend(&counters, " ", std::string(name), "=", v);
+      });
+      std::fprintf(stderr, "    counters:%s\n", counters.c_str());
+      for (const FlowInfo& fl : flows_) {
+        if (const TcpConnection* c = tcp_->FindConnection(fl.key)) {
+          std::fprintf(stderr, "    conn %s %s unread=%u queued=%u\n", KeyString(fl.key).c_str(), StateName(c->state()),
+                       c->unread(), c->send_queued());
+        }
+      }
+    }
   }
   Finish();
 }
@@ -857,7 +946,7 @@ void Harness::Finish() {
   while (!live_.empty()) {
     const ConnId id = live_.back().id;
     tcp_->Close(id);
-    RemoveLive(id);
+    Release(id, false);
     Drain();
   }
   CheckInvariants();
@@ -885,9 +974,10 @@ void Harness::Finish() {
     ENGINE_CHECK(false, tcp_->connections(), " connections still open ", kQuietPeriod.seconds(),
                  " s after the application closed everything and the peers fell silent:", left);
   }
-  ENGINE_CHECK(tcp_->time_wait_entries() == 0 && tcp_->half_open() == 0 && tcp_->peer_refs_total() == 0,
+  ENGINE_CHECK(tcp_->time_wait_entries() == 0 && tcp_->half_open() == 0 && tcp_->peer_refs_total() == 0 &&
+                   tcp_->orphans() == 0,
                "TIME-WAIT ", tcp_->time_wait_entries(), ", half-open ", tcp_->half_open(), ", peer refs ",
-               tcp_->peer_refs_total(), " after the quiet period");
+               tcp_->peer_refs_total(), ", orphans ", tcp_->orphans(), " after the quiet period");
   tcp_.reset();
   stack_.reset();
   const std::array<unsigned, 4> now_in_use = {rte_mempool_in_use_count(Pool()), rte_mempool_in_use_count(IndirectPool()),

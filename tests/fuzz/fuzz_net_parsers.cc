@@ -82,18 +82,18 @@ void CheckEmitted(const rte_mbuf* m, bool ip_offload) {
   FUZZ_CHECK(eth->src == kOurMac, "emitted from MAC ", eth->src.ToString());
   if (eth->ethertype == kEtherTypeArp) {
     Parsed<ArpPacket> arp = ParseArp(eth->payload);
-    FUZZ_CHECK(arp.ok(), "emitted ARP does not parse: ", DropName(arp.error()));
+    FUZZ_CHECK(arp.ok(), "emitted ARP does not parse: ", std::string(DropName(arp.error())));
     FUZZ_CHECK(arp->sha == kOurMac && arp->spa == kOurIp, "emitted ARP claims ", arp->spa.ToString());
     return;
   }
   FUZZ_CHECK(eth->ethertype == kEtherTypeIpv4, "emitted ethertype ", eth->ethertype);
   const bool offloaded = ip_offload && (m->ol_flags & RTE_MBUF_F_TX_IP_CKSUM);
   Parsed<Ipv4Packet> ip = ParseIpv4(eth->payload, offloaded ? ChecksumState::kGood : ChecksumState::kUnknown);
-  FUZZ_CHECK(ip.ok(), "emitted IPv4 does not parse: ", DropName(ip.error()));
+  FUZZ_CHECK(ip.ok(), "emitted IPv4 does not parse: ", std::string(DropName(ip.error())));
   FUZZ_CHECK(ip->src == kOurIp, "emitted from ", ip->src.ToString());
   FUZZ_CHECK(ip->protocol == kIpProtoIcmp, "the stack alone emitted protocol ", ip->protocol);
   Parsed<IcmpMessage> icmp = ParseIcmp(ip->payload);
-  FUZZ_CHECK(icmp.ok(), "emitted ICMP does not parse: ", DropName(icmp.error()));
+  FUZZ_CHECK(icmp.ok(), "emitted ICMP does not parse: ", std::string(DropName(icmp.error())));
 }
 
 // Copies `frame` into one mbuf, or into a chain of up to three when `chain` is set.

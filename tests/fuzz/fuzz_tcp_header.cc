@@ -76,7 +76,7 @@ void RoundTrip(const TcpSegment& seg, ConstBytes payload, Ipv4Addr src, Ipv4Addr
   if (!payload.empty()) std::memcpy(buf.get() + hl, payload.data(), payload.size());
   FillTcpChecksum(buf.get(), static_cast<uint16_t>(total), src, dst);
   Parsed<TcpPacket> again = ParseTcp(ConstBytes(buf.get(), total), src, dst, ChecksumState::kUnknown);
-  FUZZ_CHECK(again.ok(), "the writer's own segment does not parse: ", DropName(again.error()), " for ",
+  FUZZ_CHECK(again.ok(), "the writer's own segment does not parse: ", std::string(DropName(again.error())), " for ",
              Describe(seg));
   FUZZ_CHECK(again->header_len == hl, "header length ", again->header_len, " != ", hl);
   FUZZ_CHECK(again->payload.size() == payload.size(), "payload ", again->payload.size(), " != ", payload.size());
@@ -99,7 +99,7 @@ void ParseMode(uint8_t mode, Ipv4Addr src, Ipv4Addr dst, const uint8_t* data, si
     const Drop d = p.error();
     FUZZ_CHECK(d == Drop::kTcpTruncated || d == Drop::kTcpBadDataOffset || d == Drop::kTcpBadChecksum ||
                    d == Drop::kTcpBadOption,
-               "unexpected drop reason ", DropName(d));
+               "unexpected drop reason ", std::string(DropName(d)));
     return;
   }
   FUZZ_CHECK(cksum != ChecksumState::kBad, "a segment the device marked bad was accepted");
@@ -121,8 +121,14 @@ struct Fields {
   size_t n;
   size_t i = 0;
   uint8_t U8() { return i < n ? p[i++] : 0; }
-  uint16_t U16() { return static_cast<uint16_t>(U8() | (U8() << 8)); }
-  uint32_t U32() { return U16() | (uint32_t{U16()} << 16); }
+  uint16_t U16() {
+    const uint8_t lo = U8();  // one statement each: the order of reads is fixed
+    return static_cast<uint16_t>(lo | (U8() << 8));
+  }
+  uint32_t U32() {
+    const uint16_t lo = U16();
+    return lo | (uint32_t{U16()} << 16);
+  }
 };
 
 void WriteMode(Ipv4Addr src, Ipv4Addr dst, const uint8_t* data, size_t size) {
@@ -142,7 +148,8 @@ void WriteMode(Ipv4Addr src, Ipv4Addr dst, const uint8_t* data, size_t size) {
   if (present & 8) s.options.timestamps = TcpTimestamps{f.U32(), f.U32()};
   s.options.sack_count = (present & 16) ? f.U8() : 0;  // any value: the writer must cap it
   for (SackBlock& b : s.options.sack) b = SackBlock{SeqNum(f.U32()), SeqNum(f.U32())};
-  const size_t payload_len = std::min<size_t>(f.U16() % 1500, f.n - std::min(f.i, f.n));
+  const size_t wanted = f.U16() % 1500;  // read before the rest is measured
+  const size_t payload_len = std::min<size_t>(wanted, f.n - std::min(f.i, f.n));
   auto payload = std::make_unique<uint8_t[]>(payload_len + 1);
   if (payload_len > 0) std::memcpy(payload.get(), f.p + f.i, payload_len);
   s.payload_len = static_cast<uint32_t>(payload_len);

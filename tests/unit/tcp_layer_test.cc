@@ -253,5 +253,98 @@ TEST_F(TcpLayerTest, IdleTimeoutIsPushedBackByPayloadAndFiresWhenIdle) {
   EXPECT_TRUE(rst);
 }
 
+// --- ICMP: path MTU discovery (RFC 1191 with RFC 5927's checks) and hard errors ---------------------
+
+// An ICMP Destination Unreachable from the peer quoting a segment we sent (ports and sequence number).
+Bytes IcmpFor(uint8_t code, uint16_t mtu, uint16_t our_port, uint16_t peer_port, uint32_t seq) {
+  Bytes tcp8;
+  testing::Put16(tcp8, our_port);
+  testing::Put16(tcp8, peer_port);
+  testing::Put32(tcp8, seq);
+  testing::IpOpts quoted_ip;
+  quoted_ip.protocol = 6;
+  const Bytes quoted = testing::Ipv4(testing::kWireOurIp, testing::kWirePeerIp, tcp8, quoted_ip);
+  testing::IpOpts icmp_ip;
+  icmp_ip.protocol = 1;
+  return testing::Concat(testing::EthHeader(testing::kWireOurMac, testing::kWirePeerMac, 0x0800),
+                         testing::Ipv4(testing::kWirePeerIp, testing::kWireOurIp, testing::IcmpUnreachable(code, mtu, quoted), icmp_ip));
+}
+
+TEST_F(TcpLayerTest, FragmentationNeededLowersTheMssAndResendsWhatWasInFlight) {
+  Start();
+  auto [iss, id] = Open(5000, testing::MssOption(1460));
+  ASSERT_EQ(peer_->tcp().Info(id)->snd_mss, 1460);
+  std::vector<uint8_t> data(4380, 'd');
+  ASSERT_EQ(peer_->tcp().SendCopy(id, ConstBytes(data.data(), data.size())), data.size());
+  std::vector<SentSegment> first = peer_->Sent();
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(first[0].payload.size(), 1460u);
+  // A router with a 1,000-byte next hop returns the first one.
+  ASSERT_TRUE(peer_->InjectFrame(IcmpFor(4, 1000, kPort, kPeerPort, iss + 1)));
+  EXPECT_EQ(peer_->tcp().Info(id)->snd_mss, 960);
+  std::vector<SentSegment> again = peer_->Sent();
+  ASSERT_FALSE(again.empty());
+  EXPECT_EQ(again[0].seg.seq, SeqNum(iss + 1));
+  for (const SentSegment& s : again) EXPECT_LE(s.payload.size(), 960u);
+  EXPECT_EQ(peer_->tcp().tcp_counters().pmtu_reductions, 1u);
+  EXPECT_EQ(peer_->tcp().PathMtu(testing::kWirePeerIp), 1000);
+  // A new connection to the same destination starts at the learnt size.
+  auto [iss2, id2] = Open(900000, testing::MssOption(1460), testing::kWirePeerIp, kPeerPort + 1);
+  EXPECT_EQ(peer_->tcp().Info(id2)->snd_mss, 960);
+}
+
+TEST_F(TcpLayerTest, IcmpQuotingASequenceNotInFlightIsIgnored) {
+  Start();
+  auto [iss, id] = Open(5000, testing::MssOption(1460));
+  std::vector<uint8_t> data(1000, 'd');
+  peer_->tcp().SendCopy(id, ConstBytes(data.data(), data.size()));
+  peer_->Sent();
+  for (uint32_t seq : {iss, iss + 1001, iss + 500000}) {  // SND.UNA - 1, SND.NXT, far away
+    ASSERT_TRUE(peer_->InjectFrame(IcmpFor(4, 600, kPort, kPeerPort, seq)));
+  }
+  EXPECT_EQ(peer_->tcp().Info(id)->snd_mss, 1460);
+  EXPECT_EQ(peer_->tcp().tcp_counters().icmp_ignored, 3u);
+  EXPECT_EQ(peer_->tcp().PathMtu(testing::kWirePeerIp), 0);
+  ASSERT_TRUE(peer_->InjectFrame(IcmpFor(4, 600, kPort, kPeerPort + 7, iss + 1)));  // no such connection
+  EXPECT_EQ(peer_->tcp().counters().icmp_unmatched, 1u);
+  // SND.UNA itself is in flight: accepted (the lower edge).
+  ASSERT_TRUE(peer_->InjectFrame(IcmpFor(4, 1200, kPort, kPeerPort, iss + 1)));
+  EXPECT_EQ(peer_->tcp().Info(id)->snd_mss, 1160);
+}
+
+TEST_F(TcpLayerTest, ForgedTinyMtuIsClampedToTheFloor) {
+  Start();
+  auto [iss, id] = Open(5000, testing::MssOption(1460));
+  std::vector<uint8_t> data(3000, 'd');
+  peer_->tcp().SendCopy(id, ConstBytes(data.data(), data.size()));
+  peer_->Sent();
+  ASSERT_TRUE(peer_->InjectFrame(IcmpFor(4, 68, kPort, kPeerPort, iss + 1)));
+  EXPECT_EQ(peer_->tcp().Info(id)->snd_mss, TcpConnection::kMinPathMtu - 40);
+}
+
+TEST_F(TcpLayerTest, PortUnreachableFailsAConnectInSynSentAtOnce) {
+  Start();
+  absl::StatusOr<ConnId> c = peer_->tcp().Connect(testing::kWirePeerIp, 9);
+  ASSERT_TRUE(c.ok());
+  std::optional<SentSegment> syn = peer_->SentOne();
+  ASSERT_TRUE(syn && syn->seg.syn());
+  ASSERT_TRUE(peer_->InjectFrame(IcmpFor(3, 0, syn->seg.src_port, 9, syn->seg.seq.raw())));
+  bool unreachable = false;
+  for (const Event& e : peer_->Events()) unreachable |= e.type == EventType::kClosed && e.error == TcpError::kUnreachable;
+  EXPECT_TRUE(unreachable);
+  EXPECT_EQ(peer_->tcp().State(*c), TcpState::kClosed);
+  EXPECT_EQ(peer_->tcp().tcp_counters().icmp_hard_errors, 1u);
+}
+
+TEST_F(TcpLayerTest, PortUnreachableDoesNotEndAnEstablishedConnection) {  // RFC 5461: soft there
+  Start();
+  auto [iss, id] = Open(5000);
+  std::vector<uint8_t> data(100, 'd');
+  peer_->tcp().SendCopy(id, ConstBytes(data.data(), data.size()));
+  peer_->Sent();
+  ASSERT_TRUE(peer_->InjectFrame(IcmpFor(3, 0, kPort, kPeerPort, iss + 1)));
+  EXPECT_EQ(peer_->tcp().State(id), TcpState::kEstablished);
+}
+
 }  // namespace
 }  // namespace synack

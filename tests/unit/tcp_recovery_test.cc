@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "lib/tcp/connection.h"
+#include "lib/tcp/tcp_header.h"
 #include "tests/unit/tcp_fixture.h"
 
 namespace synack {
@@ -418,6 +419,22 @@ TEST_F(RecoveryTest, OutOfWindowPureAcksAreAnsweredAtMostTwicePerSecond) {
   now_ = now_ + config_.challenge_ack_interval;
   Send(Seg(kAck, kPeerIss + 1 + 200000, kIss + 1));
   EXPECT_EQ(sent_.size(), 1u);
+}
+
+// RFC 6691: the MSS counts payload plus options beyond the fixed header. Data segments that carry SACK
+// blocks carry less payload, so they never exceed what the path (and the peer) takes.
+TEST_F(RecoveryTest, DataSegmentsCarryingSackBlocksShrinkTheirPayload) {
+  Establish(true);
+  Send(Seg(kAck, kPeerIss + 1 + 1000, kIss + 1, 65535, 500));  // we now keep out-of-order data
+  Send(Seg(kAck, kPeerIss + 1 + 3000, kIss + 1, 65535, 500));  // two ranges
+  sent_.clear();
+  Write(3 * kMss);
+  ASSERT_FALSE(sent_.empty());
+  for (const OutSegment& o : sent_) {
+    EXPECT_EQ(o.seg.options.sack_count, 2);
+    EXPECT_LE(o.seg.payload_len + TcpOptionsLength(o.seg.options), kMss) << ToString(o.seg);
+  }
+  EXPECT_EQ(sent_.front().seg.payload_len, kMss - 4 - 2 * 8);
 }
 
 }  // namespace
