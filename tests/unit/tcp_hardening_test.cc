@@ -101,7 +101,7 @@ TEST_F(TcpTest, ActiveOpenClampsTheSynAcksMssToo) {
 // which one it answers, so it must not be an RTT sample (Karn).
 TEST_F(TcpTest, RepeatedSynCancelsHandshakeRttTiming) {
   New();
-  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, Seg(kSyn, kPeerIss), SeqNum(kIss), out); });
+  App([this](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out); });
   TakeSent();
   now_ = now_ + Duration::Milliseconds(900);
   Send(Seg(kSyn, kPeerIss));
@@ -115,7 +115,7 @@ TEST_F(TcpTest, RepeatedSynCancelsHandshakeRttTiming) {
 
 TEST_F(TcpTest, UnrepeatedSynAckGivesAnRttSample) {  // the other side of the edge above
   New();
-  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, Seg(kSyn, kPeerIss), SeqNum(kIss), out); });
+  App([this](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out); });
   TakeSent();
   now_ = now_ + Duration::Milliseconds(5);
   Send(Seg(kAck, kPeerIss + 1, kIss + 1));
@@ -201,7 +201,7 @@ TEST_F(TcpTest, SegmentEndingAtRcvNxtIsAcceptable) {
 
 TEST_F(TcpTest, AckOfIssInSynReceivedDrawsResetAndKeepsState) {
   New();
-  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, Seg(kSyn, kPeerIss), SeqNum(kIss), out); });
+  App([this](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out); });
   TakeSent();
   Send(Seg(kAck, kPeerIss + 1, kIss));  // SEG.ACK == ISS: acknowledges nothing we sent
   ExpectSent(Out(kRst, kIss));
