@@ -39,6 +39,19 @@ inline Bytes TimestampsOption(uint32_t tsval, uint32_t tsecr) {
   return b;
 }
 
+// A segment from the peer (port `src_port`) to our port `dst_port`.
+inline TcpFields PeerFields(uint16_t dst_port, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t window,
+                            uint16_t src_port) {
+  TcpFields f;
+  f.src_port = src_port;
+  f.dst_port = dst_port;
+  f.seq = seq;
+  f.ack = ack;
+  f.flags = flags;
+  f.window = window;
+  return f;
+}
+
 // One segment the stack sent, parsed back.
 struct SentSegment {
   Ipv4Addr dst;

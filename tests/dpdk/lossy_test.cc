@@ -17,6 +17,7 @@
 #include "lib/dev/port.h"
 #include "lib/dev/ring_pair.h"
 #include "tests/eal_env.h"
+#include "tests/echo.h"
 
 namespace synack {
 namespace {
@@ -124,16 +125,7 @@ class LossyTest : public ::testing::TestWithParam<Profile> {
           case EventType::kAccepted:
           case EventType::kReadable:
           case EventType::kWritable: {
-            Mbuf& pending = backlog_[e.conn.index];
-            if (pending && tcp.Send(e.conn, std::move(pending)) != SendStatus::kOk) break;
-            pending.reset();
-            while (Mbuf m = tcp.Recv(e.conn)) {
-              if (tcp.Send(e.conn, std::move(m)) != SendStatus::kOk) {
-                pending = std::move(m);
-                break;
-              }
-            }
-            if (!pending && peer_closed_.contains(e.conn.index)) tcp.Close(e.conn);
+            if (testing::EchoAll(tcp, e.conn, backlog_[e.conn.index]) && peer_closed_.contains(e.conn.index)) tcp.Close(e.conn);
             break;
           }
           case EventType::kPeerClosed:

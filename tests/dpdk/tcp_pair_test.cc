@@ -12,6 +12,7 @@
 #include "lib/dev/port.h"
 #include "lib/dev/ring_pair.h"
 #include "tests/eal_env.h"
+#include "tests/echo.h"
 
 namespace synack {
 namespace {
@@ -99,15 +100,7 @@ class TcpPairTest : public ::testing::Test {
       case EventType::kAccepted:
       case EventType::kReadable:
       case EventType::kWritable: {
-        Mbuf& pending = server_backlog_[e.conn.index];
-        if (pending && tcp.Send(e.conn, std::move(pending)) != SendStatus::kOk) break;
-        pending.reset();
-        while (Mbuf m = tcp.Recv(e.conn)) {
-          if (tcp.Send(e.conn, std::move(m)) != SendStatus::kOk) {
-            pending = std::move(m);
-            break;
-          }
-        }
+        testing::EchoAll(tcp, e.conn, server_backlog_[e.conn.index]);
         break;
       }
       case EventType::kPeerClosed:

@@ -32,14 +32,7 @@ TcpLayerConfig SmallConfig() {
 }
 
 TcpFields Fields(uint8_t flags, uint32_t seq, uint32_t ack = 0, uint16_t window = 65535, uint16_t src_port = kPeerPort) {
-  TcpFields f;
-  f.src_port = src_port;
-  f.dst_port = kPort;
-  f.seq = seq;
-  f.ack = ack;
-  f.flags = flags;
-  f.window = window;
-  return f;
+  return testing::PeerFields(kPort, flags, seq, ack, window, src_port);
 }
 
 class TcpLayerTest : public ::testing::Test {

@@ -27,14 +27,7 @@ constexpr uint16_t kPort = 7;
 constexpr uint16_t kPeerPort = 41000;
 
 TcpFields Fields(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t window, uint16_t src_port = kPeerPort) {
-  TcpFields f;
-  f.src_port = src_port;
-  f.dst_port = kPort;
-  f.seq = seq;
-  f.ack = ack;
-  f.flags = flags;
-  f.window = window;
-  return f;
+  return testing::PeerFields(kPort, flags, seq, ack, window, src_port);
 }
 
 class TcpMemoryTest : public ::testing::Test {
