@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
+
+#include <rte_ring.h>
 
 #include "absl/strings/str_cat.h"
 #include "lib/net/checksum.h"
@@ -100,7 +103,8 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       pool_(pool),
       indirect_pool_(indirect_pool),
       challenge_(config.challenge_acks_per_second, Seed64(DeriveKey(config.isn_key, kChallengeDomain))),
-      ctx_{&config_.tcp, &tcp_counters_, &challenge_, &window_clamp_},
+      loss_pool_(config.loss_states != 0 ? config.loss_states : std::max<uint32_t>(1024, config.max_connections / 4)),
+      ctx_{&config_.tcp, &tcp_counters_, &challenge_, &window_clamp_, &loss_pool_},
       isn_(config.isn_key),
       cookies_(DeriveKey(config.isn_key, kCookieKeyDomain), CookieConfig(config)),
       syn_limiter_(config.syn_limit, DeriveKey(config.isn_key, kLimiterKeyDomain)),
@@ -118,6 +122,7 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
   const uint32_t span = config.ephemeral_hi - config.ephemeral_lo + 1u;
   next_ephemeral_ = static_cast<uint16_t>(config.ephemeral_lo + (config.isn_key[0] | (config.isn_key[1] << 8)) % span);
   peer_seed_ = Seed64(DeriveKey(config.isn_key, kPeerFilterDomain));
+  ring_pool_ = pool_ != nullptr && std::string_view(rte_mempool_get_ops(pool_->ops_index)->name).substr(0, 4) == "ring";
   net_.set_tcp_handler(this);
 }
 
@@ -600,10 +605,25 @@ uint32_t TcpLayer::SndMemLimit() const {
   return c.snd_mem != 0 ? c.snd_mem : static_cast<uint32_t>(std::min<uint64_t>(uint64_t{c.snd_buffer} * 2, UINT32_MAX));
 }
 
+uint64_t TcpLayer::PoolAvailable() const {
+  // rte_mempool_avail_count visits every lcore's cache (RTE_MAX_LCORE of them): too slow to call often.
+  // For ring-backed pools (the default) read the ring and this lcore's cache instead; mbufs sitting in
+  // other lcores' caches are missed until they spill back — a conservative reading.
+  if (ring_pool_) {
+    uint64_t n = rte_ring_count(static_cast<const rte_ring*>(pool_->pool_data));
+    const unsigned lcore = rte_lcore_id();
+    if (lcore < RTE_MAX_LCORE) {
+      if (const rte_mempool_cache* c = rte_mempool_default_cache(pool_, lcore)) n += c->len;
+    }
+    return n;
+  }
+  return rte_mempool_avail_count(pool_);
+}
+
 void TcpLayer::UpdatePressure(Instant now) {
   next_pressure_check_ = now + kPressureCheckInterval;
   const uint64_t size = pool_->size;
-  const uint64_t avail = rte_mempool_avail_count(pool_);
+  const uint64_t avail = PoolAvailable();
   MemoryPressure level = MemoryPressure::kNone;
   if (avail * 16 < size) {
     level = MemoryPressure::kExhausted;
@@ -738,7 +758,10 @@ uint32_t TcpLayer::AllocSocket(const FlowKey& key) {
   const uint32_t idx = free_sockets_.back();
   free_sockets_.pop_back();
   Socket& s = sockets_[idx];
-  s.conn = TcpConnection(ctx_);
+  s.conn.ReleaseResources();
+  // Re-initialised in place (a connection record is a few hundred bytes; no temporary and copy).
+  s.conn.~TcpConnection();
+  new (&s.conn) TcpConnection(ctx_);
   s.key = key;
   s.in_use = true;
   s.listener = UINT32_MAX;
@@ -763,6 +786,7 @@ void TcpLayer::FreeSocket(uint32_t idx) {
   s.snd_q.Clear();
   s.rcv_q.Clear();
   OooClear(s);
+  s.conn.ReleaseResources();
   s.in_use = false;
   ++s.generation;
   free_sockets_.push_back(idx);
@@ -803,9 +827,10 @@ TcpLayerMemory TcpLayer::Memory() const {
                             events_.size() * sizeof(Event);
   const size_t tw_bytes = tw_slots_.capacity() * sizeof(TimeWaitSlot) + tw_index_.capacity() * FlowTable::kSlotBytes +
                           free_tw_.capacity() * sizeof(uint32_t) + size_t{config_.max_time_wait} * TimerWheel::kEntryBytes;
-  m.per_connection = static_cast<double>(conn_bytes) / conns;
   m.per_time_wait = static_cast<double>(tw_bytes) / tws;
-  m.total_bytes = conn_bytes + tw_bytes + peer_refs_.size() * sizeof(uint32_t);
+  const size_t loss_bytes = size_t{loss_pool_.capacity()} * (sizeof(LossState) + sizeof(uint32_t));
+  m.per_connection = static_cast<double>(conn_bytes + loss_bytes) / conns;
+  m.total_bytes = conn_bytes + loss_bytes + tw_bytes + peer_refs_.size() * sizeof(uint32_t);
   return m;
 }
 

@@ -74,6 +74,9 @@ struct TcpLayerConfig {
   /// Connections the application closed that are still finishing (FIN-WAIT, CLOSING, LAST-ACK, data
   /// still queued). Beyond this, Close() resets the connection instead (as Linux's tcp_max_orphans).
   uint32_t max_orphans = 8192;
+  /// LossState records (SACK scoreboard, out-of-order ranges) shared by the engine's connections while
+  /// they recover from loss or reordering; 0: a quarter of max_connections, at least 1024.
+  uint32_t loss_states = 0;
   uint16_t ephemeral_lo = 32768;
   uint16_t ephemeral_hi = 60999;
   Duration tick = Duration::Milliseconds(1);  ///< timer wheel granularity
@@ -242,6 +245,8 @@ class TcpLayer : public TransportHandler {
   MemoryPressure pressure() const { return pressure_; }
   /// Memory (mbuf truesize) the connection's queues pin: received data, then send data.
   std::pair<uint32_t, uint32_t> QueueMemory(ConnId id) const;
+  /// LossState records in use (connections recovering from loss or holding out-of-order data).
+  uint32_t loss_states_in_use() const { return loss_pool_.in_use(); }
   /// SYN-RECEIVED connections on this engine (all listeners).
   uint32_t half_open() const { return half_open_; }
   /// Connections the application closed that are still finishing (see TcpLayerConfig::max_orphans).
@@ -326,6 +331,7 @@ class TcpLayer : public TransportHandler {
   static uint16_t OooTailRoom(const Socket& s, SeqNum seq);
   uint32_t SndMemLimit() const;
   void UpdatePressure(Instant now);
+  uint64_t PoolAvailable() const;
   // kExhausted: resets the connection (among a sample of the table) whose queues pin the most memory.
   void ResetMostExpensive(Instant now);
   bool ToTimeWait(uint32_t index);
@@ -348,6 +354,7 @@ class TcpLayer : public TransportHandler {
   rte_mempool* indirect_pool_;
   TcpCounters tcp_counters_;
   ChallengeAckLimiter challenge_;
+  LossStatePool loss_pool_;
   TcpContext ctx_;
   IsnGenerator isn_;
   SynCookieJar cookies_;
@@ -365,6 +372,7 @@ class TcpLayer : public TransportHandler {
   std::array<PathMtuEntry, kPathMtuSlots> path_mtu_{};
   uint32_t path_mtu_entries_ = 0;  // slots ever filled (0: skip the lookup)
   MemoryPressure pressure_ = MemoryPressure::kNone;
+  bool ring_pool_ = false;  // the frame pool is ring-backed (PoolAvailable reads the ring)
   uint32_t window_clamp_ = UINT32_MAX;  // what ctx_.window_clamp points at
   Instant next_pressure_check_;
   Instant next_pressure_reset_;

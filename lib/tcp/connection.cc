@@ -77,6 +77,7 @@ void TcpConnection::SetState(TcpState s, TcpOutput& out) {
 
 void TcpConnection::Finish(TcpError e, TcpOutput& out) {
   SetState(TcpState::kClosed, out);
+  ReleaseResources();
   out.events |= tcp_events::kClosed;
   out.error = e;
   if (e == TcpError::kTimedOut) ++ctx_.counters->timeouts;
@@ -200,9 +201,9 @@ void TcpConnection::NegotiateOptions(const TcpSegment& syn) {
 }
 
 void TcpConnection::RecomputeSendMss() {
-  TcpConfig c = *ctx_.config;
-  if (path_mss_ != 0) c.mss = std::min(c.mss, path_mss_);
-  snd_mss_ = EffectiveSendMss(c, peer_mss_, ts_enabled_);
+  const TcpConfig& c = *ctx_.config;
+  const uint16_t cap = path_mss_ != 0 ? std::min(c.mss, path_mss_) : c.mss;
+  snd_mss_ = EffectiveSendMss(cap, c.min_snd_mss, peer_mss_, ts_enabled_);
 }
 
 void TcpConnection::set_path_mtu(uint16_t mtu) {
@@ -250,11 +251,15 @@ bool TcpConnection::OnIcmpUnreachable(Instant now, uint8_t code, uint16_t next_h
 }
 
 uint16_t EffectiveSendMss(const TcpConfig& c, uint16_t peer_mss, bool timestamps) {
+  return EffectiveSendMss(c.mss, c.min_snd_mss, peer_mss, timestamps);
+}
+
+uint16_t EffectiveSendMss(uint16_t our_mss, uint16_t min_snd_mss, uint16_t peer_mss, bool timestamps) {
   // The peer's MSS option counts payload plus options beyond 20 bytes (RFC 9293 3.7.1, RFC 6691), so
   // the options every segment carries come off it. Computed in 32-bit signed arithmetic: an MSS of 0,
   // or one smaller than the option overhead, must clamp to the floor, never wrap.
-  const int32_t cap = std::max<int32_t>(c.mss, 1);
-  const int32_t floor = std::clamp<int32_t>(c.min_snd_mss, 1, cap);
+  const int32_t cap = std::max<int32_t>(our_mss, 1);
+  const int32_t floor = std::clamp<int32_t>(min_snd_mss, 1, cap);
   const int32_t overhead = timestamps ? kTimestampsOptionBytes : 0;
   const int32_t mss = std::min<int32_t>(peer_mss, cap) - overhead;
   return static_cast<uint16_t>(std::clamp(mss, floor, cap));
@@ -319,7 +324,7 @@ void TcpConnection::InputSynchronized(Instant now, const TcpSegment& seg, TcpOut
     if (seg.payload_len > 0 && seg.seq + seg.payload_len <= rcv_nxt_) {
       // Entirely received before: report it as a duplicate (RFC 2883 D-SACK) with this ACK.
       ++ctx_.counters->dup_segments;
-      dsack_ = SeqRange{seg.seq, seg.seq + seg.payload_len};
+      SetDsack(SeqRange{seg.seq, seg.seq + seg.payload_len});
     }
     // A data-less segment outside the window is answered at most once per interval (as Linux's
     // tcp_invalid_ratelimit): a spoofed ACK storm is not reflected one for one, and two stacks that
@@ -363,7 +368,10 @@ void TcpConnection::InputSynchronized(Instant now, const TcpSegment& seg, TcpOut
   }
   const bool had_fin = fin_received_;
   ProcessFin(now, seg, out);
-  if (!fin_received_ && ooo_fin_ && *ooo_fin_ == rcv_nxt_) AcceptFin(now, out);  // the gap before it filled
+  if (const LossState* l = ls(); !fin_received_ && l != nullptr && l->ooo_fin && *l->ooo_fin == rcv_nxt_) {
+    AcceptFin(now, out);  // the gap before it filled
+  }
+  MaybeReleaseLoss();
   if (seg.fin() || fin_received_ != had_fin) ack_now = true;
   if (state_ == TcpState::kClosed) return;
   Output(now, out);
@@ -471,7 +479,7 @@ bool TcpConnection::CheckAck(Instant now, const TcpSegment& seg, TcpOutput& out)
   const uint32_t flight_before = flight();
   const uint32_t acked = snd_una_ < seg.ack ? static_cast<uint32_t>(seg.ack - snd_una_) : 0;
   if (acked > 0) OnAckAdvance(now, seg, out);
-  const uint32_t newly_sacked = sack_enabled_ ? ProcessSackBlocks(seg) : 0;
+  const uint32_t newly_sacked = sack_enabled_ && seg.options.sack_count > 0 ? ProcessSackBlocks(seg) : 0;
   // Window update (RFC 9293 3.10.7.4, fifth step).
   bool window_changed = false;
   if (snd_una_ <= seg.ack && (snd_wl1_ < seg.seq || (snd_wl1_ == seg.seq && snd_wl2_ <= seg.ack))) {
@@ -520,7 +528,7 @@ void TcpConnection::OnAckAdvance(Instant now, const TcpSegment& seg, TcpOutput& 
   out.acked += acked;
   if (acked > 0) out.events |= tcp_events::kAcked | tcp_events::kWritable;
   snd_una_ = seg.ack;
-  sacked_.RemoveBelow(snd_una_);
+  if (LossState* l = ls()) l->sacked.RemoveBelow(snd_una_);
   if (high_rxt_ < snd_una_) high_rxt_ = snd_una_;
   // RTT sample: timestamps give one for every ACK of new data (RFC 7323 4.1); otherwise only from the
   // timed segment, and only if it was never retransmitted (Karn).
@@ -569,7 +577,8 @@ uint32_t TcpConnection::ProcessSackBlocks(const TcpSegment& seg) {
     }
     const SeqNum l = SeqMax(b.left, snd_una_);
     if (!(l < b.right)) continue;
-    const int64_t added = sacked_.Add(l, b.right);
+    LossState* state = EnsureLoss();
+    const int64_t added = state != nullptr ? state->sacked.Add(l, b.right) : -1;
     if (added < 0) {
       ++ctx_.counters->sack_blocks_ignored;  // no room: the data is retransmitted if need be
       continue;
@@ -582,22 +591,24 @@ uint32_t TcpConnection::ProcessSackBlocks(const TcpSegment& seg) {
 bool TcpConnection::IsLostAtUna() const {
   // RFC 6675 IsLost(SND.UNA): more than (DupThresh - 1) * SMSS bytes, or DupThresh discontiguous
   // ranges, SACKed above it.
-  return sacked_.BytesAbove(snd_una_) > 2u * snd_mss_ || sacked_.count() >= 3;
+  const SeqRanges& sacked_ranges = sacked();
+  return sacked_ranges.BytesAbove(snd_una_) > 2u * snd_mss_ || sacked_ranges.count() >= 3;
 }
 
 void TcpConnection::UpdateLostPoint() {
   // Everything unSACKed below this point is deemed lost (IsLost): below the range where the SACKed
   // bytes counted from the top first exceed 2 SMSS, or below the third range from the top.
+  const SeqRanges& sk = sacked();
   SeqNum point = snd_una_;
   uint32_t above = 0;
-  for (int i = sacked_.count() - 1; i >= 0; --i) {
-    above += sacked_[i].size();
+  for (int i = sk.count() - 1; i >= 0; --i) {
+    above += sk[i].size();
     if (above > 2u * snd_mss_) {
-      point = SeqMax(point, sacked_[i].left);
+      point = SeqMax(point, sk[i].left);
       break;
     }
   }
-  if (sacked_.count() >= 3) point = SeqMax(point, sacked_[sacked_.count() - 3].left);
+  if (sk.count() >= 3) point = SeqMax(point, sk[sk.count() - 3].left);
   lost_point_ = SeqMax(lost_point_, point);
 }
 
@@ -607,30 +618,32 @@ uint32_t TcpConnection::Pipe() const {
   // sacked_out for NewReno).
   const uint32_t fl = flight();
   // (Outside recovery NewReno uses the plain flight; limited transmit adds to the window instead.)
-  const uint32_t sacked = sack_enabled_                     ? sacked_.BytesAbove(snd_una_)
+  const SeqRanges& sk = this->sacked();
+  const uint32_t sacked = sack_enabled_                     ? sk.BytesAbove(snd_una_)
                           : recovery_ == Recovery::kOpen ? 0
                                                          : static_cast<uint32_t>(std::min<uint64_t>(uint64_t{dupacks_} * snd_mss_, fl));
   const uint32_t unsacked = fl - std::min(sacked, fl);
   if (recovery_ == Recovery::kOpen) return unsacked;
   const SeqNum from = SeqMax(snd_una_, high_rxt_);
   uint32_t lost = 0;
-  if (from < lost_point_) lost = static_cast<uint32_t>(lost_point_ - from) - sacked_.BytesIn(from, lost_point_);
+  if (from < lost_point_) lost = static_cast<uint32_t>(lost_point_ - from) - sk.BytesIn(from, lost_point_);
   return unsacked - std::min(lost, unsacked);
 }
 
 SeqRange TcpConnection::NextRetransmission() const {
   if (recovery_ == Recovery::kOpen) return {};
+  const SeqRanges& sk = sacked();
   SeqNum s = SeqMax(snd_una_, high_rxt_);
   const SeqNum stop = SeqMin(lost_point_, snd_nxt_);
   while (s < stop) {
-    if (const SeqRange* r = sacked_.Find(s)) {
+    if (const SeqRange* r = sk.Find(s)) {
       s = r->right;
       continue;
     }
     SeqNum end = SeqMin(s + SegmentPayloadMax(), stop);
-    for (int i = 0; i < sacked_.count(); ++i) {
-      if (s < sacked_[i].left) {
-        end = SeqMin(end, sacked_[i].left);
+    for (int i = 0; i < sk.count(); ++i) {
+      if (s < sk[i].left) {
+        end = SeqMin(end, sk[i].left);
         break;
       }
     }
@@ -646,7 +659,7 @@ void TcpConnection::EnterFastRecovery(Instant now) {
   recover_ = snd_nxt_;
   high_rxt_ = snd_una_;
   cca_.OnCongestion(cc_, fl, snd_mss_, now);
-  prr_.Start(fl);
+  if (LossState* l = EnsureLoss()) l->prr.Start(fl);
   prr_allowance_ = 0;
   // The first unacknowledged segment is presumed lost (RFC 5681 3.2, RFC 6675 5 (4.2)), plus whatever
   // the scoreboard says.
@@ -703,7 +716,10 @@ void TcpConnection::OnAckCongestion(Instant now, const TcpSegment& seg, uint32_t
       if (sack_enabled_) UpdateLostPoint();
       const uint32_t delivered = acked + newly_sacked + (!sack_enabled_ && dup ? mss : 0);
       const uint32_t pipe = Pipe();
-      prr_allowance_ = prr_.OnAck(delivered, pipe, cc_.ssthresh, mss);
+      // PRR; without a LossState to keep its counts, simply the window above the pipe.
+      LossState* l = ls();
+      prr_allowance_ = l != nullptr ? l->prr.OnAck(delivered, pipe, cc_.ssthresh, mss)
+                                    : (cc_.ssthresh > pipe ? cc_.ssthresh - pipe : 0);
       cc_.cwnd = pipe + prr_allowance_;
       break;
     }
@@ -757,7 +773,7 @@ bool TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& o
     // Everything in it was received before (a spurious retransmission, or our ACK was lost): ACK at
     // once and report the duplicate (RFC 2883).
     ++ctx_.counters->dup_segments;
-    dsack_ = SeqRange{seg.seq, seg_end};
+    SetDsack(SeqRange{seg.seq, seg_end});
     return true;
   }
   const uint32_t limit = rcv_mem_limit();
@@ -766,22 +782,23 @@ bool TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& o
     // SACK blocks; the caller keeps the bytes.
     const SeqNum right = SeqMin(seg_end, rcv_adv_);
     if (!(seg.seq < right)) return true;
-    if (ooo_.Covers(seg.seq, right)) {
+    if (out_of_order().Covers(seg.seq, right)) {
       ++ctx_.counters->dup_segments;
-      dsack_ = SeqRange{seg.seq, right};
+      SetDsack(SeqRange{seg.seq, right});
       return true;
     }
     if (mem.ooo_cost == RxMem::kNoRoom || uint64_t{mem.held} + mem.ooo_cost > limit) {
       ++ctx_.counters->rcv_mem_dropped;
       return true;
     }
-    if (ooo_.Add(seg.seq, right) < 0) {
+    LossState* state = EnsureLoss();
+    if (state == nullptr || state->ooo.Add(seg.seq, right) < 0) {
       ++ctx_.counters->ooo_dropped;  // too many gaps to track: the peer retransmits it later
       return true;
     }
     ++ctx_.counters->ooo_segments;
     rcv_mem_ = mem.held + mem.ooo_cost;
-    last_ooo_ = seg.seq;
+    state->last_ooo = seg.seq;
     out.ooo_seq = seg.seq;
     out.ooo_offset = 0;
     out.ooo_len = static_cast<uint32_t>(right - seg.seq);
@@ -793,7 +810,7 @@ bool TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& o
   const uint32_t len = std::min(seg.payload_len - skip, room);
   if (len == 0) return true;
   if (mem.cost == RxMem::kNoRoom || uint64_t{mem.held} + mem.cost > limit) {
-    if (mem.cost != RxMem::kNoRoom && !ooo_.empty() && uint64_t{mem.held} - mem.ooo_held + mem.cost <= limit) {
+    if (mem.cost != RxMem::kNoRoom && !out_of_order().empty() && uint64_t{mem.held} - mem.ooo_held + mem.cost <= limit) {
       // Out-of-order data filled the budget and now blocks the very data that would let the stream
       // move on: give it up (RFC 2018 allows reneging; the peer still has it) and take this.
       PruneOutOfOrder(out);
@@ -806,7 +823,7 @@ bool TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& o
     }
   }
   rcv_mem_ = mem.held + mem.cost;
-  if (skip > 0) dsack_ = SeqRange{seg.seq, rcv_nxt_};  // partly a duplicate
+  if (skip > 0) SetDsack(SeqRange{seg.seq, rcv_nxt_});  // partly a duplicate
   out.deliver_offset = skip;
   out.deliver_len = len;
   out.events |= tcp_events::kReadable;
@@ -814,17 +831,18 @@ bool TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& o
   rcv_unread_ += len;
   rcv_unacked_ += len;
   bool ack_now = skip > 0;
-  if (!ooo_.empty()) {
+  if (LossState* state = ls(); state != nullptr && !state->ooo.empty()) {
+    SeqRanges& ooo = state->ooo;
     // It filled all or part of a gap (RFC 5681 4.2: ACK at once). Kept data now contiguous with
     // RCV.NXT joins the stream; the caller moves its bytes.
     ack_now = true;
-    if (ooo_[0].left <= rcv_nxt_) {
-      const SeqNum joined = SeqMax(rcv_nxt_, ooo_[0].right);
+    if (ooo[0].left <= rcv_nxt_) {
+      const SeqNum joined = SeqMax(rcv_nxt_, ooo[0].right);
       out.ooo_join_from = rcv_nxt_;
       out.ooo_join_to = joined;
       rcv_unread_ += static_cast<uint32_t>(joined - rcv_nxt_);
       rcv_nxt_ = joined;
-      ooo_.RemoveBelow(rcv_nxt_);
+      ooo.RemoveBelow(rcv_nxt_);
       out.ooo_ready = true;
     }
   }
@@ -846,8 +864,8 @@ void TcpConnection::ProcessFin(Instant now, const TcpSegment& seg, TcpOutput& ou
   if (fin_at != rcv_nxt_) {
     // Beyond a gap: remember where the stream ends; the FIN takes effect once the gap fills (a
     // retransmission of the FIN would do too). Not beyond the window, and only if its data was kept.
-    if (fin_at > rcv_nxt_ && fin_at <= rcv_adv_ && (seg.payload_len == 0 || ooo_.Covers(seg.seq, fin_at))) {
-      ooo_fin_ = fin_at;
+    if (fin_at > rcv_nxt_ && fin_at <= rcv_adv_ && (seg.payload_len == 0 || out_of_order().Covers(seg.seq, fin_at))) {
+      if (LossState* l = EnsureLoss()) l->ooo_fin = fin_at;
     }
     return;
   }
@@ -855,9 +873,11 @@ void TcpConnection::ProcessFin(Instant now, const TcpSegment& seg, TcpOutput& ou
 }
 
 void TcpConnection::AcceptFin(Instant now, TcpOutput& out) {
-  ooo_fin_.reset();
-  // The stream ends here: anything kept beyond it was not part of it (as Linux's tcp_fin purges).
-  PruneOutOfOrder(out);
+  if (LossState* l = ls()) {
+    l->ooo_fin.reset();
+    // The stream ends here: anything kept beyond it was not part of it (as Linux's tcp_fin purges).
+    PruneOutOfOrder(out);
+  }
   fin_received_ = true;
   rcv_nxt_ += 1;
   out.events |= tcp_events::kPeerFin;
@@ -1083,11 +1103,13 @@ uint32_t TcpConnection::rcv_wnd() const {
   // Room in bytes, but never more than half the memory left: payload carried in segments that cost
   // more than twice their size closes the window before it can exhaust the budget. The engine may
   // clamp it further under memory pressure.
-  const uint32_t bytes = ctx_.config->rcv_buffer - std::min(rcv_unread_, ctx_.config->rcv_buffer);
-  const uint32_t limit = rcv_mem_limit();
-  const uint32_t mem = (limit - std::min(rcv_mem_, limit)) / 2;
-  uint32_t wnd = std::min(bytes, mem);
-  if (ctx_.window_clamp != nullptr) wnd = std::min(wnd, *ctx_.window_clamp);
+  const uint32_t buffer = ctx_.config->rcv_buffer;
+  uint32_t wnd = buffer - std::min(rcv_unread_, buffer);
+  if (rcv_mem_ != 0) {
+    const uint32_t limit = rcv_mem_limit();
+    wnd = std::min(wnd, (limit - std::min(rcv_mem_, limit)) / 2);
+  }
+  if (ctx_.window_clamp != nullptr && *ctx_.window_clamp < wnd) wnd = *ctx_.window_clamp;
   return wnd;
 }
 
@@ -1107,31 +1129,34 @@ TcpSegment TcpConnection::Make(Instant now, SeqNum seq, uint8_t flags) const {
   if (flags & kAck) {
     s.ack = rcv_nxt_;
     s.window = advertised_window();
-    FillSackBlocks(s);
+    if (loss_ != LossStatePool::kNone) FillSackBlocks(s);
   }
   if (ts_enabled_ && !(flags & kRst)) s.options.timestamps = TcpTimestamps{MsClock(now), ts_recent_};
   return s;
 }
 
 uint32_t TcpConnection::SegmentPayloadMax() const {
-  if (!sack_enabled_ || (ooo_.empty() && !dsack_)) return snd_mss_;
+  const LossState* l = ls();
+  if (!sack_enabled_ || l == nullptr || (l->ooo.empty() && !l->dsack)) return snd_mss_;
   // As many blocks as FillSackBlocks reports and the 40 option bytes hold next to timestamps.
-  const uint32_t blocks = std::min<uint32_t>(ooo_.count() + (dsack_ ? 1 : 0), ts_enabled_ ? 3 : 4);
+  const uint32_t blocks = std::min<uint32_t>(l->ooo.count() + (l->dsack ? 1 : 0), ts_enabled_ ? 3 : 4);
   const uint32_t bytes = 4 + 8 * blocks;
   return std::max<uint32_t>(snd_mss_ > bytes ? snd_mss_ - bytes : 1, 1);
 }
 
 void TcpConnection::FillSackBlocks(TcpSegment& s) const {
-  if (!sack_enabled_ || (ooo_.empty() && !dsack_)) return;
+  const LossState* l = ls();
+  if (!sack_enabled_ || l == nullptr || (l->ooo.empty() && !l->dsack)) return;
+  const SeqRanges& ooo = l->ooo;
   // RFC 2883: a D-SACK block first; RFC 2018: then the block holding the most recent out-of-order
   // segment, then the others (highest first). The writer keeps as many as fit with the other options.
   uint8_t n = 0;
-  if (dsack_) s.options.sack[n++] = SackBlock{dsack_->left, dsack_->right};
-  const SeqRange* recent = ooo_.Find(last_ooo_);
+  if (l->dsack) s.options.sack[n++] = SackBlock{l->dsack->left, l->dsack->right};
+  const SeqRange* recent = ooo.Find(l->last_ooo);
   if (recent != nullptr) s.options.sack[n++] = SackBlock{recent->left, recent->right};
-  for (int i = ooo_.count() - 1; i >= 0 && n < s.options.sack.size(); --i) {
-    if (&ooo_[i] == recent) continue;
-    s.options.sack[n++] = SackBlock{ooo_[i].left, ooo_[i].right};
+  for (int i = ooo.count() - 1; i >= 0 && n < s.options.sack.size(); --i) {
+    if (&ooo[i] == recent) continue;
+    s.options.sack[n++] = SackBlock{ooo[i].left, ooo[i].right};
   }
   s.options.sack_count = n;
 }
@@ -1143,8 +1168,8 @@ void TcpConnection::Emit(const TcpSegment& seg, uint32_t data_offset, TcpOutput&
     last_ack_sent_ = rcv_nxt_;
     delack_deadline_ = Instant::Never();
     rcv_unacked_ = 0;
-    if (dsack_ && seg.options.sack_count > 0) {  // reported once
-      dsack_.reset();
+    if (LossState* l = ls(); l != nullptr && l->dsack && seg.options.sack_count > 0) {  // reported once
+      l->dsack.reset();
       ++ctx_.counters->dsacks_sent;
     }
     const uint32_t scale = seg.syn() ? 0 : rcv_wscale_;
@@ -1250,7 +1275,7 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
         if (!force_rxt_ && prr_allowance_ == 0) break;
         force_rxt_ = false;
         prr_allowance_ -= std::min(prr_allowance_, len);
-        prr_.OnSent(len);
+        if (LossState* l = ls()) l->prr.OnSent(len);
       } else {
         const uint32_t pipe = Pipe();
         if (pipe > 0 && uint64_t{pipe} + len > cc_.cwnd) break;
@@ -1295,7 +1320,7 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
     last_send_ = now;
     if (recovery_ == Recovery::kFast) {
       prr_allowance_ -= std::min(prr_allowance_, len);
-      prr_.OnSent(len);
+      if (LossState* l = ls()) l->prr.OnSent(len);
     }
     if (!rtt_timing_ && !ts_enabled_ && retries_ == 0) {
       rtt_timing_ = true;
@@ -1342,8 +1367,8 @@ void TcpConnection::Retransmit(Instant now, TcpOutput& out) {
   if (retries_ == 1) {
     ++ctx_.counters->rto_recoveries;
     cca_.OnCongestion(cc_, flight(), snd_mss_, now);
-  } else {
-    sacked_.Clear();
+  } else if (LossState* l = ls()) {
+    l->sacked.Clear();
   }
   cc_.cwnd = snd_mss_;
   cc_.bytes_acked = 0;
@@ -1372,11 +1397,11 @@ TcpInfo TcpConnection::Info() const {
   i.cwnd = cc_.cwnd;
   i.ssthresh = cc_.ssthresh;
   i.flight = flight();
-  i.sacked = sacked_.Bytes();
+  i.sacked = sacked().Bytes();
   i.snd_wnd = snd_wnd_;
   i.rcv_wnd = rcv_wnd();
   i.unread = rcv_unread_;
-  i.ooo_bytes = ooo_.Bytes();
+  i.ooo_bytes = out_of_order().Bytes();
   i.srtt = rto_.srtt();
   i.rttvar = rto_.rttvar();
   i.rto = rto_.rto();
@@ -1391,11 +1416,29 @@ TcpInfo TcpConnection::Info() const {
 }
 
 void TcpConnection::PruneOutOfOrder(TcpOutput& out) {
-  if (ooo_.empty()) return;
+  LossState* l = ls();
+  if (l == nullptr || l->ooo.empty()) return;  // (the common case: nothing kept)
   ++ctx_.counters->ooo_pruned;
-  ooo_.Clear();
-  ooo_fin_.reset();
+  l->ooo.Clear();
+  l->ooo_fin.reset();
   out.ooo_pruned = true;
+}
+
+const SeqRanges TcpConnection::kNoRanges;
+
+LossState* TcpConnection::EnsureLoss() {
+  if (loss_ != LossStatePool::kNone) return &(*ctx_.loss_pool)[loss_];
+  if (ctx_.loss_pool != nullptr) loss_ = ctx_.loss_pool->Alloc();
+  if (loss_ == LossStatePool::kNone) {
+    ++ctx_.counters->loss_state_exhausted;
+    return nullptr;
+  }
+  return &(*ctx_.loss_pool)[loss_];
+}
+
+void TcpConnection::ReleaseLoss() {
+  ctx_.loss_pool->Free(loss_);
+  loss_ = LossStatePool::kNone;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1435,8 +1478,10 @@ std::string TcpConnection::CheckInvariants() const {
     default:
       break;
   }
-  if (!ooo_.empty() && !(rcv_nxt_ < ooo_[0].left)) return fail("out-of-order range not above RCV.NXT");
-  if (!sacked_.empty() && (sacked_[0].left < snd_una_ || snd_nxt_ < sacked_.Highest())) {
+  const SeqRanges& ooo = out_of_order();
+  const SeqRanges& sk = sacked();
+  if (!ooo.empty() && !(rcv_nxt_ < ooo[0].left)) return fail("out-of-order range not above RCV.NXT");
+  if (!sk.empty() && (sk[0].left < snd_una_ || snd_nxt_ < sk.Highest())) {
     return fail("SACK scoreboard outside SND.UNA..SND.NXT");
   }
   if (synchronized() && cc_.cwnd == 0) return fail("zero congestion window");

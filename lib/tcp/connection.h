@@ -30,6 +30,7 @@
 #include "absl/functional/function_ref.h"
 #include "lib/base/time.h"
 #include "lib/tcp/congestion.h"
+#include "lib/tcp/loss_state.h"
 #include "lib/tcp/rto.h"
 #include "lib/tcp/seq_ranges.h"
 #include "lib/tcp/segment.h"
@@ -176,6 +177,7 @@ class ChallengeAckLimiter {
   X(sack_blocks_ignored)          /* SACK blocks outside SND.UNA..SND.NXT, or no room to track them */\
   X(paws_dropped)                 /* RFC 7323 PAWS: an old timestamp */                               \
   X(ooo_pruned)                   /* out-of-order data given up under memory pressure */              \
+  X(loss_state_exhausted)         /* needed SACK/out-of-order state, the engine's pool had none */     \
   X(pmtu_reductions)              /* ICMP fragmentation needed lowered the send MSS */               \
   X(icmp_hard_errors)             /* protocol/port unreachable ended a connection in SYN-SENT */      \
   X(icmp_ignored)                 /* ICMP errors quoting a sequence number not in flight (RFC 5927) */                /* new data after the application closed: RST */                   \
@@ -200,6 +202,9 @@ struct TcpContext {
   // The engine's cap on newly advertised windows (bytes; it lowers it under memory pressure). Null:
   // none.
   const uint32_t* window_clamp = nullptr;
+  // Where connections take their LossState while data is missing. Null: none (no SACK scoreboard,
+  // no out-of-order data kept).
+  LossStatePool* loss_pool = nullptr;
 };
 
 // What keeping a received segment's payload would cost, from the engine's buffers (the core never sees
@@ -365,8 +370,19 @@ class TcpConnection {
   // Memory pressure: forget the out-of-order ranges (out.ooo_pruned tells the caller to free the bytes).
   void PruneOutOfOrder(TcpOutput& out);
   TcpInfo Info() const;
-  const SeqRanges& out_of_order() const { return ooo_; }
-  const SeqRanges& sacked() const { return sacked_; }
+  const SeqRanges& out_of_order() const {
+    const LossState* l = ls();
+    return l != nullptr ? l->ooo : kNoRanges;
+  }
+  const SeqRanges& sacked() const {
+    const LossState* l = ls();
+    return l != nullptr ? l->sacked : kNoRanges;
+  }
+  // Gives back what the connection holds outside its record (its LossState). Called when the record
+  // is released or reused; the connection is unusable afterwards until re-initialised.
+  void ReleaseResources() {
+    if (loss_ != LossStatePool::kNone) ReleaseLoss();
+  }
   const CcWindow& cc() const { return cc_; }
   bool in_recovery() const { return recovery_ != Recovery::kOpen; }
 
@@ -431,6 +447,18 @@ class TcpConnection {
   SeqRange NextRetransmission() const;
   void Established(Instant now, TcpOutput& out);  // SYN-SENT/SYN-RECEIVED -> ESTABLISHED bookkeeping
   void FillSackBlocks(TcpSegment& s) const;
+  LossState* ls() const { return loss_ == LossStatePool::kNone ? nullptr : &(*ctx_.loss_pool)[loss_]; }
+  // This connection's LossState, taken from the pool if it has none; null (counted) when exhausted.
+  LossState* EnsureLoss();
+  // Gives the LossState back once nothing in it is needed.
+  void MaybeReleaseLoss() {
+    if (loss_ != LossStatePool::kNone && recovery_ == Recovery::kOpen && (*ctx_.loss_pool)[loss_].idle()) ReleaseLoss();
+  }
+  void ReleaseLoss();
+  void SetDsack(SeqRange r) {
+    if (LossState* l = EnsureLoss()) l->dsack = r;
+  }
+  static const SeqRanges kNoRanges;
   // Payload that fits the next segment: the send MSS less whatever SACK blocks it will carry (the MSS
   // already allows for the timestamps option; RFC 6691), so a segment never outgrows the path.
   uint32_t SegmentPayloadMax() const;
@@ -503,8 +531,6 @@ class TcpConnection {
   enum class Recovery : uint8_t { kOpen, kFast, kLoss };
   CongestionControl cca_;
   CcWindow cc_;
-  Prr prr_;
-  SeqRanges sacked_;         // the scoreboard: ranges above SND.UNA the peer SACKed
   Recovery recovery_ = Recovery::kOpen;
   SeqNum recover_;           // RFC 6582: SND.NXT when the last recovery began
   SeqNum high_rxt_;          // retransmitted up to here in this recovery
@@ -516,11 +542,9 @@ class TcpConnection {
   Instant last_send_;
   uint64_t total_retrans_ = 0;
 
-  // Receiver: out-of-order data and what the ACKs report.
-  SeqRanges ooo_;            // ranges above RCV.NXT kept by the caller
-  SeqNum last_ooo_;          // start of the most recent out-of-order segment (first SACK block)
-  std::optional<SeqRange> dsack_;  // a duplicate to report once (RFC 2883)
-  std::optional<SeqNum> ooo_fin_;  // a FIN seen beyond a gap
+  // SACK scoreboard, out-of-order ranges, D-SACK, PRR: only while needed (LossState).
+  uint32_t loss_ = LossStatePool::kNone;
+  // Receiver.
   uint16_t rcv_mss_ = kDefaultMss;  // the peer's segment size, as estimated from what arrives
   uint32_t rcv_unacked_ = 0;        // in-order bytes since our last ACK
   uint32_t quickacks_left_ = 0;
@@ -558,6 +582,7 @@ bool TimeWaitAcceptsSyn(const TimeWaitEntry& tw, const TcpSegment& syn);
 // `config.mss`, minus the timestamps option when every segment carries it, clamped to
 // [config.min_snd_mss, config.mss] so that no MSS from the wire can drive it to 0 or wrap it.
 uint16_t EffectiveSendMss(const TcpConfig& config, uint16_t peer_mss, bool timestamps);
+uint16_t EffectiveSendMss(uint16_t our_mss, uint16_t min_snd_mss, uint16_t peer_mss, bool timestamps);
 
 // RFC 9293 3.10.7.1: the reset to send for a segment that matches no connection; none for a RST.
 std::optional<TcpSegment> ResetForUnmatched(const TcpSegment& seg);

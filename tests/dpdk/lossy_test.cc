@@ -71,6 +71,7 @@ class LossyTest : public ::testing::TestWithParam<Profile> {
     for (int i = 0; i < 200; ++i) Step(Duration::Seconds(1));
     EXPECT_EQ(client_->tcp().connections(), 0u);
     EXPECT_EQ(server_->tcp().connections(), 0u);
+    EXPECT_EQ(client_->tcp().loss_states_in_use() + server_->tcp().loss_states_in_use(), 0u) << "LossState leaked";
     client_.reset();
     server_.reset();
     // Anything still in the rings belongs to the pools: drain it.

@@ -72,9 +72,9 @@ fail() {
   if [[ ${held:-0} -gt 0 ]]; then
     echo "DIAGNOSIS: synack-echo's transmit path is wedged: $held frames wait in its TX impairment, i.e. the"
     echo "  device (net_tap) refuses the frame at the head and nothing behind it leaves (no ACKs, no data)."
-    echo "  net_tap refuses frames longer than MTU + 22 bytes: a full-sized data segment that also carries SACK"
-    echo "  blocks (payload not reduced by the SACK option's length) is 1526+ bytes. Workaround for this test:"
-    echo "  LOSSY_CLIENT_MSS=1432 (the kernel then advertises MSS 1432)."
+    echo "  net_tap refuses frames longer than MTU + 22 bytes: e.g. a full-sized data segment that also carries"
+    echo "  SACK blocks without shrinking its payload (1526+ bytes; fixed in b5e19d0, RFC 6691). To tell such a"
+    echo "  size bug apart: LOSSY_CLIENT_MSS=1432 (the kernel advertises MSS 1432, leaving room for 40 option bytes)."
   fi
   keep
   exit 1

@@ -94,7 +94,10 @@ class TcpTest : public ::testing::Test {
     }
     if (!got.syn() && conn_ && conn_->rcv_wscale() > 0 && !got.rst()) want.window = static_cast<uint16_t>(want.window >> conn_->rcv_wscale());
   }
-  void New() { conn_.emplace(TcpContext{&config_, &counters_, &limiter_}); }
+  void New() {
+    if (conn_) conn_->ReleaseResources();
+    conn_.emplace(TcpContext{&config_, &counters_, &limiter_, nullptr, &loss_pool_});
+  }
 
   void Collect() {
     for (const OutSegment& s : out_.segments) {
@@ -186,6 +189,7 @@ class TcpTest : public ::testing::Test {
   TcpConfig config_;
   TcpCounters counters_;
   ChallengeAckLimiter limiter_{1000};
+  LossStatePool loss_pool_{16};
   std::optional<TcpConnection> conn_;
   TcpOutput out_;
   Instant now_ = Instant::FromNanoseconds(int64_t{1000} * 1000000000);
