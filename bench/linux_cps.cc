@@ -62,10 +62,15 @@ constexpr char kUsage[] =
     "  linux_cps sink --port P [--bind ADDR] [--cpu N] [--duration S]\n"
     "      accept any number of connections, read and discard everything (64 KiB reads); prints\n"
     "      'listening on ADDR:P', and at exit 'linux sink: connections=N bytes=B'.\n"
-    "  linux_cps bulk --connect ADDR:P [--streams 1] [--duration 5] [--cpu N] [--mss M]\n"
+    "  linux_cps bulk --connect ADDR:P [--streams 1] [--duration 5] [--cpu N] [--mss M] [--congestion ALG]\n"
+    "                 [--drain]\n"
     "      N streams (max 64) write a 256 KiB buffer over and over for the duration, then close; --mss\n"
-    "      sets TCP_MAXSEG (88-32767) before connect. Prints 't=Ns gbit/s=X' each second, then\n"
-    "      'linux bulk: streams=N seconds=S bytes=B gbit_per_s=X' (bytes the client wrote).\n"
+    "      sets TCP_MAXSEG (88-32767) and --congestion TCP_CONGESTION (e.g. cubic; root may pick one\n"
+    "      outside tcp_allowed_congestion_control) before connect. Prints 't=Ns gbit/s=X' each second,\n"
+    "      then 'linux bulk: streams=N seconds=S bytes=B gbit_per_s=X' (bytes the client wrote).\n"
+    "      --drain: at the end shut down the sending side and wait (at most 10 s) until the sink has read\n"
+    "      everything and closed; seconds then run from the start to the last close (goodput, like\n"
+    "      synack-perf), and the line ends with 'drained=K/N' (streams whose close was seen).\n"
     "  linux_cps echo --port P [--bind ADDR] [--cpu N] [--duration S]\n"
     "      echo everything read back on the same connection (TCP_NODELAY, any number of connections);\n"
     "      prints 'listening on ADDR:P', and at exit 'linux echo: connections=N bytes=B'.\n"
@@ -603,6 +608,8 @@ int RunBulk(const FlagMap& flags) {
   const uint32_t streams = static_cast<uint32_t>(get("--streams") ? ParseUint("--streams", *get("--streams"), 1, kMaxStreams) : 1);
   const double duration = get("--duration") ? ParseSeconds("--duration", *get("--duration"), false) : 5;
   const int mss = get("--mss") ? static_cast<int>(ParseUint("--mss", *get("--mss"), 88, 32767)) : 0;
+  const std::string* congestion = get("--congestion");
+  const bool drain = get("--drain") != nullptr;
   PinToCpu(flags);
   const int ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) Die("epoll", std::strerror(errno));
@@ -623,6 +630,11 @@ int RunBulk(const FlagMap& flags) {
     if (fd < 0) Die("--streams", std::string("cannot open a socket: ") + std::strerror(errno) + " (use fewer)");
     if (mss != 0 && setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss)) != 0) {
       Die("--mss", "TCP_MAXSEG " + std::to_string(mss) + ": " + std::strerror(errno) + " (pick another value)");
+    }
+    if (congestion != nullptr &&
+        setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, congestion->data(), static_cast<socklen_t>(congestion->size())) != 0) {
+      Die("--congestion", "TCP_CONGESTION " + *congestion + ": " + std::strerror(errno) +
+                              " (see net.ipv4.tcp_available_congestion_control)");
     }
     fds[i] = fd;
     ++alive;
@@ -666,12 +678,39 @@ int RunBulk(const FlagMap& flags) {
       else if (w < 0 && !WouldBlock(errno)) fail(i, errno);
     }
   }
+  uint32_t drained = 0;
+  if (drain) {
+    // Goodput: FIN after the data, then wait until the sink has read it all and closed its side.
+    uint32_t waiting = 0;
+    for (uint32_t i = 0; i < streams; ++i) {
+      if (fds[i] < 0 || !connected[i]) continue;
+      epoll_event ev{.events = EPOLLIN | EPOLLRDHUP, .data = {.u64 = i}};
+      if (shutdown(fds[i], SHUT_WR) == 0 && epoll_ctl(ep, EPOLL_CTL_MOD, fds[i], &ev) == 0) ++waiting;
+    }
+    const int64_t drain_end = NowNs() + 10 * kNsPerSec;
+    std::vector<char> scratch(4096);
+    while (drained < waiting && g_stop == 0 && NowNs() < drain_end) {
+      const int n = epoll_wait(ep, events, static_cast<int>(kMaxStreams), 10);
+      if (n < 0 && errno != EINTR) Die("epoll_wait", std::strerror(errno));
+      for (int k = 0; k < n; ++k) {
+        const uint32_t i = static_cast<uint32_t>(events[k].data.u64);
+        if (fds[i] < 0) continue;
+        const ssize_t r = read(fds[i], scratch.data(), scratch.size());
+        if (r > 0 || (r < 0 && WouldBlock(errno))) continue;
+        if (r == 0) ++drained;  // the sink's FIN: it read everything we wrote
+        close(fds[i]);
+        fds[i] = -1;
+      }
+    }
+  }
   const double seconds = static_cast<double>(NowNs() - start) / 1e9;
   for (const int fd : fds) {
     if (fd >= 0) close(fd);
   }
-  std::printf("linux bulk: streams=%u seconds=%.2f bytes=%llu gbit_per_s=%.2f\n", streams, seconds, bytes,
+  std::printf("linux bulk: streams=%u seconds=%.2f bytes=%llu gbit_per_s=%.2f", streams, seconds, bytes,
               static_cast<double>(bytes) * 8 / 1e9 / std::max(seconds, 1e-9));
+  if (drain) std::printf(" drained=%u/%u", drained, streams);
+  std::printf("\n");
   std::fflush(stdout);
   return bytes > 0 ? 0 : 1;
 }
@@ -776,7 +815,8 @@ int main(int argc, char** argv) {
   }
   if (mode == "bulk") {
     return RunBulk(ParseFlags(argc, argv, {{"--connect", true}, {"--streams", true}, {"--duration", true},
-                                           {"--cpu", true}, {"--mss", true}}));
+                                           {"--cpu", true}, {"--mss", true}, {"--congestion", true},
+                                           {"--drain", false}}));
   }
   if (mode == "pingpong") {
     return RunPingpong(ParseFlags(argc, argv, {{"--connect", true}, {"--size", true}, {"--duration", true},

@@ -10,7 +10,9 @@
 # two CPUs (CPU 0 client, CPU 1 server): over 127.0.0.1 for connection rate and latency, over a veth
 # pair with MTU 1500 between two namespaces for bulk throughput (so both sides use MSS 1460).
 # Environment: BUILD (default build/), DURATION (seconds per run, default 3), CONCURRENCY (default
-# "1 16 256"), HOLD (connections held for the memory case, default 1000000). Runs take ~3 minutes.
+# "1 16 256"), HOLD (connections held for the memory case, default 1000000). Runs take ~3 minutes, plus
+# ~2 for the goodput-against-loss step (scripts/bench_loss.sh: loss-<date>.json and loss-<date>.png;
+# LOSS_BENCH=0 skips it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
@@ -172,6 +174,15 @@ grep -E '^(holding|memory server|cps:)' "$raw/hold_synack.txt" | sed 's/^/      
 if [[ -r /proc/slabinfo ]]; then
   awk '$1 ~ /^(TCP|tw_sock_TCP|request_sock_TCP|sock_inode_cache|filp|dentry)$/ {print $1, $4}' /proc/slabinfo \
     >"$raw/linux_slab.txt"
+fi
+
+# ---------------------------------------------------------------------------------------------------
+# Goodput against loss (its own table, loss-<date>.json and loss-<date>.png; ~2 minutes). A failure
+# there is reported and the main report still follows.
+if [[ ${LOSS_BENCH:-1} != 0 ]]; then
+  step "goodput against loss: scripts/bench_loss.sh (Synack loopback --impair vs Linux through a lossy router namespace)"
+  BUILD=$build DURATION=$dur RESULTS=$results DAY=$day HUGEPAGES=$((${#hp[@]} > 0)) bash "$root/scripts/bench_loss.sh" 2>&1 |
+    sed 's/^/         /' || step "bench_loss.sh failed (see above); going on with the report"
 fi
 
 step "report"
