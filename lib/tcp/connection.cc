@@ -81,13 +81,13 @@ void TcpConnection::Finish(TcpError e, TcpOutput& out) {
   out.events |= tcp_events::kClosed;
   out.error = e;
   if (e == TcpError::kTimedOut) ++ctx_.counters->timeouts;
-  rto_deadline_ = persist_deadline_ = delack_deadline_ = keepalive_deadline_ = close_deadline_ = Instant::Never();
+  rto_deadline_ = pto_deadline_ = persist_deadline_ = delack_deadline_ = keepalive_deadline_ = close_deadline_ = Instant::Never();
 }
 
 void TcpConnection::EnterTimeWait(Instant now, TcpOutput& out) {
   SetState(TcpState::kTimeWait, out);
   out.events |= tcp_events::kTimeWait;
-  rto_deadline_ = persist_deadline_ = keepalive_deadline_ = Instant::Never();
+  rto_deadline_ = pto_deadline_ = persist_deadline_ = keepalive_deadline_ = Instant::Never();
   close_deadline_ = now + ctx_.config->msl * 2;
 }
 
@@ -548,10 +548,12 @@ void TcpConnection::OnAckAdvance(Instant now, const TcpSegment& seg, TcpOutput& 
     rtt_timing_ = false;
   }
   retries_ = 0;
+  if (tlp_out_ && !(snd_una_ < tlp_high_)) tlp_out_ = false;  // the probe's episode is over
   if (snd_una_ == snd_nxt_) {
-    rto_deadline_ = Instant::Never();
+    rto_deadline_ = pto_deadline_ = Instant::Never();
   } else {
     ArmRto(now);
+    ArmPto(now);
   }
 }
 
@@ -592,7 +594,8 @@ bool TcpConnection::IsLostAtUna() const {
   // RFC 6675 IsLost(SND.UNA): more than (DupThresh - 1) * SMSS bytes, or DupThresh discontiguous
   // ranges, SACKed above it.
   const SeqRanges& sacked_ranges = sacked();
-  return sacked_ranges.BytesAbove(snd_una_) > 2u * snd_mss_ || sacked_ranges.count() >= 3;
+  const uint32_t thresh = DupThresh();
+  return sacked_ranges.BytesAbove(snd_una_) > (thresh - 1) * snd_mss_ || static_cast<uint32_t>(sacked_ranges.count()) >= thresh;
 }
 
 void TcpConnection::UpdateLostPoint() {
@@ -654,6 +657,10 @@ SeqRange TcpConnection::NextRetransmission() const {
 
 void TcpConnection::EnterFastRecovery(Instant now) {
   ++ctx_.counters->fast_recoveries;
+  if (sack_enabled_ && !sacked().empty()) ++ctx_.counters->sack_recoveries;
+  pto_deadline_ = Instant::Never();
+  tlp_out_ = false;
+  rxt_mark_valid_ = false;
   const uint32_t fl = flight();
   recovery_ = Recovery::kFast;
   recover_ = snd_nxt_;
@@ -696,7 +703,16 @@ void TcpConnection::OnAckCongestion(Instant now, const TcpSegment& seg, uint32_t
       // Fast retransmit: the third duplicate ACK, or SACK information that shows a loss (RFC 6675 5).
       // (A recovery ends only once SND.UNA passed its recovery point, so losses found here are new:
       // RFC 6582's "more than recover" holds.)
-      if (dup && (dupacks_ >= 3 || (sack_enabled_ && IsLostAtUna()))) EnterFastRecovery(now);
+      if (dup) {
+        const uint32_t thresh = DupThresh();
+        // After a tail loss probe, an ACK that SACKs it without moving SND.UNA shows the data before it
+        // is lost (what RACK would conclude from the send times; RFC 8985 7.4).
+        const bool probe_shows_loss = tlp_out_ && sack_enabled_ && newly_sacked > 0;
+        if (dupacks_ >= thresh || (sack_enabled_ && IsLostAtUna()) || probe_shows_loss) {
+          if (dupacks_ < 3 && !(sack_enabled_ && sacked().BytesAbove(snd_una_) > 2u * mss)) ++ctx_.counters->early_retransmits;
+          EnterFastRecovery(now);
+        }
+      }
       break;
     }
     case Recovery::kFast: {
@@ -713,7 +729,17 @@ void TcpConnection::OnAckCongestion(Instant now, const TcpSegment& seg, uint32_t
         lost_point_ = SeqMax(lost_point_, SeqMin(snd_una_ + mss, snd_nxt_));
         force_rxt_ = true;
       }
-      if (sack_enabled_) UpdateLostPoint();
+      if (sack_enabled_) {
+        UpdateLostPoint();
+        // A retransmission is itself lost when data sent after it has been SACKed while the hole it
+        // was meant to fill is still open (Linux's lost-retransmit detection): resend the holes again
+        // rather than wait for the RTO.
+        if (rxt_mark_valid_ && high_rxt_ > snd_una_ && !sacked().empty() && sacked().Highest() > rxt_mark_ + mss) {
+          ++ctx_.counters->lost_retransmits;
+          high_rxt_ = snd_una_;
+          rxt_mark_valid_ = false;
+        }
+      }
       const uint32_t delivered = acked + newly_sacked + (!sack_enabled_ && dup ? mss : 0);
       const uint32_t pipe = Pipe();
       // PRR; without a LossState to keep its counts, simply the window above the pipe.
@@ -1040,7 +1066,53 @@ void TcpConnection::Abort(Instant now, TcpOutput& out) {
 // Timers
 
 Instant TcpConnection::NextDeadline() const {
-  return std::min({rto_deadline_, persist_deadline_, delack_deadline_, keepalive_deadline_, close_deadline_});
+  return std::min({rto_deadline_, pto_deadline_, persist_deadline_, delack_deadline_, keepalive_deadline_, close_deadline_});
+}
+
+void TcpConnection::ArmPto(Instant now) {
+  pto_deadline_ = Instant::Never();
+  if (!sack_enabled_ || tlp_out_ || recovery_ != Recovery::kOpen || snd_una_ == snd_nxt_ || !rto_.has_sample() ||
+      !synchronized()) {
+    return;
+  }
+  // RFC 8985 7.2: PTO = 2 SRTT; with a single segment out, time for a delayed ACK too; never below
+  // 10 ms (as Linux) and never beyond the RTO.
+  const Duration srtt = rto_.srtt();
+  Duration pto = std::max(srtt * 2, Duration::Milliseconds(10));
+  if (flight() <= snd_mss_) pto = std::max(pto, srtt + Duration::Nanoseconds(srtt.ns() / 2) + Duration::Milliseconds(200));
+  const Instant at = now + pto;
+  if (at < rto_deadline_) pto_deadline_ = at;
+}
+
+void TcpConnection::SendTailLossProbe(Instant now, TcpOutput& out) {
+  // RFC 8985 7.3: new data if the windows allow, else the last segment again; its ACK (with SACK)
+  // shows what was lost, so recovery starts without waiting for the RTO.
+  ++ctx_.counters->tlp_probes;
+  tlp_out_ = true;
+  const SeqNum end = data_end();
+  const bool new_data = snd_nxt_ < end && !fin_sent_ && snd_nxt_ < snd_una_ + snd_wnd_;
+  if (new_data) {
+    const size_t before = out.segments.size();
+    const uint32_t cwnd = cc_.cwnd;
+    cc_.cwnd = std::max(cc_.cwnd, flight() + snd_mss_);  // the probe may exceed the window by one segment
+    Output(now, out);
+    cc_.cwnd = cwnd;
+    if (out.segments.size() != before) {
+      tlp_high_ = snd_nxt_;
+      return;
+    }
+  }
+  const SeqNum stop = fin_sent_ ? fin_seq_ + 1 : snd_nxt_;
+  const uint32_t span = static_cast<uint32_t>(stop - snd_una_);
+  const SeqNum from = snd_una_ + (span > SegmentPayloadMax() ? span - SegmentPayloadMax() : 0);
+  SendRange(now, from, stop, true, out);
+  tlp_high_ = snd_nxt_;
+}
+
+uint32_t TcpConnection::DupThresh() const {
+  const uint32_t segments = (flight() + snd_mss_ - 1) / snd_mss_;
+  const bool nothing_new = !(snd_nxt_ < data_end()) || fin_sent_;
+  return segments < 4 && nothing_new ? std::max<uint32_t>(1, segments - 1) : 3;
 }
 
 void TcpConnection::OnTimer(Instant now, TcpOutput& out) {
@@ -1050,7 +1122,12 @@ void TcpConnection::OnTimer(Instant now, TcpOutput& out) {
     Finish(state_ == TcpState::kTimeWait ? TcpError::kNone : TcpError::kTimedOut, out);
     return;
   }
+  if (pto_deadline_ <= now) {
+    pto_deadline_ = Instant::Never();
+    if (rto_deadline_ > now && recovery_ == Recovery::kOpen && snd_una_ != snd_nxt_) SendTailLossProbe(now, out);
+  }
   if (rto_deadline_ <= now) {
+    pto_deadline_ = Instant::Never();
     const int limit = state_ == TcpState::kSynSent       ? c.syn_retries
                       : state_ == TcpState::kSynReceived ? (synack_retries_ >= 0 ? synack_retries_ : c.synack_retries)
                                                          : c.max_retransmits;
@@ -1280,6 +1357,10 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
         const uint32_t pipe = Pipe();
         if (pipe > 0 && uint64_t{pipe} + len > cc_.cwnd) break;
       }
+      if (!rxt_mark_valid_) {
+        rxt_mark_valid_ = true;
+        rxt_mark_ = snd_nxt_;
+      }
       SendRange(now, r.left, r.right, true, out);
       high_rxt_ = r.right;
     }
@@ -1343,6 +1424,7 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
     snd_nxt_ += 1;
     if (rto_deadline_ == Instant::Never()) ArmRto(now);
   }
+  if (pto_deadline_ == Instant::Never() && sack_enabled_ && snd_una_ != snd_nxt_) ArmPto(now);
   // Zero window with data waiting and nothing in flight to elicit an update: probe (persist timer).
   if (snd_wnd_ == 0 && snd_nxt_ < end && snd_una_ == snd_nxt_ && persist_deadline_ == Instant::Never()) {
     persist_deadline_ = now + std::max(rto_.rto(), ctx_.config->persist_min);
@@ -1373,6 +1455,8 @@ void TcpConnection::Retransmit(Instant now, TcpOutput& out) {
   cc_.cwnd = snd_mss_;
   cc_.bytes_acked = 0;
   cca_.OnRestart();
+  tlp_out_ = false;
+  rxt_mark_valid_ = false;
   recovery_ = Recovery::kLoss;
   recover_ = snd_nxt_;
   high_rxt_ = snd_una_;

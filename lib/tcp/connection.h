@@ -178,6 +178,10 @@ class ChallengeAckLimiter {
   X(paws_dropped)                 /* RFC 7323 PAWS: an old timestamp */                               \
   X(ooo_pruned)                   /* out-of-order data given up under memory pressure */              \
   X(loss_state_exhausted)         /* needed SACK/out-of-order state, the engine's pool had none */     \
+  X(tlp_probes)                   /* tail loss probes sent (RFC 8985 7) */                            \
+  X(early_retransmits)            /* fast retransmits with fewer than 3 duplicates (RFC 5827) */      \
+  X(sack_recoveries)              /* fast recoveries driven by the SACK scoreboard */                 \
+  X(lost_retransmits)             /* retransmissions found lost by SACKs for data sent after them */  \
   X(pmtu_reductions)              /* ICMP fragmentation needed lowered the send MSS */               \
   X(icmp_hard_errors)             /* protocol/port unreachable ended a connection in SYN-SENT */      \
   X(icmp_ignored)                 /* ICMP errors quoting a sequence number not in flight (RFC 5927) */                /* new data after the application closed: RST */                   \
@@ -482,6 +486,12 @@ class TcpConnection {
   uint32_t flight() const { return static_cast<uint32_t>(snd_nxt_ - snd_una_); }
   bool IsLostAtUna() const;  // RFC 6675 IsLost(SND.UNA)
   void ArmRto(Instant now) { rto_deadline_ = now + rto_.rto(); }
+  // Arms (or re-arms) the tail loss probe while SACK is in use, data is in flight and no recovery or
+  // probe is under way; otherwise clears it.
+  void ArmPto(Instant now);
+  void SendTailLossProbe(Instant now, TcpOutput& out);
+  // Fewer than four segments out and nothing new to send: the duplicate threshold drops (RFC 5827).
+  uint32_t DupThresh() const;
   void EnterTimeWait(Instant now, TcpOutput& out);
   void ArmKeepalive(Instant now);
 
@@ -538,6 +548,8 @@ class TcpConnection {
   uint32_t dupacks_ = 0;
   uint32_t prr_allowance_ = 0;  // bytes PRR lets us send after the last ACK (fast recovery)
   bool force_rxt_ = false;      // the fast retransmit goes out whatever PRR says
+  bool rxt_mark_valid_ = false;  // rxt_mark_ holds SND.NXT as of this pass's first retransmission
+  SeqNum rxt_mark_;
   bool nodelay_ = false;
   Instant last_send_;
   uint64_t total_retrans_ = 0;
@@ -553,6 +565,9 @@ class TcpConnection {
 
   RtoEstimator rto_;
   Instant rto_deadline_ = Instant::Never();       // retransmission (SYN, data, FIN)
+  Instant pto_deadline_ = Instant::Never();       // tail loss probe (RFC 8985 7)
+  SeqNum tlp_high_;                               // SND.NXT when the probe went (valid while tlp_out_)
+  bool tlp_out_ = false;                          // a probe is outstanding
   Instant persist_deadline_ = Instant::Never();
   Instant delack_deadline_ = Instant::Never();
   Instant keepalive_deadline_ = Instant::Never();

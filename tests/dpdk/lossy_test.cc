@@ -265,11 +265,12 @@ class LossyTest : public ::testing::TestWithParam<Profile> {
       });
     }
     std::printf("[ %s ] %d connections x %u bytes each way in %.1f s (fake): retransmits %llu+%llu, fast recoveries %llu, "
-                "RTO recoveries %llu, ooo kept %llu, dsack %llu; link: %s\n",
+                "RTO recoveries %llu, tail loss probes %llu, ooo kept %llu, dsack %llu; link: %s\n",
                 prof.name.c_str(), completed_, prof.bytes, (now_ - start_).seconds(),
                 static_cast<unsigned long long>(cc.retransmits), static_cast<unsigned long long>(sc.retransmits),
                 static_cast<unsigned long long>(cc.fast_recoveries + sc.fast_recoveries),
                 static_cast<unsigned long long>(cc.rto_recoveries + sc.rto_recoveries),
+                static_cast<unsigned long long>(cc.tlp_probes + sc.tlp_probes),
                 static_cast<unsigned long long>(cc.ooo_segments + sc.ooo_segments),
                 static_cast<unsigned long long>(cc.dsacks_sent + sc.dsacks_sent), impair.c_str());
     EXPECT_EQ(client_->tcp().counters().ooo_join_mismatch + server_->tcp().counters().ooo_join_mismatch, 0u);

@@ -439,5 +439,59 @@ TEST_F(RecoveryTest, DataSegmentsCarryingSackBlocksShrinkTheirPayload) {
   EXPECT_EQ(sent_.front().seg.payload_len, conn_->snd_mss() - 4u - 2 * 8);
 }
 
+// --- Tail loss probe (RFC 8985 7) and early retransmit (RFC 5827) ------------------------------------
+
+TEST_F(RecoveryTest, TailLossProbeResendsTheLastSegmentBeforeTheRto) {
+  Establish(true);
+  Write(3 * kMss);
+  EXPECT_EQ(Took().size(), 3u);
+  const Instant sent = now_;
+  RunUntil(sent + Duration::Milliseconds(9));
+  EXPECT_TRUE(Took().empty());
+  RunUntil(sent + Duration::Milliseconds(10));  // PTO = max(2 SRTT, 10 ms), well before the 200 ms RTO
+  EXPECT_EQ(Took(), (Segs{{2000, 1000}}));
+  EXPECT_EQ(counters_.tlp_probes, 1u);
+  EXPECT_FALSE(conn_->in_recovery());
+  // The probe arrived, the two before it did not: the SACK for it starts recovery at once.
+  Send(Ack(0, {{2000, 3000}}));
+  EXPECT_TRUE(conn_->in_recovery());
+  Segs rx = Took();
+  ASSERT_FALSE(rx.empty());
+  EXPECT_EQ(rx[0], (std::pair<uint32_t, uint32_t>{0, 1000}));
+  EXPECT_EQ(counters_.rto_recoveries, 0u);
+}
+
+TEST_F(RecoveryTest, TailLossProbeOfASingleSegmentAllowsForADelayedAck) {
+  Establish(true);
+  Write(500);
+  Took();
+  const Instant sent = now_;
+  RunUntil(sent + Duration::Milliseconds(199));
+  EXPECT_TRUE(Took().empty());  // one segment out: the peer may be delaying its ACK
+  RunUntil(sent + Duration::Milliseconds(200));
+  EXPECT_EQ(counters_.tlp_probes, 0u);  // the 200 ms RTO comes first; no probe at the same time
+}
+
+TEST_F(RecoveryTest, NoTailLossProbeWithoutSack) {
+  Establish(false);
+  Write(3 * kMss);
+  Took();
+  RunUntil(now_ + Duration::Milliseconds(100));
+  EXPECT_TRUE(Took().empty());
+  EXPECT_EQ(counters_.tlp_probes, 0u);
+}
+
+TEST_F(RecoveryTest, EarlyRetransmitWithFewSegmentsOutstanding) {
+  Establish(false);
+  Write(3 * kMss);  // three segments, nothing more to send: the duplicate threshold is 2
+  Took();
+  Send(Ack(0));
+  EXPECT_FALSE(conn_->in_recovery());
+  Send(Ack(0));
+  EXPECT_TRUE(conn_->in_recovery());
+  EXPECT_EQ(Took(), (Segs{{0, 1000}}));
+  EXPECT_EQ(counters_.early_retransmits, 1u);
+}
+
 }  // namespace
 }  // namespace synack
