@@ -6,7 +6,7 @@
 #
 # Synack: synack-perf --loopback (client engine on CPU 0, server engine on CPU 1, joined by a net_ring
 #   pair) with --impair loss=X,seed=S, which drops X of the frames each engine sends: data one way, ACKs
-#   the other. The long-RTT row uses --impair delay=D (one way, per direction: RTT 2·D).
+#   the other. The long-RTT row uses --impair delay=D (one way, per direction: RTT 2·D) and 4 MiB buffers.
 # Linux: bench/linux_cps bulk (CPU 0, --congestion cubic like Synack's default, --drain so that the rate
 #   counts until the sink has read everything, as synack-perf's does) to linux_cps sink (CPU 1), through
 #   a forwarding namespace: client ns — veth — router ns — veth — server ns, MTU 1500. This kernel may
@@ -90,10 +90,12 @@ sched_snapshot() {
 }
 
 # ---------------------------------------------------------------------------------------------------
-# Synack: one synack-perf --loopback per point. $1 streams, $2 file tag, $3 --impair spec (may be empty).
+# Synack: one synack-perf --loopback per point. $1 streams, $2 file tag, $3 --impair spec (may be empty),
+# then any further synack-perf options.
 synack_point() {
   local args=(--loopback --streams "$1" --duration "$dur")
   [[ -n $3 ]] && args+=(--impair "$3")
+  args+=("${@:4}")
   local out=$raw/synack_$2.txt p rc=0 app=
   echo "load=$(cut -d' ' -f1 /proc/loadavg)" >"$out"
   timeout $((dur + 60)) "$perf" --file-prefix "bls$$" -- "${args[@]}" "${hp[@]}" >"$out.run" 2>&1 &
@@ -274,7 +276,9 @@ if ((delay_ms > 0)); then
   fi
   for s in "${streams[@]}"; do
     step "loss 0%, delay ${delay_ms} ms each way (RTT $((2 * delay_ms)) ms), $s stream(s)"
-    synack_point "$s" "s${s}_d$delay_ms" "delay=${delay_ms}ms,seed=$seed"
+    # A long path needs a window of bandwidth x RTT: 4 MiB buffers, what Linux's autotuning reaches
+    # by default (tcp_wmem/tcp_rmem maxima of 4 and 6 MiB).
+    synack_point "$s" "s${s}_d$delay_ms" "delay=${delay_ms}ms,seed=$seed" --snd-buffer 4194304 --rcv-buffer 4194304
     if [[ -n $delay_ok ]]; then linux_point "$s" "s${s}_d$delay_ms"; fi
   done
 fi

@@ -85,16 +85,24 @@ std::string SynDefenceOptions::Describe() const {
 void TuningOptions::ApplyTo(TcpLayerConfig& tcp) const {
   tcp.tcp.congestion = congestion;
   tcp.tcp.nodelay = nodelay;
+  if (snd_buffer != 0) tcp.tcp.snd_buffer = snd_buffer;
+  if (rcv_buffer != 0) tcp.tcp.rcv_buffer = rcv_buffer;
 }
 
 std::string TuningOptions::Describe() const {
   return absl::StrCat(CongestionAlgorithmName(congestion), nodelay ? ", no-delay" : ", nagle",
+                      snd_buffer != 0 ? absl::StrCat(", snd buffer ", snd_buffer) : "",
+                      rcv_buffer != 0 ? absl::StrCat(", rcv buffer ", rcv_buffer) : "",
                       impair.enabled() ? absl::StrCat(", impaired link: ", impair.Describe()) : "");
 }
 
 std::vector<cli::FlagSpec> TuningFlags() {
   return {{"congestion", true, "congestion control: cubic (default) or newreno"},
           {"nodelay", false, "send small segments at once (no Nagle)"},
+          {"snd-buffer", true, "send buffer per connection in bytes, 4096..67108864 (default 262144)"},
+          {"rcv-buffer", true,
+           "receive buffer (and largest window) per connection in bytes, 4096..67108864 (default 262144); "
+           "a path of bandwidth B and round trip R needs B*R"},
           {"impair", true,
            "put a seeded impaired link on every engine's traffic, e.g. loss=1%,burst=0.5%/25%,reorder=2%,"
            "reorder_delay=500us,dup=0.5%,corrupt=0.1%,delay=1ms,rate=10g,queue=1000,seed=7"}};
@@ -112,6 +120,12 @@ absl::StatusOr<TuningOptions> ParseTuning(const cli::Flags& flags) {
     }
   }
   t.nodelay = flags.Has("nodelay");
+  for (const char* name : {"snd-buffer", "rcv-buffer"}) {
+    if (!flags.Has(name)) continue;
+    absl::StatusOr<int64_t> v = flags.GetInt(name, 0, 4096, 64 << 20);
+    if (!v.ok()) return v.status();
+    (std::string_view(name) == "snd-buffer" ? t.snd_buffer : t.rcv_buffer) = static_cast<uint32_t>(*v);
+  }
   if (std::optional<std::string> spec = flags.Get("impair")) {
     absl::StatusOr<ImpairConfig> imp = ParseImpairSpec(*spec);
     if (!imp.ok()) return imp.status();

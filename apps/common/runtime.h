@@ -40,6 +40,8 @@ absl::StatusOr<SynDefenceOptions> ParseSynDefence(const cli::Flags& flags, SynDe
 struct TuningOptions {
   CongestionAlgorithm congestion = CongestionAlgorithm::kCubic;
   bool nodelay = false;
+  uint32_t snd_buffer = 0;  // bytes per connection (0: the stack's default, 256 KiB)
+  uint32_t rcv_buffer = 0;
   ImpairConfig impair;  // applied to what every engine sends and receives (loopback: sends)
   void ApplyTo(TcpLayerConfig& tcp) const;
   std::string Describe() const;  // "cubic, nagle, link: loss=1%,seed=1"
