@@ -13,8 +13,8 @@ MbufChain& MbufChain::operator=(MbufChain&& o) noexcept {
     bytes_ = std::exchange(o.bytes_, 0);
     segs_ = std::exchange(o.segs_, 0);
     truesize_ = std::exchange(o.truesize_, 0);
-    cursor_ = std::exchange(o.cursor_, nullptr);
-    cursor_off_ = std::exchange(o.cursor_off_, 0);
+    cursors_[0] = std::exchange(o.cursors_[0], Cursor{});
+    cursors_[1] = std::exchange(o.cursors_[1], Cursor{});
   }
   return *this;
 }
@@ -48,10 +48,12 @@ void MbufChain::DropFront(uint32_t n) {
     if (head_->data_len <= n) {
       n -= head_->data_len;
       bytes_ -= head_->data_len;
-      if (head_ == cursor_) {
-        cursor_ = nullptr;
-      } else if (cursor_ != nullptr) {
-        cursor_off_ -= head_->data_len;
+      for (Cursor& c : cursors_) {
+        if (head_ == c.seg) {
+          c.seg = nullptr;
+        } else if (c.seg != nullptr) {
+          c.off -= head_->data_len;
+        }
       }
       rte_mbuf* next = head_->next;
       head_->next = nullptr;
@@ -64,7 +66,9 @@ void MbufChain::DropFront(uint32_t n) {
       head_->data_len = static_cast<uint16_t>(head_->data_len - n);
       head_->pkt_len = head_->data_len;
       bytes_ -= n;
-      if (cursor_ != nullptr && cursor_ != head_) cursor_off_ -= n;  // the head's own offset stays 0
+      for (Cursor& c : cursors_) {
+        if (c.seg != nullptr && c.seg != head_) c.off -= n;  // the head's own offset stays 0
+      }
       n = 0;
     }
   }
@@ -76,27 +80,35 @@ Mbuf MbufChain::TakeAll() {
   head_->pkt_len = bytes_;
   head_->nb_segs = static_cast<uint16_t>(std::min<uint32_t>(segs_, UINT16_MAX));
   Mbuf out(head_);
-  head_ = tail_ = cursor_ = nullptr;
-  bytes_ = segs_ = truesize_ = cursor_off_ = 0;
+  head_ = tail_ = nullptr;
+  cursors_[0] = cursors_[1] = Cursor{};
+  bytes_ = segs_ = truesize_ = 0;
   return out;
 }
 
 void MbufChain::ForRange(uint32_t off, uint32_t len,
                          absl::FunctionRef<void(rte_mbuf*, uint16_t, uint16_t)> f) const {
   if (len == 0) return;
-  // Find the segment holding byte `off`, from the cursor when the range starts at or after it.
+  // Find the segment holding byte `off`, from the closest cursor at or before it.
   rte_mbuf* seg = head_;
   uint32_t seg_off = 0;
-  if (cursor_ != nullptr && off >= cursor_off_) {
-    seg = cursor_;
-    seg_off = cursor_off_;
+  int use = -1;
+  for (int i = 0; i < 2; ++i) {
+    const Cursor& c = cursors_[i];
+    if (c.seg != nullptr && off >= c.off && (use < 0 || c.off > seg_off)) {
+      seg = c.seg;
+      seg_off = c.off;
+      use = i;
+    }
   }
+  // The cursor that was used moves along. When both lie beyond `off` (a retransmission behind the
+  // new data), the nearer one is replaced, keeping the far one where new data continues.
+  if (use < 0) use = cursors_[0].seg == nullptr ? 0 : cursors_[1].seg == nullptr ? 1 : (cursors_[0].off < cursors_[1].off ? 0 : 1);
   while (seg != nullptr && off >= seg_off + seg->data_len) {
     seg_off += seg->data_len;
     seg = seg->next;
   }
-  cursor_ = seg;
-  cursor_off_ = seg_off;
+  cursors_[use] = Cursor{seg, seg_off};
   uint32_t in = off - seg_off;
   for (; seg != nullptr && len > 0; seg = seg->next) {
     const uint16_t piece = static_cast<uint16_t>(std::min<uint32_t>(seg->data_len - in, len));
@@ -123,8 +135,9 @@ void MbufChain::Clear() {
     rte_pktmbuf_free_seg(head_);
     head_ = next;
   }
-  tail_ = cursor_ = nullptr;
-  bytes_ = segs_ = truesize_ = cursor_off_ = 0;
+  tail_ = nullptr;
+  cursors_[0] = cursors_[1] = Cursor{};
+  bytes_ = segs_ = truesize_ = 0;
 }
 
 uint16_t MbufChain::TailRoom() const {

@@ -30,8 +30,8 @@ class MbufChain {
   // Callers keep size() below 64 KiB segments' worth: nb_segs saturates at 65535.
   Mbuf TakeAll();
   // Calls f(segment, offset in segment, length) for the pieces covering bytes [off, off + len).
-  // Remembers where the last range started, so walking forward through the queue (one transmitted
-  // segment after another) does not rescan it from the head each time.
+  // Remembers where recent ranges started, so walking forward through the queue (one transmitted
+  // segment after another, and retransmissions further back) does not rescan it from the head.
   void ForRange(uint32_t off, uint32_t len, absl::FunctionRef<void(rte_mbuf*, uint16_t, uint16_t)> f) const;
   // Copies up to out.size() bytes from the front; returns how many.
   size_t CopyFront(MutableBytes out) const;
@@ -67,9 +67,14 @@ class MbufChain {
   uint32_t bytes_ = 0;
   uint32_t segs_ = 0;
   uint32_t truesize_ = 0;
-  // Where the last ForRange started: a segment in the chain and the byte offset of its first byte.
-  mutable rte_mbuf* cursor_ = nullptr;
-  mutable uint32_t cursor_off_ = 0;
+  // Where recent ForRange calls started: a segment in the chain and the byte offset of its first byte.
+  // Two of them, so that retransmissions (from low offsets) and new data (from the far end) do not
+  // keep pushing one cursor back and forth across the queue.
+  struct Cursor {
+    rte_mbuf* seg = nullptr;
+    uint32_t off = 0;
+  };
+  mutable Cursor cursors_[2];
 };
 
 }  // namespace synack

@@ -77,12 +77,14 @@ void Cubic::OnAck(CcWindow& w, uint32_t acked, uint32_t mss, Instant now, Durati
   const double t = (now - epoch_start_).seconds();
   const double rtt = srtt > Duration() ? srtt.seconds() : 0.1;
   // The window one RTT ahead on the cubic curve, held within [cwnd, 1.5 cwnd] (RFC 9438 4.2).
-  const double target = std::clamp(kC * std::pow(t + rtt - k_, 3) + w_max_, cwnd, 1.5 * cwnd);
+  const double ahead = t + rtt - k_;
+  const double target = std::clamp(kC * ahead * ahead * ahead + w_max_, cwnd, 1.5 * cwnd);
   // The Reno-friendly estimate (4.3): alpha = 3(1 - beta)/(1 + beta) until it reaches W_max, then 1.
   const double segments_acked = static_cast<double>(acked) / mss;
   const double alpha = w_est_ < w_max_ ? 3 * (1 - kBeta) / (1 + kBeta) : 1.0;
   w_est_ += alpha * segments_acked / cwnd;
-  const double w_cubic_now = kC * std::pow(t - k_, 3) + w_max_;
+  const double now_k = t - k_;
+  const double w_cubic_now = kC * now_k * now_k * now_k + w_max_;
   double next = cwnd;
   if (w_cubic_now < w_est_) {
     next = w_est_;  // Reno-friendly region
