@@ -1,10 +1,24 @@
 #include "apps/common/cli.h"
 
+#include <cstdio>
+
+#include "synack/version.h"
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace synack::cli {
+
+bool PrintVersionIfAsked(const SplitArgs& args, const char* program) {
+  for (const std::string& a : args.app) {
+    if (a == "--version") {
+      std::printf("%s %s\n", program, SYNACK_VERSION);
+      return true;
+    }
+  }
+  return false;
+}
 
 SplitArgs Split(int argc, char** argv) {
   SplitArgs out;

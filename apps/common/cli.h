@@ -21,6 +21,9 @@ struct SplitArgs {
 // app arguments (so `synack-echo --help` works).
 SplitArgs Split(int argc, char** argv);
 
+// `--version` among the app arguments: prints "<program> <SYNACK_VERSION>" and returns true.
+bool PrintVersionIfAsked(const SplitArgs& args, const char* program);
+
 struct FlagSpec {
   std::string name;  // without leading dashes
   bool takes_value = true;

@@ -18,12 +18,14 @@ std::vector<cli::FlagSpec> LoopbackFlags(const std::string& mbufs_help) {
                                       {"mbufs", true, mbufs_help},
                                       {"hugepages", false, "use mounted hugepages instead of --no-huge"}};
   for (cli::FlagSpec& f : TuningFlags()) flags.push_back(std::move(f));
+  flags.push_back({"version", false, "print the version"});
   flags.push_back({"help", false, "print this help"});
   return flags;
 }
 
 int RunModeTool(int argc, char** argv, const ModeTool& tool) {
   cli::SplitArgs split = cli::Split(argc, argv);
+  if (cli::PrintVersionIfAsked(split, tool.program)) return 0;
   std::vector<Mode> modes;
   bool help = false;
   for (const std::string& a : split.app) {

@@ -144,6 +144,7 @@ std::vector<cli::FlagSpec> CommonFlags() {
       {"max-connections", true, "connection table size per engine (default 4096)"},
       {"max-time-wait", true, "compact TIME-WAIT entries per engine (default: --max-connections)"},
       {"hugepages", false, "use mounted hugepages instead of --no-huge"},
+      {"version", false, "print the version"},
       {"help", false, "print this help"},
   };
   flags.insert(flags.end() - 1, syn.begin(), syn.end());

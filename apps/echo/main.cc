@@ -65,6 +65,7 @@ int Main(int argc, char** argv) {
   std::vector<cli::FlagSpec> specs = CommonFlags();
   specs.push_back({"port", true, "TCP port to serve (default 7)"});
   cli::SplitArgs split = cli::Split(argc, argv);
+  if (cli::PrintVersionIfAsked(split, "synack-echo")) return 0;
   auto fail = [](absl::string_view msg) {
     std::fprintf(stderr, "synack-echo: %.*s\n", static_cast<int>(msg.size()), msg.data());
     return 2;

@@ -526,6 +526,7 @@ int Main(int argc, char** argv) {
                    "connections one client address may hold per engine; more are reset at accept "
                    "(default: a quarter of --max-connections; 0 = no limit)"});
   cli::SplitArgs split = cli::Split(argc, argv);
+  if (cli::PrintVersionIfAsked(split, "synack-httpd")) return 0;
   auto fail = [](absl::string_view msg) {
     std::fprintf(stderr, "synack-httpd: %.*s\n", static_cast<int>(msg.size()), msg.data());
     return 2;

@@ -1,13 +1,14 @@
 // synack-hello: the smallest useful Synack server, and the README's API walk-through. Answers every
 // connection on --port (default 8080) with "hello from synack\n" and closes it after the peer's first
 // bytes arrive (or at once with --greet-first). One instance per engine, each on its own lcore.
+// Built in the tree as build/synack-hello, and out of it against an installed Synack with the
+// CMakeLists.txt (find_package) or the Makefile (pkg-config) next to this file.
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <vector>
 
-#include "apps/common/runtime.h"
-#include "lib/api/synack.h"
+#include <synack/synack.h>
 
 namespace synack::app {
 namespace {
@@ -71,6 +72,7 @@ int Main(int argc, char** argv) {
   specs.push_back({"port", true, "TCP port (default 8080)"});
   specs.push_back({"greet-first", false, "greet as soon as a connection is accepted"});
   cli::SplitArgs split = cli::Split(argc, argv);
+  if (cli::PrintVersionIfAsked(split, "synack-hello")) return 0;
   auto fail = [](absl::string_view msg) {
     std::fprintf(stderr, "synack-hello: %.*s\n", static_cast<int>(msg.size()), msg.data());
     return 2;
