@@ -35,6 +35,7 @@ struct Event {
   EventType type = EventType::kClosed;  ///< what happened
   TcpError error = TcpError::kNone;     ///< for kClosed: refused, reset, timed out, unreachable, ...
   uint16_t local_port = 0;              ///< our port (for kAccepted: the listening port)
+  uint64_t user_data = 0;               ///< what the application attached (TcpLayer::SetUserData), as epoll_data
 };
 
 /// Outcome of Send.

@@ -768,6 +768,7 @@ uint32_t TcpLayer::AllocSocket(const FlowKey& key) {
   s.app_owned = s.app_closed = s.readable_pending = s.want_writable = false;
   s.connect_deadline = s.app_deadline = Instant::Never();
   s.idle_ms = 0;
+  s.user_data = 0;
   flows_.Insert(key, idx);
   ++peer_refs_[PeerBucket(key.remote)];
   if (const uint16_t mtu = PathMtu(key.remote); mtu != 0) s.conn.set_path_mtu(mtu);
@@ -853,7 +854,7 @@ void TcpLayer::PushEvent(uint32_t idx, EventType type, TcpError error) {
     return;
   }
   events_[(event_head_ + event_count_) % events_.size()] =
-      Event{IdOf(idx), type, error, sockets_[idx].key.local_port};
+      Event{IdOf(idx), type, error, sockets_[idx].key.local_port, sockets_[idx].user_data};
   ++event_count_;
 }
 
@@ -879,6 +880,10 @@ std::optional<TcpInfo> TcpLayer::Info(ConnId id) const {
   const Socket* s = Find(id);
   if (s == nullptr) return std::nullopt;
   return s->conn.Info();
+}
+
+void TcpLayer::SetUserData(ConnId id, uint64_t value) {
+  if (Socket* s = Find(id); s != nullptr && !s->app_closed) s->user_data = value;
 }
 
 void TcpLayer::SetNoDelay(ConnId id, bool nodelay) {

@@ -190,6 +190,9 @@ class TcpLayer : public TransportHandler {
   std::optional<TcpInfo> Info(ConnId id) const;
   /// Turns Nagle off (true) or on for one connection.
   void SetNoDelay(ConnId id, bool nodelay);
+  /// Attaches a value the application chooses (an index, a pointer) to a connection; every later event
+  /// for it carries the value (Event::user_data), so the application needs no table of its own.
+  void SetUserData(ConnId id, uint64_t value);
   /// Fills `out` with pending events, oldest first; returns how many.
   size_t PollEvents(absl::Span<Event> out);
 
@@ -275,6 +278,7 @@ class TcpLayer : public TransportHandler {
     bool readable_pending = false;
     bool want_writable = false;
     Instant connect_deadline = Instant::Never();
+    uint64_t user_data = 0;                   // SetUserData
     Instant app_deadline = Instant::Never();  // SetTimeout
     Instant last_activity;                    // payload received or acknowledged (SetIdleTimeout)
     uint32_t idle_ms = 0;                     // SetIdleTimeout; 0: none

@@ -339,5 +339,16 @@ TEST_F(TcpLayerTest, PortUnreachableDoesNotEndAnEstablishedConnection) {  // RFC
   EXPECT_EQ(peer_->tcp().State(id), TcpState::kEstablished);
 }
 
+TEST_F(TcpLayerTest, EventsCarryTheApplicationsUserData) {
+  Start();
+  auto [iss, id] = Open(5000);
+  peer_->tcp().SetUserData(id, 0xfeedf00du);
+  peer_->Inject(Fields(kAck | kPsh, 5001, iss + 1), Bytes(3, 'u'));
+  peer_->Inject(Fields(kAck | kFin, 5004, iss + 1));
+  std::vector<Event> ev = peer_->Events();
+  ASSERT_GE(ev.size(), 2u);
+  for (const Event& e : ev) EXPECT_EQ(e.user_data, 0xfeedf00du) << EventName(e.type);
+}
+
 }  // namespace
 }  // namespace synack
