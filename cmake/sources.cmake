@@ -14,6 +14,9 @@ set(SYNACK_LIB_SOURCES
   lib/dev/ring_pair.cc
   lib/dev/impairment.cc
   lib/api/types.cc
+  lib/api/stack.cc
+  lib/api/loopback.cc
+  lib/api/syn_flood.cc
   lib/core/engine.cc
   lib/core/rss.cc
   lib/core/flow_table.cc
@@ -30,4 +33,4 @@ set(SYNACK_LIB_SOURCES
   lib/tcp/syn_cookie.cc
   lib/tcp/tcp_header.cc
 )
-set(SYNACK_CLI_SOURCES apps/common/cli.cc apps/common/runtime.cc apps/common/loopback.cc apps/common/modes.cc apps/common/syn_flood.cc)
+set(SYNACK_CLI_SOURCES apps/common/cli.cc apps/common/runtime.cc apps/common/modes.cc)

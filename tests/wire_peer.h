@@ -20,6 +20,7 @@
 #include "lib/tcp/tcp_header.h"
 #include "tests/eal_env.h"
 #include "tests/frames.h"
+#include "tests/tcp_layer_peer.h"
 
 namespace synack::testing {
 
@@ -69,7 +70,7 @@ class WirePeer {
     nc.mac = kWireOurMac;
     stack_.emplace(nc, pool_);
     tcp_.emplace(tcp, *stack_, pool_, TestIndirectPool());
-    tcp_->set_now(now_);
+    TcpLayerTestPeer::SetNow(*tcp_, now_);
     Learn(kWirePeerIp);
   }
   // Makes the stack learn `addr` (at the peer's MAC) from an ARP request; our ARP reply is dropped.
@@ -143,7 +144,7 @@ class WirePeer {
       tcp_->Poll(now_);
       stack_->Poll(now_);
     }
-    tcp_->set_now(now_);
+    TcpLayerTestPeer::SetNow(*tcp_, now_);
   }
 
   // Every TCP segment queued for transmission, oldest first; other frames are dropped.

@@ -1,38 +1,10 @@
 #include "apps/common/runtime.h"
 
-#include <csignal>
-#include <atomic>
-
-#include <rte_errno.h>
 #include <rte_ethdev.h>
-#include <rte_launch.h>
-#include <rte_lcore.h>
-#include <rte_ring.h>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "lib/core/clock.h"
-#include "lib/dev/eal.h"
-#include "lib/tcp/isn.h"
 
 namespace synack::app {
-namespace {
-
-std::atomic<bool> g_stop{false};
-std::atomic<bool> g_dump{false};
-void OnSignal(int) { g_stop.store(true); }
-void OnDumpSignal(int) { g_dump.store(true); }
-
-}  // namespace
-
-void InstallStopSignals() {
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGUSR1, OnDumpSignal);  // counters now, and keep running
-}
-
-bool StopRequested() { return g_stop.load(std::memory_order_relaxed); }
 
 std::vector<cli::FlagSpec> SynDefenceFlags() {
   return {
@@ -191,270 +163,28 @@ absl::StatusOr<CommonOptions> ParseCommon(const cli::Flags& flags) {
   return o;
 }
 
-absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const std::string& program, const cli::SplitArgs& args,
-                                                         const CommonOptions& options, const TcpLayerConfig& tcp) {
-  EalConfig eal;
-  eal.program_name = program;
-  eal.user_args = args.eal;
-  eal.hugepages = options.hugepages;
-  if (absl::Status s = InitEal(eal); !s.ok()) return s;
-  std::unique_ptr<Runtime> rt(new Runtime());
-  const uint16_t n = static_cast<uint16_t>(rte_lcore_count());
-
-  // Each engine owns its pools: RX buffers of its queue, frames it builds, indirect mbufs for zero-copy.
-  std::vector<rte_mempool*> pools, indirect_pools;
-  for (uint16_t i = 0; i < n; ++i) {
-    absl::StatusOr<EnginePools> p = CreateEnginePools(absl::StrCat("app_pool", i), options.mbufs);
-    if (!p.ok()) return p.status();
-    pools.push_back(p->frames);
-    indirect_pools.push_back(p->indirect);
-  }
-
-  PortConfig pc;
-  pc.port_id = options.eth_port;
-  pc.pool = pools[0];
-  if (n > 1) {
-    if (!rte_eth_dev_is_valid_port(pc.port_id)) {
-      return absl::NotFoundError(absl::StrFormat(
-          "--eth-port %u does not exist (add a device, e.g. --vdev net_tap0, or pick another port)", pc.port_id));
-    }
-    rte_eth_dev_info info;
-    if (int rc = rte_eth_dev_info_get(pc.port_id, &info); rc != 0) {
-      return absl::InternalError(absl::StrFormat("rte_eth_dev_info_get(port %u): %s", pc.port_id, rte_strerror(-rc)));
-    }
-    if (info.max_tx_queues < n) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "-l: %u lcores need %u TX queues but port %u (%s) has %u; give EAL at most %u lcores", n, n, pc.port_id,
-          info.driver_name, info.max_tx_queues, info.max_tx_queues));
-    }
-    pc.tx_queues = n;
-    pc.rx_queues = std::min<uint16_t>(n, info.max_rx_queues);
-    pc.rx_pools.assign(pools.begin(), pools.begin() + pc.rx_queues);
-    const RssKey key = SymmetricRssKey();
-    pc.rss_key.assign(key.begin(), key.end());
-  }
-  absl::StatusOr<PortInfo> port = ConfigurePort(pc);
-  if (!port.ok()) return port.status();
-  rt->port_ = *port;
-
-  if (n > 1) {
-    const bool hw = port->rss && pc.rx_queues == n;
-    rt->steering_ = std::make_unique<RssSteering>(SymmetricRssKey(), n, port->rss ? port->reta_size : 128);
-    if (hw) {
-      rt->dispatch_ = absl::StrFormat("%u engines, hardware RSS (symmetric Toeplitz, reta %u), checked in software",
-                                      n, port->reta_size);
-    } else {
-      rt->dispatch_ = absl::StrFormat(
-          "%u engines, software dispatch over rte_rings (%u RX queue%s; %s)", n, pc.rx_queues,
-          pc.rx_queues == 1 ? "" : "s",
-          !port->rss_note.empty() ? port->rss_note : "fewer RX queues than engines");
-    }
-  } else {
-    rt->dispatch_ = "1 engine";
-  }
-
-  // ring[a * n + b]: frames engine a hands to engine b (one producer, one consumer).
-  rt->rings_.assign(size_t{n} * n, nullptr);
-  for (uint16_t a = 0; a < n; ++a) {
-    for (uint16_t b = 0; b < n; ++b) {
-      if (a == b) continue;
-      rte_ring* r = rte_ring_create(absl::StrCat("dispatch", a, "_", b).c_str(), 4096, SOCKET_ID_ANY,
-                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
-      if (r == nullptr) {
-        return absl::ResourceExhaustedError(absl::StrCat("rte_ring_create(dispatch): ", rte_strerror(rte_errno)));
-      }
-      rt->rings_[size_t{a} * n + b] = r;
-    }
-  }
-
-  for (uint16_t i = 0; i < n; ++i) {
-    EngineConfig ec;
-    ec.port_id = pc.port_id;
-    ec.queue_id = i;
-    // Engines beyond the device's RX queues poll none: their frames come over the dispatch rings.
-    ec.rx_queues = i < pc.rx_queues ? std::vector<uint16_t>{i} : std::vector<uint16_t>{};
-    ec.net.local = options.local;
-    ec.net.gateway = options.gateway;
-    ec.net.mac = port->mac;
-    ec.net.tx_ip_cksum_offload = port->tx_ip_cksum;
-    ec.tcp = tcp;
-    ec.tcp.tx_tcp_cksum_offload = port->tx_tcp_cksum;
-    // The MSS we advertise (and the most we send) follows the port's MTU: 40 bytes of IPv4 and TCP.
-    ec.tcp.tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(ec.tcp.tcp.mss, std::max<uint32_t>(port->mtu, 576) - 40));
-    ec.tcp.max_connections = options.max_connections;
-    ec.tcp.max_time_wait = options.max_time_wait;
-    options.syn.ApplyTo(ec.tcp);
-    options.tuning.ApplyTo(ec.tcp);
-    // A real port: both directions go through the impaired link (each engine with its own fates).
-    ec.tx_impair = ec.rx_impair = options.tuning.impair;
-    ec.tx_impair.seed = options.tuning.impair.seed * 2 + 1 + i * 1000;
-    ec.rx_impair.seed = options.tuning.impair.seed * 2 + 2 + i * 1000;
-    ec.tcp.isn_key = RandomKey();
-    if (n > 1) {
-      ec.tcp.steering = rt->steering_.get();
-      ec.tcp.engine_index = i;
-      ec.dispatch.steering = rt->steering_.get();
-      ec.dispatch.index = i;
-      for (uint16_t j = 0; j < n; ++j) {
-        ec.dispatch.to.push_back(rt->rings_[size_t{i} * n + j]);
-        ec.dispatch.from.push_back(rt->rings_[size_t{j} * n + i]);
-      }
-    }
-    rt->engines_.push_back(std::make_unique<Engine>(ec, pools[i], indirect_pools[i]));
-  }
-  return rt;
+StackConfig MakeStackConfig(const std::string& program, const cli::SplitArgs& args, const CommonOptions& options,
+                            const TcpLayerConfig& tcp) {
+  StackConfig c;
+  c.program = program;
+  c.eal_args = args.eal;
+  c.hugepages = options.hugepages;
+  c.local = options.local;
+  c.gateway = options.gateway;
+  c.eth_port = options.eth_port;
+  c.mbufs = options.mbufs;
+  c.tcp = tcp;
+  c.tcp.max_connections = options.max_connections;
+  c.tcp.max_time_wait = options.max_time_wait;
+  options.syn.ApplyTo(c.tcp);
+  options.tuning.ApplyTo(c.tcp);
+  c.impair = options.tuning.impair;
+  return c;
 }
 
-Runtime::~Runtime() {
-  const uint16_t port = port_.port_id;
-  engines_.clear();  // frees every frame the engines still hold before the port and the EAL go
-  ClosePort(port);
-  for (rte_ring* r : rings_) {
-    if (r == nullptr) continue;
-    void* m;
-    while (rte_ring_dequeue(r, &m) == 0) rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
-    rte_ring_free(r);
-  }
-  CleanupEal();
-}
-
-struct Runtime::Lane {
-  Engine* engine = nullptr;
-  App* app = nullptr;
-  std::atomic<bool>* stop = nullptr;
-  const Runtime* runtime = nullptr;  // set on the main lcore's lane only (SIGUSR1 printing)
-  absl::Status status;
-};
-
-int Runtime::LaneMain(void* arg) {
-  Lane& lane = *static_cast<Lane*>(arg);
-  Engine& engine = *lane.engine;
-  App* app = lane.app;
-  TscClock clock;
-  engine.Start(clock.Now());
-  if (app != nullptr) {
-    lane.status = app->Start(engine);
-    if (!lane.status.ok()) {
-      lane.stop->store(true);
-      return 1;
-    }
-  }
-  while (!StopRequested() && !lane.stop->load(std::memory_order_relaxed)) {
-    PollEngineOnce(engine, app, clock.Now());
-    if (app != nullptr && app->Done()) lane.stop->store(true);
-    // SIGUSR1: the main lcore prints every engine's counters (read while the others run: a snapshot
-    // that may be a few packets stale, not a consistent cut).
-    if (lane.runtime != nullptr && g_dump.load(std::memory_order_relaxed) && g_dump.exchange(false)) {
-      lane.runtime->PrintCounters(stdout, "counters (SIGUSR1):");
-    }
-  }
-  // Give queued frames (final ACKs, FINs) a chance to leave.
-  for (int i = 0; i < 100; ++i) engine.PollOnce(clock.Now());
-  return 0;
-}
-
-absl::Status Runtime::Run(App& app) {
-  std::vector<App*> apps(engines_.size(), nullptr);
-  apps[0] = &app;
-  return RunAll(apps);
-}
-
-absl::Status Runtime::RunAll(const std::vector<App*>& apps) {
-  std::atomic<bool> stop{false};
-  std::vector<Lane> lanes(engines_.size());
-  for (size_t i = 0; i < engines_.size(); ++i) {
-    lanes[i].engine = engines_[i].get();
-    lanes[i].app = i < apps.size() ? apps[i] : nullptr;
-    lanes[i].stop = &stop;
-  }
-  // Engine i > 0 runs on the i-th worker lcore; engine 0 on the main lcore.
-  size_t i = 1;
-  unsigned lcore;
-  RTE_LCORE_FOREACH_WORKER(lcore) {
-    if (i >= lanes.size()) break;
-    if (int rc = rte_eal_remote_launch(LaneMain, &lanes[i], lcore); rc != 0) {
-      stop.store(true);
-      rte_eal_mp_wait_lcore();
-      return absl::InternalError(absl::StrFormat("rte_eal_remote_launch(lcore %u): %s", lcore, rte_strerror(-rc)));
-    }
-    ++i;
-  }
-  lanes[0].runtime = this;
-  LaneMain(&lanes[0]);
-  stop.store(true);
-  rte_eal_mp_wait_lcore();
-  for (const Lane& l : lanes) {
-    if (!l.status.ok()) return l.status;
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<EnginePools> CreateEnginePools(const std::string& name, uint32_t mbufs) {
-  EnginePools p;
-  absl::StatusOr<rte_mempool*> frames = CreateMbufPool(name, mbufs);
-  if (!frames.ok()) return frames.status();
-  absl::StatusOr<rte_mempool*> indirect = CreateIndirectPool(name + "_ind", mbufs);
-  if (!indirect.ok()) return indirect.status();
-  p.frames = *frames;
-  p.indirect = *indirect;
-  return p;
-}
-
-void PollEngineOnce(Engine& engine, App* app, Instant now) {
-  Event events[64];
-  engine.PollOnce(now);
-  for (size_t n; (n = engine.tcp().PollEvents(events)) > 0;) {
-    if (app == nullptr) continue;
-    for (size_t i = 0; i < n; ++i) app->OnEvent(engine, events[i]);
-  }
-  if (app != nullptr) app->OnPoll(engine, now);
-}
-
-void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, const std::string& title) {
-  std::fprintf(out, "%s\n", title.c_str());
-  // Totals over all engines, in the engines' own counter order.
-  std::vector<std::pair<std::string, uint64_t>> totals;
-  absl::flat_hash_map<std::string, size_t> at;
-  auto add = [&](const std::string& name, uint64_t v) {
-    auto [it, inserted] = at.try_emplace(name, totals.size());
-    if (inserted) totals.emplace_back(name, 0);
-    totals[it->second].second += v;
-  };
-  for (const Engine* e : engines) {
-    e->counters().ForEach([&](std::string_view n, uint64_t v) { add(std::string(n), v); });
-    e->tcp().counters().ForEach([&](std::string_view n, uint64_t v) { add(absl::StrCat("tcp.", std::string(n)), v); });
-    e->tcp().tcp_counters().ForEach([&](std::string_view n, uint64_t v) { add(absl::StrCat("tcp.", std::string(n)), v); });
-    add("pool.frames_in_use", rte_mempool_in_use_count(e->pool()));
-    for (const Impairment* imp : {e->tx_impairment(), e->rx_impairment()}) {
-      if (imp == nullptr) continue;
-      const char* dir = imp == e->tx_impairment() ? "impair.tx." : "impair.rx.";
-      imp->counters().ForEach([&](std::string_view n, uint64_t v) { add(absl::StrCat(dir, std::string(n)), v); });
-    }
-    add("tcp.connections", e->tcp().connections());
-    add("tcp.time_wait", e->tcp().time_wait_entries());
-    add("tcp.orphans", e->tcp().orphans());
-  }
-  for (const auto& [name, v] : totals) {
-    if (v != 0) std::fprintf(out, "  %s %llu\n", name.c_str(), static_cast<unsigned long long>(v));
-  }
-  if (engines.size() > 1) {
-    for (size_t i = 0; i < engines.size(); ++i) {
-      const Engine& e = *engines[i];
-      std::fprintf(out, "  engine %zu: rx_frames %llu dispatched_in %llu dispatched_out %llu accepted %llu connected %llu\n",
-                   i, static_cast<unsigned long long>(e.counters().rx_frames),
-                   static_cast<unsigned long long>(e.counters().dispatched_in),
-                   static_cast<unsigned long long>(e.counters().dispatched_out),
-                   static_cast<unsigned long long>(e.tcp().counters().accepted),
-                   static_cast<unsigned long long>(e.tcp().counters().connected));
-    }
-  }
-  std::fflush(out);
-}
-
-void Runtime::PrintCounters(FILE* out, const std::string& title) const {
-  std::vector<const Engine*> engines;
-  for (const auto& e : engines_) engines.push_back(e.get());
-  PrintEngineCounters(out, engines, title);
+absl::StatusOr<std::unique_ptr<Stack>> CreateStack(const std::string& program, const cli::SplitArgs& args,
+                                                   const CommonOptions& options, const TcpLayerConfig& tcp) {
+  return Stack::Create(MakeStackConfig(program, args, options, tcp));
 }
 
 }  // namespace synack::app

@@ -21,10 +21,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "apps/common/loopback.h"
 #include "apps/common/modes.h"
 #include "apps/common/runtime.h"
-#include "apps/common/syn_flood.h"
 
 namespace synack::app {
 namespace {
@@ -135,7 +133,7 @@ class CpsServer : public App {
       if (absl::Status s = engine.tcp().Listen(static_cast<uint16_t>(p)); !s.ok()) return s;
     }
     if (engine.index() != 0) return absl::OkStatus();  // one readiness line, from the main lcore's engine
-    const std::string addr = engine.stack().config().local.addr.ToString();
+    const std::string addr = engine.local().addr.ToString();
     std::string ports = ports_ > 1 ? absl::StrCat(", ports ", port_, "-", port_ + ports_ - 1) : "";
     std::printf("listening on %s:%u (cps server%s, %s)\n", addr.c_str(), port_, ports.c_str(),
                 request_ ? "answers one request per connection, then closes" : "closes every connection at once");
@@ -252,14 +250,11 @@ class CpsClient : public App {
   explicit CpsClient(const ClientConfig& config) : config_(config), request_bytes_(config.request, 'q') {}
 
   absl::Status Start(Engine& engine) override {
-    const NetConfig& nc = engine.stack().config();
-    if (nc.local.Contains(config_.dst)) {
-      next_hop_ = config_.dst;
-    } else if (nc.gateway) {
-      next_hop_ = *nc.gateway;
+    if (std::optional<Ipv4Addr> hop = engine.NextHop(config_.dst)) {
+      next_hop_ = *hop;
     } else {
       return absl::InvalidArgumentError(absl::StrCat("--connect: no route to ", config_.dst.ToString(), " (not in ",
-                                                     nc.local.ToString(), "; add --gateway)"));
+                                                     engine.local().ToString(), "; add --gateway)"));
     }
     slots_.resize(config_.concurrency);
     free_slots_.reserve(config_.concurrency);
@@ -328,7 +323,7 @@ class CpsClient : public App {
     if (!stopping_ && (now >= end_ || StopRequested() || (config_.connections != 0 && started_ >= config_.connections))) {
       stopping_ = true;
     }
-    if (!resolved_) resolved_ = engine.stack().neighbors().Find(next_hop_) != nullptr;
+    if (!resolved_) resolved_ = engine.Resolved(next_hop_);
     if (!stopping_ && now >= backoff_until_) {
       // One connection until the server's MAC is known (the neighbour queue holds only a few packets), then K.
       const uint32_t limit = resolved_ ? config_.concurrency : 1;
@@ -433,7 +428,7 @@ class CpsClient : public App {
       case TcpError::kRefused: return Failure::kRefused;
       case TcpError::kReset: return Failure::kReset;
       case TcpError::kTimedOut:
-        return engine.stack().neighbors().Find(next_hop_) == nullptr ? Failure::kNoArp : Failure::kTimedOut;
+        return !engine.Resolved(next_hop_) ? Failure::kNoArp : Failure::kTimedOut;
       case TcpError::kNone: return Failure::kClosedEarly;
       case TcpError::kAborted: return Failure::kOther;
       case TcpError::kUnreachable: return Failure::kNoArp;
@@ -638,7 +633,7 @@ class EchoServer : public App {
   explicit EchoServer(uint16_t port) : port_(port) {}
   absl::Status Start(Engine& engine) override {
     if (absl::Status s = engine.tcp().Listen(port_); !s.ok()) return s;
-    std::printf("listening on %s:%u (echo server for --pingpong)\n", engine.stack().config().local.addr.ToString().c_str(),
+    std::printf("listening on %s:%u (echo server for --pingpong)\n", engine.local().addr.ToString().c_str(),
                 port_);
     std::fflush(stdout);
     return absl::OkStatus();
@@ -781,7 +776,7 @@ class HoldFirst : public App {
   void OnPoll(Engine& engine, Instant now) override {
     if (!holding_) return inner_.OnPoll(engine, now);
     if (start_ == Instant()) start_ = now;
-    const bool resolved = engine.stack().neighbors().Find(config_.dst) != nullptr;
+    const bool resolved = engine.Resolved(config_.dst);
     if (resolved && resolved_at_ == Instant()) resolved_at_ = now;
     const uint64_t window = resolved ? 2048 : 1;
     // At most 256 SYNs per poll: the engine's outbox (1024 frames) drains between polls.
@@ -862,8 +857,8 @@ class FloodOnly : public App {
   void OnPoll(Engine& engine, Instant now) override {
     if (start_ == Instant()) start_ = now;
     now_ = now;
-    if (engine.stack().neighbors().Find(next_hop_) == nullptr && now >= next_ping_) {
-      engine.stack().SendEchoRequest(now, next_hop_, 0x5ca, 1, 8);  // makes ARP resolve the next hop
+    if (!engine.Resolved(next_hop_) && now >= next_ping_) {
+      engine.Probe(now, next_hop_);  // makes ARP resolve the next hop
       next_ping_ = now + Duration::Milliseconds(200);
     }
     if (now - start_ >= duration_ || StopRequested()) done_ = true;
@@ -934,7 +929,7 @@ int RunServer(const cli::SplitArgs& split, const cli::Flags& flags) {
   // holds TIME-WAIT when it answers a request and closes first).
   if (!flags.Has("max-connections")) common->max_connections = 65536;
   if (!flags.Has("max-time-wait")) common->max_time_wait = common->max_connections;
-  absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(kProgram, split, *common, TcpLayerConfig{});
+  absl::StatusOr<std::unique_ptr<Stack>> rt = CreateStack(kProgram, split, *common, TcpLayerConfig{});
   if (!rt.ok()) return Fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
   std::printf("tcp: %s\n", common->tuning.Describe().c_str());
@@ -972,7 +967,7 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   TcpLayerConfig tcp;
   tcp.ephemeral_lo = kEphemeralLo;
   tcp.ephemeral_hi = kEphemeralHi;
-  absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(kProgram, split, *common, tcp);
+  absl::StatusOr<std::unique_ptr<Stack>> rt = CreateStack(kProgram, split, *common, tcp);
   if (!rt.ok()) return Fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
   std::printf("tcp: %s\n", common->tuning.Describe().c_str());
@@ -980,7 +975,7 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   std::unique_ptr<SynFlood> flood;
   if (*flood_options) {
     absl::StatusOr<std::unique_ptr<SynFlood>> f =
-        MakeFlood(**flood_options, config->dst, config->port, (*rt)->engine().stack().config().mac);
+        MakeFlood(**flood_options, config->dst, config->port, (*rt)->engine().mac());
     if (!f.ok()) return Fail(f.status().message());
     flood = std::move(*f);
   }
@@ -1055,7 +1050,9 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<int64_t> pingpong = flags.GetInt("pingpong", 0, 0, 1400);
   if (!pingpong.ok()) return Fail(pingpong.status().message());
 
-  absl::StatusOr<std::unique_ptr<Loopback>> lb = Loopback::Create(kProgram, split, lo);
+  lo.program = kProgram;
+  lo.eal_args = split.eal;
+  absl::StatusOr<std::unique_ptr<Loopback>> lb = Loopback::Create(lo);
   if (!lb.ok()) return Fail(lb.status().message());
   std::printf("%s\n", (*lb)->Describe().c_str());
   std::printf("tcp: %s\n", tuning->Describe().c_str());
@@ -1082,7 +1079,7 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   std::optional<WithSynFlood> flooding;
   if (*flood_options) {
     absl::StatusOr<std::unique_ptr<SynFlood>> f =
-        MakeFlood(**flood_options, lo.server.addr, config->port, (*lb)->client().stack().config().mac);
+        MakeFlood(**flood_options, lo.server.addr, config->port, (*lb)->client().mac());
     if (!f.ok()) return Fail(f.status().message());
     flood = std::move(*f);
     flooding.emplace(*client_app, *flood, lo.server.addr);

@@ -17,8 +17,7 @@ class EchoServer : public App {
   absl::Status Start(Engine& engine) override {
     if (absl::Status s = engine.tcp().Listen(port_); !s.ok()) return s;
     if (engine.index() != 0) return absl::OkStatus();  // one readiness line, from the main lcore's engine
-    const NetConfig& nc = engine.stack().config();
-    std::printf("listening on %s:%u (tcp echo, arp, ping)\n", nc.local.addr.ToString().c_str(), port_);
+    std::printf("listening on %s:%u (tcp echo, arp, ping)\n", engine.local().addr.ToString().c_str(), port_);
     std::fflush(stdout);
     return absl::OkStatus();
   }
@@ -82,7 +81,7 @@ int Main(int argc, char** argv) {
   absl::StatusOr<int64_t> port = flags->GetInt("port", 7, 1, 65535);
   if (!port.ok()) return fail(port.status().message());
 
-  absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create("synack-echo", split, *common, TcpLayerConfig{});
+  absl::StatusOr<std::unique_ptr<Stack>> rt = CreateStack("synack-echo", split, *common, TcpLayerConfig{});
   if (!rt.ok()) return fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
   std::printf("engines: %s\n", (*rt)->dispatch().c_str());

@@ -212,8 +212,7 @@ class HttpServer : public App {
   absl::Status Start(Engine& engine) override {
     if (absl::Status s = engine.tcp().Listen(port_); !s.ok()) return s;
     if (engine.index() != 0) return absl::OkStatus();  // one readiness line, from the main lcore's engine
-    const NetConfig& nc = engine.stack().config();
-    std::printf("listening on %s:%u (http)\n", nc.local.addr.ToString().c_str(), port_);
+    std::printf("listening on %s:%u (http)\n", engine.local().addr.ToString().c_str(), port_);
     std::fflush(stdout);
     return absl::OkStatus();
   }
@@ -560,7 +559,7 @@ int Main(int argc, char** argv) {
   if (!per_source.ok()) return fail(per_source.status().message());
   limits.max_conns_per_source = static_cast<uint32_t>(*per_source);
 
-  absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create("synack-httpd", split, *common, TcpLayerConfig{});
+  absl::StatusOr<std::unique_ptr<Stack>> rt = CreateStack("synack-httpd", split, *common, TcpLayerConfig{});
   if (!rt.ok()) return fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
   std::printf("engines: %s\n", (*rt)->dispatch().c_str());

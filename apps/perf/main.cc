@@ -22,7 +22,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "apps/common/loopback.h"
 #include "apps/common/modes.h"
 #include "apps/common/runtime.h"
 
@@ -105,7 +104,7 @@ class PerfServer : public App {
     if (absl::Status s = engine.tcp().Listen(port_); !s.ok()) return s;
     if (live_) {
       std::printf("listening on %s:%u (perf server: reads and discards%s)\n",
-                  engine.stack().config().local.addr.ToString().c_str(), port_,
+                  engine.local().addr.ToString().c_str(), port_,
                   verify_ ? ", checks byte i == i % 251" : "");
       std::fflush(stdout);
     }
@@ -276,14 +275,11 @@ class PerfClient : public App {
   explicit PerfClient(const ClientConfig& config) : config_(config) {}
 
   absl::Status Start(Engine& engine) override {
-    const NetConfig& nc = engine.stack().config();
-    if (nc.local.Contains(config_.dst)) {
-      next_hop_ = config_.dst;
-    } else if (nc.gateway) {
-      next_hop_ = *nc.gateway;
+    if (std::optional<Ipv4Addr> hop = engine.NextHop(config_.dst)) {
+      next_hop_ = *hop;
     } else {
       return absl::InvalidArgumentError(absl::StrCat("--connect: no route to ", config_.dst.ToString(), " (not in ",
-                                                     nc.local.ToString(), "; add --gateway)"));
+                                                     engine.local().ToString(), "; add --gateway)"));
     }
     streams_.resize(config_.streams);
     for (uint32_t i = 0; i < config_.streams; ++i) {
@@ -313,10 +309,9 @@ class PerfClient : public App {
         s.phase = Phase::kSending;
         const uint16_t room = static_cast<uint16_t>(
             std::min<uint32_t>(Pattern::kMaxChunk, RTE_MBUF_DEFAULT_BUF_SIZE - RTE_PKTMBUF_HEADROOM));
-        const TcpConnection* c = nullptr;
-        if (std::optional<FlowKey> k = tcp.Flow(e.conn)) c = tcp.FindConnection(*k);
+        const std::optional<TcpInfo> info = tcp.Info(e.conn);
         // One mbuf per segment: the payload of a full-sized segment, capped by the mbuf's room.
-        s.chunk = std::min<uint16_t>(room, c != nullptr && c->snd_mss() > 0 ? c->snd_mss() : 1448);
+        s.chunk = std::min<uint16_t>(room, info && info->snd_mss > 0 ? info->snd_mss : 1448);
         chunk_ = s.chunk;
         if (connected_++ == 0) {
           t0_ = now;
@@ -362,7 +357,7 @@ class PerfClient : public App {
   void OnPoll(Engine& engine, Instant now) override {
     if (done_) return;
     TcpLayer& tcp = engine.tcp();
-    if (!resolved_) resolved_ = engine.stack().neighbors().Find(next_hop_) != nullptr;
+    if (!resolved_) resolved_ = engine.Resolved(next_hop_);
     // One connection until the server's MAC is known (the neighbour queue holds only a few packets).
     if (opened_ < streams_.size() && (opened_ == 0 || resolved_) && !stopping_) {
       while (opened_ < streams_.size()) {
@@ -636,7 +631,7 @@ int RunServer(const cli::SplitArgs& split, const cli::Flags& flags) {
   if (!common.ok()) return Fail(common.status().message());
   absl::StatusOr<int64_t> port = flags.GetInt("port", kDefaultPort, 1, 65535);
   if (!port.ok()) return Fail(port.status().message());
-  absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(kProgram, split, *common, TcpLayerConfig{});
+  absl::StatusOr<std::unique_ptr<Stack>> rt = CreateStack(kProgram, split, *common, TcpLayerConfig{});
   if (!rt.ok()) return Fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
   std::printf("tcp: %s\n", common->tuning.Describe().c_str());
@@ -658,7 +653,7 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
     return Fail(absl::StrCat("--streams: ", config->streams, " needs --max-connections of at least ", config->streams));
   }
   config->max_connections = common->max_connections;
-  absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create(kProgram, split, *common, TcpLayerConfig{});
+  absl::StatusOr<std::unique_ptr<Stack>> rt = CreateStack(kProgram, split, *common, TcpLayerConfig{});
   if (!rt.ok()) return Fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
   std::printf("tcp: %s\n", common->tuning.Describe().c_str());
@@ -698,7 +693,9 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   config->port = static_cast<uint16_t>(*port);
   config->max_connections = lo.client_tcp.max_connections;
 
-  absl::StatusOr<std::unique_ptr<Loopback>> lb = Loopback::Create(kProgram, split, lo);
+  lo.program = kProgram;
+  lo.eal_args = split.eal;
+  absl::StatusOr<std::unique_ptr<Loopback>> lb = Loopback::Create(lo);
   if (!lb.ok()) return Fail(lb.status().message());
   std::printf("%s\n", (*lb)->Describe().c_str());
   std::printf("tcp: %s\n", tuning->Describe().c_str());

@@ -15,14 +15,14 @@ namespace {
 
 constexpr char kGreeting[] = "hello from synack\n";
 
-class Hello : public App {
+class Hello : public Application {
  public:
   Hello(uint16_t port, bool greet_first) : port_(port), greet_first_(greet_first) {}
 
   absl::Status Start(Engine& engine) override {
     if (absl::Status s = engine.tcp().Listen(port_); !s.ok()) return s;  // on every engine
     if (engine.index() == 0) {
-      std::printf("listening on %s:%u (hello)\n", engine.stack().config().local.addr.ToString().c_str(), port_);
+      std::printf("listening on %s:%u (hello)\n", engine.local().addr.ToString().c_str(), port_);
       std::fflush(stdout);
     }
     return absl::OkStatus();
@@ -88,11 +88,11 @@ int Main(int argc, char** argv) {
   absl::StatusOr<int64_t> port = flags->GetInt("port", 8080, 1, 65535);
   if (!port.ok()) return fail(port.status().message());
 
-  absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Create("synack-hello", split, *common, TcpLayerConfig{});
+  absl::StatusOr<std::unique_ptr<Stack>> rt = CreateStack("synack-hello", split, *common, TcpLayerConfig{});
   if (!rt.ok()) return fail(rt.status().message());
   InstallStopSignals();
   std::vector<std::unique_ptr<Hello>> servers;  // one per engine
-  std::vector<App*> apps;
+  std::vector<Application*> apps;
   for (size_t i = 0; i < (*rt)->engines(); ++i) {
     servers.push_back(std::make_unique<Hello>(static_cast<uint16_t>(*port), flags->Has("greet-first")));
     apps.push_back(servers.back().get());

@@ -20,10 +20,15 @@
 // ephemeral ports, connection table full (absl::Status with the reason); kClosed events -> refused,
 // reset, timed out, unreachable (ARP gave up).
 //
-// apps/common/runtime.h starts EAL, pools, the port and one engine per lcore and runs one App per
-// engine; apps/hello/main.cc is a complete small server built on it (the README walks through it).
+// Stack (lib/api/stack.h) starts the EAL, pools, the port and one engine per lcore and runs one
+// Application per engine; Loopback (lib/api/loopback.h) runs a client and a server engine in one process
+// over a ring pair; SynFlood (lib/api/syn_flood.h) generates spoofed SYNs for testing defences.
+// examples/hello/main.cc is a complete small server (the README walks through it).
 #pragma once
 
+#include "lib/api/loopback.h"     // Loopback: client and server engines over a ring pair
+#include "lib/api/stack.h"        // Stack, StackConfig, Application
+#include "lib/api/syn_flood.h"    // SynFlood, WithSynFlood
 #include "lib/api/types.h"        // ConnId, Event, EventType, SendStatus, TcpError
 #include "lib/base/mbuf.h"        // Mbuf: the move-only owner of an rte_mbuf chain
 #include "lib/core/engine.h"      // Engine: PollOnce, stack(), tcp()

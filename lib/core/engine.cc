@@ -94,6 +94,24 @@ void Engine::Receive(Instant now, Mbuf&& frame) {
   stack_.Input(now, std::move(m));
 }
 
+std::optional<Ipv4Addr> Engine::NextHop(Ipv4Addr dst) const {
+  const NetConfig& nc = stack_.config();
+  if (nc.local.Contains(dst)) return dst;
+  return nc.gateway;
+}
+
+std::optional<MacAddr> Engine::NextHopMac(Ipv4Addr dst) const {
+  std::optional<Ipv4Addr> hop = NextHop(dst);
+  if (!hop) return std::nullopt;
+  const MacAddr* mac = stack_.neighbors().Find(*hop);
+  if (mac == nullptr) return std::nullopt;
+  return *mac;
+}
+
+bool Engine::Resolved(Ipv4Addr dst) const { return NextHopMac(dst).has_value(); }
+
+bool Engine::Probe(Instant now, Ipv4Addr dst) { return stack_.SendEchoRequest(now, dst, 0x5ca, 1, 8); }
+
 uint16_t Engine::PollOnce(Instant now) {
   constexpr uint16_t kMaxBurst = 64;
   rte_mbuf* pkts[kMaxBurst];

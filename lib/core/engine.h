@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <rte_ring.h>
@@ -65,10 +66,30 @@ class Engine {
   // Runs PollOnce with the TSC clock until `stop` becomes true, then flushes what it can.
   void Run(const std::atomic<bool>& stop);
 
-  NetStack& stack() { return stack_; }
+  /// The socket API of this engine (Listen, Connect, Send, Recv, Close, PollEvents, Info, ...).
   TcpLayer& tcp() { return tcp_; }
   const TcpLayer& tcp() const { return tcp_; }
   const NetCounters& counters() const { return stack_.counters(); }
+
+  // Addresses and neighbours, for applications (the same on every engine of a stack).
+  /// Our address and prefix.
+  const Ipv4Prefix& local() const { return stack_.config().local; }
+  /// Our MAC address.
+  const MacAddr& mac() const { return stack_.config().mac; }
+  /// Where a datagram to `dst` goes first: `dst` itself when on-link, else the gateway (nullopt when
+  /// off-link and there is none).
+  std::optional<Ipv4Addr> NextHop(Ipv4Addr dst) const;
+  /// True when the next hop towards `dst` is in this engine's neighbour cache (ARP answered).
+  bool Resolved(Ipv4Addr dst) const;
+  /// The MAC of the next hop towards `dst`, if resolved.
+  std::optional<MacAddr> NextHopMac(Ipv4Addr dst) const;
+  /// Sends one ICMP echo request to `dst` (which starts ARP for its next hop); false if it could not be
+  /// queued. On this engine's lcore.
+  bool Probe(Instant now, Ipv4Addr dst);
+
+  /// The network layer (Ethernet, ARP, IPv4, ICMP) under this engine: for the library and its tests.
+  NetStack& stack() { return stack_; }
+  const NetStack& stack() const { return stack_; }
   uint16_t index() const { return config_.dispatch.index; }
   /// The frame pool (diagnostics: mbufs in use).
   rte_mempool* pool() const { return pool_; }

@@ -229,8 +229,6 @@ class TcpLayer : public TransportHandler {
   TcpState State(ConnId id) const;
   /// The peer of a live connection.
   std::optional<FlowKey> Flow(ConnId id) const;
-  /// Diagnostics and tests: the protocol state of the connection with this 4-tuple, or null.
-  const TcpConnection* FindConnection(const FlowKey& key) const;
 
   /// The memory the layer's tables take (sized at construction; constant afterwards).
   TcpLayerMemory Memory() const;
@@ -238,12 +236,6 @@ class TcpLayer : public TransportHandler {
   const TcpCounters& tcp_counters() const { return tcp_counters_; }
   size_t connections() const { return flows_.size(); }
   size_t time_wait_entries() const { return tw_index_.size(); }
-  /// Tests: the sum of the per-peer reference counts, which must equal connections() + time_wait_entries().
-  uint64_t peer_refs_total() const {
-    uint64_t n = 0;
-    for (uint32_t c : peer_refs_) n += c;
-    return n;
-  }
   /// The memory pressure level seen at the last check (every few hundred microseconds in Poll).
   MemoryPressure pressure() const { return pressure_; }
   /// Memory (mbuf truesize) the connection's queues pin: received data, then send data.
@@ -254,10 +246,23 @@ class TcpLayer : public TransportHandler {
   uint32_t half_open() const { return half_open_; }
   /// Connections the application closed that are still finishing (see TcpLayerConfig::max_orphans).
   uint32_t orphans() const { return orphans_; }
+  /// The time of the engine's current poll.
   Instant now() const { return now_; }
-  void set_now(Instant now) { now_ = now; }
 
  private:
+  friend class Engine;            // sets the time of each poll
+  friend class TcpLayerTestPeer;  // tests only (tests/tcp_layer_peer.h)
+
+  void set_now(Instant now) { now_ = now; }
+  // The protocol state of the connection with this 4-tuple, or null.
+  const TcpConnection* FindConnection(const FlowKey& key) const;
+  // The sum of the per-peer reference counts, which must equal connections() + time_wait_entries().
+  uint64_t peer_refs_total() const {
+    uint64_t n = 0;
+    for (uint32_t c : peer_refs_) n += c;
+    return n;
+  }
+
   struct Socket {
     explicit Socket(const TcpContext& ctx) : conn(ctx) {}
     TcpConnection conn;

@@ -71,6 +71,7 @@ bool TcpConnection::synchronized() const {
 
 void TcpConnection::SetState(TcpState s, TcpOutput& out) {
   ++ctx_.counters->transitions[static_cast<size_t>(state_)][static_cast<size_t>(s)];
+  SYNACK_TRACE_TRANSITION(ep_.local_port, ep_.remote_port, state_, s);
   state_ = s;
   if (s == TcpState::kEstablished) out.events |= tcp_events::kConnected;
 }

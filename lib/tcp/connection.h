@@ -38,6 +38,15 @@
 
 namespace synack {
 
+// A compile-time hook on every state transition (all go through TcpConnection::SetState): define
+// SYNACK_TRACE_TRANSITION(local_port, remote_port, from, to) before this header (e.g. with -D) to log or
+// count them; by default it compiles to nothing.
+#ifndef SYNACK_TRACE_TRANSITION
+#define SYNACK_TRACE_TRANSITION(local_port, remote_port, from, to) \
+  do {                                                              \
+  } while (0)
+#endif
+
 enum class TcpState : uint8_t {
   kClosed,
   kListen,

@@ -18,6 +18,7 @@
 #include "lib/dev/ring_pair.h"
 #include "tests/eal_env.h"
 #include "tests/echo.h"
+#include "tests/tcp_layer_peer.h"
 
 namespace synack {
 namespace {
@@ -241,7 +242,7 @@ class LossyTest : public ::testing::TestWithParam<Profile> {
         const FlowKey rev{key->remote, key->local, key->remote_port, key->local_port};
         std::printf("  stuck client %u: sent %llu received %llu\n    client: %s\n    server: %s\n", c.index,
                     static_cast<unsigned long long>(c.sent), static_cast<unsigned long long>(c.received),
-                    describe(client_->tcp().FindConnection(*key)).c_str(), describe(server_->tcp().FindConnection(rev)).c_str());
+                    describe(TcpLayerTestPeer::FindConnection(client_->tcp(), *key)).c_str(), describe(TcpLayerTestPeer::FindConnection(server_->tcp(), rev)).c_str());
       }
     }
     EXPECT_EQ(failed_, 0);

@@ -21,6 +21,7 @@
 #include "lib/dev/port.h"
 #include "lib/dev/ring_pair.h"
 #include "tests/eal_env.h"
+#include "tests/tcp_layer_peer.h"
 
 namespace synack {
 namespace {
@@ -258,9 +259,9 @@ TEST(MultiCore, ThousandsOfConnectionsOnTwoLcoresWithSoftwareDispatch) {
                           t->snd_una().raw(), " rcv_nxt=", t->rcv_nxt().raw());
     };
     ADD_FAILURE() << "connection " << index << " port " << c.key.local_port << " stuck with " << c.got
-                  << " bytes echoed; owner " << steering.OwnerOf(c.key) << "\n client " << tcb(client->tcp().FindConnection(c.key))
-                  << "\n server0 " << tcb(servers[0]->tcp().FindConnection(sk)) << "\n server1 "
-                  << tcb(servers[1]->tcp().FindConnection(sk));
+                  << " bytes echoed; owner " << steering.OwnerOf(c.key) << "\n client " << tcb(TcpLayerTestPeer::FindConnection(client->tcp(), c.key))
+                  << "\n server0 " << tcb(TcpLayerTestPeer::FindConnection(servers[0]->tcp(), sk)) << "\n server1 "
+                  << tcb(TcpLayerTestPeer::FindConnection(servers[1]->tcp(), sk));
   }
   auto dump = [](const char* who, Engine& e) {
     std::string s;

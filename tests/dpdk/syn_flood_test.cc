@@ -9,12 +9,13 @@
 #include <gtest/gtest.h>
 #include <rte_mempool.h>
 
-#include "apps/common/syn_flood.h"
+#include "lib/api/syn_flood.h"
 #include "lib/core/engine.h"
 #include "lib/dev/port.h"
 #include "lib/dev/ring_pair.h"
 #include "tests/eal_env.h"
 #include "tests/frames.h"
+#include "tests/tcp_layer_peer.h"
 
 namespace synack {
 namespace {
@@ -31,7 +32,7 @@ testing::RingPorts& FloodPorts() {
 
 class SynFloodTest : public ::testing::Test {
  protected:
-  void Start(const TcpLayerConfig& server_tcp, const app::SynFloodOptions& flood_options) {
+  void Start(const TcpLayerConfig& server_tcp, const SynFloodOptions& flood_options) {
     testing::RingPorts& p = FloodPorts();
     pool_in_use_ = rte_mempool_in_use_count(testing::TestPool());
     EngineConfig cc;
@@ -60,12 +61,12 @@ class SynFloodTest : public ::testing::Test {
     OpenMore(1, 1);
     for (int i = 0; i < 1000 && succeeded_ == 0; ++i) Step();
     ASSERT_EQ(succeeded_, 1);
-    app::SynFloodOptions fo = flood_options;
+    SynFloodOptions fo = flood_options;
     fo.target = kServerIp;
     fo.target_port = kPort;
     fo.src_mac = p.a;
     fo.dst_mac = p.b;
-    absl::StatusOr<std::unique_ptr<app::SynFlood>> f = app::SynFlood::Create("flood_test_pool", fo);
+    absl::StatusOr<std::unique_ptr<SynFlood>> f = SynFlood::Create("flood_test_pool", fo);
     ASSERT_TRUE(f.ok()) << f.status();
     flood_ = std::move(*f);
   }
@@ -169,7 +170,7 @@ class SynFloodTest : public ::testing::Test {
   uint16_t legit_port_ = kPort;
   std::unique_ptr<Engine> client_;
   std::unique_ptr<Engine> server_;
-  std::unique_ptr<app::SynFlood> flood_;
+  std::unique_ptr<SynFlood> flood_;
   unsigned pool_in_use_ = 0;
   std::vector<size_t> received_ = std::vector<size_t>(1024, 0);
   int opened_ = 0, open_ = 0, succeeded_ = 0, failed_ = 0;
@@ -187,7 +188,7 @@ class SynFloodSampledTest : public SynFloodTest {
     }
     if (rounds_ % 5000 == 0) {  // the peer filter counts exactly what the tables hold
       for (Engine* e : {client_.get(), server_.get()}) {
-        ASSERT_EQ(e->tcp().peer_refs_total(), e->tcp().connections() + e->tcp().time_wait_entries());
+        ASSERT_EQ(TcpLayerTestPeer::PeerRefsTotal(e->tcp()), e->tcp().connections() + e->tcp().time_wait_entries());
       }
     }
     max_half_open_ = std::max(max_half_open_, server_->tcp().half_open());
@@ -206,7 +207,7 @@ TEST_F(SynFloodSampledTest, LegitimateClientsServedThroughAFloodWithTinySynQueue
   tcp.max_time_wait = 4096;
   tcp.syn_backlog = 4;  // forced tiny
   tcp.max_half_open = 8;
-  app::SynFloodOptions fo;
+  SynFloodOptions fo;
   fo.rate = 100000;  // SYNs per (simulated) second, for 4 s
   fo.count = 400000;
   Start(tcp, fo);
@@ -246,14 +247,14 @@ TEST_F(SynFloodSampledTest, LegitimateClientsServedThroughAFloodWithTinySynQueue
     server_->PollOnce(now_);
   }
   EXPECT_EQ(server_->tcp().half_open(), 0u);
-  EXPECT_EQ(server_->tcp().peer_refs_total(), server_->tcp().connections() + server_->tcp().time_wait_entries());
+  EXPECT_EQ(TcpLayerTestPeer::PeerRefsTotal(server_->tcp()), server_->tcp().connections() + server_->tcp().time_wait_entries());
 }
 
 TEST_F(SynFloodTest, AlwaysCookiesKeepsNoHalfOpenState) {
   TcpLayerConfig tcp;
   tcp.max_connections = 256;
   tcp.syn_cookies = SynCookieMode::kAlways;
-  app::SynFloodOptions fo;
+  SynFloodOptions fo;
   fo.rate = 200000;
   fo.count = 20000;
   Start(tcp, fo);
@@ -277,7 +278,7 @@ TEST_F(SynFloodTest, OneSourceBeyondItsRateIsLimitedOthersAreNot) {
   tcp.syn_cookies = SynCookieMode::kOff;  // the limiter alone
   tcp.syn_backlog = 100000;
   tcp.max_half_open = 100000;
-  app::SynFloodOptions fo;
+  SynFloodOptions fo;
   fo.sources = Ipv4Prefix{Ipv4Addr::Of(198, 19, 7, 7), 32};  // one address
   fo.rate = 200000;
   fo.count = 20000;  // 0.1 s at 200k/s
@@ -305,7 +306,7 @@ TEST_F(SynFloodTest, EngineWideHalfOpenBoundCoversEveryListener) {
   tcp.max_connections = 256;
   tcp.syn_backlog = 1000;
   tcp.max_half_open = 6;
-  app::SynFloodOptions fo;
+  SynFloodOptions fo;
   fo.rate = 200000;
   fo.count = 40000;
   Start(tcp, fo);
@@ -329,7 +330,7 @@ TEST_F(SynFloodTest, ReplayedCookieAckIsChargedToTheSourceLimit) {
   tcp.syn_cookies = SynCookieMode::kAlways;
   tcp.syn_limit.rate = 1;
   tcp.syn_limit.burst = 4;
-  app::SynFloodOptions fo;
+  SynFloodOptions fo;
   fo.count = 1;
   flooding_ = false;
   Start(tcp, fo);  // the warm-up connection: one SYN and one cookie ACK charged
@@ -343,8 +344,8 @@ TEST_F(SynFloodTest, ReplayedCookieAckIsChargedToTheSourceLimit) {
   for (int i = 0; i < 100 && client_->tcp().State(*id) != TcpState::kEstablished; ++i) Step();
   ASSERT_EQ(client_->tcp().State(*id), TcpState::kEstablished);
   const FlowKey flow = *client_->tcp().Flow(*id);
-  const SeqNum iss = client_->tcp().FindConnection(flow)->iss();
-  const SeqNum cookie = client_->tcp().FindConnection(flow)->irs();
+  const SeqNum iss = TcpLayerTestPeer::FindConnection(client_->tcp(), flow)->iss();
+  const SeqNum cookie = TcpLayerTestPeer::FindConnection(client_->tcp(), flow)->irs();
   client_->tcp().Abort(*id);  // the server's connection goes with the RST
   for (int i = 0; i < 100; ++i) Step();
   ASSERT_EQ(server_->tcp().connections(), 0u);

@@ -13,6 +13,7 @@
 #include "lib/dev/ring_pair.h"
 #include "tests/eal_env.h"
 #include "tests/echo.h"
+#include "tests/tcp_layer_peer.h"
 
 namespace synack {
 namespace {
@@ -43,7 +44,7 @@ class TcpPairTest : public ::testing::Test {
     EXPECT_EQ(client_->tcp().connections(), 0u);
     EXPECT_EQ(server_->tcp().connections(), 0u);
     for (Engine* e : {&*client_, &*server_}) {
-      EXPECT_EQ(e->tcp().peer_refs_total(), e->tcp().connections() + e->tcp().time_wait_entries());
+      EXPECT_EQ(TcpLayerTestPeer::PeerRefsTotal(e->tcp()), e->tcp().connections() + e->tcp().time_wait_entries());
     }
     client_.reset();
     server_.reset();

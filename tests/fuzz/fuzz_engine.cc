@@ -45,6 +45,7 @@
 #include "tests/frames.h"
 #include "tests/fuzz/engine_program.h"
 #include "tests/fuzz/fuzz_env.h"
+#include "tests/tcp_layer_peer.h"
 
 namespace synack {
 namespace {
@@ -230,7 +231,7 @@ Harness::Harness(const Config& c) {
 
   stack_.emplace(nc_, stack_pool_);
   tcp_.emplace(lc_, *stack_, stack_pool_, indirect_pool_);
-  tcp_->set_now(now_);
+  TcpLayerTestPeer::SetNow(*tcp_, now_);
   stack_->Start(now_);
   ENGINE_CHECK(tcp_->Listen(kListenPort).ok(), "listen");
   ENGINE_CHECK(tcp_->Listen(kListenPort2).ok(), "listen");
@@ -344,7 +345,7 @@ Bytes Harness::Options(const TcpOpts& o, const FlowInfo* flow) const {
 // of the connection that takes them (a cookie ACK's connection gets IRS = SEG.SEQ - 1).
 Bytes Harness::Payload(const FlowKey& key, SeqNum seq, bool syn, uint16_t len) const {
   SeqNum base = seq;
-  const TcpConnection* c = tcp_->FindConnection(key);
+  const TcpConnection* c = TcpLayerTestPeer::FindConnection(*tcp_, key);
   if (c != nullptr && c->state() != TcpState::kSynSent) {
     base = c->irs() + 1;
   } else if (syn) {
@@ -433,7 +434,7 @@ void Harness::CheckSent(const rte_mbuf* m) {
   }
   if (seg.payload_len == 0) return;
   ENGINE_CHECK(!seg.syn() && !seg.rst(), "data on a SYN or RST: ", ToString(seg));
-  const TcpConnection* c = tcp_->FindConnection(key);
+  const TcpConnection* c = TcpLayerTestPeer::FindConnection(*tcp_, key);
   if (c == nullptr || !fl.app_valid || tcp_->Flow(fl.app_conn) != key) return;  // cannot tell whose bytes these are
   const uint32_t offset = seg.seq.raw() - (c->iss() + 1).raw();
   ENGINE_CHECK(uint64_t{offset} + seg.payload_len <= fl.app_sent, "sent bytes [", offset, ", ",
@@ -485,14 +486,14 @@ void Harness::CheckInvariants() {
   const std::pair<size_t, size_t> sizes{t.connections(), t.time_wait_entries()};
   if (sizes != last_sizes_ || ++checks_ % 32 == 0) {
     last_sizes_ = sizes;
-    ENGINE_CHECK(t.peer_refs_total() == t.connections() + t.time_wait_entries(), "peer refs ", t.peer_refs_total(),
+    ENGINE_CHECK(TcpLayerTestPeer::PeerRefsTotal(t) == t.connections() + t.time_wait_entries(), "peer refs ", TcpLayerTestPeer::PeerRefsTotal(t),
                  " != connections ", t.connections(), " + TIME-WAIT ", t.time_wait_entries());
   }
   ENGINE_CHECK(stack_->neighbors().size() <= nc_.arp.capacity, "neighbour cache over capacity");
   size_t found = 0;
   uint32_t half_open = 0;
   for (const FlowInfo& fl : flows_) {
-    const TcpConnection* c = t.FindConnection(fl.key);
+    const TcpConnection* c = TcpLayerTestPeer::FindConnection(t, fl.key);
     if (c == nullptr) continue;
     ++found;
     const std::string bad = c->CheckInvariants();
@@ -513,7 +514,7 @@ void Harness::CheckInvariants() {
     std::optional<FlowKey> k = t.Flow(a.id);
     ENGINE_CHECK(k.has_value() && *k == a.key, "live connection ", a.id.index, "/", a.id.generation,
                  " (", KeyString(a.key), ") is gone without a kClosed event");
-    const TcpConnection* c = t.FindConnection(a.key);
+    const TcpConnection* c = TcpLayerTestPeer::FindConnection(t, a.key);
     ENGINE_CHECK(c != nullptr, "no connection for ", KeyString(a.key));
     ENGINE_CHECK(t.Readable(a.id) == c->unread(), KeyString(a.key), ": Readable ", t.Readable(a.id),
                  " != the TCB's unread ", c->unread());
@@ -546,7 +547,7 @@ void Harness::Advance(Duration d) {
     Drain();
     CheckInvariants();
   }
-  tcp_->set_now(now_);
+  TcpLayerTestPeer::SetNow(*tcp_, now_);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -613,7 +614,7 @@ void Harness::DoSegment(const SegmentOp& a) {
   FlowInfo* fl = PickFlow(a.flow);
   if (fl == nullptr) return;
   const FlowKey key = fl->key;
-  const TcpConnection* c = tcp_->FindConnection(key);
+  const TcpConnection* c = TcpLayerTestPeer::FindConnection(*tcp_, key);
   const SeqNum base_seq = c != nullptr ? c->rcv_nxt() : fl->last_ack;
   const SeqNum base_ack = c != nullptr ? ((a.ack_mode & 4) ? c->snd_una() : c->snd_nxt()) : fl->snd_end;
   testing::TcpFields f;
@@ -631,7 +632,7 @@ void Harness::DoAckAll(const AckAllOp& a) {
   FlowInfo* fl = PickFlow(a.flow);
   if (fl == nullptr) return;
   const FlowKey key = fl->key;
-  const TcpConnection* c = tcp_->FindConnection(key);
+  const TcpConnection* c = TcpLayerTestPeer::FindConnection(*tcp_, key);
   if (c == nullptr && !(fl->have_ack && fl->have_end)) return;
   testing::TcpFields f;
   f.src_port = key.remote_port;
@@ -738,7 +739,7 @@ void Harness::DoSend(const SendOp& a) {
     return;
   }
   FlowInfo& fl = flows_[FlowIndex(live->key)];
-  ENGINE_CHECK(tcp_->FindConnection(live->key) != nullptr, "live connection without a TCB");
+  ENGINE_CHECK(TcpLayerTestPeer::FindConnection(*tcp_, live->key) != nullptr, "live connection without a TCB");
   if (!fl.app_valid || fl.app_conn != *id) {
     fl.app_valid = true;
     fl.app_conn = *id;
@@ -929,7 +930,7 @@ void Harness::Run(ByteReader& r) {
       });
       std::fprintf(stderr, "    counters:%s\n", counters.c_str());
       for (const FlowInfo& fl : flows_) {
-        if (const TcpConnection* c = tcp_->FindConnection(fl.key)) {
+        if (const TcpConnection* c = TcpLayerTestPeer::FindConnection(*tcp_, fl.key)) {
           std::fprintf(stderr, "    conn %s %s unread=%u queued=%u\n", KeyString(fl.key).c_str(), StateName(c->state()),
                        c->unread(), c->send_queued());
         }
@@ -964,7 +965,7 @@ void Harness::Finish() {
   if (tcp_->connections() > 0) {
     std::string left;
     for (const FlowInfo& fl : flows_) {
-      if (const TcpConnection* c = tcp_->FindConnection(fl.key)) {
+      if (const TcpConnection* c = TcpLayerTestPeer::FindConnection(*tcp_, fl.key)) {
         absl::StrAppend(&left, "\n  ", KeyString(fl.key), " ", StateName(c->state()), " snd_una=", c->snd_una().raw(),
                         " snd_nxt=", c->snd_nxt().raw(), " snd_wnd=", c->snd_wnd(), " queued=", c->send_queued(),
                         " unread=", c->unread(), " next deadline in ",
@@ -974,10 +975,10 @@ void Harness::Finish() {
     ENGINE_CHECK(false, tcp_->connections(), " connections still open ", kQuietPeriod.seconds(),
                  " s after the application closed everything and the peers fell silent:", left);
   }
-  ENGINE_CHECK(tcp_->time_wait_entries() == 0 && tcp_->half_open() == 0 && tcp_->peer_refs_total() == 0 &&
+  ENGINE_CHECK(tcp_->time_wait_entries() == 0 && tcp_->half_open() == 0 && TcpLayerTestPeer::PeerRefsTotal(*tcp_) == 0 &&
                    tcp_->orphans() == 0,
                "TIME-WAIT ", tcp_->time_wait_entries(), ", half-open ", tcp_->half_open(), ", peer refs ",
-               tcp_->peer_refs_total(), ", orphans ", tcp_->orphans(), " after the quiet period");
+               TcpLayerTestPeer::PeerRefsTotal(*tcp_), ", orphans ", tcp_->orphans(), " after the quiet period");
   tcp_.reset();
   stack_.reset();
   const std::array<unsigned, 4> now_in_use = {rte_mempool_in_use_count(Pool()), rte_mempool_in_use_count(IndirectPool()),

@@ -1,4 +1,4 @@
-#include "apps/common/loopback.h"
+#include "lib/api/loopback.h"
 
 
 #include <rte_launch.h>
@@ -13,7 +13,7 @@
 #include "lib/dev/ring_pair.h"
 #include "lib/tcp/isn.h"
 
-namespace synack::app {
+namespace synack {
 namespace {
 
 // How long both engines keep polling after the client app is done, so final ACKs and FINs get through.
@@ -44,17 +44,16 @@ EngineConfig MakeEngineConfig(const PortInfo& port, const Ipv4Prefix& local, con
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const std::string& program, const cli::SplitArgs& args,
-                                                           const LoopbackOptions& options) {
+absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const LoopbackOptions& options) {
   EalConfig eal;
-  eal.program_name = program;
-  eal.user_args = args.eal;
+  eal.program_name = options.program;
+  eal.user_args = options.eal_args;
   eal.hugepages = options.hugepages;
-  if (!HasAnyArg(args.eal, {"-l", "-c", "--lcores"})) {
+  if (!HasAnyArg(options.eal_args, {"-l", "-c", "--lcores"})) {
     std::vector<std::string> l = FirstCpusLcoreArgs(2);
     eal.user_args.insert(eal.user_args.end(), l.begin(), l.end());
   }
-  if (!HasAnyArg(args.eal, {"--no-pci", "-a", "--allow", "-b", "--block"})) eal.user_args.push_back("--no-pci");
+  if (!HasAnyArg(options.eal_args, {"--no-pci", "-a", "--allow", "-b", "--block"})) eal.user_args.push_back("--no-pci");
   if (absl::Status s = InitEal(eal); !s.ok()) return s;
 
   std::unique_ptr<Loopback> lb(new Loopback());
@@ -120,7 +119,7 @@ std::string Loopback::Describe() const {
 int Loopback::ServerMain(void* arg) {
   Loopback& lb = *static_cast<Loopback*>(arg);
   Engine& engine = *lb.server_;
-  App& app = *lb.server_app_;
+  Application& app = *lb.server_app_;
   TscClock clock;
   engine.Start(clock.Now());
   lb.server_status_ = app.Start(engine);
@@ -135,7 +134,7 @@ int Loopback::ServerMain(void* arg) {
   return 0;
 }
 
-absl::Status Loopback::Run(App& server, App& client) {
+absl::Status Loopback::Run(Application& server, Application& client) {
   if (!parallel()) return RunAlternating(server, client);
   server_app_ = &server;
   server_state_.store(0);
@@ -163,7 +162,7 @@ absl::Status Loopback::Run(App& server, App& client) {
   return status;
 }
 
-absl::Status Loopback::RunAlternating(App& server, App& client) {
+absl::Status Loopback::RunAlternating(Application& server, Application& client) {
   TscClock clock;
   server_->Start(clock.Now());
   client_->Start(clock.Now());
@@ -183,4 +182,4 @@ absl::Status Loopback::RunAlternating(App& server, App& client) {
   return status;
 }
 
-}  // namespace synack::app
+}  // namespace synack

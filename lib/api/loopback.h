@@ -14,16 +14,19 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
-#include "apps/common/cli.h"
-#include "apps/common/runtime.h"
+#include "lib/api/stack.h"
 #include "lib/core/engine.h"
 #include "lib/net/addr.h"
 
-namespace synack::app {
+namespace synack {
 
 struct LoopbackOptions {
+  std::string program = "synack";
+  // EAL arguments (as StackConfig::eal_args); `-l` and `--no-pci` are added unless given.
+  std::vector<std::string> eal_args;
   Ipv4Prefix client = {Ipv4Addr::Of(198, 18, 0, 1), 24};
   Ipv4Prefix server = {Ipv4Addr::Of(198, 18, 0, 2), 24};
   // The server's next hop for off-link addresses (e.g. the client, so that replies to spoofed flood
@@ -41,10 +44,10 @@ struct LoopbackOptions {
 
 class Loopback {
  public:
-  // Starts the EAL with `args.eal` plus defaults for this mode (`--no-pci`; `-l` with the first two CPUs
-  // this process may run on, unless the user chose lcores), then pools, the ring pair and both engines.
-  static absl::StatusOr<std::unique_ptr<Loopback>> Create(const std::string& program, const cli::SplitArgs& args,
-                                                          const LoopbackOptions& options);
+  // Starts the EAL with `options.eal_args` plus defaults for this mode (`--no-pci`; `-l` with the first
+  // two CPUs this process may run on, unless the user chose lcores), then pools, the ring pair and both
+  // engines.
+  static absl::StatusOr<std::unique_ptr<Loopback>> Create(const LoopbackOptions& options);
   ~Loopback();
   Loopback(const Loopback&) = delete;
   Loopback& operator=(const Loopback&) = delete;
@@ -52,7 +55,7 @@ class Loopback {
   // Starts both engines, then server.Start() and, once that succeeded, client.Start(); polls until
   // client.Done() or SIGINT/SIGTERM (InstallStopSignals), then lets final segments drain for a few
   // milliseconds. Returns the first Start error.
-  absl::Status Run(App& server, App& client);
+  absl::Status Run(Application& server, Application& client);
 
   Engine& server() { return *server_; }
   Engine& client() { return *client_; }
@@ -66,7 +69,7 @@ class Loopback {
   static constexpr unsigned kNoLcore = ~0u;
   Loopback() = default;
   static int ServerMain(void* self);
-  absl::Status RunAlternating(App& server, App& client);
+  absl::Status RunAlternating(Application& server, Application& client);
 
   LoopbackOptions options_;
   uint16_t client_port_ = 0;
@@ -77,10 +80,10 @@ class Loopback {
   std::unique_ptr<Engine> server_;
 
   // Hand-over between the main lcore and the server's lcore during Run.
-  App* server_app_ = nullptr;
+  Application* server_app_ = nullptr;
   std::atomic<int> server_state_{0};  // 0 starting, 1 running, 2 Start failed
   absl::Status server_status_;
   std::atomic<bool> stop_{false};
 };
 
-}  // namespace synack::app
+}  // namespace synack

@@ -15,12 +15,12 @@
 #include <rte_mempool.h>
 
 #include "absl/status/statusor.h"
-#include "apps/common/runtime.h"
+#include "lib/api/stack.h"
 #include "lib/base/time.h"
 #include "lib/net/addr.h"
 #include "lib/net/outbox.h"
 
-namespace synack::app {
+namespace synack {
 
 struct SynFloodOptions {
   double rate = 0;             // SYNs per second; 0 = as fast as possible (a burst per poll)
@@ -71,19 +71,19 @@ class SynFlood {
 // Runs `inner` on an engine and, alongside it, a flood out of the same engine's port: the flood starts
 // once the next hop towards the target has answered ARP (its MAC becomes the frames' destination) and
 // stops when its count is reached or the inner app is done.
-class WithSynFlood : public App {
+class WithSynFlood : public Application {
  public:
-  WithSynFlood(App& inner, SynFlood& flood, Ipv4Addr next_hop) : inner_(inner), flood_(flood), next_hop_(next_hop) {}
+  WithSynFlood(Application& inner, SynFlood& flood, Ipv4Addr next_hop) : inner_(inner), flood_(flood), next_hop_(next_hop) {}
   absl::Status Start(Engine& engine) override { return inner_.Start(engine); }
   void OnEvent(Engine& engine, const Event& e) override { inner_.OnEvent(engine, e); }
   void OnPoll(Engine& engine, Instant now) override;
   bool Done() const override { return inner_.Done(); }
 
  private:
-  App& inner_;
+  Application& inner_;
   SynFlood& flood_;
   Ipv4Addr next_hop_;
   bool resolved_ = false;
 };
 
-}  // namespace synack::app
+}  // namespace synack

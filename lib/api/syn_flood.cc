@@ -1,4 +1,4 @@
-#include "apps/common/syn_flood.h"
+#include "lib/api/syn_flood.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +11,7 @@
 #include "lib/tcp/segment.h"
 #include "lib/tcp/tcp_header.h"
 
-namespace synack::app {
+namespace synack {
 
 absl::StatusOr<std::unique_ptr<SynFlood>> SynFlood::Create(const std::string& name, const SynFloodOptions& options,
                                                            rte_mempool* pool) {
@@ -110,4 +110,4 @@ void WithSynFlood::OnPoll(Engine& engine, Instant now) {
   if (!flood_.done() && !inner_.Done()) flood_.Poll(now, engine.stack().outbox());
 }
 
-}  // namespace synack::app
+}  // namespace synack

@@ -1,0 +1,124 @@
+// Stack: Synack started on one DPDK port — the EAL, one engine per EAL lcore (`-l 0-3` gives four, each
+// with its own RX/TX queue, mempools, connection table and timers), flow dispatch (hardware RSS with a
+// symmetric key when the device has it and reads it back, otherwise software dispatch over rte_rings)
+// and the poll loops that hand TCP events to one Application per engine.
+//
+// Ownership: the Stack owns the EAL (started in Create, cleaned up when it is destroyed), the port, the
+// pools, the dispatch rings and the engines. Applications passed to Run/RunAll stay the caller's.
+// Threading: Create, Run/RunAll and the destructor on the main thread; each Application's calls on its
+// engine's lcore (Run/RunAll launch the workers). Command-line parsing is not here: the apps build a
+// StackConfig from their flags (apps/common/runtime.h).
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <rte_mempool.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "lib/core/engine.h"
+#include "lib/core/rss.h"
+#include "lib/dev/impairment.h"
+#include "lib/dev/port.h"
+
+namespace synack {
+
+/// Everything Stack::Create needs.
+struct StackConfig {
+  /// argv[0] for the EAL (and its log lines).
+  std::string program = "synack";
+  /// EAL arguments, e.g. {"-l", "0-1", "--vdev=net_tap0,iface=syn0"}. Defaults added unless given:
+  /// `--no-huge -m 512` (unless `hugepages`), `--no-shconf`, a per-process `--file-prefix`.
+  std::vector<std::string> eal_args;
+  /// Use mounted hugepages instead of --no-huge.
+  bool hugepages = false;
+  /// Our address and prefix length (one per stack; every engine answers for it).
+  Ipv4Prefix local;
+  /// Next hop for off-link destinations (must be inside `local`).
+  std::optional<Ipv4Addr> gateway;
+  /// DPDK port id.
+  uint16_t eth_port = 0;
+  /// mbufs per engine pool (frames; the same number of data-less mbufs for zero-copy TX).
+  uint32_t mbufs = 16383;
+  /// Per engine: table sizes, SYN defences, congestion control, buffers (lib/core/tcp_layer.h). The
+  /// checksum offloads, ISN keys, steering and the MSS cap from the port's MTU are filled in by Create.
+  TcpLayerConfig tcp;
+  /// A seeded impaired link on what every engine sends and receives (off by default).
+  ImpairConfig impair;
+};
+
+/// One application instance per engine; every call on that engine's lcore.
+class Application {
+ public:
+  virtual ~Application() = default;
+  /// Called once the engine is up (listen, connect, print the readiness line). An error stops the run.
+  virtual absl::Status Start(Engine& engine) = 0;
+  /// One event of the engine's queue (TcpLayer::PollEvents).
+  virtual void OnEvent(Engine& engine, const Event& e) = 0;
+  /// Called every loop iteration after the events (clients generate load here).
+  virtual void OnPoll(Engine& engine, Instant now) {}
+  /// The loop ends when this returns true (or on SIGINT/SIGTERM, see InstallStopSignals).
+  virtual bool Done() const { return false; }
+};
+
+class Stack {
+ public:
+  /// Starts the EAL, pools and the port, and builds one engine per lcore. Errors name the setting.
+  static absl::StatusOr<std::unique_ptr<Stack>> Create(const StackConfig& config);
+  ~Stack();
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  /// Engines, one per lcore; engine(0) runs on the main lcore.
+  size_t engines() const { return engines_.size(); }
+  Engine& engine(size_t i = 0) { return *engines_[i]; }
+  const PortInfo& port() const { return port_; }
+  /// How flows reach their engine, for start-up reports ("software dispatch: ...", "hardware RSS ...").
+  const std::string& dispatch() const { return dispatch_; }
+
+  /// Runs `app` on engine 0 (the main lcore); the other engines poll without an application (they still
+  /// receive and forward frames). Until SIGINT/SIGTERM or app.Done(); returns the app's Start error.
+  absl::Status Run(Application& app);
+  /// Runs `apps[i]` on engine(i), each on its engine's lcore (a null entry polls without an app). Until
+  /// SIGINT/SIGTERM or any app's Done(); returns the first Start error.
+  absl::Status RunAll(const std::vector<Application*>& apps);
+  /// Prints every non-zero counter (net, tcp layer, tcp state machine, pools, impairment) under `title`.
+  void PrintCounters(FILE* out, const std::string& title) const;
+
+ private:
+  struct Lane;  // one engine's poll loop context
+  Stack() = default;
+  static int LaneMain(void* lane);
+
+  PortInfo port_;
+  std::string dispatch_;
+  std::unique_ptr<RssSteering> steering_;
+  std::vector<rte_ring*> rings_;
+  std::vector<std::unique_ptr<Engine>> engines_;
+};
+
+/// An engine's own pools: frames (RX buffers, frames it builds) and data-less mbufs for zero-copy TX.
+struct EnginePools {
+  rte_mempool* frames = nullptr;
+  rte_mempool* indirect = nullptr;
+};
+/// Creates "<name>" and "<name>_ind" with `mbufs` entries each. Control plane, after the EAL started.
+absl::StatusOr<EnginePools> CreateEnginePools(const std::string& name, uint32_t mbufs);
+
+/// One iteration of an engine's loop: PollOnce, hand every TCP event to `app`, then app->OnPoll. With a
+/// null `app` the events are discarded. On the engine's lcore.
+void PollEngineOnce(Engine& engine, Application* app, Instant now);
+
+/// Prints every non-zero counter summed over `engines`, under `title`. On the engines' lcore, or on any
+/// thread once they stopped.
+void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, const std::string& title);
+
+/// Installs SIGINT/SIGTERM handlers that end Run/RunAll, and SIGUSR1 to print counters and go on.
+void InstallStopSignals();
+bool StopRequested();
+
+}  // namespace synack
