@@ -20,4 +20,17 @@ struct FlowKey {
   }
 };
 
+// A keyed multiply-xorshift mix of the 96-bit tuple (the per-table `seed` keeps peers from choosing
+// 4-tuples that pile up in one bucket).
+inline uint64_t FlowHash(const FlowKey& k, uint64_t seed) {
+  uint64_t a = ((uint64_t{k.local.v} << 32) | k.remote.v) ^ seed;
+  const uint64_t b = (uint64_t{k.local_port} << 16) | k.remote_port;
+  a *= 0x9e3779b97f4a7c15ull;
+  a ^= (b + seed) * 0xc2b2ae3d27d4eb4full;
+  a ^= a >> 29;
+  a *= 0xbf58476d1ce4e5b9ull;
+  a ^= a >> 32;
+  return a;
+}
+
 }  // namespace synack

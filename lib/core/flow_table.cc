@@ -13,17 +13,7 @@ FlowTable::FlowTable(uint32_t max_entries) : max_entries_(max_entries) {
   seed_ = (uint64_t{rd()} << 32) | rd();
 }
 
-size_t FlowTable::Home(const FlowKey& k) const {
-  // A keyed multiply-xorshift mix of the 96-bit tuple.
-  uint64_t a = ((uint64_t{k.local.v} << 32) | k.remote.v) ^ seed_;
-  const uint64_t b = (uint64_t{k.local_port} << 16) | k.remote_port;
-  a *= 0x9e3779b97f4a7c15ull;
-  a ^= (b + seed_) * 0xc2b2ae3d27d4eb4full;
-  a ^= a >> 29;
-  a *= 0xbf58476d1ce4e5b9ull;
-  a ^= a >> 32;
-  return static_cast<size_t>(a) & mask_;
-}
+size_t FlowTable::Home(const FlowKey& k) const { return static_cast<size_t>(FlowHash(k, seed_)) & mask_; }
 
 const uint32_t* FlowTable::Find(const FlowKey& key) const {
   for (size_t i = Home(key);; i = (i + 1) & mask_) {

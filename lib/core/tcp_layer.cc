@@ -108,16 +108,13 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       isn_(config.isn_key),
       cookies_(DeriveKey(config.isn_key, kCookieKeyDomain), CookieConfig(config)),
       syn_limiter_(config.syn_limit, DeriveKey(config.isn_key, kLimiterKeyDomain)),
-      wheel_(TimerWheel::Config{config.max_connections + config.max_time_wait, config.tick, Instant()}),
+      wheel_(TimerWheel::Config{config.max_connections, config.tick, Instant()}),
       flows_(config.max_connections),
-      tw_index_(config.max_time_wait) {
+      tw_(config.max_time_wait) {
   sockets_.reserve(config.max_connections);
   for (uint32_t i = 0; i < config.max_connections; ++i) sockets_.emplace_back(ctx_);
   free_sockets_.reserve(config.max_connections);
   for (uint32_t i = config.max_connections; i > 0; --i) free_sockets_.push_back(i - 1);
-  tw_slots_.resize(config.max_time_wait);
-  free_tw_.reserve(config.max_time_wait);
-  for (uint32_t i = config.max_time_wait; i > 0; --i) free_tw_.push_back(i - 1);
   events_.resize(size_t{2} * config.max_connections + 1024);
   const uint32_t span = config.ephemeral_hi - config.ephemeral_lo + 1u;
   next_ephemeral_ = static_cast<uint16_t>(config.ephemeral_lo + (config.isn_key[0] | (config.isn_key[1] << 8)) % span);
@@ -161,17 +158,17 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
     Deliver(idx, out_, &m, payload_offset);
     if (!reuse) return;
     reopen_iss = old_snd_nxt + kTimeWaitReopenIssGap;
-  } else if (const uint32_t* tw = known_peer ? tw_index_.Find(key) : nullptr) {
-    const uint32_t slot = *tw;
+  } else if (TimeWaitEntry* tw = known_peer ? tw_.Find(key) : nullptr) {
     out_.Clear();
-    const bool reuse = TimeWaitInput(tw_slots_[slot].tw, now, seg, config_.tcp, tcp_counters_, out_);
+    const Instant expires = tw->expires;
+    const bool reuse = TimeWaitInput(*tw, now, seg, config_.tcp, tcp_counters_, out_);
     for (const OutSegment& s : out_.segments) Transmit(key, s, nullptr);
     if (!reuse) {
-      wheel_.Schedule(config_.max_connections + slot, tw_slots_[slot].tw.expires);
+      if (tw->expires != expires) tw_.Requeue(key);  // 2*MSL restarted: keep the store in expiry order
       return;
     }
-    reopen_iss = tw_slots_[slot].tw.snd_nxt + kTimeWaitReopenIssGap;
-    EraseTimeWait(slot);
+    reopen_iss = tw->snd_nxt + kTimeWaitReopenIssGap;
+    EraseTimeWait(key);
     ++counters_.time_wait_reused;
   }
   // No connection: a listener, or a reset (RFC 9293 3.10.7.1).
@@ -714,16 +711,8 @@ uint16_t TcpLayer::PathMtu(Ipv4Addr dst) const {
 void TcpLayer::Poll(Instant now) {
   now_ = now;
   if (now >= next_pressure_check_) UpdatePressure(now);
+  tw_.Expire(now, [&](const FlowKey& key) { --peer_refs_[PeerBucket(key.remote)]; });
   wheel_.Advance(now, [&](uint32_t id) {
-    if (id >= config_.max_connections) {
-      const uint32_t slot = id - config_.max_connections;
-      if (tw_slots_[slot].tw.expires <= now) {
-        EraseTimeWait(slot);
-      } else {
-        wheel_.Schedule(id, tw_slots_[slot].tw.expires);
-      }
-      return;
-    }
     Socket& s = sockets_[id];
     if (!s.in_use) return;
     out_.Clear();
@@ -794,40 +783,31 @@ void TcpLayer::FreeSocket(uint32_t idx) {
 }
 
 bool TcpLayer::ToTimeWait(uint32_t idx) {
-  if (free_tw_.empty()) {
+  Socket& s = sockets_[idx];
+  if (!tw_.Insert(s.key, s.conn.ToTimeWait())) {
     ++counters_.time_wait_full;  // keep the full record until it expires
     return false;
   }
-  const uint32_t slot = free_tw_.back();
-  free_tw_.pop_back();
-  Socket& s = sockets_[idx];
-  tw_slots_[slot] = TimeWaitSlot{s.key, s.conn.ToTimeWait()};
-  tw_index_.Insert(s.key, slot);
   ++peer_refs_[PeerBucket(s.key.remote)];
   ++counters_.time_wait_entries;
   FreeSocket(idx);
-  wheel_.Schedule(config_.max_connections + slot, tw_slots_[slot].tw.expires);
   return true;
 }
 
-void TcpLayer::EraseTimeWait(uint32_t slot) {
-  tw_index_.Erase(tw_slots_[slot].key);
-  --peer_refs_[PeerBucket(tw_slots_[slot].key.remote)];
-  wheel_.Cancel(config_.max_connections + slot);
-  free_tw_.push_back(slot);
+void TcpLayer::EraseTimeWait(const FlowKey& key) {
+  if (tw_.Erase(key)) --peer_refs_[PeerBucket(key.remote)];
 }
 
 TcpLayerMemory TcpLayer::Memory() const {
   TcpLayerMemory m;
   m.socket_bytes = sizeof(Socket);
-  m.time_wait_slot_bytes = sizeof(TimeWaitSlot);
+  m.time_wait_slot_bytes = TimeWaitStore::kEntryBytes;
   const double conns = std::max<uint32_t>(config_.max_connections, 1);
   const double tws = std::max<uint32_t>(config_.max_time_wait, 1);
   const size_t conn_bytes = sockets_.capacity() * sizeof(Socket) + flows_.capacity() * FlowTable::kSlotBytes +
                             free_sockets_.capacity() * sizeof(uint32_t) + size_t{config_.max_connections} * TimerWheel::kEntryBytes +
                             events_.size() * sizeof(Event);
-  const size_t tw_bytes = tw_slots_.capacity() * sizeof(TimeWaitSlot) + tw_index_.capacity() * FlowTable::kSlotBytes +
-                          free_tw_.capacity() * sizeof(uint32_t) + size_t{config_.max_time_wait} * TimerWheel::kEntryBytes;
+  const size_t tw_bytes = tw_.MemoryBytes();
   m.per_time_wait = static_cast<double>(tw_bytes) / tws;
   const size_t loss_bytes = size_t{loss_pool_.capacity()} * (sizeof(LossState) + sizeof(uint32_t));
   m.per_connection = static_cast<double>(conn_bytes + loss_bytes) / conns;
@@ -921,37 +901,53 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
   const uint32_t span = config_.ephemeral_hi - config_.ephemeral_lo + 1u;
   FlowKey key{nc.local.addr, dst, 0, port};
   // The flow must hash to this engine (so the peer's answers come back here) and its 4-tuple must not
-  // be in use. Free ports are preferred; a port whose TIME-WAIT towards this peer is old enough to be
-  // reused safely (see TimeWaitReusable) is taken only when no free port turns up within a few more.
+  // be in use. Free ports are preferred. When the first kBusyBeforeOldest candidate ports are all taken
+  // (the steady state of a high connection rate: every port towards this peer is live or in TIME-WAIT),
+  // the oldest TIME-WAIT entries — the head of the FIFO store, a few slots — are asked for one towards
+  // this peer that may be reused safely (see TimeWaitReusable); it hashes home, since it was this
+  // engine's connection. Failing that, the scan goes on: a free port, else the first reusable TIME-WAIT
+  // port seen (looking at most kLookPastReusable ports further for a free one).
+  constexpr uint32_t kBusyBeforeOldest = 8;
+  constexpr uint32_t kOldestScan = 64;
   constexpr uint32_t kLookPastReusable = 64;
-  std::optional<uint16_t> free_port, reusable_port;
-  uint32_t reusable_slot = 0;
+  const auto reusable_towards_peer = [&](const FlowKey& k, const TimeWaitEntry& tw) {
+    return k.remote == dst && k.remote_port == port && k.local == key.local && k.local_port >= config_.ephemeral_lo &&
+           k.local_port <= config_.ephemeral_hi && TimeWaitReusable(tw);
+  };
+  std::optional<uint16_t> free_port;
+  std::optional<FlowKey> reuse;
+  uint32_t busy = 0;
   uint32_t past_reusable = 0;
   for (uint32_t i = 0; i < span && !free_port && past_reusable <= kLookPastReusable; ++i) {
     key.local_port = next_ephemeral_;
     next_ephemeral_ = next_ephemeral_ == config_.ephemeral_hi ? config_.ephemeral_lo
                                                                 : static_cast<uint16_t>(next_ephemeral_ + 1);
-    if (reusable_port) ++past_reusable;
+    if (reuse) ++past_reusable;
     if (config_.steering != nullptr && config_.steering->OwnerOf(key) != config_.engine_index) continue;
-    if (flows_.Contains(key)) continue;
-    if (const uint32_t* tw = tw_index_.Find(key)) {
-      if (!reusable_port && TimeWaitReusable(tw_slots_[*tw].tw)) {
-        reusable_port = key.local_port;
-        reusable_slot = *tw;
-      }
-      continue;
+    const bool live = flows_.Contains(key);
+    const TimeWaitEntry* tw = live ? nullptr : tw_.Find(key);
+    if (!live && tw == nullptr) {
+      free_port = key.local_port;
+      break;
     }
-    free_port = key.local_port;
+    if (tw != nullptr && !reuse && TimeWaitReusable(*tw)) reuse = key;
+    if (++busy == kBusyBeforeOldest) {
+      FlowKey oldest;
+      if (tw_.FindOldest(kOldestScan, reusable_towards_peer, &oldest)) {
+        reuse = oldest;
+        break;
+      }
+    }
   }
   // A reused 4-tuple starts its sequence space above the old connection's (as Linux does), so even a
   // peer that still remembers it sees the new SYN as newer.
   std::optional<SeqNum> iss_floor;
   if (free_port) {
     key.local_port = *free_port;
-  } else if (reusable_port) {
-    key.local_port = *reusable_port;
-    iss_floor = tw_slots_[reusable_slot].tw.snd_nxt + kTimeWaitReopenIssGap;
-    EraseTimeWait(reusable_slot);
+  } else if (reuse) {
+    key = *reuse;
+    iss_floor = tw_.Find(key)->snd_nxt + kTimeWaitReopenIssGap;
+    EraseTimeWait(key);
     ++counters_.time_wait_reused_by_connect;
   } else {
     return absl::ResourceExhaustedError(absl::StrCat("connect: out of ephemeral ports towards ", dst.ToString(), ":",

@@ -26,6 +26,7 @@
 #include "lib/base/mbuf_chain.h"
 #include "lib/core/flow.h"
 #include "lib/core/flow_table.h"
+#include "lib/core/time_wait_store.h"
 #include "lib/core/rss.h"
 #include "lib/core/syn_limiter.h"
 #include "lib/core/timer_wheel.h"
@@ -235,7 +236,7 @@ class TcpLayer : public TransportHandler {
   const TcpLayerCounters& counters() const { return counters_; }
   const TcpCounters& tcp_counters() const { return tcp_counters_; }
   size_t connections() const { return flows_.size(); }
-  size_t time_wait_entries() const { return tw_index_.size(); }
+  size_t time_wait_entries() const { return tw_.size(); }
   /// The memory pressure level seen at the last check (every few hundred microseconds in Poll).
   MemoryPressure pressure() const { return pressure_; }
   /// Memory (mbuf truesize) the connection's queues pin: received data, then send data.
@@ -294,10 +295,6 @@ class TcpLayer : public TransportHandler {
     uint32_t syn_queue = 0;     // SYN-RECEIVED connections
     uint32_t accept_queue = 0;  // kAccepted events not yet drained
   };
-  struct TimeWaitSlot {
-    FlowKey key;
-    TimeWaitEntry tw;
-  };
 
   Socket* Find(ConnId id);
   const Socket* Find(ConnId id) const;
@@ -344,7 +341,7 @@ class TcpLayer : public TransportHandler {
   // kExhausted: resets the connection (among a sample of the table) whose queues pin the most memory.
   void ResetMostExpensive(Instant now);
   bool ToTimeWait(uint32_t index);
-  void EraseTimeWait(uint32_t slot);
+  void EraseTimeWait(const FlowKey& key);
   // An active open may take over this TIME-WAIT 4-tuple.
   bool TimeWaitReusable(const TimeWaitEntry& tw) const;
 
@@ -392,9 +389,7 @@ class TcpLayer : public TransportHandler {
   std::vector<Socket> sockets_;
   std::vector<uint32_t> free_sockets_;
   FlowTable flows_;
-  std::vector<TimeWaitSlot> tw_slots_;
-  std::vector<uint32_t> free_tw_;
-  FlowTable tw_index_;
+  TimeWaitStore tw_;
   std::vector<Listener> listeners_;
   absl::flat_hash_map<uint16_t, uint32_t> listener_by_port_;
   std::vector<Event> events_;

@@ -1,5 +1,6 @@
 // TCP between two engines joined by a real net_ring port pair: handshakes, zero-copy echo of bulk data,
 // both close orders, TIME-WAIT, thousands of connections, and every mbuf back in its pool afterwards.
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -240,6 +241,45 @@ TEST_F(TcpPairTest, ConnectReusesOldTimeWaitPortsOnlyWhenNoneIsFree) {
   RunUntil([&] { return client_->tcp().Readable(*reused) == 1; });  // echoed
   uint8_t b;
   client_->tcp().RecvCopy(*reused, MutableBytes(&b, 1));
+  client_->tcp().Close(*reused);
+  RunUntil([&] { return client_->tcp().connections() == 0 && server_->tcp().connections() == 0; });
+}
+
+TEST_F(TcpPairTest, ConnectTakesOverTheOldestTimeWaitWhenEveryPortIsBusy) {
+  // Twelve ephemeral ports, all connected at once, then closed from the highest port down: the TIME-WAIT
+  // store holds them oldest first from 40011 to 40000. A second later every port is busy, and the
+  // connect takes the oldest 4-tuple (40011) from the head of the store, not the first busy port its
+  // scan passes (40000).
+  EngineConfig c = Config(SharedPorts().pair.a, SharedPorts().a, kClientIp, 1);
+  c.tcp.ephemeral_lo = 40000;
+  c.tcp.ephemeral_hi = 40011;
+  client_.emplace(c, testing::TestPool(), testing::TestIndirectPool());
+  client_->Start(now_);
+  std::vector<ConnId> ids;
+  for (int i = 0; i < 12; ++i) {
+    absl::StatusOr<ConnId> id = client_->tcp().Connect(kServerIp, 7);
+    ASSERT_TRUE(id.ok()) << id.status();
+    ids.push_back(*id);
+  }
+  RunUntil([&] { return CountClient(EventType::kConnected) == 12; });
+  std::sort(ids.begin(), ids.end(), [&](ConnId a, ConnId b) {
+    return client_->tcp().Flow(a)->local_port > client_->tcp().Flow(b)->local_port;
+  });
+  ASSERT_EQ(client_->tcp().Flow(ids.front())->local_port, 40011);
+  for (ConnId id : ids) {
+    client_->tcp().Close(id);
+    Run(Duration::Milliseconds(5), Duration::Milliseconds(1));  // each reaches TIME-WAIT before the next
+  }
+  RunUntil([&] { return client_->tcp().connections() == 0 && server_->tcp().connections() == 0; });
+  ASSERT_EQ(client_->tcp().time_wait_entries(), 12u);
+
+  Run(Duration::Milliseconds(1100), Duration::Milliseconds(1));
+  absl::StatusOr<ConnId> reused = client_->tcp().Connect(kServerIp, 7);
+  ASSERT_TRUE(reused.ok()) << reused.status();
+  EXPECT_EQ(client_->tcp().Flow(*reused)->local_port, 40011);
+  EXPECT_EQ(client_->tcp().counters().time_wait_reused_by_connect, 1u);
+  EXPECT_EQ(client_->tcp().time_wait_entries(), 11u);
+  RunUntil([&] { return CountClient(EventType::kConnected) == 13; });
   client_->tcp().Close(*reused);
   RunUntil([&] { return client_->tcp().connections() == 0 && server_->tcp().connections() == 0; });
 }

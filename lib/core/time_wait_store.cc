@@ -1,0 +1,90 @@
+#include "lib/core/time_wait_store.h"
+
+#include <algorithm>
+#include <random>
+
+namespace synack {
+
+TimeWaitStore::TimeWaitStore(uint32_t capacity) : capacity_(std::max<uint32_t>(capacity, 1)) {
+  ring_.resize(capacity_);
+  size_t cap = 16;
+  while (cap < 2 * size_t{capacity_}) cap <<= 1;
+  index_.assign(cap, kEmpty);
+  mask_ = cap - 1;
+  std::random_device rd;
+  seed_ = (uint64_t{rd()} << 32) | rd();
+}
+
+size_t TimeWaitStore::IndexOf(const FlowKey& key) const {
+  for (size_t i = Home(key);; i = (i + 1) & mask_) {
+    const uint32_t pos = index_[i];
+    if (pos == kEmpty) return SIZE_MAX;
+    if (ring_[pos].key == key) return i;
+  }
+}
+
+TimeWaitEntry* TimeWaitStore::Find(const FlowKey& key) {
+  const size_t i = IndexOf(key);
+  return i == SIZE_MAX ? nullptr : &ring_[index_[i]].tw;
+}
+
+const TimeWaitEntry* TimeWaitStore::Find(const FlowKey& key) const {
+  return const_cast<TimeWaitStore*>(this)->Find(key);
+}
+
+void TimeWaitStore::DropDeadHead() {
+  while (head_ != tail_ && !ring_[Pos(head_)].live) ++head_;
+}
+
+bool TimeWaitStore::Insert(const FlowKey& key, const TimeWaitEntry& tw) {
+  if (tail_ - head_ == capacity_) DropDeadHead();
+  if (tail_ - head_ == capacity_ || IndexOf(key) != SIZE_MAX) return false;
+  const uint32_t pos = Pos(tail_++);
+  ring_[pos] = Slot{key, true, tw};
+  size_t i = Home(key);
+  while (index_[i] != kEmpty) i = (i + 1) & mask_;
+  index_[i] = pos;
+  ++size_;
+  return true;
+}
+
+void TimeWaitStore::Unindex(const FlowKey& key) {
+  size_t hole = IndexOf(key);
+  if (hole == SIZE_MAX) return;
+  // Backward-shift deletion: move later members of the probe run into the hole when their home allows.
+  for (size_t j = (hole + 1) & mask_; index_[j] != kEmpty; j = (j + 1) & mask_) {
+    const size_t home = Home(ring_[index_[j]].key);
+    // `j` may move to `hole` unless its home lies cyclically in (hole, j].
+    const bool home_between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (home_between) continue;
+    index_[hole] = index_[j];
+    hole = j;
+  }
+  index_[hole] = kEmpty;
+}
+
+bool TimeWaitStore::Erase(const FlowKey& key) {
+  const size_t i = IndexOf(key);
+  if (i == SIZE_MAX) return false;
+  Slot& s = ring_[index_[i]];
+  Unindex(key);
+  s.live = false;
+  --size_;
+  DropDeadHead();
+  return true;
+}
+
+void TimeWaitStore::Requeue(const FlowKey& key) {
+  const size_t i = IndexOf(key);
+  if (i == SIZE_MAX) return;
+  DropDeadHead();
+  if (tail_ - head_ == capacity_) return;  // no free slot: stays (and leaves late, never early)
+  const uint32_t from = index_[i];
+  if (from == Pos(tail_ - 1)) return;  // already the newest
+  const uint32_t to = Pos(tail_++);
+  ring_[to] = ring_[from];
+  ring_[from].live = false;
+  index_[i] = to;
+}
+
+}  // namespace synack

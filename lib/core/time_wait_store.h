@@ -1,0 +1,108 @@
+// TimeWaitStore: an engine's compact TIME-WAIT connections as a FIFO. Every entry lives 2*MSL from the
+// moment it is added, so expiry order is insertion order: entries sit in a ring in the order they came
+// and are expired from its head — no timer per entry and no scan for deadlines. An entry whose 2*MSL
+// restarts (a retransmitted FIN) is re-appended at the tail; one removed early (a new SYN or an active
+// open takes its 4-tuple over) leaves a dead slot that the head skips. The oldest entries are at the
+// head, which is where an active open that must take a TIME-WAIT 4-tuple over finds one (FindOldest).
+//
+// Index: open addressing over 32-bit ring positions (linear probing, backward-shift deletion, at most
+// half full), keyed with a per-store random seed; the 4-tuple is compared in the ring entry itself.
+// Memory: 48 bytes per ring entry plus 8-16 bytes of index per entry (kEntryBytes, kIndexBytes).
+// Fixed capacity, no allocation after construction. Owned by one engine; only its core may call it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "lib/base/time.h"
+#include "lib/core/flow.h"
+#include "lib/tcp/connection.h"
+
+namespace synack {
+
+class TimeWaitStore {
+ public:
+  // Room for `capacity` entries (at most 2^30).
+  explicit TimeWaitStore(uint32_t capacity);
+
+  // Adds `key` in TIME-WAIT until `tw.expires`, which must not be earlier than that of any entry added
+  // before (the engine's clock only goes forward). False when the key is present or the ring is full.
+  bool Insert(const FlowKey& key, const TimeWaitEntry& tw);
+  // The entry for `key` (the caller may update it in place: TimeWaitInput), or null.
+  TimeWaitEntry* Find(const FlowKey& key);
+  const TimeWaitEntry* Find(const FlowKey& key) const;
+  // After the entry's `expires` moved later (a restarted 2*MSL): moves it to the tail so the ring stays
+  // in expiry order. When the ring has no free slot it stays where it is (and leaves later than it
+  // must, never earlier). No-op when absent.
+  void Requeue(const FlowKey& key);
+  // Removes `key`; false when absent.
+  bool Erase(const FlowKey& key);
+
+  // Removes every entry whose 2*MSL has passed (expires <= now), oldest first, calling on_erase(key)
+  // for each; returns how many.
+  template <typename F>
+  uint32_t Expire(Instant now, F&& on_erase) {
+    uint32_t n = 0;
+    while (head_ != tail_) {
+      Slot& s = ring_[Pos(head_)];
+      if (s.live) {
+        if (s.tw.expires > now) break;
+        on_erase(static_cast<const FlowKey&>(s.key));
+        Unindex(s.key);
+        s.live = false;
+        --size_;
+        ++n;
+      }
+      ++head_;
+    }
+    return n;
+  }
+
+  // The oldest live entry (looking at no more than `limit` ring slots from the head) for which
+  // pred(key, entry) is true; writes its key to `*key`. False when none.
+  template <typename P>
+  bool FindOldest(uint32_t limit, P&& pred, FlowKey* key) const {
+    for (uint64_t i = head_; i != tail_ && limit > 0; ++i, --limit) {
+      const Slot& s = ring_[Pos(i)];
+      if (s.live && pred(static_cast<const FlowKey&>(s.key), static_cast<const TimeWaitEntry&>(s.tw))) {
+        *key = s.key;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  size_t size() const { return size_; }
+  uint32_t capacity() const { return capacity_; }
+  // Bytes the store takes in all (ring and index), fixed at construction.
+  size_t MemoryBytes() const { return ring_.size() * sizeof(Slot) + index_.size() * sizeof(uint32_t); }
+  static constexpr size_t kEntryBytes = 48;
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    FlowKey key;
+    bool live = false;
+    TimeWaitEntry tw;
+  };
+  static_assert(sizeof(Slot) == kEntryBytes);
+
+  uint32_t Pos(uint64_t seq) const { return static_cast<uint32_t>(seq % capacity_); }
+  size_t Home(const FlowKey& key) const { return static_cast<size_t>(FlowHash(key, seed_)) & mask_; }
+  // The index slot holding `key`'s ring position, or SIZE_MAX.
+  size_t IndexOf(const FlowKey& key) const;
+  void Unindex(const FlowKey& key);
+  // Frees dead slots at the head so the tail can advance.
+  void DropDeadHead();
+
+  uint32_t capacity_;
+  std::vector<Slot> ring_;
+  std::vector<uint32_t> index_;  // ring positions; kEmpty
+  size_t mask_ = 0;
+  uint64_t seed_ = 0;
+  uint64_t head_ = 0;  // ring sequence numbers: slot Pos(i) for i in [head_, tail_)
+  uint64_t tail_ = 0;
+  size_t size_ = 0;
+};
+
+}  // namespace synack

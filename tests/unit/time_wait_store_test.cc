@@ -1,0 +1,190 @@
+// TimeWaitStore: expiry exactly at 2*MSL in insertion order (each side of the deadline), dead slots from
+// early removals skipped, a restarted 2*MSL re-queued at the tail, a full ring refused and freed by its
+// head, the oldest-first search with its scan limit, and a randomized run against a reference map
+// (index deletion under churn at the capacity limit).
+#include "lib/core/time_wait_store.h"
+
+#include <map>
+#include <random>
+#include <tuple>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace synack {
+namespace {
+
+FlowKey Key(uint32_t i) {
+  return FlowKey{Ipv4Addr::Of(198, 18, 0, 1), Ipv4Addr::Of(198, 18, 0, 2), static_cast<uint16_t>(10000 + i % 50000),
+                 static_cast<uint16_t>(5001 + i / 50000)};
+}
+
+TimeWaitEntry Entry(Instant expires, uint32_t snd_nxt = 1) {
+  TimeWaitEntry tw;
+  tw.snd_nxt = SeqNum(snd_nxt);
+  tw.expires = expires;
+  tw.ts_enabled = true;
+  return tw;
+}
+
+Instant At(int64_t ms) { return Instant() + Duration::Milliseconds(ms); }
+
+std::vector<FlowKey> ExpireAt(TimeWaitStore& s, Instant now) {
+  std::vector<FlowKey> gone;
+  s.Expire(now, [&](const FlowKey& k) { gone.push_back(k); });
+  return gone;
+}
+
+TEST(TimeWaitStore, EntriesLeaveAtTheirDeadlineInInsertionOrder) {
+  TimeWaitStore s(8);
+  ASSERT_TRUE(s.Insert(Key(1), Entry(At(1000))));
+  ASSERT_TRUE(s.Insert(Key(2), Entry(At(1000))));
+  ASSERT_TRUE(s.Insert(Key(3), Entry(At(1500))));
+  EXPECT_EQ(s.size(), 3u);
+  EXPECT_TRUE(ExpireAt(s, At(999)).empty());  // one millisecond before: all stay
+  EXPECT_EQ(ExpireAt(s, At(1000)), (std::vector<FlowKey>{Key(1), Key(2)}));  // at the deadline: gone
+  EXPECT_EQ(s.Find(Key(1)), nullptr);
+  ASSERT_NE(s.Find(Key(3)), nullptr);
+  EXPECT_TRUE(ExpireAt(s, At(1499)).empty());
+  EXPECT_EQ(ExpireAt(s, At(1500)), (std::vector<FlowKey>{Key(3)}));
+  EXPECT_EQ(s.size(), 0u);
+}
+
+TEST(TimeWaitStore, DuplicateKeyIsRefused) {
+  TimeWaitStore s(4);
+  ASSERT_TRUE(s.Insert(Key(1), Entry(At(10), 7)));
+  EXPECT_FALSE(s.Insert(Key(1), Entry(At(20), 9)));
+  EXPECT_EQ(s.Find(Key(1))->snd_nxt, SeqNum(7));
+  EXPECT_EQ(s.size(), 1u);
+}
+
+TEST(TimeWaitStore, FullRingIsRefusedUntilItsHeadLeaves) {
+  TimeWaitStore s(3);
+  for (uint32_t i = 0; i < 3; ++i) ASSERT_TRUE(s.Insert(Key(i), Entry(At(100 + i))));
+  EXPECT_FALSE(s.Insert(Key(9), Entry(At(200))));  // capacity 3: the fourth is refused
+  // Erasing the head frees its slot at once.
+  ASSERT_TRUE(s.Erase(Key(0)));
+  EXPECT_TRUE(s.Insert(Key(9), Entry(At(200))));
+  EXPECT_FALSE(s.Insert(Key(10), Entry(At(200))));
+  // Erasing from the middle leaves a dead slot the head has not reached: still full...
+  ASSERT_TRUE(s.Erase(Key(2)));
+  EXPECT_FALSE(s.Insert(Key(10), Entry(At(200))));
+  // ...until the head entry expires; then both its slot and the dead one behind it are free.
+  EXPECT_EQ(ExpireAt(s, At(101)), (std::vector<FlowKey>{Key(1)}));
+  EXPECT_TRUE(s.Insert(Key(10), Entry(At(300))));
+  EXPECT_TRUE(s.Insert(Key(11), Entry(At(300))));
+  EXPECT_EQ(s.size(), 3u);
+  EXPECT_FALSE(s.Erase(Key(2)));  // already gone
+}
+
+TEST(TimeWaitStore, ErasedEntriesNeverExpireAgain) {
+  TimeWaitStore s(8);
+  for (uint32_t i = 0; i < 4; ++i) ASSERT_TRUE(s.Insert(Key(i), Entry(At(100))));
+  ASSERT_TRUE(s.Erase(Key(1)));
+  ASSERT_TRUE(s.Erase(Key(2)));
+  EXPECT_EQ(ExpireAt(s, At(100)), (std::vector<FlowKey>{Key(0), Key(3)}));
+}
+
+TEST(TimeWaitStore, RestartedEntryIsRequeuedAtTheTail) {
+  TimeWaitStore s(8);
+  ASSERT_TRUE(s.Insert(Key(1), Entry(At(100))));
+  ASSERT_TRUE(s.Insert(Key(2), Entry(At(150))));
+  s.Find(Key(1))->expires = At(300);  // a retransmitted FIN restarted its 2*MSL
+  s.Requeue(Key(1));
+  EXPECT_EQ(ExpireAt(s, At(150)), (std::vector<FlowKey>{Key(2)}));  // no longer blocked by Key(1)
+  EXPECT_TRUE(ExpireAt(s, At(299)).empty());
+  EXPECT_EQ(ExpireAt(s, At(300)), (std::vector<FlowKey>{Key(1)}));
+}
+
+TEST(TimeWaitStore, RequeueInAFullRingLeavesTheEntryLateNeverEarly) {
+  TimeWaitStore s(2);
+  ASSERT_TRUE(s.Insert(Key(1), Entry(At(100))));
+  ASSERT_TRUE(s.Insert(Key(2), Entry(At(150))));
+  s.Find(Key(1))->expires = At(300);
+  s.Requeue(Key(1));  // no free slot: stays at the head
+  EXPECT_TRUE(ExpireAt(s, At(299)).empty());  // Key(2) waits behind it (late, which is safe)
+  EXPECT_EQ(ExpireAt(s, At(300)), (std::vector<FlowKey>{Key(1), Key(2)}));
+}
+
+TEST(TimeWaitStore, FindOldestLooksFromTheHeadWithinItsLimit) {
+  TimeWaitStore s(16);
+  for (uint32_t i = 0; i < 10; ++i) {
+    FlowKey k = Key(i);
+    k.remote_port = i < 6 ? 80 : 443;
+    ASSERT_TRUE(s.Insert(k, Entry(At(100 + i), i)));
+  }
+  const auto to443 = [](const FlowKey& k, const TimeWaitEntry&) { return k.remote_port == 443; };
+  FlowKey found;
+  EXPECT_FALSE(s.FindOldest(6, to443, &found));  // the first 443 entry is the 7th slot
+  ASSERT_TRUE(s.FindOldest(7, to443, &found));
+  EXPECT_EQ(found.local_port, Key(6).local_port);
+  // Dead slots count against the limit but are never returned.
+  FlowKey six = Key(6);
+  six.remote_port = 443;
+  ASSERT_TRUE(s.Erase(six));
+  ASSERT_TRUE(s.FindOldest(8, to443, &found));
+  EXPECT_EQ(found.local_port, Key(7).local_port);
+  EXPECT_FALSE(s.FindOldest(7, to443, &found));
+}
+
+TEST(TimeWaitStore, MatchesAReferenceUnderChurnAtCapacity) {
+  constexpr uint32_t kCap = 1000;
+  TimeWaitStore s(kCap);
+  std::map<std::tuple<uint16_t, uint16_t>, Instant> ref;  // (local port, remote port) -> expires
+  std::mt19937 rng(11);
+  int64_t now_ms = 0;
+  const auto tuple_of = [](const FlowKey& k) { return std::make_tuple(k.local_port, k.remote_port); };
+  for (int step = 0; step < 200000; ++step) {
+    const FlowKey k = Key(rng() % 3000);
+    switch (rng() % 4) {
+      case 0:
+      case 1: {
+        const bool ok = s.Insert(k, Entry(At(now_ms + 500)));
+        if (ref.count(tuple_of(k))) {
+          ASSERT_FALSE(ok) << step;
+        } else if (ok) {
+          ref[tuple_of(k)] = At(now_ms + 500);
+        } else {
+          ASSERT_GE(ref.size(), 1u) << step;  // refused only when the ring is full of entries or dead slots
+        }
+        break;
+      }
+      case 2:
+        ASSERT_EQ(s.Erase(k), ref.erase(tuple_of(k)) == 1) << step;
+        break;
+      case 3: {
+        now_ms += rng() % 3;
+        std::vector<FlowKey> gone = ExpireAt(s, At(now_ms));
+        for (const FlowKey& g : gone) {
+          auto it = ref.find(tuple_of(g));
+          ASSERT_NE(it, ref.end()) << step;
+          ASSERT_LE(it->second, At(now_ms)) << step;  // never early
+          ref.erase(it);
+        }
+        // Never late either: with one lifetime for all and no requeues, whatever is due is gone.
+        for (const auto& [t, exp] : ref) ASSERT_GT(exp, At(now_ms)) << step;
+        break;
+      }
+    }
+    ASSERT_EQ(s.size(), ref.size()) << step;
+    if (step % 1000 == 0) {
+      for (const auto& [t, exp] : ref) {
+        FlowKey q = Key(0);
+        std::tie(q.local_port, q.remote_port) = t;
+        const TimeWaitEntry* e = s.Find(q);
+        ASSERT_NE(e, nullptr) << step;
+        ASSERT_EQ(e->expires, exp) << step;
+      }
+    }
+  }
+}
+
+TEST(TimeWaitStore, MemoryPerEntryIncludingIndexIsAtMost64Bytes) {
+  for (uint32_t cap : {1u << 10, (1u << 10) + 1, 3000u, 1u << 16}) {
+    TimeWaitStore s(cap);
+    EXPECT_LE(static_cast<double>(s.MemoryBytes()) / cap, 64.0) << cap;
+  }
+}
+
+}  // namespace
+}  // namespace synack
