@@ -110,12 +110,12 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       syn_limiter_(config.syn_limit, DeriveKey(config.isn_key, kLimiterKeyDomain)),
       wheel_(TimerWheel::Config{config.max_connections, config.tick, Instant()}),
       flows_(config.max_connections),
-      tw_(config.max_time_wait) {
+      tw_(config.max_time_wait),
+      events_(size_t{2} * config.max_connections + 1024) {
   sockets_.reserve(config.max_connections);
   for (uint32_t i = 0; i < config.max_connections; ++i) sockets_.emplace_back(ctx_);
   free_sockets_.reserve(config.max_connections);
   for (uint32_t i = config.max_connections; i > 0; --i) free_sockets_.push_back(i - 1);
-  events_.resize(size_t{2} * config.max_connections + 1024);
   const uint32_t span = config.ephemeral_hi - config.ephemeral_lo + 1u;
   next_ephemeral_ = static_cast<uint16_t>(config.ephemeral_lo + (config.isn_key[0] | (config.isn_key[1] << 8)) % span);
   peer_seed_ = Seed64(DeriveKey(config.isn_key, kPeerFilterDomain));
@@ -806,7 +806,7 @@ TcpLayerMemory TcpLayer::Memory() const {
   const double tws = std::max<uint32_t>(config_.max_time_wait, 1);
   const size_t conn_bytes = sockets_.capacity() * sizeof(Socket) + flows_.capacity() * FlowTable::kSlotBytes +
                             free_sockets_.capacity() * sizeof(uint32_t) + size_t{config_.max_connections} * TimerWheel::kEntryBytes +
-                            events_.size() * sizeof(Event);
+                            events_.MemoryBytes();
   const size_t tw_bytes = tw_.MemoryBytes();
   m.per_time_wait = static_cast<double>(tw_bytes) / tws;
   const size_t loss_bytes = size_t{loss_pool_.capacity()} * (sizeof(LossState) + sizeof(uint32_t));
@@ -829,13 +829,9 @@ bool TcpLayer::TimeWaitReusable(const TimeWaitEntry& tw) const {
 }
 
 void TcpLayer::PushEvent(uint32_t idx, EventType type, TcpError error) {
-  if (event_count_ == events_.size()) {
+  if (!events_.Push(Event{IdOf(idx), type, error, sockets_[idx].key.local_port, sockets_[idx].user_data})) {
     ++counters_.events_dropped;
-    return;
   }
-  events_[(event_head_ + event_count_) % events_.size()] =
-      Event{IdOf(idx), type, error, sockets_[idx].key.local_port, sockets_[idx].user_data};
-  ++event_count_;
 }
 
 TcpLayer::Socket* TcpLayer::Find(ConnId id) {
@@ -974,10 +970,8 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
 
 size_t TcpLayer::PollEvents(absl::Span<Event> out) {
   size_t n = 0;
-  while (n < out.size() && event_count_ > 0) {
-    const Event& e = events_[event_head_];
-    event_head_ = (event_head_ + 1) % events_.size();
-    --event_count_;
+  Event e;
+  while (n < out.size() && events_.Pop(&e)) {
     if (e.type == EventType::kAccepted) {
       if (auto l = listener_by_port_.find(e.local_port); l != listener_by_port_.end()) {
         --listeners_[l->second].accept_queue;

@@ -25,6 +25,7 @@
 #include "lib/api/types.h"
 #include "lib/base/mbuf_chain.h"
 #include "lib/core/flow.h"
+#include "lib/core/event_queue.h"
 #include "lib/core/flow_table.h"
 #include "lib/core/time_wait_store.h"
 #include "lib/core/rss.h"
@@ -392,9 +393,7 @@ class TcpLayer : public TransportHandler {
   TimeWaitStore tw_;
   std::vector<Listener> listeners_;
   absl::flat_hash_map<uint16_t, uint32_t> listener_by_port_;
-  std::vector<Event> events_;
-  size_t event_head_ = 0;
-  size_t event_count_ = 0;
+  EventQueue events_;
   uint16_t next_ephemeral_;
   TcpLayerCounters counters_;
   TcpOutput out_;  // reused for every call: no allocation per segment

@@ -1,0 +1,44 @@
+// EventQueue: an engine's queue of application events (accepted, connected, readable, writable, peer
+// closed, closed), oldest first, in a ring of fixed capacity allocated at construction — the socket
+// API's PollEvents drains it. A push into a full queue is refused (the caller counts it). Owned by one
+// engine; only its core may call it.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "lib/api/types.h"
+
+namespace synack {
+
+class EventQueue {
+ public:
+  explicit EventQueue(size_t capacity) : ring_(capacity > 0 ? capacity : 1) {}
+
+  // Appends `e`; false (nothing queued) when the queue is full.
+  bool Push(const Event& e) {
+    if (count_ == ring_.size()) return false;
+    ring_[(head_ + count_) % ring_.size()] = e;
+    ++count_;
+    return true;
+  }
+  // Removes the oldest event into `*e`; false when empty.
+  bool Pop(Event* e) {
+    if (count_ == 0) return false;
+    *e = ring_[head_];
+    head_ = (head_ + 1) % ring_.size();
+    --count_;
+    return true;
+  }
+
+  size_t size() const { return count_; }
+  size_t capacity() const { return ring_.size(); }
+  size_t MemoryBytes() const { return ring_.size() * sizeof(Event); }
+
+ private:
+  std::vector<Event> ring_;
+  size_t head_ = 0;
+  size_t count_ = 0;
+};
+
+}  // namespace synack
