@@ -21,6 +21,7 @@ set(SYNACK_LIB_SOURCES
   lib/core/rss.cc
   lib/core/flow_table.cc
   lib/core/time_wait_store.cc
+  lib/core/segment_writer.cc
   lib/core/syn_limiter.cc
   lib/core/tcp_layer.cc
   lib/base/mbuf_chain.cc

@@ -101,7 +101,7 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
     : config_(config),
       net_(net),
       pool_(pool),
-      indirect_pool_(indirect_pool),
+      writer_(SegmentWriter::Config{pool, indirect_pool, config.tx_tcp_cksum_offload}),
       challenge_(config.challenge_acks_per_second, Seed64(DeriveKey(config.isn_key, kChallengeDomain))),
       loss_pool_(config.loss_states != 0 ? config.loss_states : std::max<uint32_t>(1024, config.max_connections / 4)),
       ctx_{&config_.tcp, &tcp_counters_, &challenge_, &window_clamp_, &loss_pool_},
@@ -427,73 +427,17 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
 // Transmit path
 
 void TcpLayer::Transmit(const FlowKey& key, const OutSegment& seg, const MbufChain* snd_q) {
-  Mbuf h = Mbuf::Alloc(pool_);
-  if (!h) {
+  SegmentWriter::Frame f = writer_.Build(key, seg, snd_q);
+  if (!f.frame) {
     ++counters_.no_mbufs;  // the connection's timers retransmit
     return;
   }
   if ((seg.seg.flags & (tcp_flags::kSyn | tcp_flags::kAck)) == (tcp_flags::kSyn | tcp_flags::kAck)) {
     ++counters_.synacks_sent;
   }
-  const uint16_t hl = static_cast<uint16_t>(kTcpMinHeaderLen + TcpOptionsLength(seg.seg.options));
-  uint8_t* tcp = h.Append(hl);
-  WriteTcpHeader(tcp, seg.seg);
-  const uint32_t len = seg.seg.payload_len;
-  // The checksum covers header and payload; payload pieces may start at odd offsets.
-  uint32_t acc = TcpPseudoHeaderSum(key.local, key.remote, static_cast<uint16_t>(hl + len));
-  // Some PMDs' checksum emulation (net_tap in DPDK 22.11) sums each segment on its own and gets a piece
-  // that is not the last and has an odd length wrong; such segments are summed here instead.
-  bool odd_inner_piece = false;
-  acc = ChecksumAddAt(acc, ConstBytes(tcp, hl), 0);
-  if (len > 0 && snd_q != nullptr) {
-    rte_mbuf* head = h.get();
-    rte_mbuf* tail = head;
-    size_t offset = hl;
-    bool failed = false;
-    // Zero-copy: each piece of application data is attached, not copied, behind the header.
-    snd_q->ForRange(seg.data_offset, len, [&](rte_mbuf* src, uint16_t off, uint16_t n) {
-      if (failed) return;
-      rte_mbuf* mi = rte_pktmbuf_alloc(indirect_pool_);
-      if (mi == nullptr) {
-        failed = true;
-        return;
-      }
-      rte_pktmbuf_attach(mi, src);
-      mi->data_off = static_cast<uint16_t>(src->data_off + off);
-      mi->data_len = n;
-      mi->pkt_len = n;
-      tail->next = mi;
-      tail = mi;
-      ++head->nb_segs;
-      head->pkt_len += n;
-      if (!config_.tx_tcp_cksum_offload) {
-        acc = ChecksumAddAt(acc, ConstBytes(rte_pktmbuf_mtod(mi, const uint8_t*), n), offset);
-      }
-      offset += n;
-      if ((n & 1) != 0 && offset < size_t{hl} + len) odd_inner_piece = true;
-    });
-    if (failed || head->pkt_len != hl + len) {
-      ++counters_.no_mbufs;
-      return;  // `h` frees the header and whatever was attached
-    }
-  }
-  if (config_.tx_tcp_cksum_offload && odd_inner_piece) {
-    size_t off = hl;
-    for (rte_mbuf* p = h.get()->next; p != nullptr; p = p->next) {
-      acc = ChecksumAddAt(acc, ConstBytes(rte_pktmbuf_mtod(p, const uint8_t*), p->data_len), off);
-      off += p->data_len;
-    }
-    StoreBe16(tcp + 16, ChecksumFinish(acc));
-    ++counters_.tx_cksum_in_software;
-  } else if (config_.tx_tcp_cksum_offload) {
-    FillTcpPseudoChecksumForOffload(tcp, static_cast<uint16_t>(hl + len), key.local, key.remote);
-    h.get()->l4_len = hl;
-    h.get()->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
-  } else {
-    StoreBe16(tcp + 16, ChecksumFinish(acc));
-  }
-  counters_.bytes_out += len;
-  net_.OutputIpv4(now_, std::move(h), key.remote, kIpProtoTcp);
+  if (f.cksum_in_software) ++counters_.tx_cksum_in_software;
+  counters_.bytes_out += seg.seg.payload_len;
+  net_.OutputIpv4(now_, std::move(f.frame), key.remote, kIpProtoTcp);
 }
 
 void TcpLayer::Reschedule(uint32_t idx) {

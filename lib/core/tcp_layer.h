@@ -29,6 +29,7 @@
 #include "lib/core/flow_table.h"
 #include "lib/core/time_wait_store.h"
 #include "lib/core/rss.h"
+#include "lib/core/segment_writer.h"
 #include "lib/core/syn_limiter.h"
 #include "lib/core/timer_wheel.h"
 #include "lib/net/net_stack.h"
@@ -358,7 +359,7 @@ class TcpLayer : public TransportHandler {
   TcpLayerConfig config_;
   NetStack& net_;
   rte_mempool* pool_;
-  rte_mempool* indirect_pool_;
+  SegmentWriter writer_;
   TcpCounters tcp_counters_;
   ChallengeAckLimiter challenge_;
   LossStatePool loss_pool_;
