@@ -13,11 +13,11 @@ set(SYNACK_LIB_SOURCES
   lib/dev/port.cc
   lib/dev/ring_pair.cc
   lib/dev/impairment.cc
-  lib/api/types.cc
   lib/api/stack.cc
   lib/api/loopback.cc
   lib/api/syn_flood.cc
   lib/core/engine.cc
+  lib/core/events.cc
   lib/core/rss.cc
   lib/core/flow_table.cc
   lib/core/time_wait_store.cc

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "lib/api/types.h"
+#include "lib/core/events.h"
 
 namespace synack {
 

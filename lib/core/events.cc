@@ -1,4 +1,4 @@
-#include "lib/api/types.h"
+#include "lib/core/events.h"
 
 namespace synack {
 
