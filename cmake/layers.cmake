@@ -1,6 +1,7 @@
 # lib/ as one OBJECT library per layer (synack_base, synack_net, ...: the layers of lib/layers.txt, each
 # from its lib/<layer>/sources.txt), all linked into the one installed library, synack. A layer of headers
-# only (no sources) has no target.
+# only (no sources) has no target. Each layer target depends on synack_layer_check (check_layers.cmake), so
+# nothing compiles while an include breaks the layer rule.
 set(SYNACK_LIB_DEPS PkgConfig::DPDK rte_net_ring
   absl::status absl::statusor absl::strings absl::str_format absl::flat_hash_map absl::span absl::function_ref
   Threads::Threads)
@@ -17,11 +18,9 @@ endfunction()
 
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/lib/layers.txt)
 file(STRINGS ${PROJECT_SOURCE_DIR}/lib/layers.txt synack_layer_lines REGEX "^[a-z]")
-set(SYNACK_LAYERS)
 set(SYNACK_LAYER_OBJECTS)
 foreach(line IN LISTS synack_layer_lines)
   string(REGEX MATCH "^[a-z_]+" layer "${line}")
-  list(APPEND SYNACK_LAYERS ${layer})
   synack_read_sources(sources lib/${layer})
   if(NOT sources)
     continue()
@@ -33,5 +32,6 @@ foreach(line IN LISTS synack_layer_lines)
   if(BUILD_SHARED_LIBS)
     set_target_properties(synack_${layer} PROPERTIES POSITION_INDEPENDENT_CODE ON)
   endif()
+  add_dependencies(synack_${layer} synack_layer_check)
   list(APPEND SYNACK_LAYER_OBJECTS $<TARGET_OBJECTS:synack_${layer}>)
 endforeach()
