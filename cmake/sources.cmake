@@ -33,4 +33,5 @@ set(SYNACK_LIB_SOURCES
   lib/tcp/syn_cookie.cc
   lib/tcp/tcp_header.cc
 )
-set(SYNACK_CLI_SOURCES apps/common/cli.cc apps/common/runtime.cc apps/common/modes.cc)
+set(SYNACK_CLI_SOURCES apps/common/cli.cc apps/common/runtime.cc apps/common/modes.cc apps/common/histogram.cc
+  apps/common/report.cc apps/common/addr_flags.cc)

@@ -1099,15 +1099,7 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
 }
 
 int Main(int argc, char** argv) {
-  auto run = [](Mode mode, const cli::SplitArgs& split, const cli::Flags& flags) {
-    switch (mode) {
-      case Mode::kServer: return RunServer(split, flags);
-      case Mode::kClient: return RunClient(split, flags);
-      case Mode::kLoopback: return RunLoopback(split, flags);
-    }
-    return 2;
-  };
-  return RunModeTool(argc, argv, ModeTool{kProgram, kSummary, ModeFlags, HelpFlags(), run});
+  return RunModeTool(argc, argv, {kProgram, kSummary, ModeFlags, HelpFlags(), RunServer, RunClient, RunLoopback});
 }
 
 }  // namespace
