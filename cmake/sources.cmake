@@ -35,3 +35,5 @@ set(SYNACK_LIB_SOURCES
 )
 set(SYNACK_CLI_SOURCES apps/common/cli.cc apps/common/runtime.cc apps/common/modes.cc apps/common/histogram.cc
   apps/common/report.cc apps/common/addr_flags.cc)
+set(SYNACK_CPS_SOURCES apps/cps/main.cc apps/cps/server.cc apps/cps/client.cc apps/cps/loopback.cc apps/cps/hold.cc
+  apps/cps/pingpong.cc apps/cps/flood.cc)
