@@ -37,3 +37,5 @@ set(SYNACK_CLI_SOURCES apps/common/cli.cc apps/common/runtime.cc apps/common/mod
   apps/common/report.cc apps/common/addr_flags.cc)
 set(SYNACK_CPS_SOURCES apps/cps/main.cc apps/cps/server.cc apps/cps/client.cc apps/cps/loopback.cc apps/cps/hold.cc
   apps/cps/pingpong.cc apps/cps/flood.cc)
+set(SYNACK_PERF_SOURCES apps/perf/main.cc apps/perf/server.cc apps/perf/client.cc apps/perf/loopback.cc
+  apps/perf/pattern.cc)
