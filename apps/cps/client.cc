@@ -39,7 +39,6 @@ absl::Status CpsClient::Start(Engine& engine) {
   slots_.resize(config_.concurrency);
   free_slots_.reserve(config_.concurrency);
   for (uint32_t i = config_.concurrency; i > 0; --i) free_slots_.push_back(i - 1);
-  slot_of_conn_.assign(config_.max_connections, kNoSlot);
   start_ = engine.tcp().now();
   end_ = start_ + config_.duration;
   progress_.Start(start_, ok_);
@@ -57,9 +56,9 @@ absl::Status CpsClient::Start(Engine& engine) {
 }
 
 void CpsClient::OnEvent(Engine& engine, const Event& e) {
-  if (e.conn.index >= slot_of_conn_.size()) return;
-  const uint32_t si = slot_of_conn_[e.conn.index];
-  if (si == kNoSlot || !(slots_[si].id == e.conn)) return;
+  if (e.user_data == 0 || e.user_data > slots_.size()) return;
+  const uint32_t si = static_cast<uint32_t>(e.user_data - 1);
+  if (!(slots_[si].id == e.conn)) return;  // a connection this slot has finished with
   Slot& s = slots_[si];
   TcpLayer& tcp = engine.tcp();
   const Instant now = tcp.now();
@@ -165,7 +164,7 @@ bool CpsClient::Open(Engine& engine, Instant now) {
   const uint32_t si = free_slots_.back();
   free_slots_.pop_back();
   slots_[si] = Slot{*id, now, Instant::Never(), 0, 0, false};
-  slot_of_conn_[id->index] = si;
+  engine.tcp().SetUserData(*id, uint64_t{si} + 1);
   ++inflight_;
   ++started_;
   return true;
@@ -211,8 +210,7 @@ void CpsClient::ExpireResponses(Engine& engine, Instant now) {
 
 void CpsClient::Finish(uint32_t si, Instant now, std::optional<Failure> failure) {
   Slot& s = slots_[si];
-  slot_of_conn_[s.id.index] = kNoSlot;
-  s.id = ConnId{};
+  s.id = ConnId{};  // later events for the connection are stale
   free_slots_.push_back(si);
   --inflight_;
   if (failure) {
@@ -283,7 +281,6 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
     return Fail(absl::StrCat("--concurrency: ", config->concurrency, " needs --max-connections of at least ",
                              2 * config->concurrency));
   }
-  config->max_connections = common->max_connections;
   TcpLayerConfig tcp;
   tcp.ephemeral_lo = kEphemeralLo;
   tcp.ephemeral_hi = kEphemeralHi;

@@ -2,9 +2,9 @@
 // at once (or send a request and read as many bytes back) — until a duration or a number of connections,
 // and reports connections per second, connect latency percentiles and failures by reason. ClientConfig
 // is its part of the command line (--client and --loopback share it).
-// Ownership: the client owns one slot per connection in flight (sized by --concurrency at Start) and a
-// table from connection index to slot (sized by the engine's max_connections): no allocation per
-// connection; the slot keeps the ConnId so that events for a connection it has finished are told apart.
+// Ownership: the client owns one slot per connection in flight (sized by --concurrency at Start, no
+// allocation per connection); each connection carries its slot in the API's user_data, and the slot
+// keeps the ConnId so that events for a connection it has finished are told apart.
 // Threading: Start/OnEvent/OnPoll on the client engine's lcore; PrintSummary and the accessors on the
 // main thread after the run.
 #pragma once
@@ -31,7 +31,6 @@ struct ClientConfig {
   uint64_t connections = 0;  // 0: until the duration ends
   uint32_t request = 0;      // bytes; 0: connect and close
   Duration connect_timeout = Duration::Milliseconds(1000);
-  uint32_t max_connections = 0;  // the engine's table size (ids index a fixed array)
 };
 
 // The client flags of `mode` (--client also takes --connect). Errors name the flag and the fix.
@@ -54,6 +53,7 @@ class CpsClient : public App {
   explicit CpsClient(const ClientConfig& config) : config_(config), request_bytes_(config.request, 'q') {}
 
   absl::Status Start(Engine& engine) override;
+  // Events whose user_data names no slot of ours (0, or another role's tag) are not ours.
   void OnEvent(Engine& engine, const Event& e) override;
   void OnPoll(Engine& engine, Instant now) override;
   bool Done() const override { return done_; }
@@ -65,7 +65,6 @@ class CpsClient : public App {
   void PrintSummary(FILE* out, Instant now) const;
 
  private:
-  static constexpr uint32_t kNoSlot = UINT32_MAX;
   struct Slot {
     ConnId id;
     Instant started;
@@ -88,9 +87,8 @@ class CpsClient : public App {
   ClientConfig config_;
   std::string request_bytes_;
   Ipv4Addr next_hop_;
-  std::vector<Slot> slots_;
+  std::vector<Slot> slots_;  // a connection's user_data is its slot + 1
   std::vector<uint32_t> free_slots_;
-  std::vector<uint32_t> slot_of_conn_;  // connection index -> slot
   LatencyHistogram latency_;
   std::array<uint64_t, static_cast<size_t>(Failure::kCount)> failures_{};
   PerSecond progress_;

@@ -42,9 +42,7 @@ void HoldFirst::OnEvent(Engine& engine, const Event& e) {
     if (e.type == EventType::kClosed) ++failed_;
     return;
   }
-  if (e.type == EventType::kClosed && e.conn.index < held_.size() && held_[e.conn.index] == e.conn.generation + 1) {
-    ++dropped_;
-  }
+  if (e.type == EventType::kClosed && e.user_data == kHeldConnection) ++dropped_;
   inner_.OnEvent(engine, e);
 }
 
@@ -65,8 +63,7 @@ void HoldFirst::OnPoll(Engine& engine, Instant now) {
       if (failed_ == 1) std::printf("hold: %s\n", std::string(id.status().message()).c_str());
       continue;
     }
-    if (held_.size() <= id->index) held_.resize(size_t{id->index} + 1, 0);
-    held_[id->index] = id->generation + 1;
+    engine.tcp().SetUserData(*id, kHeldConnection);
     ++opened_;
   }
   if (established_ + failed_ < n_ && !StopRequested()) return;

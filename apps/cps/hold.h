@@ -1,19 +1,21 @@
 // synack-cps --loopback --hold role: HoldFirst opens N connections first and keeps them established and
 // idle (up to 2048 handshakes at a time, over the server ports in turn), reports the memory they take,
 // then starts the inner client (CpsClient), so that its connection rate is measured with N open.
-// Ownership: the inner client and the server engine (read for its memory report) are the caller's;
-// HoldFirst keeps which connections it holds in a table by connection index.
+// Ownership: the inner client and the server engine (read for its memory report) are the caller's. The
+// held connections carry kHeldConnection as their user_data — no table of them — which no CpsClient slot
+// uses, so the inner client ignores their events.
 // Threading: Start/OnEvent/OnPoll on the client engine's lcore (the server engine is only read, between
 // polls, for the report); dropped() on the main thread after the run.
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "apps/common/runtime.h"
 #include "apps/cps/client.h"
 
 namespace synack::app::cps {
+
+inline constexpr uint64_t kHeldConnection = UINT64_MAX;
 
 class HoldFirst : public App {
  public:
@@ -39,7 +41,6 @@ class HoldFirst : public App {
   Instant resolved_at_;
   uint64_t opened_ = 0, established_ = 0, failed_ = 0, dropped_ = 0;
   uint64_t rss_before_ = 0;
-  std::vector<uint32_t> held_;  // by connection index: generation + 1 of the held connection there
 };
 
 }  // namespace synack::app::cps

@@ -60,7 +60,6 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   lo.client_tcp.ephemeral_hi = kEphemeralHi;
   config->dst = lo.server.addr;
   config->port = static_cast<uint16_t>(*port);
-  config->max_connections = live;
 
   absl::StatusOr<int64_t> pingpong = flags.GetInt("pingpong", 0, 0, 1400);
   if (!pingpong.ok()) return Fail(pingpong.status().message());

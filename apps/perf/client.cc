@@ -28,7 +28,6 @@ absl::Status PerfClient::Start(Engine& engine) {
     streams_[i].quota = config_.bytes == 0 ? 0
                                            : config_.bytes / config_.streams + (i < config_.bytes % config_.streams);
   }
-  stream_of_conn_.assign(config_.max_connections, kNoStream);
   started_at_ = engine.tcp().now();
   std::printf("perf client: %s:%u, %u stream%s, %s, zero-copy, pattern byte i = i %% 251\n",
               config_.dst.ToString().c_str(), config_.port, config_.streams, config_.streams == 1 ? "" : "s",
@@ -39,10 +38,9 @@ absl::Status PerfClient::Start(Engine& engine) {
 }
 
 void PerfClient::OnEvent(Engine& engine, const Event& e) {
-  if (e.conn.index >= stream_of_conn_.size()) return;
-  const uint32_t si = stream_of_conn_[e.conn.index];
-  if (si == kNoStream || !(streams_[si].id == e.conn)) return;
-  Stream& s = streams_[si];
+  if (e.user_data == 0 || e.user_data > streams_.size()) return;
+  Stream& s = streams_[e.user_data - 1];
+  if (!(s.id == e.conn)) return;  // a connection this stream has ended
   TcpLayer& tcp = engine.tcp();
   const Instant now = tcp.now();
   switch (e.type) {
@@ -110,7 +108,7 @@ void PerfClient::OnPoll(Engine& engine, Instant now) {
       }
       s.id = *id;
       s.phase = Phase::kConnecting;
-      stream_of_conn_[id->index] = static_cast<uint32_t>(&s - streams_.data());
+      tcp.SetUserData(*id, static_cast<uint64_t>(&s - streams_.data()) + 1);
       if (!resolved_) break;
     }
   }
@@ -205,7 +203,7 @@ void PerfClient::End(Stream& s, Instant now, std::optional<std::string> failure)
   if (s.phase == Phase::kDone || s.phase == Phase::kFailed) return;
   s.pending.reset();
   s.ended = now;
-  if (s.id.valid() && s.id.index < stream_of_conn_.size()) stream_of_conn_[s.id.index] = kNoStream;
+  s.id = ConnId{};  // later events for the connection are stale
   ++ended_;
   if (failure) {
     s.phase = Phase::kFailed;
@@ -259,7 +257,6 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   if (common->max_connections < config->streams) {
     return Fail(absl::StrCat("--streams: ", config->streams, " needs --max-connections of at least ", config->streams));
   }
-  config->max_connections = common->max_connections;
   absl::StatusOr<std::unique_ptr<Stack>> rt = StartStack(kProgram, split, *common, TcpLayerConfig{});
   if (!rt.ok()) return Fail(rt.status().message());
   InstallStopSignals();

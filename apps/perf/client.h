@@ -3,9 +3,9 @@
 // to Send (the stack transmits that very mbuf) — prints Gbit/s per second and a summary, closes first and
 // waits (bounded) for the server's FIN. ClientConfig is its part of the command line (--client and
 // --loopback share it).
-// Ownership: the client owns one Stream per connection (sized by --streams at Start) and a table from
-// connection index to stream (sized by the engine's max_connections). An mbuf refused with kWouldBlock
-// stays in its stream.
+// Ownership: the client owns one Stream per connection (sized by --streams at Start); each connection
+// carries its stream in the API's user_data, and the stream keeps the ConnId so that events for a
+// connection it has ended are told apart. An mbuf refused with kWouldBlock stays in its stream.
 // Threading: Start/OnEvent/OnPoll on the client engine's lcore; PrintSummary and the accessors on the
 // main thread after the run.
 #pragma once
@@ -27,7 +27,6 @@ struct ClientConfig {
   uint32_t streams = 1;
   Duration duration = Duration::Seconds(5);
   uint64_t bytes = 0;  // total over all streams; 0: until the duration ends
-  uint32_t max_connections = 0;
 };
 
 // The client flags of `mode` (--client also takes --connect). Errors name the flag and the fix.
@@ -38,6 +37,7 @@ class PerfClient : public App {
   explicit PerfClient(const ClientConfig& config) : config_(config) {}
 
   absl::Status Start(Engine& engine) override;
+  // Events whose user_data names no stream of ours are not ours.
   void OnEvent(Engine& engine, const Event& e) override;
   void OnPoll(Engine& engine, Instant now) override;
   bool Done() const override { return done_; }
@@ -48,7 +48,6 @@ class PerfClient : public App {
   void PrintSummary(FILE* out, TcpLayer& tcp, Instant now) const;
 
  private:
-  static constexpr uint32_t kNoStream = UINT32_MAX;
   enum class Phase : uint8_t { kIdle, kConnecting, kSending, kClosing, kDone, kFailed };
   struct Stream {
     ConnId id;
@@ -72,8 +71,7 @@ class PerfClient : public App {
 
   ClientConfig config_;
   Ipv4Addr next_hop_;
-  std::vector<Stream> streams_;
-  std::vector<uint32_t> stream_of_conn_;  // connection index -> stream
+  std::vector<Stream> streams_;  // a connection's user_data is its stream + 1
   PerSecond progress_;
   Instant started_at_, t0_, end_, send_end_, close_deadline_, finished_;
   uint64_t sent_ = 0;

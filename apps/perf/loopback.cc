@@ -35,7 +35,6 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   ApplyTuning(*tuning, lo);
   config->dst = lo.server.addr;
   config->port = static_cast<uint16_t>(*port);
-  config->max_connections = lo.client_tcp.max_connections;
 
   absl::StatusOr<std::unique_ptr<Loopback>> lb = StartLoopback(kProgram, split, lo, *tuning);
   if (!lb.ok()) return Fail(lb.status().message());
