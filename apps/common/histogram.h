@@ -36,7 +36,8 @@ class LatencyHistogram {
   static size_t Index(uint64_t ns) {
     if (ns < (uint64_t{1} << kSubBits)) return static_cast<size_t>(ns);
     const int shift = std::bit_width(ns) - 1 - kSubBits;
-    return (static_cast<size_t>(shift + 1) << kSubBits) + static_cast<size_t>((ns >> shift) - (uint64_t{1} << kSubBits));
+    return (static_cast<size_t>(shift + 1) << kSubBits) +
+           static_cast<size_t>((ns >> shift) - (uint64_t{1} << kSubBits));
   }
   static uint64_t Lower(size_t i);
   static uint64_t Width(size_t i);

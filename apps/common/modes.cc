@@ -103,10 +103,13 @@ int RunModeTool(int argc, char** argv, const ModeTool& tool) {
   if (!flags.ok()) {
     const char* name = mode == Mode::kServer ? "--server" : mode == Mode::kClient ? "--client" : "--loopback";
     const absl::string_view msg = flags.status().message();
-    return FailWith(tool.program,
-                    absl::StrCat(msg, absl::StrContains(msg, "unknown option") ? absl::StrCat(" [with ", name, "]") : ""));
+    return FailWith(
+        tool.program,
+        absl::StrCat(msg, absl::StrContains(msg, "unknown option") ? absl::StrCat(" [with ", name, "]") : ""));
   }
-  const ModeTool::Runner& run = mode == Mode::kServer ? tool.server : mode == Mode::kClient ? tool.client : tool.loopback;
+  const ModeTool::Runner& run = mode == Mode::kServer   ? tool.server
+                                : mode == Mode::kClient ? tool.client
+                                                        : tool.loopback;
   return run(split, *flags);
 }
 

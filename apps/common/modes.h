@@ -21,10 +21,10 @@ namespace synack::app {
 enum class Mode { kServer, kClient, kLoopback };
 
 struct ModeTool {
-  const char* program;  // "synack-cps"
-  const char* summary;  // the --help text above the options
+  const char* program;                                    // "synack-cps"
+  const char* summary;                                    // the --help text above the options
   std::function<std::vector<cli::FlagSpec>(Mode)> flags;  // the flags one mode accepts
-  std::vector<cli::FlagSpec> help_flags;                   // every flag, for --help
+  std::vector<cli::FlagSpec> help_flags;                  // every flag, for --help
   // Each mode's runner: starts it with the parsed flags, returns the exit status.
   using Runner = std::function<int(const cli::SplitArgs&, const cli::Flags&)>;
   Runner server;

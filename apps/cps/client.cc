@@ -17,15 +17,24 @@ constexpr uint32_t kMaxRequest = 1400;  // one segment: the server answers what 
 
 const char* FailureName(Failure f) {
   switch (f) {
-    case Failure::kRefused: return "refused";
-    case Failure::kReset: return "reset";
-    case Failure::kTimedOut: return "timed out";
-    case Failure::kNoArp: return "no route/ARP reply";
-    case Failure::kOutOfPorts: return "out of ports";
-    case Failure::kTableFull: return "table full";
-    case Failure::kClosedEarly: return "closed before the response";
-    case Failure::kOther: return "other";
-    case Failure::kCount: break;
+    case Failure::kRefused:
+      return "refused";
+    case Failure::kReset:
+      return "reset";
+    case Failure::kTimedOut:
+      return "timed out";
+    case Failure::kNoArp:
+      return "no route/ARP reply";
+    case Failure::kOutOfPorts:
+      return "out of ports";
+    case Failure::kTableFull:
+      return "table full";
+    case Failure::kClosedEarly:
+      return "closed before the response";
+    case Failure::kOther:
+      return "other";
+    case Failure::kCount:
+      break;
   }
   return "?";
 }
@@ -43,14 +52,13 @@ absl::Status CpsClient::Start(Engine& engine) {
   end_ = start_ + config_.duration;
   progress_.Start(start_, ok_);
   next_expiry_scan_ = start_;
-  std::printf("cps client: %s:%u%s, concurrency %u, %s, %s\n", config_.dst.ToString().c_str(), config_.port,
-              config_.ports > 1 ? absl::StrCat(" (+", config_.ports - 1, " ports)").c_str() : "",
-              config_.concurrency,
-              config_.request == 0 ? "connect/close" : absl::StrCat(config_.request, "-byte request/response").c_str(),
-              config_.connections != 0
-                  ? absl::StrCat("up to ", config_.connections, " connections or ",
-                                 FormatDuration(config_.duration)).c_str()
-                  : absl::StrCat("for ", FormatDuration(config_.duration)).c_str());
+  std::printf(
+      "cps client: %s:%u%s, concurrency %u, %s, %s\n", config_.dst.ToString().c_str(), config_.port,
+      config_.ports > 1 ? absl::StrCat(" (+", config_.ports - 1, " ports)").c_str() : "", config_.concurrency,
+      config_.request == 0 ? "connect/close" : absl::StrCat(config_.request, "-byte request/response").c_str(),
+      config_.connections != 0
+          ? absl::StrCat("up to ", config_.connections, " connections or ", FormatDuration(config_.duration)).c_str()
+          : absl::StrCat("for ", FormatDuration(config_.duration)).c_str());
   std::fflush(stdout);
   return absl::OkStatus();
 }
@@ -155,9 +163,13 @@ bool CpsClient::Open(Engine& engine, Instant now) {
   absl::StatusOr<ConnId> id = engine.tcp().Connect(config_.dst, port, config_.connect_timeout);
   if (!id.ok()) {
     // Out of ports or table full: count it and try again a little later instead of spinning.
-    const bool ports = absl::StrContains(id.status().message(), "ephemeral");
-    Count(ports ? Failure::kOutOfPorts
-                : id.status().code() == absl::StatusCode::kResourceExhausted ? Failure::kTableFull : Failure::kOther);
+    Failure why = Failure::kOther;
+    if (absl::StrContains(id.status().message(), "ephemeral")) {
+      why = Failure::kOutOfPorts;
+    } else if (id.status().code() == absl::StatusCode::kResourceExhausted) {
+      why = Failure::kTableFull;
+    }
+    Count(why);
     backoff_until_ = now + Duration::Milliseconds(10);
     return false;
   }
@@ -172,9 +184,8 @@ bool CpsClient::Open(Engine& engine, Instant now) {
 
 void CpsClient::SendRequest(TcpLayer& tcp, Slot& s) {
   if (s.sent < config_.request) {
-    s.sent += static_cast<uint32_t>(
-        tcp.SendCopy(s.id, ConstBytes(reinterpret_cast<const uint8_t*>(request_bytes_.data()) + s.sent,
-                                      config_.request - s.sent)));
+    s.sent += static_cast<uint32_t>(tcp.SendCopy(
+        s.id, ConstBytes(reinterpret_cast<const uint8_t*>(request_bytes_.data()) + s.sent, config_.request - s.sent)));
   }
 }
 
@@ -186,13 +197,18 @@ bool CpsClient::ReadResponse(TcpLayer& tcp, Slot& s) {
 
 std::optional<Failure> CpsClient::Classify(Engine& engine, TcpError error) const {
   switch (error) {
-    case TcpError::kRefused: return Failure::kRefused;
-    case TcpError::kReset: return Failure::kReset;
+    case TcpError::kRefused:
+      return Failure::kRefused;
+    case TcpError::kReset:
+      return Failure::kReset;
     case TcpError::kTimedOut:
       return !engine.Resolved(next_hop_) ? Failure::kNoArp : Failure::kTimedOut;
-    case TcpError::kNone: return Failure::kClosedEarly;
-    case TcpError::kAborted: return Failure::kOther;
-    case TcpError::kUnreachable: return Failure::kNoArp;
+    case TcpError::kNone:
+      return Failure::kClosedEarly;
+    case TcpError::kAborted:
+      return Failure::kOther;
+    case TcpError::kUnreachable:
+      return Failure::kNoArp;
   }
   return Failure::kOther;
 }
@@ -260,7 +276,8 @@ absl::StatusOr<ClientConfig> ParseClient(const cli::Flags& flags, Mode mode) {
   if (mode == Mode::kClient) {
     absl::StatusOr<Endpoint> server = ParseConnect(flags, 5001);
     if (!server.ok()) return server.status();
-    if (server->port + c.ports - 1 > 65535) return absl::InvalidArgumentError("--ports: the last port would pass 65535");
+    if (server->port + c.ports - 1 > 65535)
+      return absl::InvalidArgumentError("--ports: the last port would pass 65535");
     c.dst = server->addr;
     c.port = server->port;
   }

@@ -21,7 +21,8 @@ absl::StatusOr<std::optional<SynFloodOptions>> ParseFlood(const cli::Flags& flag
   if (*rate != "max") {
     double r = 0;
     if (!absl::SimpleAtod(*rate, &r) || !(r >= 1) || r > 1e9) {
-      return absl::InvalidArgumentError(absl::StrCat("--flood: '", *rate, "' is not a rate (SYNs per second, 1..1e9, or max)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--flood: '", *rate, "' is not a rate (SYNs per second, 1..1e9, or max)"));
     }
     o.rate = r;
     default_count = static_cast<uint64_t>(r * duration.seconds());

@@ -69,11 +69,12 @@ void HoldFirst::OnPoll(Engine& engine, Instant now) {
   if (established_ + failed_ < n_ && !StopRequested()) return;
   holding_ = false;
   const uint64_t rss = ResidentBytes();
-  std::printf("holding %llu established connections (%llu failed), opened in %.2f s once ARP resolved (%.2f s "
-              "after start); process RSS %.1f MiB (%.1f MiB before they were opened)\n",
-              static_cast<unsigned long long>(established_), static_cast<unsigned long long>(failed_),
-              (now - resolved_at_).seconds(), (now - start_).seconds(), static_cast<double>(rss) / (1 << 20),
-              static_cast<double>(rss_before_) / (1 << 20));
+  std::printf(
+      "holding %llu established connections (%llu failed), opened in %.2f s once ARP resolved (%.2f s "
+      "after start); process RSS %.1f MiB (%.1f MiB before they were opened)\n",
+      static_cast<unsigned long long>(established_), static_cast<unsigned long long>(failed_),
+      (now - resolved_at_).seconds(), (now - start_).seconds(), static_cast<double>(rss) / (1 << 20),
+      static_cast<double>(rss_before_) / (1 << 20));
   PrintMemory(stdout, "client", engine.tcp());
   if (server_ != nullptr) {
     std::printf("server holds %zu connections\n", server_->tcp().connections());

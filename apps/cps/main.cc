@@ -55,7 +55,8 @@ std::vector<cli::FlagSpec> ModeFlags(Mode mode) {
     specs.push_back({"concurrency", true, "connections in flight (default 16, max 16384)"});
     specs.push_back({"duration", true, "seconds to run (default 5)"});
     specs.push_back({"connections", true, "stop after this many connections (default 0: no limit)"});
-    specs.push_back({"request", true, "bytes to send per connection and read back (default 0: connect/close; max 1400)"});
+    specs.push_back(
+        {"request", true, "bytes to send per connection and read back (default 0: connect/close; max 1400)"});
     specs.push_back({"connect-timeout-ms", true, "connect timeout, also the response timeout (default 1000)"});
     specs.push_back({"ports", true,
                      mode == Mode::kLoopback ? "server ports --port.. used in turn (default 32)"
@@ -64,12 +65,15 @@ std::vector<cli::FlagSpec> ModeFlags(Mode mode) {
   if (mode != Mode::kClient) specs.push_back({"port", true, "(first) server port (default 5001)"});
   if (mode == Mode::kLoopback) {
     for (const cli::FlagSpec& f : SynDefenceFlags()) specs.push_back(f);
-    specs.push_back({"hold", true, "first open N connections and keep them idle (memory report; rate measured with them open)"});
-    specs.push_back({"pingpong", true, "instead: request/response latency, BYTES (1..1400) back and forth on one connection"});
+    specs.push_back(
+        {"hold", true, "first open N connections and keep them idle (memory report; rate measured with them open)"});
+    specs.push_back(
+        {"pingpong", true, "instead: request/response latency, BYTES (1..1400) back and forth on one connection"});
   }
   if (mode != Mode::kServer) {
     specs.push_back({"flood", true, "also send spoofed SYNs at the server: SYNs per second, or max"});
-    specs.push_back({"flood-count", true, "stop the flood after this many SYNs (default: rate x duration; 100 million for max)"});
+    specs.push_back(
+        {"flood-count", true, "stop the flood after this many SYNs (default: rate x duration; 100 million for max)"});
     specs.push_back({"flood-sources", true, "spoofed source addresses (default 198.19.0.0/16)"});
     if (mode == Mode::kClient) {
       specs.push_back({"flood-only", false, "with --flood: send only the flood, no legitimate connections"});

@@ -6,8 +6,7 @@ namespace synack::app::cps {
 
 absl::Status EchoServer::Start(Engine& engine) {
   if (absl::Status s = engine.tcp().Listen(port_); !s.ok()) return s;
-  std::printf("listening on %s:%u (echo server for --pingpong)\n", engine.local().addr.ToString().c_str(),
-              port_);
+  std::printf("listening on %s:%u (echo server for --pingpong)\n", engine.local().addr.ToString().c_str(), port_);
   std::fflush(stdout);
   return absl::OkStatus();
 }

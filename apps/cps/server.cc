@@ -72,9 +72,11 @@ void CpsServer::OnPoll(Engine& engine, Instant now) {
 }
 
 void CpsServer::PrintSummary(FILE* out) const {
-  std::fprintf(out, "cps server state: peak half-open %llu, peak connections %llu, peak TIME-WAIT %llu, peak mbufs in use %llu\n",
-               static_cast<unsigned long long>(peak_half_open_), static_cast<unsigned long long>(peak_connections_),
-               static_cast<unsigned long long>(peak_time_wait_), static_cast<unsigned long long>(peak_mbufs_));
+  std::fprintf(
+      out,
+      "cps server state: peak half-open %llu, peak connections %llu, peak TIME-WAIT %llu, peak mbufs in use %llu\n",
+      static_cast<unsigned long long>(peak_half_open_), static_cast<unsigned long long>(peak_connections_),
+      static_cast<unsigned long long>(peak_time_wait_), static_cast<unsigned long long>(peak_mbufs_));
   std::fprintf(out, "cps server: accepted %llu", static_cast<unsigned long long>(accepted_));
   if (request_) std::fprintf(out, ", answered %llu", static_cast<unsigned long long>(answered_));
   if (request_) std::fprintf(out, ", closed without a request %llu", static_cast<unsigned long long>(no_request_));

@@ -25,8 +25,8 @@ absl::Status PerfClient::Start(Engine& engine) {
   streams_.resize(config_.streams);
   for (uint32_t i = 0; i < config_.streams; ++i) {
     // --bytes is split evenly; the first streams take the remainder.
-    streams_[i].quota = config_.bytes == 0 ? 0
-                                           : config_.bytes / config_.streams + (i < config_.bytes % config_.streams);
+    streams_[i].quota =
+        config_.bytes == 0 ? 0 : config_.bytes / config_.streams + (i < config_.bytes % config_.streams);
   }
   started_at_ = engine.tcp().now();
   std::printf("perf client: %s:%u, %u stream%s, %s, zero-copy, pattern byte i = i %% 251\n",
@@ -56,8 +56,8 @@ void PerfClient::OnEvent(Engine& engine, const Event& e) {
         t0_ = now;
         end_ = now + config_.duration;
         progress_.Start(now, sent_);
-        std::printf("connected to %s:%u after %.1f ms (%u-byte mbufs)\n", config_.dst.ToString().c_str(),
-                    config_.port, (now - started_at_).seconds() * 1e3, s.chunk);
+        std::printf("connected to %s:%u after %.1f ms (%u-byte mbufs)\n", config_.dst.ToString().c_str(), config_.port,
+                    (now - started_at_).seconds() * 1e3, s.chunk);
         std::fflush(stdout);
       }
       if (stopping_) {
@@ -147,16 +147,15 @@ void PerfClient::PrintSummary(FILE* out, TcpLayer& tcp, Instant now) const {
   const Duration elapsed = connected_ > 0 ? end - t0_ : Duration();
   std::fprintf(out, "perf: sent %llu bytes in %.2f s: %.2f Gbit/s (%u stream%s, %u-byte mbufs), retransmits %llu%s\n",
                static_cast<unsigned long long>(sent_), elapsed.seconds(), Gbps(sent_, elapsed), config_.streams,
-               config_.streams == 1 ? "" : "s", chunk_,
-               static_cast<unsigned long long>(tcp.tcp_counters().retransmits),
+               config_.streams == 1 ? "" : "s", chunk_, static_cast<unsigned long long>(tcp.tcp_counters().retransmits),
                done_ ? "" : " [interrupted]");
   if (config_.streams > 1 || failed_ > 0) {
     for (size_t i = 0; i < streams_.size(); ++i) {
       const Stream& s = streams_[i];
       const Duration d = s.phase == Phase::kDone || s.phase == Phase::kFailed ? s.ended - t0_ : end - t0_;
-      std::fprintf(out, "  stream %zu: %llu bytes, %.2f Gbit/s%s%s\n", i + 1,
-                   static_cast<unsigned long long>(s.sent), Gbps(s.sent, d),
-                   s.phase == Phase::kFailed ? ", failed: " : "", s.phase == Phase::kFailed ? s.why.c_str() : "");
+      std::fprintf(out, "  stream %zu: %llu bytes, %.2f Gbit/s%s%s\n", i + 1, static_cast<unsigned long long>(s.sent),
+                   Gbps(s.sent, d), s.phase == Phase::kFailed ? ", failed: " : "",
+                   s.phase == Phase::kFailed ? s.why.c_str() : "");
     }
   }
   std::fflush(out);

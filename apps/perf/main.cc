@@ -60,7 +60,8 @@ std::vector<cli::FlagSpec> ModeFlags(Mode mode) {
 }
 
 std::vector<cli::FlagSpec> HelpFlags() {
-  std::vector<cli::FlagSpec> specs = HelpFlagsStart("mode: accept connections and read", "mode: send towards --connect");
+  std::vector<cli::FlagSpec> specs =
+      HelpFlagsStart("mode: accept connections and read", "mode: send towards --connect");
   for (Mode m : {Mode::kClient, Mode::kServer}) {
     for (const cli::FlagSpec& f : ModeFlags(m)) AddIfNew(specs, f);
   }

@@ -21,9 +21,8 @@ std::string FlowName(TcpLayer& tcp, ConnId id) {
 absl::Status PerfServer::Start(Engine& engine) {
   if (absl::Status s = engine.tcp().Listen(port_); !s.ok()) return s;
   if (live_) {
-    std::printf("listening on %s:%u (perf server: reads and discards%s)\n",
-                engine.local().addr.ToString().c_str(), port_,
-                verify_ ? ", checks byte i == i % 251" : "");
+    std::printf("listening on %s:%u (perf server: reads and discards%s)\n", engine.local().addr.ToString().c_str(),
+                port_, verify_ ? ", checks byte i == i % 251" : "");
     std::fflush(stdout);
   }
   return absl::OkStatus();
