@@ -1,5 +1,6 @@
 #include "apps/common/modes.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/match.h"
@@ -21,6 +22,61 @@ std::vector<cli::FlagSpec> LoopbackFlags(const std::string& mbufs_help) {
   flags.push_back({"version", false, "print the version"});
   flags.push_back({"help", false, "print this help"});
   return flags;
+}
+
+std::vector<cli::FlagSpec> ModeBaseFlags(Mode mode, const std::string& loopback_mbufs_help) {
+  return mode == Mode::kLoopback ? LoopbackFlags(loopback_mbufs_help) : CommonFlags();
+}
+
+std::vector<cli::FlagSpec> HelpFlagsStart(const std::string& server_help, const std::string& client_help) {
+  std::vector<cli::FlagSpec> specs = CommonFlags();
+  specs.insert(specs.begin(), {{"server", false, server_help},
+                               {"client", false, client_help},
+                               {"loopback", false, "mode: client and server in this process (needs no other flag)"}});
+  return specs;
+}
+
+void AddIfNew(std::vector<cli::FlagSpec>& specs, const cli::FlagSpec& f) {
+  if (std::none_of(specs.begin(), specs.end(), [&](const cli::FlagSpec& s) { return s.name == f.name; })) {
+    specs.push_back(f);
+  }
+}
+
+absl::StatusOr<Duration> ParseDuration(const cli::Flags& flags) {
+  absl::StatusOr<int64_t> seconds = flags.GetInt("duration", 5, 1, 86400);
+  if (!seconds.ok()) return seconds.status();
+  return Duration::Seconds(*seconds);
+}
+
+absl::StatusOr<std::unique_ptr<Stack>> StartStack(const char* program, const cli::SplitArgs& args,
+                                                  const CommonOptions& options, const TcpLayerConfig& tcp) {
+  absl::StatusOr<std::unique_ptr<Stack>> stack = CreateStack(program, args, options, tcp);
+  if (!stack.ok()) return stack;
+  std::printf("port: %s\n", (*stack)->port().Describe().c_str());
+  std::printf("tcp: %s\n", options.tuning.Describe().c_str());
+  return stack;
+}
+
+void ApplyTuning(const TuningOptions& tuning, LoopbackOptions& lo) {
+  tuning.ApplyTo(lo.client_tcp);
+  tuning.ApplyTo(lo.server_tcp);
+  lo.impair = tuning.impair;
+}
+
+absl::StatusOr<std::unique_ptr<Loopback>> StartLoopback(const char* program, const cli::SplitArgs& args,
+                                                        LoopbackOptions lo, const TuningOptions& tuning) {
+  lo.program = program;
+  lo.eal_args = args.eal;
+  absl::StatusOr<std::unique_ptr<Loopback>> lb = Loopback::Create(lo);
+  if (!lb.ok()) return lb;
+  std::printf("%s\n", (*lb)->Describe().c_str());
+  std::printf("tcp: %s\n", tuning.Describe().c_str());
+  return lb;
+}
+
+void PrintLoopbackCounters(FILE* out, Loopback& lb) {
+  PrintEngineCounters(out, {&lb.client()}, "client counters:");
+  PrintEngineCounters(out, {&lb.server()}, "server counters:");
 }
 
 int RunModeTool(int argc, char** argv, const ModeTool& tool) {
@@ -47,10 +103,14 @@ int RunModeTool(int argc, char** argv, const ModeTool& tool) {
   if (!flags.ok()) {
     const char* name = mode == Mode::kServer ? "--server" : mode == Mode::kClient ? "--client" : "--loopback";
     const absl::string_view msg = flags.status().message();
-    return FailWith(tool.program,
-                    absl::StrCat(msg, absl::StrContains(msg, "unknown option") ? absl::StrCat(" [with ", name, "]") : ""));
+    return FailWith(
+        tool.program,
+        absl::StrCat(msg, absl::StrContains(msg, "unknown option") ? absl::StrCat(" [with ", name, "]") : ""));
   }
-  return tool.run(mode, split, *flags);
+  const ModeTool::Runner& run = mode == Mode::kServer   ? tool.server
+                                : mode == Mode::kClient ? tool.client
+                                                        : tool.loopback;
+  return run(split, *flags);
 }
 
 }  // namespace synack::app

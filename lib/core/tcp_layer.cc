@@ -925,6 +925,9 @@ size_t TcpLayer::PollEvents(absl::Span<Event> out) {
     if (e.type == EventType::kReadable && s != nullptr) s->readable_pending = false;
     // Events for connections the application already closed are not reported.
     if (e.type != EventType::kClosed && (s == nullptr || s->app_closed)) continue;
+    // The value attached now, not when the event was queued: events that arrived with the handshake
+    // (data, FIN) are queued before the application saw kAccepted and could attach anything.
+    if (s != nullptr) e.user_data = s->user_data;
     out[n++] = e;
   }
   return n;

@@ -350,5 +350,18 @@ TEST_F(TcpLayerTest, EventsCarryTheApplicationsUserData) {
   for (const Event& e : ev) EXPECT_EQ(e.user_data, 0xfeedf00du) << EventName(e.type);
 }
 
+TEST_F(TcpLayerTest, EventsQueuedBeforeUserDataWasAttachedCarryItWhenPolled) {
+  Start();
+  auto [iss, id] = Open(5000);
+  // Data and FIN are queued before the application attaches its value...
+  peer_->Inject(Fields(kAck | kPsh, 5001, iss + 1), Bytes(3, 'u'));
+  peer_->Inject(Fields(kAck | kFin, 5004, iss + 1));
+  peer_->tcp().SetUserData(id, 42);
+  // ...and still carry it when they are polled.
+  std::vector<Event> ev = peer_->Events();
+  ASSERT_GE(ev.size(), 2u);
+  for (const Event& e : ev) EXPECT_EQ(e.user_data, 42u) << EventName(e.type);
+}
+
 }  // namespace
 }  // namespace synack

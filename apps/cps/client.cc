@@ -1,0 +1,334 @@
+#include "apps/cps/client.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "apps/common/addr_flags.h"
+#include "apps/cps/cps.h"
+#include "apps/cps/flood.h"
+
+namespace synack::app::cps {
+namespace {
+
+constexpr uint32_t kMaxConcurrency = 16384;
+constexpr uint32_t kMaxRequest = 1400;  // one segment: the server answers what one read returns
+
+const char* FailureName(Failure f) {
+  switch (f) {
+    case Failure::kRefused:
+      return "refused";
+    case Failure::kReset:
+      return "reset";
+    case Failure::kTimedOut:
+      return "timed out";
+    case Failure::kNoArp:
+      return "no route/ARP reply";
+    case Failure::kOutOfPorts:
+      return "out of ports";
+    case Failure::kTableFull:
+      return "table full";
+    case Failure::kClosedEarly:
+      return "closed before the response";
+    case Failure::kOther:
+      return "other";
+    case Failure::kCount:
+      break;
+  }
+  return "?";
+}
+
+}  // namespace
+
+absl::Status CpsClient::Start(Engine& engine) {
+  absl::StatusOr<Ipv4Addr> hop = ConnectNextHop(engine, config_.dst);
+  if (!hop.ok()) return hop.status();
+  next_hop_ = *hop;
+  slots_.resize(config_.concurrency);
+  free_slots_.reserve(config_.concurrency);
+  for (uint32_t i = config_.concurrency; i > 0; --i) free_slots_.push_back(i - 1);
+  start_ = engine.tcp().now();
+  end_ = start_ + config_.duration;
+  progress_.Start(start_, ok_);
+  next_expiry_scan_ = start_;
+  std::printf(
+      "cps client: %s:%u%s, concurrency %u, %s, %s\n", config_.dst.ToString().c_str(), config_.port,
+      config_.ports > 1 ? absl::StrCat(" (+", config_.ports - 1, " ports)").c_str() : "", config_.concurrency,
+      config_.request == 0 ? "connect/close" : absl::StrCat(config_.request, "-byte request/response").c_str(),
+      config_.connections != 0
+          ? absl::StrCat("up to ", config_.connections, " connections or ", FormatDuration(config_.duration)).c_str()
+          : absl::StrCat("for ", FormatDuration(config_.duration)).c_str());
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
+void CpsClient::OnEvent(Engine& engine, const Event& e) {
+  if (e.user_data == 0 || e.user_data > slots_.size()) return;
+  const uint32_t si = static_cast<uint32_t>(e.user_data - 1);
+  if (!(slots_[si].id == e.conn)) return;  // a connection this slot has finished with
+  Slot& s = slots_[si];
+  TcpLayer& tcp = engine.tcp();
+  const Instant now = tcp.now();
+  switch (e.type) {
+    case EventType::kConnected:
+      latency_.Record(now - s.started);
+      s.connected = true;
+      if (config_.request == 0) {
+        tcp.Close(e.conn);
+        Finish(si, now, std::nullopt);
+        return;
+      }
+      s.deadline = now + config_.connect_timeout;
+      SendRequest(tcp, s);
+      break;
+    case EventType::kWritable:
+      SendRequest(tcp, s);
+      break;
+    case EventType::kReadable:
+      if (ReadResponse(tcp, s)) {
+        tcp.Close(e.conn);
+        Finish(si, now, std::nullopt);
+      }
+      break;
+    case EventType::kPeerClosed: {
+      const bool complete = ReadResponse(tcp, s);
+      tcp.Close(e.conn);
+      Finish(si, now, complete ? std::nullopt : std::optional<Failure>(Failure::kClosedEarly));
+      break;
+    }
+    case EventType::kClosed:
+      Finish(si, now, Classify(engine, e.error));
+      break;
+    case EventType::kAccepted:
+      break;
+  }
+}
+
+void CpsClient::OnPoll(Engine& engine, Instant now) {
+  if (done_) return;
+  if (!stopping_ && (now >= end_ || StopRequested() || (config_.connections != 0 && started_ >= config_.connections))) {
+    stopping_ = true;
+  }
+  if (!resolved_) resolved_ = engine.Resolved(next_hop_);
+  if (!stopping_ && now >= backoff_until_) {
+    // One connection until the server's MAC is known (the neighbour queue holds only a few packets), then K.
+    const uint32_t limit = resolved_ ? config_.concurrency : 1;
+    while (inflight_ < limit && (config_.connections == 0 || started_ < config_.connections)) {
+      if (!Open(engine, now)) break;
+    }
+  }
+  if (config_.request != 0 && now >= next_expiry_scan_) ExpireResponses(engine, now);
+  if (progress_.Due(now)) Report(now);
+  if (stopping_ && inflight_ == 0) {
+    done_ = true;
+    finished_ = now;
+  }
+}
+
+void CpsClient::PrintSummary(FILE* out, Instant now) const {
+  const Instant end = done_ ? finished_ : now;
+  const double secs = std::max((end - start_).seconds(), 1e-9);
+  std::fprintf(out, "cps: %llu ok, %llu failed in %.2f s: %.0f conns/s (concurrency %u, %s)%s\n",
+               static_cast<unsigned long long>(ok_), static_cast<unsigned long long>(failed_), secs,
+               static_cast<double>(ok_) / secs, config_.concurrency,
+               config_.request == 0 ? "connect/close" : absl::StrCat(config_.request, "-byte request").c_str(),
+               done_ ? "" : absl::StrCat(" [interrupted with ", inflight_, " in flight]").c_str());
+  if (latency_.count() > 0) {
+    std::fprintf(out, "connect latency: p50 %s  p99 %s  p99.9 %s  max %s  (%llu samples)\n",
+                 FormatDuration(latency_.Percentile(0.50)).c_str(), FormatDuration(latency_.Percentile(0.99)).c_str(),
+                 FormatDuration(latency_.Percentile(0.999)).c_str(), FormatDuration(latency_.max()).c_str(),
+                 static_cast<unsigned long long>(latency_.count()));
+  }
+  if (failed_ > 0) {
+    std::string line = "failures:";
+    for (size_t i = 0; i < failures_.size(); ++i) {
+      if (failures_[i] != 0) absl::StrAppend(&line, " ", FailureName(static_cast<Failure>(i)), " ", failures_[i], ";");
+    }
+    line.pop_back();
+    std::fprintf(out, "%s\n", line.c_str());
+    if (failures_[static_cast<size_t>(Failure::kOutOfPorts)] != 0) {
+      std::fprintf(out,
+                   "  (each closed connection keeps its port in TIME-WAIT for 60 s and a port is reused only "
+                   "after 1 s with timestamps: %u ports per server port; spread over more with --ports)\n",
+                   kEphemeralSpan);
+    }
+  }
+  std::fflush(out);
+}
+
+bool CpsClient::Open(Engine& engine, Instant now) {
+  const uint16_t port = static_cast<uint16_t>(config_.port + next_port_);
+  next_port_ = next_port_ + 1 == config_.ports ? 0 : next_port_ + 1;
+  absl::StatusOr<ConnId> id = engine.tcp().Connect(config_.dst, port, config_.connect_timeout);
+  if (!id.ok()) {
+    // Out of ports or table full: count it and try again a little later instead of spinning.
+    Failure why = Failure::kOther;
+    if (absl::StrContains(id.status().message(), "ephemeral")) {
+      why = Failure::kOutOfPorts;
+    } else if (id.status().code() == absl::StatusCode::kResourceExhausted) {
+      why = Failure::kTableFull;
+    }
+    Count(why);
+    backoff_until_ = now + Duration::Milliseconds(10);
+    return false;
+  }
+  const uint32_t si = free_slots_.back();
+  free_slots_.pop_back();
+  slots_[si] = Slot{*id, now, Instant::Never(), 0, 0, false};
+  engine.tcp().SetUserData(*id, uint64_t{si} + 1);
+  ++inflight_;
+  ++started_;
+  return true;
+}
+
+void CpsClient::SendRequest(TcpLayer& tcp, Slot& s) {
+  if (s.sent < config_.request) {
+    s.sent += static_cast<uint32_t>(tcp.SendCopy(
+        s.id, ConstBytes(reinterpret_cast<const uint8_t*>(request_bytes_.data()) + s.sent, config_.request - s.sent)));
+  }
+}
+
+bool CpsClient::ReadResponse(TcpLayer& tcp, Slot& s) {
+  uint8_t buf[2048];
+  while (size_t n = tcp.RecvCopy(s.id, MutableBytes(buf, sizeof(buf)))) s.received += static_cast<uint32_t>(n);
+  return s.connected && s.received >= config_.request;
+}
+
+std::optional<Failure> CpsClient::Classify(Engine& engine, TcpError error) const {
+  switch (error) {
+    case TcpError::kRefused:
+      return Failure::kRefused;
+    case TcpError::kReset:
+      return Failure::kReset;
+    case TcpError::kTimedOut:
+      return !engine.Resolved(next_hop_) ? Failure::kNoArp : Failure::kTimedOut;
+    case TcpError::kNone:
+      return Failure::kClosedEarly;
+    case TcpError::kAborted:
+      return Failure::kOther;
+    case TcpError::kUnreachable:
+      return Failure::kNoArp;
+  }
+  return Failure::kOther;
+}
+
+void CpsClient::ExpireResponses(Engine& engine, Instant now) {
+  next_expiry_scan_ = now + Duration::Milliseconds(1);
+  for (uint32_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    if (s.id.valid() && s.connected && s.deadline <= now) {
+      engine.tcp().Abort(s.id);
+      Finish(i, now, Failure::kTimedOut);
+    }
+  }
+}
+
+void CpsClient::Finish(uint32_t si, Instant now, std::optional<Failure> failure) {
+  Slot& s = slots_[si];
+  s.id = ConnId{};  // later events for the connection are stale
+  free_slots_.push_back(si);
+  --inflight_;
+  if (failure) {
+    Count(*failure);
+    return;
+  }
+  if (ok_++ == 0) {
+    std::printf("connected to %s (first connection after %s)\n", config_.dst.ToString().c_str(),
+                FormatDuration(now - start_).c_str());
+    std::fflush(stdout);
+  }
+}
+
+void CpsClient::Count(Failure f) {
+  ++failed_;
+  ++failures_[static_cast<size_t>(f)];
+}
+
+void CpsClient::Report(Instant now) {
+  const PerSecond::Interval last = progress_.Tick(now, ok_);
+  std::printf("t=%llds conns/s=%.0f ok=%llu failed=%llu inflight=%u\n", WholeSeconds(now - start_),
+              static_cast<double>(last.delta) / last.elapsed.seconds(), static_cast<unsigned long long>(ok_),
+              static_cast<unsigned long long>(failed_), inflight_);
+  std::fflush(stdout);
+}
+
+absl::StatusOr<ClientConfig> ParseClient(const cli::Flags& flags, Mode mode) {
+  ClientConfig c;
+  absl::StatusOr<int64_t> k = flags.GetInt("concurrency", 16, 1, kMaxConcurrency);
+  if (!k.ok()) return k.status();
+  c.concurrency = static_cast<uint32_t>(*k);
+  absl::StatusOr<Duration> duration = ParseDuration(flags);
+  if (!duration.ok()) return duration.status();
+  c.duration = *duration;
+  absl::StatusOr<int64_t> n = flags.GetInt("connections", 0, 0, int64_t{1} << 50);
+  if (!n.ok()) return n.status();
+  c.connections = static_cast<uint64_t>(*n);
+  absl::StatusOr<int64_t> request = flags.GetInt("request", 0, 0, kMaxRequest);
+  if (!request.ok()) return request.status();
+  c.request = static_cast<uint32_t>(*request);
+  absl::StatusOr<int64_t> timeout = flags.GetInt("connect-timeout-ms", 1000, 1, 600000);
+  if (!timeout.ok()) return timeout.status();
+  c.connect_timeout = Duration::Milliseconds(*timeout);
+  absl::StatusOr<int64_t> ports = flags.GetInt("ports", mode == Mode::kLoopback ? 32 : 1, 1, 1024);
+  if (!ports.ok()) return ports.status();
+  c.ports = static_cast<uint16_t>(*ports);
+  if (mode == Mode::kClient) {
+    absl::StatusOr<Endpoint> server = ParseConnect(flags, 5001);
+    if (!server.ok()) return server.status();
+    if (server->port + c.ports - 1 > 65535)
+      return absl::InvalidArgumentError("--ports: the last port would pass 65535");
+    c.dst = server->addr;
+    c.port = server->port;
+  }
+  return c;
+}
+
+int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
+  absl::StatusOr<CommonOptions> common = ParseCommon(flags);
+  if (!common.ok()) return Fail(common.status().message());
+  absl::StatusOr<ClientConfig> config = ParseClient(flags, Mode::kClient);
+  if (!config.ok()) return Fail(config.status().message());
+  absl::StatusOr<std::optional<SynFloodOptions>> flood_options = ParseFlood(flags, config->duration);
+  if (!flood_options.ok()) return Fail(flood_options.status().message());
+  // The table also sizes the compact TIME-WAIT entries the client's closes leave behind: one per port.
+  if (!flags.Has("max-connections")) common->max_connections = std::max<uint32_t>(65536, 4 * config->concurrency);
+  if (!flags.Has("max-time-wait")) common->max_time_wait = common->max_connections;
+  if (common->max_connections < 2 * config->concurrency) {
+    return Fail(absl::StrCat("--concurrency: ", config->concurrency, " needs --max-connections of at least ",
+                             2 * config->concurrency));
+  }
+  TcpLayerConfig tcp;
+  tcp.ephemeral_lo = kEphemeralLo;
+  tcp.ephemeral_hi = kEphemeralHi;
+  absl::StatusOr<std::unique_ptr<Stack>> rt = StartStack(kProgram, split, *common, tcp);
+  if (!rt.ok()) return Fail(rt.status().message());
+  InstallStopSignals();
+  std::unique_ptr<SynFlood> flood;
+  if (*flood_options) {
+    absl::StatusOr<std::unique_ptr<SynFlood>> f =
+        MakeFlood(**flood_options, config->dst, config->port, (*rt)->engine().mac());
+    if (!f.ok()) return Fail(f.status().message());
+    flood = std::move(*f);
+  }
+  const Ipv4Addr next_hop = common->local.Contains(config->dst) ? config->dst : common->gateway.value_or(config->dst);
+  if (flags.Has("flood-only")) {
+    // No legitimate connections: only the flood, for --duration seconds.
+    FloodOnly idle(next_hop, config->duration);
+    WithSynFlood flooding(idle, *flood, next_hop);
+    if (absl::Status s = (*rt)->Run(flooding); !s.ok()) return Fail(s.message());
+    PrintFloodSummary(stdout, *flood, idle.elapsed());
+    (*rt)->PrintCounters(stdout, "synack-cps: flood counters:");
+    return flood->sent() > 0 ? 0 : 1;
+  }
+  CpsClient client(*config);
+  std::optional<WithSynFlood> flooding;
+  if (flood) flooding.emplace(client, *flood, next_hop);
+  if (absl::Status s = (*rt)->Run(flooding ? static_cast<App&>(*flooding) : client); !s.ok()) return Fail(s.message());
+  client.PrintSummary(stdout, (*rt)->engine().tcp().now());
+  if (flood) PrintFloodSummary(stdout, *flood, client.elapsed((*rt)->engine().tcp().now()));
+  (*rt)->PrintCounters(stdout, "synack-cps: client counters:");
+  return client.ok() > 0 && client.failed() == 0 ? 0 : 1;
+}
+
+}  // namespace synack::app::cps

@@ -1,0 +1,106 @@
+// synack-cps --client role: CpsClient keeps K connections in flight towards a server — connect, then close
+// at once (or send a request and read as many bytes back) — until a duration or a number of connections,
+// and reports connections per second, connect latency percentiles and failures by reason. ClientConfig
+// is its part of the command line (--client and --loopback share it).
+// Ownership: the client owns one slot per connection in flight (sized by --concurrency at Start, no
+// allocation per connection); each connection carries its slot in the API's user_data, and the slot
+// keeps the ConnId so that events for a connection it has finished are told apart.
+// Threading: Start/OnEvent/OnPoll on the client engine's lcore; PrintSummary and the accessors on the
+// main thread after the run.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "apps/common/histogram.h"
+#include "apps/common/modes.h"
+#include "apps/common/report.h"
+
+namespace synack::app::cps {
+
+struct ClientConfig {
+  Ipv4Addr dst;
+  uint16_t port = 5001;
+  uint16_t ports = 1;  // destination ports port..port+ports-1, used in turn
+  uint32_t concurrency = 16;
+  Duration duration = Duration::Seconds(5);
+  uint64_t connections = 0;  // 0: until the duration ends
+  uint32_t request = 0;      // bytes; 0: connect and close
+  Duration connect_timeout = Duration::Milliseconds(1000);
+};
+
+// The client flags of `mode` (--client also takes --connect). Errors name the flag and the fix.
+absl::StatusOr<ClientConfig> ParseClient(const cli::Flags& flags, Mode mode);
+
+enum class Failure : uint8_t {
+  kRefused,      // RST in answer to the SYN
+  kReset,        // RST after the handshake
+  kTimedOut,     // connect (or response) timeout, SYN retries exhausted
+  kNoArp,        // timed out while the next hop never answered ARP
+  kOutOfPorts,   // Connect: every ephemeral port towards the server is in use or in TIME-WAIT
+  kTableFull,    // Connect: connection table full
+  kClosedEarly,  // the server closed before the whole response arrived
+  kOther,
+  kCount,
+};
+
+class CpsClient : public App {
+ public:
+  explicit CpsClient(const ClientConfig& config) : config_(config), request_bytes_(config.request, 'q') {}
+
+  absl::Status Start(Engine& engine) override;
+  // Events whose user_data names no slot of ours (0, or another role's tag) are not ours.
+  void OnEvent(Engine& engine, const Event& e) override;
+  void OnPoll(Engine& engine, Instant now) override;
+  bool Done() const override { return done_; }
+
+  uint64_t ok() const { return ok_; }
+  uint64_t failed() const { return failed_; }
+  Duration elapsed(Instant now) const { return (done_ ? finished_ : now) - start_; }
+
+  void PrintSummary(FILE* out, Instant now) const;
+
+ private:
+  struct Slot {
+    ConnId id;
+    Instant started;
+    Instant deadline = Instant::Never();  // response deadline once connected
+    uint32_t sent = 0;
+    uint32_t received = 0;
+    bool connected = false;
+  };
+
+  bool Open(Engine& engine, Instant now);
+  void SendRequest(TcpLayer& tcp, Slot& s);
+  // Reads what arrived; true once the whole response is in.
+  bool ReadResponse(TcpLayer& tcp, Slot& s);
+  std::optional<Failure> Classify(Engine& engine, TcpError error) const;
+  void ExpireResponses(Engine& engine, Instant now);
+  void Finish(uint32_t si, Instant now, std::optional<Failure> failure);
+  void Count(Failure f);
+  void Report(Instant now);
+
+  ClientConfig config_;
+  std::string request_bytes_;
+  Ipv4Addr next_hop_;
+  std::vector<Slot> slots_;  // a connection's user_data is its slot + 1
+  std::vector<uint32_t> free_slots_;
+  LatencyHistogram latency_;
+  std::array<uint64_t, static_cast<size_t>(Failure::kCount)> failures_{};
+  PerSecond progress_;
+  Instant start_, end_, finished_, next_expiry_scan_, backoff_until_;
+  uint64_t started_ = 0;
+  uint64_t ok_ = 0;
+  uint64_t failed_ = 0;
+  uint32_t inflight_ = 0;
+  uint32_t next_port_ = 0;
+  bool resolved_ = false;
+  bool stopping_ = false;
+  bool done_ = false;
+};
+
+}  // namespace synack::app::cps
