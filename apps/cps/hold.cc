@@ -22,7 +22,7 @@ void PrintMemory(FILE* out, const char* who, const TcpLayer& tcp) {
   const TcpLayerMemory m = tcp.Memory();
   std::fprintf(out,
                "memory %s: %.0f B per connection (record %zu B + index, timer, event share), %.0f B per TIME-WAIT "
-               "entry (entry %zu B + index, timer); tables %.1f MiB in all, allocated at start-up\n",
+               "entry (entry %zu B + index); tables %.1f MiB in all, allocated at start-up\n",
                who, m.per_connection, m.socket_bytes, m.per_time_wait, m.time_wait_slot_bytes,
                static_cast<double>(m.total_bytes) / (1 << 20));
 }

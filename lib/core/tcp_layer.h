@@ -141,7 +141,7 @@ struct TcpLayerConfig {
 struct TcpLayerMemory {
   size_t total_bytes = 0;           ///< every table, free list, timer entry and the event queue
   double per_connection = 0;        ///< bytes per connection record: slab, index, timer, free list, events
-  double per_time_wait = 0;         ///< bytes per compact TIME-WAIT entry: slot, index, timer, free list
+  double per_time_wait = 0;         ///< bytes per compact TIME-WAIT entry: ring slot and index share
   size_t socket_bytes = 0;          ///< sizeof one connection record (TCB, queues, bookkeeping)
   size_t time_wait_slot_bytes = 0;  ///< sizeof one compact TIME-WAIT entry with its key
 };
