@@ -75,7 +75,7 @@ void CpsClient::OnEvent(Engine& engine, const Event& e) {
       latency_.Record(now - s.started);
       s.connected = true;
       if (config_.request == 0) {
-        tcp.Close(e.conn);
+        config_.abortive ? tcp.Abort(e.conn) : tcp.Close(e.conn);
         Finish(si, now, std::nullopt);
         return;
       }
@@ -87,7 +87,7 @@ void CpsClient::OnEvent(Engine& engine, const Event& e) {
       break;
     case EventType::kReadable:
       if (ReadResponse(tcp, s)) {
-        tcp.Close(e.conn);
+        config_.abortive ? tcp.Abort(e.conn) : tcp.Close(e.conn);
         Finish(si, now, std::nullopt);
       }
       break;
@@ -253,8 +253,18 @@ void CpsClient::Report(Instant now) {
   std::fflush(stdout);
 }
 
+absl::StatusOr<bool> ParseCloseMode(const cli::Flags& flags) {
+  const std::optional<std::string> v = flags.Get("close");
+  if (!v || *v == "fin") return false;
+  if (*v == "rst") return true;
+  return absl::InvalidArgumentError(absl::StrCat("--close: '", *v, "' is not fin or rst"));
+}
+
 absl::StatusOr<ClientConfig> ParseClient(const cli::Flags& flags, Mode mode) {
   ClientConfig c;
+  absl::StatusOr<bool> abortive = ParseCloseMode(flags);
+  if (!abortive.ok()) return abortive.status();
+  c.abortive = *abortive;
   absl::StatusOr<int64_t> k = flags.GetInt("concurrency", 16, 1, kMaxConcurrency);
   if (!k.ok()) return k.status();
   c.concurrency = static_cast<uint32_t>(*k);

@@ -31,7 +31,11 @@ struct ClientConfig {
   uint64_t connections = 0;  // 0: until the duration ends
   uint32_t request = 0;      // bytes; 0: connect and close
   Duration connect_timeout = Duration::Milliseconds(1000);
+  bool abortive = false;  // --close rst: end each connection with RST (no TIME-WAIT) instead of FIN
 };
+
+// --close fin|rst: true for rst. Errors name the flag.
+absl::StatusOr<bool> ParseCloseMode(const cli::Flags& flags);
 
 // The client flags of `mode` (--client also takes --connect). Errors name the flag and the fix.
 absl::StatusOr<ClientConfig> ParseClient(const cli::Flags& flags, Mode mode);

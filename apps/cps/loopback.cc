@@ -72,6 +72,7 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
     return RunPingPong(**lb, config->dst, config->port, static_cast<uint32_t>(*pingpong), config->duration);
   }
   CpsServer server(config->port, config->ports, config->request != 0, static_cast<uint64_t>(*hold));
+  server.set_abortive(config->abortive);
   CpsClient client(*config);
   App* client_app = &client;
   std::optional<HoldFirst> holding;

@@ -62,6 +62,9 @@ std::vector<cli::FlagSpec> ModeFlags(Mode mode) {
                      mode == Mode::kLoopback ? "server ports --port.. used in turn (default 32)"
                                              : "server ports P..P+N-1 used in turn (default 1)"});
   }
+  specs.push_back({"close", true,
+                   "fin (default) or rst: how each connection ends; rst resets it (as SO_LINGER 0), so no "
+                   "TIME-WAIT holds its 4-tuple (server: only without --request)"});
   if (mode != Mode::kClient) specs.push_back({"port", true, "(first) server port (default 5001)"});
   if (mode == Mode::kLoopback) {
     for (const cli::FlagSpec& f : SynDefenceFlags()) specs.push_back(f);

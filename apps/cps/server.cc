@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "apps/cps/client.h"
 #include "apps/cps/cps.h"
 
 namespace synack::app::cps {
@@ -33,7 +34,7 @@ void CpsServer::OnEvent(Engine& engine, const Event& e) {
       }
       ++accepted_;
       if (!request_) {
-        tcp.Close(e.conn);
+        abortive_ ? tcp.Abort(e.conn) : tcp.Close(e.conn);
       } else if (tcp.Readable(e.conn) > 0) {
         Answer(tcp, e.conn);
       }
@@ -100,6 +101,8 @@ int RunServer(const cli::SplitArgs& split, const cli::Flags& flags) {
   if (!common.ok()) return Fail(common.status().message());
   absl::StatusOr<int64_t> port = flags.GetInt("port", 5001, 1, 65535);
   if (!port.ok()) return Fail(port.status().message());
+  absl::StatusOr<bool> abortive = ParseCloseMode(flags);
+  if (!abortive.ok()) return Fail(abortive.status().message());
   // Connections live for a handshake each: a big table with as many compact TIME-WAIT entries (the server
   // holds TIME-WAIT when it answers a request and closes first).
   if (!flags.Has("max-connections")) common->max_connections = 65536;
@@ -114,6 +117,7 @@ int RunServer(const cli::SplitArgs& split, const cli::Flags& flags) {
   std::vector<App*> apps;
   for (size_t i = 0; i < (*rt)->engines(); ++i) {
     servers.push_back(std::make_unique<CpsServer>(static_cast<uint16_t>(*port), 1, flags.Has("request")));
+    servers.back()->set_abortive(*abortive);
     apps.push_back(servers.back().get());
   }
   if (absl::Status s = (*rt)->RunAll(apps); !s.ok()) return Fail(s.message());

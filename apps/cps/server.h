@@ -19,6 +19,10 @@ class CpsServer : public App {
   CpsServer(uint16_t port, uint16_t ports, bool request, uint64_t hold = 0)
       : port_(port), ports_(ports), request_(request), hold_(hold) {}
 
+  // --close rst: reset each connection at accept instead of closing it (only without `request`: a reset
+  // would discard the answer).
+  void set_abortive(bool v) { abortive_ = v; }
+
   absl::Status Start(Engine& engine) override;
   void OnEvent(Engine& engine, const Event& e) override;
   // Samples the server's state every 256 polls: what a flood could make it hold.
@@ -33,6 +37,7 @@ class CpsServer : public App {
   uint16_t port_;
   uint16_t ports_;
   bool request_;
+  bool abortive_ = false;
   uint64_t accepted_ = 0;
   uint64_t answered_ = 0;
   uint64_t no_request_ = 0;

@@ -27,6 +27,7 @@ loopback() {
   expect_flag_error "--flood-count" -- --loopback --flood-count 5
   expect_flag_error "--syn-cookies" -- --loopback --syn-cookies sometimes
   expect_flag_error "--syn-backlog" -- --loopback --syn-backlog 0
+  expect_flag_error "--close" -- --loopback --close maybe
   [[ $("$bin" --help) == *"--loopback"* ]] || { echo "FAIL: --help"; flag_errors=1; }
   [[ $flag_errors -eq 0 ]] || exit 1
 
@@ -47,6 +48,13 @@ loopback() {
       fail "loopback $args: expected successes, 0 failures and a rate"
     echo "$out" | grep -q '^connect latency: p50' || fail "loopback $args: no latency line"
   done
+
+  # --close rst: both ends reset instead of closing, so no TIME-WAIT holds a 4-tuple anywhere.
+  run_loopback --duration 1 --concurrency 16 --close rst
+  echo "$out" | grep -Eq '^cps: [1-9][0-9]* ok, 0 failed' || fail "--close rst: expected successes and 0 failures"
+  echo "$out" | grep -Eq '^cps server state: .*peak TIME-WAIT 0,' || fail "--close rst: the server kept TIME-WAIT entries"
+  echo "$out" | grep -Eq '^  tcp.resets_out [1-9]' || fail "--close rst: no resets sent"
+  echo "$out" | grep -Eq '^  tcp.time_wait [1-9]' && fail "--close rst: TIME-WAIT entries left"
 
   # --pingpong: request/response round trips on one connection; --hold: idle connections kept open.
   run_loopback --pingpong 64 --duration 1
