@@ -838,6 +838,11 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
     return absl::ResourceExhaustedError(absl::StrCat("connect: mbuf pool under ", MemoryPressureName(pressure_),
                                                      " pressure; retry once memory is freed"));
   }
+  if (free_sockets_.empty()) {  // before a port is chosen: a full table must not consume a TIME-WAIT entry
+    ++counters_.table_full;
+    return absl::ResourceExhaustedError(
+        absl::StrCat("connect: connection table full (max_connections ", config_.max_connections, ")"));
+  }
   const uint32_t span = config_.ephemeral_hi - config_.ephemeral_lo + 1u;
   FlowKey key{nc.local.addr, dst, 0, port};
   // The flow must hash to this engine (so the peer's answers come back here) and its 4-tuple must not

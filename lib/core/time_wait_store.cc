@@ -40,7 +40,9 @@ bool TimeWaitStore::Insert(const FlowKey& key, const TimeWaitEntry& tw) {
   if (tail_ - head_ == capacity_) DropDeadHead();
   if (tail_ - head_ == capacity_ || IndexOf(key) != SIZE_MAX) return false;
   const uint32_t pos = Pos(tail_++);
-  ring_[pos] = Slot{key, true, tw};
+  ring_[pos] = Slot{key, true, false, tw};
+  if (ring_[pos].tw.expires < last_expires_) ring_[pos].tw.expires = last_expires_;  // late, never early
+  last_expires_ = ring_[pos].tw.expires;
   size_t i = Home(key);
   while (index_[i] != kEmpty) i = (i + 1) & mask_;
   index_[i] = pos;
@@ -77,14 +79,23 @@ bool TimeWaitStore::Erase(const FlowKey& key) {
 void TimeWaitStore::Requeue(const FlowKey& key) {
   const size_t i = IndexOf(key);
   if (i == SIZE_MAX) return;
-  DropDeadHead();
-  if (tail_ - head_ == capacity_) return;  // no free slot: stays (and leaves late, never early)
-  const uint32_t from = index_[i];
-  if (from == Pos(tail_ - 1)) return;  // already the newest
+  Slot& s = ring_[index_[i]];
+  s.late = true;
+  if (s.tw.expires > last_expires_) last_expires_ = s.tw.expires;
+}
+
+void TimeWaitStore::MoveHeadToTail() {
+  const uint32_t from = Pos(head_);
+  ring_[from].late = false;
+  ++head_;
+  if (Pos(tail_) == from) {  // the ring was full: the head's slot is the next tail slot already
+    ++tail_;
+    return;
+  }
   const uint32_t to = Pos(tail_++);
   ring_[to] = ring_[from];
   ring_[from].live = false;
-  index_[i] = to;
+  index_[IndexOf(ring_[to].key)] = to;
 }
 
 }  // namespace synack

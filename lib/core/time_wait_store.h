@@ -1,13 +1,15 @@
 // TimeWaitStore: an engine's compact TIME-WAIT connections as a FIFO. Every entry lives 2*MSL from the
 // moment it is added, so expiry order is insertion order: entries sit in a ring in the order they came
 // and are expired from its head — no timer per entry and no scan for deadlines. An entry whose 2*MSL
-// restarts (a retransmitted FIN) is re-appended at the tail; one removed early (a new SYN or an active
-// open takes its 4-tuple over) leaves a dead slot that the head skips. The oldest entries are at the
-// head, which is where an active open that must take a TIME-WAIT 4-tuple over finds one (FindOldest).
+// restarts (a retransmitted FIN) is marked late and moved to the tail when it reaches the head before
+// its new deadline, so it never holds up the entries behind it; one removed early (a new SYN or an
+// active open takes its 4-tuple over) leaves a dead slot that the head skips. The oldest entries are at
+// the head, which is where an active open that must take a TIME-WAIT 4-tuple over finds one
+// (FindOldest).
 //
 // Index: open addressing over 32-bit ring positions (linear probing, backward-shift deletion, at most
 // half full), keyed with a per-store random seed; the 4-tuple is compared in the ring entry itself.
-// Memory: 48 bytes per ring entry plus 8-16 bytes of index per entry (kEntryBytes, kIndexBytes).
+// Memory: 48 bytes per ring entry (kEntryBytes) plus 8-16 bytes of index per entry.
 // Fixed capacity, no allocation after construction. Owned by one engine; only its core may call it.
 #pragma once
 
@@ -25,28 +27,35 @@ class TimeWaitStore {
   // Room for `capacity` entries (at most 2^30).
   explicit TimeWaitStore(uint32_t capacity);
 
-  // Adds `key` in TIME-WAIT until `tw.expires`, which must not be earlier than that of any entry added
-  // before (the engine's clock only goes forward). False when the key is present or the ring is full.
+  // Adds `key` in TIME-WAIT until `tw.expires` — or until the latest deadline added before, if that is
+  // later (an application that closes a connection long after it reached TIME-WAIT): the ring stays in
+  // expiry order, and an entry may leave late, never early. False when the key is present or the ring
+  // is full.
   bool Insert(const FlowKey& key, const TimeWaitEntry& tw);
   // The entry for `key` (the caller may update it in place: TimeWaitInput), or null.
   TimeWaitEntry* Find(const FlowKey& key);
   const TimeWaitEntry* Find(const FlowKey& key) const;
-  // After the entry's `expires` moved later (a restarted 2*MSL): moves it to the tail so the ring stays
-  // in expiry order. When the ring has no free slot it stays where it is (and leaves later than it
-  // must, never earlier). No-op when absent.
+  // After the entry's `expires` moved later (a restarted 2*MSL): marks it late, so that Expire moves it
+  // to the tail when it reaches the head before its new deadline instead of stopping there. No-op when
+  // absent.
   void Requeue(const FlowKey& key);
   // Removes `key`; false when absent.
   bool Erase(const FlowKey& key);
 
   // Removes every entry whose 2*MSL has passed (expires <= now), oldest first, calling on_erase(key)
-  // for each; returns how many.
+  // for each; returns how many. A late entry at the head that is not due moves to the tail (once per
+  // restart), so restarted entries never hold up the others.
   template <typename F>
   uint32_t Expire(Instant now, F&& on_erase) {
     uint32_t n = 0;
     while (head_ != tail_) {
       Slot& s = ring_[Pos(head_)];
       if (s.live) {
-        if (s.tw.expires > now) break;
+        if (s.tw.expires > now) {
+          if (!s.late) break;
+          MoveHeadToTail();
+          continue;
+        }
         on_erase(static_cast<const FlowKey&>(s.key));
         Unindex(s.key);
         s.live = false;
@@ -83,6 +92,7 @@ class TimeWaitStore {
   struct Slot {
     FlowKey key;
     bool live = false;
+    bool late = false;  // its 2*MSL restarted after it was queued (Requeue)
     TimeWaitEntry tw;
   };
   static_assert(sizeof(Slot) == kEntryBytes);
@@ -94,6 +104,8 @@ class TimeWaitStore {
   void Unindex(const FlowKey& key);
   // Frees dead slots at the head so the tail can advance.
   void DropDeadHead();
+  // The live, late head entry becomes the newest (the tail), no longer late.
+  void MoveHeadToTail();
 
   uint32_t capacity_;
   std::vector<Slot> ring_;
@@ -103,6 +115,7 @@ class TimeWaitStore {
   uint64_t head_ = 0;  // ring sequence numbers: slot Pos(i) for i in [head_, tail_)
   uint64_t tail_ = 0;
   size_t size_ = 0;
+  Instant last_expires_;  // the latest deadline inserted: the ring's order
 };
 
 }  // namespace synack

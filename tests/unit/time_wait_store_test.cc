@@ -96,14 +96,31 @@ TEST(TimeWaitStore, RestartedEntryIsRequeuedAtTheTail) {
   EXPECT_EQ(ExpireAt(s, At(300)), (std::vector<FlowKey>{Key(1)}));
 }
 
-TEST(TimeWaitStore, RequeueInAFullRingLeavesTheEntryLateNeverEarly) {
-  TimeWaitStore s(2);
+TEST(TimeWaitStore, ARestartedHeadNeverHoldsUpTheOthersEvenInAFullRing) {
+  TimeWaitStore s(3);
   ASSERT_TRUE(s.Insert(Key(1), Entry(At(100))));
-  ASSERT_TRUE(s.Insert(Key(2), Entry(At(150))));
-  s.Find(Key(1))->expires = At(300);
-  s.Requeue(Key(1));  // no free slot: stays at the head
-  EXPECT_TRUE(ExpireAt(s, At(299)).empty());  // Key(2) waits behind it (late, which is safe)
-  EXPECT_EQ(ExpireAt(s, At(300)), (std::vector<FlowKey>{Key(1), Key(2)}));
+  ASSERT_TRUE(s.Insert(Key(2), Entry(At(110))));
+  ASSERT_TRUE(s.Insert(Key(3), Entry(At(120))));
+  s.Find(Key(1))->expires = At(500);  // the peer keeps retransmitting its FIN
+  s.Requeue(Key(1));
+  EXPECT_EQ(ExpireAt(s, At(119)), (std::vector<FlowKey>{Key(2)}));  // Key(1) moved aside, Key(2) due
+  EXPECT_EQ(ExpireAt(s, At(120)), (std::vector<FlowKey>{Key(3)}));
+  ASSERT_TRUE(s.Insert(Key(4), Entry(At(600))));
+  s.Find(Key(1))->expires = At(900);  // restarted again, now ahead of Key(4) in the ring
+  s.Requeue(Key(1));
+  EXPECT_TRUE(ExpireAt(s, At(599)).empty());
+  EXPECT_EQ(ExpireAt(s, At(600)), (std::vector<FlowKey>{Key(4)}));
+  EXPECT_TRUE(ExpireAt(s, At(899)).empty());  // never early
+  EXPECT_EQ(ExpireAt(s, At(900)), (std::vector<FlowKey>{Key(1)}));
+  EXPECT_EQ(s.size(), 0u);
+}
+
+TEST(TimeWaitStore, AnEarlierDeadlineInsertedLaterLeavesLateNeverEarly) {
+  TimeWaitStore s(4);
+  ASSERT_TRUE(s.Insert(Key(1), Entry(At(200))));
+  ASSERT_TRUE(s.Insert(Key(2), Entry(At(150))));  // a connection closed long after it reached TIME-WAIT
+  EXPECT_TRUE(ExpireAt(s, At(199)).empty());
+  EXPECT_EQ(ExpireAt(s, At(200)), (std::vector<FlowKey>{Key(1), Key(2)}));
 }
 
 TEST(TimeWaitStore, FindOldestLooksFromTheHeadWithinItsLimit) {
@@ -151,6 +168,7 @@ TEST(TimeWaitStore, MatchesAReferenceUnderChurnAtCapacity) {
       }
       case 2:
         ASSERT_EQ(s.Erase(k), ref.erase(tuple_of(k)) == 1) << step;
+        ASSERT_EQ(s.Find(k), nullptr) << step;
         break;
       case 3: {
         now_ms += rng() % 3;
@@ -160,6 +178,7 @@ TEST(TimeWaitStore, MatchesAReferenceUnderChurnAtCapacity) {
           ASSERT_NE(it, ref.end()) << step;
           ASSERT_LE(it->second, At(now_ms)) << step;  // never early
           ref.erase(it);
+          ASSERT_EQ(s.Find(g), nullptr) << step;
         }
         // Never late either: with one lifetime for all and no requeues, whatever is due is gone.
         for (const auto& [t, exp] : ref) ASSERT_GT(exp, At(now_ms)) << step;
