@@ -11,7 +11,6 @@
 #include "lib/dev/eal.h"
 #include "lib/dev/port.h"
 #include "lib/dev/ring_pair.h"
-#include "lib/tcp/isn.h"
 
 namespace synack {
 namespace {
@@ -26,20 +25,6 @@ bool HasAnyArg(const std::vector<std::string>& args, std::initializer_list<absl:
     }
   }
   return false;
-}
-
-
-EngineConfig MakeEngineConfig(const PortInfo& port, const Ipv4Prefix& local, const TcpLayerConfig& tcp) {
-  EngineConfig ec;
-  ec.port_id = port.port_id;
-  ec.net.local = local;
-  ec.net.mac = port.mac;
-  ec.net.tx_ip_cksum_offload = port.tx_ip_cksum;
-  ec.tcp = tcp;
-  ec.tcp.tx_tcp_cksum_offload = port.tx_tcp_cksum;
-  ec.tcp.tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(ec.tcp.tcp.mss, std::max<uint32_t>(port.mtu, 576) - 40));
-  ec.tcp.isn_key = RandomKey();
-  return ec;
 }
 
 }  // namespace
@@ -78,10 +63,10 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const LoopbackOptions
   if (!server_port.ok()) return server_port.status();
   lb->server_port_ = pair->b;
 
-  EngineConfig client_config = MakeEngineConfig(*client_port, options.client, options.client_tcp);
+  EngineConfig client_config = EngineConfigForPort(*client_port, options.client, options.client_tcp);
   client_config.tx_impair = options.impair;
   lb->client_ = std::make_unique<Engine>(client_config, client_pools->frames, client_pools->indirect);
-  EngineConfig server_config = MakeEngineConfig(*server_port, options.server, options.server_tcp);
+  EngineConfig server_config = EngineConfigForPort(*server_port, options.server, options.server_tcp);
   server_config.net.gateway = options.server_gateway;
   server_config.tx_impair = options.impair;
   server_config.tx_impair.seed = options.impair.seed * 7919 + 13;

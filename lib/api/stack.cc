@@ -110,24 +110,15 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options)
   }
 
   for (uint16_t i = 0; i < n; ++i) {
-    EngineConfig ec;
-    ec.port_id = pc.port_id;
+    EngineConfig ec = EngineConfigForPort(*port, options.local, options.tcp);
     ec.queue_id = i;
     // Engines beyond the device's RX queues poll none: their frames come over the dispatch rings.
     ec.rx_queues = i < pc.rx_queues ? std::vector<uint16_t>{i} : std::vector<uint16_t>{};
-    ec.net.local = options.local;
     ec.net.gateway = options.gateway;
-    ec.net.mac = port->mac;
-    ec.net.tx_ip_cksum_offload = port->tx_ip_cksum;
-    ec.tcp = options.tcp;
-    ec.tcp.tx_tcp_cksum_offload = port->tx_tcp_cksum;
-    // The MSS we advertise (and the most we send) follows the port's MTU: 40 bytes of IPv4 and TCP.
-    ec.tcp.tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(ec.tcp.tcp.mss, std::max<uint32_t>(port->mtu, 576) - 40));
     // A real port: both directions go through the impaired link (each engine with its own fates).
     ec.tx_impair = ec.rx_impair = options.impair;
     ec.tx_impair.seed = options.impair.seed * 2 + 1 + i * 1000;
     ec.rx_impair.seed = options.impair.seed * 2 + 2 + i * 1000;
-    ec.tcp.isn_key = RandomKey();
     if (n > 1) {
       ec.tcp.steering = rt->steering_.get();
       ec.tcp.engine_index = i;
@@ -225,6 +216,20 @@ absl::Status Stack::RunAll(const std::vector<Application*>& apps) {
     if (!l.status.ok()) return l.status;
   }
   return absl::OkStatus();
+}
+
+EngineConfig EngineConfigForPort(const PortInfo& port, const Ipv4Prefix& local, const TcpLayerConfig& tcp) {
+  EngineConfig ec;
+  ec.port_id = port.port_id;
+  ec.net.local = local;
+  ec.net.mac = port.mac;
+  ec.net.tx_ip_cksum_offload = port.tx_ip_cksum;
+  ec.tcp = tcp;
+  ec.tcp.tx_tcp_cksum_offload = port.tx_tcp_cksum;
+  // The MSS we advertise (and the most we send) follows the port's MTU: 40 bytes of IPv4 and TCP.
+  ec.tcp.tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(ec.tcp.tcp.mss, std::max<uint32_t>(port.mtu, 576) - 40));
+  ec.tcp.isn_key = RandomKey();
+  return ec;
 }
 
 absl::StatusOr<EnginePools> CreateEnginePools(const std::string& name, uint32_t mbufs) {

@@ -101,6 +101,10 @@ class Stack {
   std::vector<std::unique_ptr<Engine>> engines_;
 };
 
+/// An engine's configuration on `port` with our address `local`: the port's MAC and checksum offloads,
+/// the MSS capped by its MTU, a fresh ISN key. Queues, dispatch and impairment are the caller's.
+EngineConfig EngineConfigForPort(const PortInfo& port, const Ipv4Prefix& local, const TcpLayerConfig& tcp);
+
 /// An engine's own pools: frames (RX buffers, frames it builds) and data-less mbufs for zero-copy TX.
 struct EnginePools {
   rte_mempool* frames = nullptr;
