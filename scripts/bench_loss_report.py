@@ -11,19 +11,16 @@ import os
 import re
 import sys
 
+import benchlib
+
 raw, results, day = sys.argv[1], sys.argv[2], sys.argv[3]
 
 
 def read(name):
-    path = os.path.join(raw, name)
-    if not os.path.exists(path):
-        return ""
-    with open(path, errors="replace") as f:
-        return f.read()
+    return benchlib.read(raw, name)
 
 
-def kv(line):
-    return {k: v for k, v in re.findall(r"(\w+)=([^\s,]+)", line)}
+kv = benchlib.kv
 
 
 meta = dict(line.split("=", 1) for line in read("meta.txt").splitlines() if "=" in line)
