@@ -41,8 +41,8 @@ class Mbuf {
     if (m_ != nullptr) rte_pktmbuf_free(std::exchange(m_, nullptr));
   }
 
-  // The first segment's data. Parsers only look at the first segment; multi-segment frames are
-  // refused before parsing (see Drop::kNonContiguous).
+  // The first segment's data. Parsers only look at the first segment: a multi-segment frame is parsed
+  // when its headers are all in the first segment (the payload may continue in later ones).
   uint8_t* data() const { return rte_pktmbuf_mtod(m_, uint8_t*); }
   uint16_t data_len() const { return rte_pktmbuf_data_len(m_); }
   uint32_t pkt_len() const { return rte_pktmbuf_pkt_len(m_); }
@@ -56,10 +56,25 @@ class Mbuf {
   uint8_t* Adj(uint16_t n) { return reinterpret_cast<uint8_t*>(rte_pktmbuf_adj(m_, n)); }
   // Grows the packet at the end by `n` bytes; null when the tailroom is too small.
   uint8_t* Append(uint16_t n) { return reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m_, n)); }
-  // Shortens a single-segment packet to `len` bytes (e.g. to strip Ethernet padding).
-  void TrimTo(uint16_t len) {
-    if (len < data_len()) rte_pktmbuf_trim(m_, static_cast<uint16_t>(data_len() - len));
+  // Shortens the packet to its first `len` bytes (e.g. to strip Ethernet padding), whatever its
+  // segments: later segments left empty are freed.
+  void TrimTo(uint32_t len) {
+    if (len >= pkt_len()) return;
+    if (contiguous()) {
+      rte_pktmbuf_trim(m_, static_cast<uint16_t>(data_len() - len));
+    } else {
+      Slice(0, len);
+    }
   }
+  // Keeps exactly bytes [off, off + len) of the packet (off + len <= pkt_len()), whatever its segments:
+  // segments wholly outside the range are freed (each once), the first kept one becomes the head and
+  // carries the packet's fields (pkt_len, nb_segs, ol_flags, hash). Nothing is copied.
+  void Slice(uint32_t off, uint32_t len);
+  // Clears the receive/transmit offload flags of the head, keeping the ones that say what the mbuf is
+  // (indirect, external buffer): clearing those would free it as the wrong kind.
+  void ClearOffloadFlags() { m_->ol_flags &= kKindFlags; }
+
+  static constexpr uint64_t kKindFlags = RTE_MBUF_F_INDIRECT | RTE_MBUF_F_EXTERNAL;
 
  private:
   rte_mbuf* m_ = nullptr;

@@ -62,8 +62,10 @@ void MbufChain::DropFront(uint32_t n) {
       head_ = next;
       --segs_;
     } else {
+      truesize_ -= Truesize(head_);  // an indirect head is charged by its bytes: recharge it below
       head_->data_off = static_cast<uint16_t>(head_->data_off + n);
       head_->data_len = static_cast<uint16_t>(head_->data_len - n);
+      truesize_ += Truesize(head_);
       head_->pkt_len = head_->data_len;
       bytes_ -= n;
       for (Cursor& c : cursors_) {
@@ -152,6 +154,21 @@ void MbufChain::CopyToTail(ConstBytes data) {
   tail_->data_len = static_cast<uint16_t>(tail_->data_len + n);
   tail_->pkt_len = tail_->data_len;
   bytes_ += n;
+}
+
+uint32_t MbufChain::RangeTruesize(const rte_mbuf* m, uint32_t off, uint32_t len) {
+  uint32_t n = 0;
+  for (; m != nullptr && len > 0; m = m->next) {
+    if (off >= m->data_len) {
+      off -= m->data_len;
+      continue;
+    }
+    const uint32_t piece = std::min<uint32_t>(m->data_len - off, len);
+    n += static_cast<uint32_t>(sizeof(rte_mbuf)) + (RTE_MBUF_DIRECT(m) ? m->buf_len : piece);
+    len -= piece;
+    off = 0;
+  }
+  return n;
 }
 
 }  // namespace synack

@@ -51,15 +51,23 @@ class MbufChain {
   // segments shares one mbuf instead of pinning one each.
   void CopyToTail(ConstBytes data);
 
-  // What one segment pins: its buffer plus the mbuf header (for an indirect mbuf, the buffer it
-  // shares is counted too — conservative).
-  static uint32_t Truesize(const rte_mbuf* seg) { return static_cast<uint32_t>(sizeof(rte_mbuf)) + seg->buf_len; }
-  // Truesize summed over every segment of packet `m`.
+  // What one segment pins: a direct mbuf its whole buffer plus the mbuf header; an indirect one the
+  // header plus the bytes it references. The buffer behind an indirect mbuf belongs to whoever attached
+  // it (a sender on this host, whose send queue charges it in full), and consecutive pieces of one
+  // transmitted stream commonly share it: charging each piece the whole buffer would count it twice.
+  // Indirect mbufs never come from the wire — only from in-process peers (net_ring) — so this cannot
+  // be used to pin unaccounted memory from outside.
+  static uint32_t Truesize(const rte_mbuf* seg) {
+    return static_cast<uint32_t>(sizeof(rte_mbuf)) + (RTE_MBUF_DIRECT(seg) ? seg->buf_len : seg->data_len);
+  }
   static uint32_t PacketTruesize(const rte_mbuf* m) {
     uint32_t n = 0;
     for (; m != nullptr; m = m->next) n += Truesize(m);
     return n;
   }
+  // What keeping only bytes [off, off + len) of packet `m` would pin (the Truesize of each segment the
+  // range touches, as cut to it): what Mbuf::Slice(off, len) leaves.
+  static uint32_t RangeTruesize(const rte_mbuf* m, uint32_t off, uint32_t len);
 
  private:
   rte_mbuf* head_ = nullptr;

@@ -67,10 +67,16 @@ void Engine::Receive(Instant now, Mbuf&& frame) {
   Mbuf m(std::move(frame));
   const RssSteering* steering = config_.dispatch.steering;
   if (steering == nullptr || steering->engines() == 1) return stack_.Input(now, std::move(m));
-  // Headers must be readable in the first segment to compute the owner; gather chained frames first.
-  if (!m.contiguous() && rte_pktmbuf_linearize(m.get()) == 0) ++stack_.mutable_counters().rx_linearized;
+  // The owner is computed from the ports in the first segment; a chained frame is gathered into one
+  // buffer only when they are not there (the payload of a TCP segment stays where it lies).
   ConstBytes bytes = m.bytes();
-  if (std::optional<FrameTuple> t = PeekIpv4Tcp(bytes)) {
+  std::optional<FrameTuple> t = PeekIpv4Tcp(bytes);
+  if (!t && !m.contiguous() && rte_pktmbuf_linearize(m.get()) == 0) {
+    ++stack_.mutable_counters().rx_linearized;
+    bytes = m.bytes();
+    t = PeekIpv4Tcp(bytes);
+  }
+  if (t) {
     const uint16_t owner = steering->OwnerOf(t->src, t->dst, t->src_port, t->dst_port);
     const rte_mbuf* mb = m.get();
     if ((mb->ol_flags & RTE_MBUF_F_RX_RSS_HASH) &&

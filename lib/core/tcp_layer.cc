@@ -25,6 +25,13 @@ ChecksumState RxL4ChecksumState(const rte_mbuf* m) {
   }
 }
 
+// `len` payload bytes at `off` of `frame`: where they lie when in one segment, else gathered into
+// `buf` (at least `len` bytes).
+ConstBytes PayloadBytes(const Mbuf& frame, uint32_t off, uint32_t len, uint8_t* buf) {
+  const void* p = rte_pktmbuf_read(frame.get(), off, len, buf);
+  return ConstBytes(static_cast<const uint8_t*>(p), p == nullptr ? 0 : len);
+}
+
 // A per-purpose secret derived from the engine's ISN secret (SipHash as a PRF, one domain byte each).
 std::array<uint8_t, 16> DeriveKey(const std::array<uint8_t, 16>& key, uint8_t domain) {
   std::array<uint8_t, 16> out{};
@@ -51,10 +58,6 @@ SynCookieJar::Config CookieConfig(const TcpLayerConfig& config) {
   c.timestamps = config.tcp.timestamps;
   return c;
 }
-
-// Payloads up to this size are copied into the tail of a queue when it has room, instead of pinning
-// a buffer of their own.
-constexpr uint32_t kCoalesceMax = 1024;
 
 // Pressure levels from the pool's free share (see MemoryPressure), checked this often.
 constexpr Duration kPressureCheckInterval = Duration::Microseconds(250);
@@ -136,7 +139,15 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
     nc.Count(Drop::kIpNotForUs);  // TCP is never broadcast
     return;
   }
-  Parsed<TcpPacket> pkt = ParseTcp(ip.payload, ip.src, ip.dst, RxL4ChecksumState(m.get()));
+  ChecksumState cksum = RxL4ChecksumState(m.get());
+  const uint16_t l4_len = ip.payload_len();
+  if (cksum == ChecksumState::kUnknown && ip.payload.size() < l4_len) {
+    // The payload continues in later segments (kept there, not gathered): verify it where it lies.
+    const uint32_t l4_off = static_cast<uint32_t>(ip.payload.data() - m.data());
+    const uint32_t acc = ChecksumAddPacket(TcpPseudoHeaderSum(ip.src, ip.dst, l4_len), m.get(), l4_off, l4_len);
+    cksum = ChecksumFinish(acc) == 0 ? ChecksumState::kGood : ChecksumState::kBad;
+  }
+  Parsed<TcpPacket> pkt = ParseTcp(ip.payload, l4_len, ip.src, ip.dst, cksum);
   if (!pkt.ok()) {
     nc.Count(pkt.error());
     return;
@@ -153,7 +164,7 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
     const uint32_t idx = *it;
     out_.Clear();
     const SeqNum old_snd_nxt = sockets_[idx].conn.snd_nxt();
-    sockets_[idx].conn.Input(now, seg, out_, RxMemFor(sockets_[idx], m, seg.payload_len, seg.seq));
+    sockets_[idx].conn.Input(now, seg, out_, RxMemFor(sockets_[idx], m, payload_offset, seg.payload_len, seg.seq));
     const bool reuse = out_.events & tcp_events::kReuseSyn;
     Deliver(idx, out_, &m, payload_offset);
     if (!reuse) return;
@@ -279,7 +290,7 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
   }
   ++counters_.cookies_validated;
   out_.Clear();
-  sockets_[idx].conn.AcceptCookie(now, c, ack, out_, RxMemFor(sockets_[idx], frame, ack.payload_len, ack.seq));
+  sockets_[idx].conn.AcceptCookie(now, c, ack, out_, RxMemFor(sockets_[idx], frame, payload_offset, ack.payload_len, ack.seq));
   Deliver(idx, out_, &frame, payload_offset);
   return true;
 }
@@ -322,7 +333,7 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
       out.deliver_len <= s.rcv_q.TailRoom()) {
     // A small payload shares the buffer at the tail of the receive queue (RxMemFor charged nothing):
     // a trickle of tiny segments cannot pin one mbuf each.
-    s.rcv_q.CopyToTail(ConstBytes(frame->data() + payload_offset + out.deliver_offset, out.deliver_len));
+    s.rcv_q.CopyToTail(PayloadBytes(*frame, payload_offset + out.deliver_offset, out.deliver_len, copy_buf_));
     frame->reset();
     ++counters_.rx_coalesced;
     counters_.bytes_in += out.deliver_len;
@@ -333,9 +344,8 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
   } else if (out.deliver_len > 0 && frame != nullptr && *frame) {
     // Zero-copy receive: the frame itself, trimmed to the accepted payload, joins the receive queue.
     Mbuf m(std::move(*frame));
-    m.Adj(static_cast<uint16_t>(payload_offset + out.deliver_offset));
-    m.TrimTo(static_cast<uint16_t>(out.deliver_len));
-    m.get()->ol_flags = 0;
+    m.Slice(payload_offset + out.deliver_offset, out.deliver_len);
+    m.ClearOffloadFlags();
     s.rcv_q.Append(std::move(m));
     counters_.bytes_in += out.deliver_len;
     if (s.app_owned && !s.app_closed && !s.readable_pending) {
@@ -348,16 +358,15 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
     // onto the last kept buffer when small and contiguous with it.
     if (out.ooo_len <= kCoalesceMax && out.ooo_len <= OooTailRoom(s, out.ooo_seq)) {
       rte_mbuf* t = s.ooo_tail;
-      std::memcpy(rte_pktmbuf_mtod_offset(t, uint8_t*, t->data_len), frame->data() + payload_offset + out.ooo_offset,
-                  out.ooo_len);
+      ConstBytes b = PayloadBytes(*frame, payload_offset + out.ooo_offset, out.ooo_len, copy_buf_);
+      std::memcpy(rte_pktmbuf_mtod_offset(t, uint8_t*, t->data_len), b.data(), b.size());
       t->data_len = static_cast<uint16_t>(t->data_len + out.ooo_len);
       t->pkt_len = t->data_len;
       frame->reset();
       ++counters_.rx_coalesced;
     } else {
       Mbuf m(std::move(*frame));
-      m.Adj(static_cast<uint16_t>(payload_offset + out.ooo_offset));
-      m.TrimTo(static_cast<uint16_t>(out.ooo_len));
+      m.Slice(payload_offset + out.ooo_offset, out.ooo_len);
       OooInsert(s, std::move(m), out.ooo_seq);
     }
   }
@@ -471,11 +480,12 @@ uint16_t TcpLayer::OooTailRoom(const Socket& s, SeqNum seq) {
   return rte_pktmbuf_tailroom(t);
 }
 
-RxMem TcpLayer::RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_len, SeqNum seq) const {
+RxMem TcpLayer::RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_offset, uint32_t payload_len,
+                         SeqNum seq) const {
   RxMem mem{s.rcv_q.truesize() + s.ooo_truesize, s.ooo_truesize, 0, 0};
   if (payload_len == 0 || !frame) return mem;
   const bool critical = pressure_ >= MemoryPressure::kCritical;
-  const uint32_t truesize = MbufChain::PacketTruesize(frame.get());
+  const uint32_t truesize = MbufChain::RangeTruesize(frame.get(), payload_offset, payload_len);
   // Out of order, a small payload that continues the last kept one shares its buffer.
   const bool ooo_shares = payload_len <= kCoalesceMax && payload_len <= OooTailRoom(s, seq);
   mem.ooo_cost = ooo_shares ? 0 : critical ? RxMem::kNoRoom : truesize;
@@ -485,10 +495,26 @@ RxMem TcpLayer::RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_le
 }
 
 void TcpLayer::OooInsert(Socket& s, Mbuf&& m, SeqNum seq) {
-  rte_mbuf* e = m.release();
+  // Each mbuf segment of the payload becomes an entry of its own (the store links entries through
+  // `next`), with the sequence number of its first byte.
+  rte_mbuf* seg = m.release();
+  while (seg != nullptr) {
+    rte_mbuf* next = seg->next;
+    seg->next = nullptr;
+    seg->nb_segs = 1;
+    seg->pkt_len = seg->data_len;
+    if (seg->data_len == 0) {
+      rte_pktmbuf_free_seg(seg);
+    } else {
+      OooInsertSegment(s, seg, seq);
+      seq = seq + seg->data_len;
+    }
+    seg = next;
+  }
+}
+
+void TcpLayer::OooInsertSegment(Socket& s, rte_mbuf* e, SeqNum seq) {
   e->hash.usr = seq.raw();
-  e->next = nullptr;
-  e->nb_segs = 1;
   s.ooo_truesize += MbufChain::Truesize(e);
   auto seq_of = [](const rte_mbuf* x) { return SeqNum(x->hash.usr); };
   // Mostly appended at the tail (later segments of the same flight); otherwise find its place.
@@ -521,10 +547,9 @@ void TcpLayer::OooJoin(Socket& s, SeqNum from, SeqNum to) {
     Mbuf m(e);
     const SeqNum end = seq + m.data_len();
     if (!(pos < end)) continue;  // all of it arrived before, in another segment: `m` frees it
-    m.Adj(static_cast<uint16_t>(pos - seq));
-    m.TrimTo(static_cast<uint16_t>(SeqMin(end, to) - pos));
+    m.Slice(pos - seq, SeqMin(end, to) - pos);
     pos = pos + m.data_len();
-    m.get()->ol_flags = 0;
+    m.ClearOffloadFlags();
     s.rcv_q.Append(std::move(m));
   }
   if (pos != to) ++counters_.ooo_join_mismatch;  // a bug if ever non-zero
@@ -978,7 +1003,11 @@ size_t TcpLayer::SendCopy(ConnId id, ConstBytes data) {
     Socket* s = Find(id);
     if (s == nullptr || s->app_closed || !s->conn.can_send()) break;
     const uint32_t space = config_.tcp.snd_buffer - s->conn.send_queued();
-    const uint16_t n = static_cast<uint16_t>(std::min<size_t>({data.size() - done, space, room}));
+    // Whole segments per buffer (as Linux sizes its buffers to the MSS): each transmitted segment then
+    // attaches one buffer, and a zero-copy receiver on the same host keeps one per segment, not two.
+    const uint16_t mss = s->conn.snd_mss();
+    const uint16_t chunk = mss > 0 && mss <= room ? static_cast<uint16_t>(room - room % mss) : room;
+    const uint16_t n = static_cast<uint16_t>(std::min<size_t>({data.size() - done, space, chunk}));
     if (n == 0) {
       s->want_writable = true;
       break;

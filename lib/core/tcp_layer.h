@@ -266,6 +266,10 @@ class TcpLayer : public TransportHandler {
     return n;
   }
 
+  // Payloads up to this size are copied into the tail of a queue when it has room, instead of pinning
+  // a buffer of their own.
+  static constexpr uint32_t kCoalesceMax = 1024;
+
   struct Socket {
     explicit Socket(const TcpContext& ctx) : conn(ctx) {}
     TcpConnection conn;
@@ -331,10 +335,12 @@ class TcpLayer : public TransportHandler {
   void LeaveSynQueue(Socket& s);
   // Out-of-order store of a socket: keep `m` (exactly the bytes at `seq`), join the stream, forget all.
   void OooInsert(Socket& s, Mbuf&& m, SeqNum seq);
+  void OooInsertSegment(Socket& s, rte_mbuf* e, SeqNum seq);
   void OooJoin(Socket& s, SeqNum from, SeqNum to);
   void OooClear(Socket& s);
-  // What keeping `payload_len` bytes of `frame` in the connection's receive queue would cost.
-  RxMem RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_len, SeqNum seq) const;
+  // What keeping the `payload_len` bytes at `payload_offset` of `frame` in the connection's receive
+  // queue would cost.
+  RxMem RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_offset, uint32_t payload_len, SeqNum seq) const;
   // Bytes a payload at `seq` could be copied onto the last kept out-of-order buffer (0: not contiguous).
   static uint16_t OooTailRoom(const Socket& s, SeqNum seq);
   uint32_t SndMemLimit() const;
@@ -398,6 +404,8 @@ class TcpLayer : public TransportHandler {
   uint16_t next_ephemeral_;
   TcpLayerCounters counters_;
   TcpOutput out_;  // reused for every call: no allocation per segment
+  // Where a small payload split over mbuf segments is gathered before it is copied onto a kept buffer.
+  uint8_t copy_buf_[kCoalesceMax] = {};
   Instant now_;
 };
 

@@ -1,6 +1,9 @@
 #include "lib/net/checksum.h"
 
+#include <algorithm>
 #include <cstring>
+
+#include <rte_mbuf.h>
 
 namespace synack {
 
@@ -39,6 +42,22 @@ uint32_t ChecksumAdd(uint32_t acc, ConstBytes data) {
   sum += (uint32_t{bytes[0]} << 8) | bytes[1];
   while (sum >> 32) sum = (sum & 0xffffffffu) + (sum >> 32);
   return static_cast<uint32_t>(sum);
+}
+
+uint32_t ChecksumAddPacket(uint32_t acc, const rte_mbuf* m, uint32_t off, uint32_t len) {
+  size_t at = 0;  // offset in the summed range of the next piece
+  for (const rte_mbuf* seg = m; seg != nullptr && len > 0; seg = seg->next) {
+    if (off >= seg->data_len) {
+      off -= seg->data_len;
+      continue;
+    }
+    const uint32_t piece = std::min<uint32_t>(seg->data_len - off, len);
+    acc = ChecksumAddAt(acc, ConstBytes(rte_pktmbuf_mtod_offset(seg, const uint8_t*, off), piece), at);
+    at += piece;
+    len -= piece;
+    off = 0;
+  }
+  return acc;
 }
 
 }  // namespace synack

@@ -6,6 +6,8 @@
 
 #include "lib/base/bytes.h"
 
+struct rte_mbuf;
+
 namespace synack {
 
 // Adds `data` to a running 32-bit one's-complement accumulator. `data` is treated as starting at an
@@ -20,6 +22,10 @@ inline uint16_t ChecksumFinish(uint32_t acc) {
 
 // Checksum of one contiguous buffer. Verifying a buffer that contains its own checksum field yields 0.
 inline uint16_t InternetChecksum(ConstBytes data) { return ChecksumFinish(ChecksumAdd(0, data)); }
+
+// Adds bytes [off, off + len) of packet `m` (any number of segments, off + len <= pkt_len), the
+// first of them at an even offset of the checksummed message.
+uint32_t ChecksumAddPacket(uint32_t acc, const rte_mbuf* m, uint32_t off, uint32_t len);
 
 }  // namespace synack
 

@@ -74,6 +74,7 @@ std::string_view DropName(Drop d);
   X(icmp_errors_rx)            \
   X(rx_ip_cksum_offloaded)     \
   X(rx_linearized)             \
+  X(rx_chained)                \
   X(arp_shared_rx)             \
   X(dispatched_out)            \
   X(dispatched_in)             \

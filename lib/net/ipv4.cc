@@ -1,10 +1,17 @@
 #include "lib/net/ipv4.h"
 
+#include <algorithm>
+
 #include "lib/net/checksum.h"
 
 namespace synack {
 
 Parsed<Ipv4Packet> ParseIpv4(ConstBytes data, ChecksumState cksum) {
+  return ParseIpv4(data, data.size(), cksum);
+}
+
+Parsed<Ipv4Packet> ParseIpv4(ConstBytes data, size_t available, ChecksumState cksum) {
+  if (available < data.size()) available = data.size();
   if (data.size() < kIpv4MinHeaderLen) return Drop::kIpTruncated;
   const uint8_t* p = data.data();
   if ((p[0] >> 4) != 4) return Drop::kIpBadVersion;
@@ -13,7 +20,7 @@ Parsed<Ipv4Packet> ParseIpv4(ConstBytes data, ChecksumState cksum) {
   if (header_len > data.size()) return Drop::kIpTruncated;
   uint16_t total_len = LoadBe16(p + 2);
   if (total_len < header_len) return Drop::kIpBadTotalLength;
-  if (total_len > data.size()) return Drop::kIpTruncated;
+  if (total_len > available) return Drop::kIpTruncated;
   switch (cksum) {
     case ChecksumState::kGood:
       break;
@@ -37,7 +44,7 @@ Parsed<Ipv4Packet> ParseIpv4(ConstBytes data, ChecksumState cksum) {
   ip.protocol = p[9];
   ip.src = Ipv4Addr{LoadBe32(p + 12)};
   ip.dst = Ipv4Addr{LoadBe32(p + 16)};
-  ip.payload = data.subspan(header_len, total_len - header_len);
+  ip.payload = data.subspan(header_len, std::min<size_t>(total_len, data.size()) - header_len);
   return ip;
 }
 

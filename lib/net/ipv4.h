@@ -26,7 +26,10 @@ struct Ipv4Packet {
   uint16_t total_len = 0;   // bytes, from the header; the frame may carry padding beyond it
   bool more_fragments = false;
   uint16_t fragment_offset = 0;  // in 8-byte units
-  ConstBytes payload;            // exactly total_len - header_len bytes
+  // The payload bytes in the span given to ParseIpv4: all payload_len() of them for a contiguous
+  // frame; for a frame whose payload continues in later mbuf segments, only the first segment's part.
+  ConstBytes payload;
+  uint16_t payload_len() const { return static_cast<uint16_t>(total_len - header_len); }
   bool is_fragment() const { return more_fragments || fragment_offset != 0; }
 };
 
@@ -39,6 +42,10 @@ enum class ChecksumState : uint8_t {
 // Validates version, header length, total length against the bytes received, checksum (in software
 // unless the device already reported it) and TTL. Options are accepted and skipped.
 Parsed<Ipv4Packet> ParseIpv4(ConstBytes data, ChecksumState cksum = ChecksumState::kUnknown);
+// The same for a datagram split over mbuf segments: `data` holds its first bytes (at least the whole
+// header, else kIpTruncated) and `available` (>= data.size()) counts all of its bytes in the frame;
+// the total length is checked against `available`.
+Parsed<Ipv4Packet> ParseIpv4(ConstBytes data, size_t available, ChecksumState cksum);
 
 struct Ipv4HeaderFields {
   Ipv4Addr src;

@@ -1,5 +1,6 @@
 #include "lib/net/net_stack.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "lib/net/arp.h"
@@ -19,6 +20,21 @@ ChecksumState RxIpChecksumState(const rte_mbuf* m) {
     default:
       return ChecksumState::kUnknown;
   }
+}
+
+// Whether a multi-segment frame can be parsed where it lies: an IPv4 TCP segment (not a fragment)
+// whose Ethernet, IPv4 and TCP headers, options included, are all in the first segment. Its payload
+// may then stay in the later segments (no copy); anything else is gathered into one buffer first.
+bool TcpHeadersInFirstSegment(ConstBytes first) {
+  constexpr size_t kTcpMin = 20;
+  if (first.size() < kEthHeaderLen + kIpv4MinHeaderLen || LoadBe16(first.data() + 12) != kEtherTypeIpv4) return false;
+  const uint8_t* ip = first.data() + kEthHeaderLen;
+  const size_t ihl = static_cast<size_t>(ip[0] & 0x0f) * 4;
+  if ((ip[0] >> 4) != 4 || ihl < kIpv4MinHeaderLen || ip[9] != kIpProtoTcp) return false;
+  if ((LoadBe16(ip + 6) & 0x3fff) != 0) return false;
+  if (first.size() < kEthHeaderLen + ihl + kTcpMin) return false;
+  const size_t doff = static_cast<size_t>(ip[ihl + 12] >> 4) * 4;
+  return first.size() >= kEthHeaderLen + ihl + std::max(doff, kTcpMin);
 }
 
 }  // namespace
@@ -63,10 +79,14 @@ void NetStack::Input(Instant now, Mbuf&& frame) {
   Mbuf m(std::move(frame));
   ++counters_.rx_frames;
   if (!m.contiguous()) {
-    // Chained frames (e.g. zero-copy TX over a net_ring pair) are gathered into the first segment
-    // when it has room; parsers only read contiguous bytes.
-    if (rte_pktmbuf_linearize(m.get()) != 0) return Discard(std::move(m), Drop::kNonContiguous);
-    ++counters_.rx_linearized;
+    if (TcpHeadersInFirstSegment(m.bytes())) {
+      ++counters_.rx_chained;  // parsed where it lies: the payload stays in its segments
+    } else {
+      // Other chained frames are gathered into the first segment when it has room (parsers read
+      // contiguous bytes).
+      if (rte_pktmbuf_linearize(m.get()) != 0) return Discard(std::move(m), Drop::kNonContiguous);
+      ++counters_.rx_linearized;
+    }
   }
   Parsed<EthernetFrame> eth = ParseEthernet(m.bytes());
   if (!eth.ok()) return Discard(std::move(m), eth.error());
@@ -134,14 +154,14 @@ void NetStack::HandleArp(Instant now, Mbuf&& frame, const EthernetFrame& eth, bo
   m.TrimTo(kEthHeaderLen + kArpLen);
   WriteEthernetHeader(m.data(), arp->sha, config_.mac, kEtherTypeArp);
   WriteArp(m.data() + kEthHeaderLen, reply);
-  m.get()->ol_flags = 0;
+  m.ClearOffloadFlags();
   ++counters_.arp_replies_tx;
   Transmit(std::move(m));
 }
 
 void NetStack::HandleIpv4(Instant now, Mbuf&& frame, const EthernetFrame& eth) {
   Mbuf m(std::move(frame));
-  Parsed<Ipv4Packet> ip = ParseIpv4(eth.payload, RxIpChecksumState(m.get()));
+  Parsed<Ipv4Packet> ip = ParseIpv4(eth.payload, m.pkt_len() - kEthHeaderLen, RxIpChecksumState(m.get()));
   if (!ip.ok()) return Discard(std::move(m), ip.error());
   if (ip->is_fragment()) return Discard(std::move(m), Drop::kIpFragment);
   const Ipv4Addr us = config_.local.addr;
@@ -153,7 +173,7 @@ void NetStack::HandleIpv4(Instant now, Mbuf&& frame, const EthernetFrame& eth) {
   }
   ++counters_.ip_rx;
   // Strip Ethernet padding so the mbuf holds exactly the datagram.
-  m.TrimTo(static_cast<uint16_t>(kEthHeaderLen + ip->total_len));
+  m.TrimTo(kEthHeaderLen + uint32_t{ip->total_len});
   switch (ip->protocol) {
     case kIpProtoIcmp:
       return HandleIcmp(now, std::move(m), eth, *ip);
@@ -198,7 +218,7 @@ void NetStack::HandleIcmp(Instant now, Mbuf&& frame, const EthernetFrame& eth, c
   m.Adj(static_cast<uint16_t>(kEthHeaderLen + ip.header_len));
   uint8_t* p = m.data();
   WriteIcmpEcho(p, kIcmpEchoReply, icmp->id, icmp->seq, icmp_len - kIcmpHeaderLen);
-  m.get()->ol_flags = 0;
+  m.ClearOffloadFlags();
   ++counters_.icmp_echo_replies_tx;
   SendIpv4Via(std::move(m), ip.src, kIpProtoIcmp, eth.src);
 }

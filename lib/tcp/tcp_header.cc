@@ -91,6 +91,12 @@ uint8_t SackBlocksThatFit(const TcpOptions& o) {
 }  // namespace
 
 Parsed<TcpPacket> ParseTcp(ConstBytes l4, Ipv4Addr src, Ipv4Addr dst, ChecksumState cksum) {
+  // l4 is bounded by the IPv4 total length, so its size fits 16 bits.
+  return ParseTcp(l4, static_cast<uint16_t>(std::min<size_t>(l4.size(), UINT16_MAX)), src, dst, cksum);
+}
+
+Parsed<TcpPacket> ParseTcp(ConstBytes l4, uint16_t l4_len, Ipv4Addr src, Ipv4Addr dst, ChecksumState cksum) {
+  if (l4.size() > l4_len) l4 = l4.first(l4_len);
   if (l4.size() < kTcpMinHeaderLen) return Drop::kTcpTruncated;
   const uint8_t* p = l4.data();
   const uint16_t header_len = static_cast<uint16_t>((p[12] >> 4) * 4);
@@ -102,7 +108,7 @@ Parsed<TcpPacket> ParseTcp(ConstBytes l4, Ipv4Addr src, Ipv4Addr dst, ChecksumSt
     case ChecksumState::kBad:
       return Drop::kTcpBadChecksum;
     case ChecksumState::kUnknown: {
-      // l4 is bounded by the IPv4 total length, so it fits the pseudo-header's 16-bit length.
+      if (l4.size() < l4_len) return Drop::kTcpTruncated;  // cannot verify bytes we do not see
       uint32_t acc = TcpPseudoHeaderSum(src, dst, static_cast<uint16_t>(l4.size()));
       if (ChecksumFinish(ChecksumAdd(acc, l4)) != 0) return Drop::kTcpBadChecksum;
       break;
@@ -121,7 +127,7 @@ Parsed<TcpPacket> ParseTcp(ConstBytes l4, Ipv4Addr src, Ipv4Addr dst, ChecksumSt
   t.seg.urgent = LoadBe16(p + 18);
   t.header_len = header_len;
   t.payload = l4.subspan(header_len);
-  t.seg.payload_len = static_cast<uint32_t>(t.payload.size());
+  t.seg.payload_len = static_cast<uint32_t>(l4_len - header_len);
   return t;
 }
 

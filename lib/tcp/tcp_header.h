@@ -27,8 +27,10 @@ inline constexpr uint8_t kTimestamps = 8;
 }  // namespace tcp_option
 
 struct TcpPacket {
-  TcpSegment seg;           // seg.payload_len == payload.size()
-  ConstBytes payload;       // the bytes after the header, borrowed from the span given to ParseTcp
+  TcpSegment seg;  // seg.payload_len: all payload bytes (== payload.size() for a contiguous segment)
+  // The payload bytes in the span given to ParseTcp (borrowed): all of them for a contiguous segment,
+  // the first segment's part for one whose payload continues in later mbuf segments.
+  ConstBytes payload;
   uint16_t header_len = 0;  // bytes, including options
 };
 
@@ -40,6 +42,11 @@ struct TcpPacket {
 // whatever the flags (e.g. MSS on a non-SYN); whether to honour them is the connection's decision.
 // Never reads outside `l4`.
 Parsed<TcpPacket> ParseTcp(ConstBytes l4, Ipv4Addr src, Ipv4Addr dst, ChecksumState cksum);
+// The same for a segment split over mbuf segments: `l4` holds its first bytes (at least the whole
+// header with options, else kTcpTruncated) and `l4_len` (>= l4.size()) counts all of them. A software
+// checksum needs every byte, so with l4.size() < l4_len `cksum` must be the verdict of the caller
+// (which can walk the segments) or the device: kUnknown is refused (kTcpTruncated).
+Parsed<TcpPacket> ParseTcp(ConstBytes l4, uint16_t l4_len, Ipv4Addr src, Ipv4Addr dst, ChecksumState cksum);
 
 // Number of option bytes WriteTcpHeader emits for `o`: a multiple of 4, at most 40. The layout follows
 // Linux: MSS; SACK-permitted and timestamps packed together (SACKOK,TS or NOP,NOP,TS or NOP,NOP,SACKOK);

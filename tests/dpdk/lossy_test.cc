@@ -275,6 +275,13 @@ class LossyTest : public ::testing::TestWithParam<Profile> {
                 static_cast<unsigned long long>(cc.ooo_segments + sc.ooo_segments),
                 static_cast<unsigned long long>(cc.dsacks_sent + sc.dsacks_sent), impair.c_str());
     EXPECT_EQ(client_->tcp().counters().ooo_join_mismatch + server_->tcp().counters().ooo_join_mismatch, 0u);
+    // Zero-copy TX over the ring pair delivers header + payload segments: every one is received where
+    // it lies, none gathered into one buffer.
+    const NetCounters& cn = client_->stack().counters();
+    const NetCounters& sn = server_->stack().counters();
+    EXPECT_EQ(cn.rx_linearized + sn.rx_linearized, 0u);
+    EXPECT_GT(cn.rx_chained, 0u);
+    EXPECT_GT(sn.rx_chained, 0u);
     if (prof.impair.find("mtu=") != std::string::npos) {
       EXPECT_GT(cc.pmtu_reductions + sc.pmtu_reductions, 0u);
       std::printf("[ %s ] path MTU: %llu reductions, %llu ICMP sent by the link, %llu frames too big\n", prof.name.c_str(),

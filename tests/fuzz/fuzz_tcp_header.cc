@@ -112,6 +112,22 @@ void ParseMode(uint8_t mode, Ipv4Addr src, Ipv4Addr dst, const uint8_t* data, si
   FUZZ_CHECK(t.seg.payload_len == t.payload.size(), "payload_len ", t.seg.payload_len);
   FUZZ_CHECK(t.seg.options.sack_count <= 4, "sack_count ", t.seg.options.sack_count);
   FUZZ_CHECK(TcpOptionsLength(t.seg.options) <= kTcpMaxOptionsLen, "options length");
+  // The same bytes as a chained frame would present them: only a first part in the span (an exact-size
+  // copy, so ASan sees any read past it), the length of the whole given apart. The verdict must not
+  // change when the header is in the part; the payload is what the part holds beyond it.
+  if (cksum != ChecksumState::kUnknown && size > 0) {
+    const size_t part = data[size - 1] % (size + 1);
+    auto head = std::make_unique<uint8_t[]>(part);
+    if (part > 0) std::memcpy(head.get(), data, part);
+    Parsed<TcpPacket> q = ParseTcp(ConstBytes(head.get(), part), static_cast<uint16_t>(size), src, dst, cksum);
+    if (part < t.header_len) {
+      FUZZ_CHECK(!q.ok() && q.error() == Drop::kTcpTruncated, "a header cut at ", part, " bytes was accepted");
+    } else {
+      FUZZ_CHECK(q.ok(), "a segment whose header is whole in the first part was refused");
+      FUZZ_CHECK(q->seg.payload_len == t.seg.payload_len && q->payload.size() == part - t.header_len,
+                 "split payload lengths");
+    }
+  }
   RoundTrip(t.seg, t.payload, src, dst);
 }
 
