@@ -53,7 +53,7 @@ absl::Status CpsClient::Start(Engine& engine) {
   progress_.Start(start_, ok_);
   next_expiry_scan_ = start_;
   SnapshotTimeWait(engine);
-  tw_reused_start_ = tw_reused_at_tick_ = tw_reused_;
+  tw_start_ = tw_tick_ = tw_;
   const PortRange servers{config_.port, static_cast<uint16_t>(config_.port + config_.ports - 1)};
   std::printf(
       "cps client: %s:%s, concurrency %u, %s, %s\n", config_.dst.ToString().c_str(), servers.ToString().c_str(),
@@ -155,7 +155,7 @@ void CpsClient::PrintSummary(FILE* out, Instant now) const {
   }
   // The tuple-space report: once connects ran out of 4-tuples or had to take over TIME-WAIT ones.
   const uint64_t out_of_ports = failures_[static_cast<size_t>(Failure::kOutOfPorts)];
-  const uint64_t reused = tw_reused_ - tw_reused_start_;
+  const uint64_t reused = tw_.reused - tw_start_.reused;
   if (out_of_ports != 0 || reused != 0) {
     std::fprintf(out, "tuple space: %s\n", TupleSpace().c_str());
     std::fprintf(out,
@@ -163,7 +163,7 @@ void CpsClient::PrintSummary(FILE* out, Instant now) const {
                  "end; one comes back 1 s after its close at the earliest (with timestamps; 60 s without), so "
                  "~%llu conns/s at most\n",
                  static_cast<unsigned long long>(reused), static_cast<double>(reused) / secs,
-                 static_cast<unsigned long long>(tw_entries_), static_cast<unsigned long long>(Tuples()));
+                 static_cast<unsigned long long>(tw_.entries), static_cast<unsigned long long>(Tuples()));
     if (out_of_ports != 0) {
       std::fprintf(out,
                    "tuple space exhausted: %llu connects found no free 4-tuple; the tuple space, not the stack, "
@@ -190,8 +190,8 @@ std::string CpsClient::TupleSpace() const {
 }
 
 void CpsClient::SnapshotTimeWait(const Engine& engine) {
-  tw_reused_ = engine.tcp().counters().time_wait_reused_by_connect;
-  tw_entries_ = engine.tcp().time_wait_entries();
+  tw_.reused = engine.tcp().counters().time_wait_reused_by_connect;
+  tw_.entries = engine.tcp().time_wait_entries();
 }
 
 bool CpsClient::Open(Engine& engine, Instant now) {
@@ -288,15 +288,14 @@ void CpsClient::Report(Engine& engine, Instant now) {
   const uint64_t out_of_ports = failures_[static_cast<size_t>(Failure::kOutOfPorts)];
   std::string tuples;
   // TIME-WAIT reuse and 4-tuple exhaustion, in the seconds they happen.
-  if (tw_reused_ != tw_reused_at_tick_) {
-    absl::StrAppend(
-        &tuples, " tw_reused/s=",
-        static_cast<uint64_t>(static_cast<double>(tw_reused_ - tw_reused_at_tick_) / last.elapsed.seconds()));
+  if (tw_.reused != tw_tick_.reused) {
+    absl::StrAppend(&tuples, " tw_reused/s=",
+                    static_cast<uint64_t>(static_cast<double>(tw_.reused - tw_tick_.reused) / last.elapsed.seconds()));
   }
   if (out_of_ports != out_of_ports_at_tick_) {
     absl::StrAppend(&tuples, " no_4tuple=", out_of_ports - out_of_ports_at_tick_);
   }
-  tw_reused_at_tick_ = tw_reused_;
+  tw_tick_ = tw_;
   out_of_ports_at_tick_ = out_of_ports;
   std::printf("t=%llds conns/s=%.0f ok=%llu failed=%llu inflight=%u%s\n", WholeSeconds(now - start_),
               static_cast<double>(last.delta) / last.elapsed.seconds(), static_cast<unsigned long long>(ok_),

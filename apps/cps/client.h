@@ -116,13 +116,15 @@ class CpsClient : public App {
   uint64_t failed_ = 0;
   uint32_t inflight_ = 0;
   uint32_t next_port_ = 0;
-  // TIME-WAIT 4-tuples taken over by Connect (the engine's counter at Start, at the last progress line and
-  // at the last snapshot), TIME-WAIT entries at the last snapshot, out-of-ports at the last progress line.
-  uint64_t tw_reused_start_ = 0;
-  uint64_t tw_reused_at_tick_ = 0;
-  uint64_t tw_reused_ = 0;
-  uint64_t tw_entries_ = 0;
-  uint64_t out_of_ports_at_tick_ = 0;
+  // The client engine's TIME-WAIT figures: 4-tuples taken over by Connect (its counter
+  // time_wait_reused_by_connect) and entries held.
+  struct TimeWaitSnapshot {
+    uint64_t reused = 0;
+    uint64_t entries = 0;
+  };
+  // At Start, at the last progress line, at the last snapshot (the end of the run once done).
+  TimeWaitSnapshot tw_start_, tw_tick_, tw_;
+  uint64_t out_of_ports_at_tick_ = 0;  // Failure::kOutOfPorts at the last progress line
   bool told_tuple_space_ = false;
   bool resolved_ = false;
   bool stopping_ = false;

@@ -38,23 +38,22 @@ std::string ErrorOf(const absl::StatusOr<T>& r) {
 }
 
 TEST(PortRange, SingleValueAndRange) {
-  absl::StatusOr<app::PortRange> one = app::ParsePortRange("5001");
-  ASSERT_TRUE(one.ok()) << one.status();
-  EXPECT_EQ(one->lo, 5001);
-  EXPECT_EQ(one->hi, 5001);
-  EXPECT_EQ(one->size(), 1u);
-  EXPECT_EQ(one->ToString(), "5001");
-  absl::StatusOr<app::PortRange> range = app::ParsePortRange("5001-5016");
-  ASSERT_TRUE(range.ok()) << range.status();
-  EXPECT_EQ(range->lo, 5001);
-  EXPECT_EQ(range->hi, 5016);
-  EXPECT_EQ(range->size(), 16u);
-  EXPECT_EQ(range->ToString(), "5001-5016");
-  // The edges: a range of one written as a range, and the whole port space.
-  EXPECT_EQ(app::ParsePortRange("7-7")->size(), 1u);
-  absl::StatusOr<app::PortRange> all = app::ParsePortRange("1-65535");
-  ASSERT_TRUE(all.ok());
-  EXPECT_EQ(all->size(), 65535u);
+  struct Case {
+    const char* text;
+    uint16_t lo, hi;
+    uint32_t size;
+    const char* printed;
+  };
+  // One port, a range, a range of one written as a range, the whole port space.
+  for (const Case& c : {Case{"5001", 5001, 5001, 1, "5001"}, Case{"5001-5016", 5001, 5016, 16, "5001-5016"},
+                        Case{"7-7", 7, 7, 1, "7"}, Case{"1-65535", 1, 65535, 65535, "1-65535"}}) {
+    absl::StatusOr<app::PortRange> r = app::ParsePortRange(c.text);
+    ASSERT_TRUE(r.ok()) << c.text << ": " << r.status();
+    EXPECT_EQ(r->lo, c.lo) << c.text;
+    EXPECT_EQ(r->hi, c.hi) << c.text;
+    EXPECT_EQ(r->size(), c.size) << c.text;
+    EXPECT_EQ(r->ToString(), c.printed) << c.text;
+  }
 }
 
 TEST(PortRange, RejectsEmptyReversedOutOfRangeAndJunk) {
