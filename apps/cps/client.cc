@@ -52,13 +52,17 @@ absl::Status CpsClient::Start(Engine& engine) {
   end_ = start_ + config_.duration;
   progress_.Start(start_, ok_);
   next_expiry_scan_ = start_;
+  SnapshotTimeWait(engine);
+  tw_start_ = tw_tick_ = tw_;
+  const PortRange servers{config_.port, static_cast<uint16_t>(config_.port + config_.ports - 1)};
   std::printf(
-      "cps client: %s:%u%s, concurrency %u, %s, %s\n", config_.dst.ToString().c_str(), config_.port,
-      config_.ports > 1 ? absl::StrCat(" (+", config_.ports - 1, " ports)").c_str() : "", config_.concurrency,
+      "cps client: %s:%s, concurrency %u, %s, %s\n", config_.dst.ToString().c_str(), servers.ToString().c_str(),
+      config_.concurrency,
       config_.request == 0 ? "connect/close" : absl::StrCat(config_.request, "-byte request/response").c_str(),
       config_.connections != 0
           ? absl::StrCat("up to ", config_.connections, " connections or ", FormatDuration(config_.duration)).c_str()
           : absl::StrCat("for ", FormatDuration(config_.duration)).c_str());
+  std::printf("4-tuples: %s, source ports %s\n", TupleSpace().c_str(), config_.ephemeral.ToString().c_str());
   std::fflush(stdout);
   return absl::OkStatus();
 }
@@ -119,10 +123,11 @@ void CpsClient::OnPoll(Engine& engine, Instant now) {
     }
   }
   if (config_.request != 0 && now >= next_expiry_scan_) ExpireResponses(engine, now);
-  if (progress_.Due(now)) Report(now);
+  if (progress_.Due(now)) Report(engine, now);
   if (stopping_ && inflight_ == 0) {
     done_ = true;
     finished_ = now;
+    SnapshotTimeWait(engine);
   }
 }
 
@@ -147,14 +152,46 @@ void CpsClient::PrintSummary(FILE* out, Instant now) const {
     }
     line.pop_back();
     std::fprintf(out, "%s\n", line.c_str());
-    if (failures_[static_cast<size_t>(Failure::kOutOfPorts)] != 0) {
+  }
+  // The tuple-space report: once connects ran out of 4-tuples or had to take over TIME-WAIT ones.
+  const uint64_t out_of_ports = failures_[static_cast<size_t>(Failure::kOutOfPorts)];
+  const uint64_t reused = tw_.reused - tw_start_.reused;
+  if (out_of_ports != 0 || reused != 0) {
+    std::fprintf(out, "tuple space: %s\n", TupleSpace().c_str());
+    std::fprintf(out,
+                 "tuple reuse: %llu TIME-WAIT 4-tuples taken over by connect (%.0f/s), %llu in TIME-WAIT at the "
+                 "end; one comes back 1 s after its close at the earliest (with timestamps; 60 s without), so "
+                 "~%llu conns/s at most\n",
+                 static_cast<unsigned long long>(reused), static_cast<double>(reused) / secs,
+                 static_cast<unsigned long long>(tw_.entries), static_cast<unsigned long long>(Tuples()));
+    if (out_of_ports != 0) {
       std::fprintf(out,
-                   "  (each closed connection keeps its port in TIME-WAIT for 60 s and a port is reused only "
-                   "after 1 s with timestamps: %u ports per server port; spread over more with --ports)\n",
-                   kEphemeralSpan);
+                   "tuple space exhausted: %llu connects found no free 4-tuple; the tuple space, not the stack, "
+                   "limits this run: widen it with --connect ADDR:LO-HI (the server: --port LO-HI) or "
+                   "--ephemeral-ports\n",
+                   static_cast<unsigned long long>(out_of_ports));
     }
   }
   std::fflush(out);
+}
+
+uint64_t CpsClient::Tuples() const {
+  return uint64_t{config_.ports} * config_.ephemeral.size() / std::max<uint32_t>(config_.engines, 1);
+}
+
+std::string CpsClient::TupleSpace() const {
+  const uint64_t all = uint64_t{config_.ports} * config_.ephemeral.size();
+  std::string s = absl::StrCat("1 address x ", config_.ports, config_.ports == 1 ? " server port" : " server ports",
+                               " x ", config_.ephemeral.size(), " ephemeral ports = ", all, " 4-tuples");
+  if (config_.engines > 1) {
+    absl::StrAppend(&s, " (RSS gives this engine of ", config_.engines, " ~", Tuples(), ")");
+  }
+  return s;
+}
+
+void CpsClient::SnapshotTimeWait(const Engine& engine) {
+  tw_.reused = engine.tcp().counters().time_wait_reused_by_connect;
+  tw_.entries = engine.tcp().time_wait_entries();
 }
 
 bool CpsClient::Open(Engine& engine, Instant now) {
@@ -245,11 +282,29 @@ void CpsClient::Count(Failure f) {
   ++failures_[static_cast<size_t>(f)];
 }
 
-void CpsClient::Report(Instant now) {
+void CpsClient::Report(Engine& engine, Instant now) {
   const PerSecond::Interval last = progress_.Tick(now, ok_);
-  std::printf("t=%llds conns/s=%.0f ok=%llu failed=%llu inflight=%u\n", WholeSeconds(now - start_),
+  SnapshotTimeWait(engine);
+  const uint64_t out_of_ports = failures_[static_cast<size_t>(Failure::kOutOfPorts)];
+  std::string tuples;
+  // TIME-WAIT reuse and 4-tuple exhaustion, in the seconds they happen.
+  if (tw_.reused != tw_tick_.reused) {
+    absl::StrAppend(&tuples, " tw_reused/s=",
+                    static_cast<uint64_t>(static_cast<double>(tw_.reused - tw_tick_.reused) / last.elapsed.seconds()));
+  }
+  if (out_of_ports != out_of_ports_at_tick_) {
+    absl::StrAppend(&tuples, " no_4tuple=", out_of_ports - out_of_ports_at_tick_);
+  }
+  tw_tick_ = tw_;
+  out_of_ports_at_tick_ = out_of_ports;
+  std::printf("t=%llds conns/s=%.0f ok=%llu failed=%llu inflight=%u%s\n", WholeSeconds(now - start_),
               static_cast<double>(last.delta) / last.elapsed.seconds(), static_cast<unsigned long long>(ok_),
-              static_cast<unsigned long long>(failed_), inflight_);
+              static_cast<unsigned long long>(failed_), inflight_, tuples.c_str());
+  if (out_of_ports != 0 && !told_tuple_space_) {
+    told_tuple_space_ = true;
+    std::printf("out of 4-tuples: %s, each back 1 s after its close at the earliest (see the summary)\n",
+                TupleSpace().c_str());
+  }
   std::fflush(stdout);
 }
 
@@ -280,17 +335,32 @@ absl::StatusOr<ClientConfig> ParseClient(const cli::Flags& flags, Mode mode) {
   absl::StatusOr<int64_t> timeout = flags.GetInt("connect-timeout-ms", 1000, 1, 600000);
   if (!timeout.ok()) return timeout.status();
   c.connect_timeout = Duration::Milliseconds(*timeout);
-  absl::StatusOr<int64_t> ports = flags.GetInt("ports", mode == Mode::kLoopback ? 32 : 1, 1, 1024);
-  if (!ports.ok()) return ports.status();
-  c.ports = static_cast<uint16_t>(*ports);
+  absl::StatusOr<PortRange> ephemeral = GetPortRange(flags, "ephemeral-ports", c.ephemeral);
+  if (!ephemeral.ok()) return ephemeral.status();
+  c.ephemeral = *ephemeral;
+  // The server ports: a range from --connect (client) or --port (loopback), or --ports N from the first.
+  PortRange servers{5001, 5001};
+  const char* range_flag = mode == Mode::kClient ? "--connect" : "--port";
   if (mode == Mode::kClient) {
-    absl::StatusOr<Endpoint> server = ParseConnect(flags, 5001);
+    absl::StatusOr<EndpointRange> server = ParseConnectRange(flags, 5001);
     if (!server.ok()) return server.status();
-    if (server->port + c.ports - 1 > 65535)
-      return absl::InvalidArgumentError("--ports: the last port would pass 65535");
     c.dst = server->addr;
-    c.port = server->port;
+    servers = server->ports;
+  } else {
+    absl::StatusOr<PortRange> port = GetPortRange(flags, "port", servers);
+    if (!port.ok()) return port.status();
+    servers = *port;
   }
+  if (servers.size() > 1 && flags.Has("ports")) {
+    return absl::InvalidArgumentError(absl::StrCat("--ports: ", range_flag, " already gives the server ports ",
+                                                   servers.ToString(), "; drop --ports"));
+  }
+  absl::StatusOr<int64_t> ports =
+      servers.size() > 1 ? int64_t{servers.size()} : flags.GetInt("ports", mode == Mode::kLoopback ? 32 : 1, 1, 1024);
+  if (!ports.ok()) return ports.status();
+  if (servers.lo + *ports - 1 > 65535) return absl::InvalidArgumentError("--ports: the last port would pass 65535");
+  c.port = servers.lo;
+  c.ports = static_cast<uint16_t>(*ports);
   return c;
 }
 
@@ -301,18 +371,24 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   if (!config.ok()) return Fail(config.status().message());
   absl::StatusOr<std::optional<SynFloodOptions>> flood_options = ParseFlood(flags, config->duration);
   if (!flood_options.ok()) return Fail(flood_options.status().message());
-  // The table also sizes the compact TIME-WAIT entries the client's closes leave behind: one per port.
+  // The compact TIME-WAIT store holds one entry per 4-tuple the client's closes leave behind (up to 4 Mi
+  // entries, 56 B each): when it is full, closed connections keep their full records and fill the table.
   if (!flags.Has("max-connections")) common->max_connections = std::max<uint32_t>(65536, 4 * config->concurrency);
-  if (!flags.Has("max-time-wait")) common->max_time_wait = common->max_connections;
+  if (!flags.Has("max-time-wait")) {
+    const uint64_t tuples = uint64_t{config->ports} * config->ephemeral.size();
+    common->max_time_wait =
+        static_cast<uint32_t>(std::max<uint64_t>(common->max_connections, std::min<uint64_t>(tuples, 4u << 20)));
+  }
   if (common->max_connections < 2 * config->concurrency) {
     return Fail(absl::StrCat("--concurrency: ", config->concurrency, " needs --max-connections of at least ",
                              2 * config->concurrency));
   }
   TcpLayerConfig tcp;
-  tcp.ephemeral_lo = kEphemeralLo;
-  tcp.ephemeral_hi = kEphemeralHi;
+  tcp.ephemeral_lo = config->ephemeral.lo;
+  tcp.ephemeral_hi = config->ephemeral.hi;
   absl::StatusOr<std::unique_ptr<Stack>> rt = StartStack(kProgram, split, *common, tcp);
   if (!rt.ok()) return Fail(rt.status().message());
+  config->engines = static_cast<uint32_t>((*rt)->engines());
   InstallStopSignals();
   std::unique_ptr<SynFlood> flood;
   if (*flood_options) {

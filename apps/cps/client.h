@@ -1,7 +1,10 @@
 // synack-cps --client role: CpsClient keeps K connections in flight towards a server — connect, then close
 // at once (or send a request and read as many bytes back) — until a duration or a number of connections,
-// and reports connections per second, connect latency percentiles and failures by reason. ClientConfig
-// is its part of the command line (--client and --loopback share it).
+// and reports connections per second, connect latency percentiles and failures by reason. When connects
+// run out of 4-tuples (every ephemeral port towards a server port live or in TIME-WAIT) or take over
+// TIME-WAIT 4-tuples, it also reports the tuple space (addresses x server ports x ephemeral ports) and
+// how fast TIME-WAIT gave 4-tuples back, so a user sees when the space, not the stack, is the limit.
+// ClientConfig is its part of the command line (--client and --loopback share it).
 // Ownership: the client owns one slot per connection in flight (sized by --concurrency at Start, no
 // allocation per connection); each connection carries its slot in the API's user_data, and the slot
 // keeps the ConnId so that events for a connection it has finished are told apart.
@@ -16,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/common/addr_flags.h"
 #include "apps/common/histogram.h"
 #include "apps/common/modes.h"
 #include "apps/common/report.h"
@@ -26,6 +30,8 @@ struct ClientConfig {
   Ipv4Addr dst;
   uint16_t port = 5001;
   uint16_t ports = 1;  // destination ports port..port+ports-1, used in turn
+  PortRange ephemeral{1024, 65535};  // our source ports (--ephemeral-ports)
+  uint32_t engines = 1;  // engines of the client's stack: with several, RSS gives ours ~1/engines of the ports
   uint32_t concurrency = 16;
   Duration duration = Duration::Seconds(5);
   uint64_t connections = 0;  // 0: until the duration ends
@@ -37,7 +43,8 @@ struct ClientConfig {
 // --close fin|rst: true for rst. Errors name the flag.
 absl::StatusOr<bool> ParseCloseMode(const cli::Flags& flags);
 
-// The client flags of `mode` (--client also takes --connect). Errors name the flag and the fix.
+// The client flags of `mode`: the server ports from --connect ADDR:P|LO-HI (--client) or --port P|LO-HI
+// (--loopback), or --ports N after the first; --ephemeral-ports. Errors name the flag and the fix.
 absl::StatusOr<ClientConfig> ParseClient(const cli::Flags& flags, Mode mode);
 
 enum class Failure : uint8_t {
@@ -86,7 +93,14 @@ class CpsClient : public App {
   void ExpireResponses(Engine& engine, Instant now);
   void Finish(uint32_t si, Instant now, std::optional<Failure> failure);
   void Count(Failure f);
-  void Report(Instant now);
+  void Report(Engine& engine, Instant now);
+  // Reads the TIME-WAIT figures of the client's engine into the snapshot PrintSummary reports.
+  void SnapshotTimeWait(const Engine& engine);
+  // The 4-tuples this client can use: local addresses x server ports x ephemeral ports (its engine's
+  // share of them when RSS splits the ports between engines).
+  uint64_t Tuples() const;
+  // "1 address x 16 server ports x 64512 ephemeral ports = 1032192 4-tuples[ (engine 0 of 2: ~516096)]".
+  std::string TupleSpace() const;
 
   ClientConfig config_;
   std::string request_bytes_;
@@ -102,6 +116,16 @@ class CpsClient : public App {
   uint64_t failed_ = 0;
   uint32_t inflight_ = 0;
   uint32_t next_port_ = 0;
+  // The client engine's TIME-WAIT figures: 4-tuples taken over by Connect (its counter
+  // time_wait_reused_by_connect) and entries held.
+  struct TimeWaitSnapshot {
+    uint64_t reused = 0;
+    uint64_t entries = 0;
+  };
+  // At Start, at the last progress line, at the last snapshot (the end of the run once done).
+  TimeWaitSnapshot tw_start_, tw_tick_, tw_;
+  uint64_t out_of_ports_at_tick_ = 0;  // Failure::kOutOfPorts at the last progress line
+  bool told_tuple_space_ = false;
   bool resolved_ = false;
   bool stopping_ = false;
   bool done_ = false;

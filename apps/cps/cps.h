@@ -1,5 +1,5 @@
 // synack-cps, the connection-rate tool: what its roles share — the program name in messages, the exit on
-// bad options, the ephemeral ports a client uses, and one runner per mode (main.cc picks one; server.cc,
+// bad options, and one runner per mode (main.cc picks one; server.cc,
 // client.cc and loopback.cc hold them). The runners are called on the main thread; they start the
 // engines, which call the roles' applications on their own lcores.
 #pragma once
@@ -12,11 +12,6 @@
 namespace synack::app::cps {
 
 inline constexpr char kProgram[] = "synack-cps";
-// Ephemeral ports the client uses (wider than the stack's default: each port stays in TIME-WAIT 60 s).
-inline constexpr uint16_t kEphemeralLo = 1024;
-inline constexpr uint16_t kEphemeralHi = 65535;
-inline constexpr uint32_t kEphemeralSpan = kEphemeralHi - kEphemeralLo + 1u;
-
 // Prints "synack-cps: <msg>" on stderr; returns 2.
 inline int Fail(absl::string_view msg) { return FailWith(kProgram, msg); }
 

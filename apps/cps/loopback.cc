@@ -21,9 +21,6 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   if (!config.ok()) return Fail(config.status().message());
   absl::StatusOr<std::optional<SynFloodOptions>> flood_options = ParseFlood(flags, config->duration);
   if (!flood_options.ok()) return Fail(flood_options.status().message());
-  absl::StatusOr<int64_t> port = flags.GetInt("port", 5001, 1, 65535);
-  if (!port.ok()) return Fail(port.status().message());
-  if (*port + config->ports - 1 > 65535) return Fail("--ports: the last port would pass 65535");
   absl::StatusOr<int64_t> mbufs = flags.GetInt("mbufs", 16383, 1024, 16 << 20);
   if (!mbufs.ok()) return Fail(mbufs.status().message());
 
@@ -35,12 +32,14 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   // the table does.
   absl::StatusOr<int64_t> hold = flags.GetInt("hold", 0, 0, 4 << 20);
   if (!hold.ok()) return Fail(hold.status().message());
-  if (static_cast<uint64_t>(*hold) + 65536 > uint64_t{config->ports} * kEphemeralSpan) {
+  const uint64_t tuples = uint64_t{config->ports} * config->ephemeral.size();
+  if (*hold > 0 && static_cast<uint64_t>(*hold) + 65536 > tuples) {
     return Fail(absl::StrCat("--hold: ", *hold, " connections need more 4-tuples than --ports ", config->ports,
-                             " give (", config->ports * kEphemeralSpan, "); raise --ports"));
+                             " x --ephemeral-ports ", config->ephemeral.ToString(), " give (", tuples,
+                             "); raise --ports"));
   }
   const uint32_t live = std::max<uint32_t>(4096, 4 * config->concurrency) + static_cast<uint32_t>(*hold);
-  const uint32_t time_wait = std::min<uint32_t>(config->ports * kEphemeralSpan, 4u << 20);
+  const uint32_t time_wait = static_cast<uint32_t>(std::min<uint64_t>(tuples, 4u << 20));
   for (TcpLayerConfig* t : {&lo.client_tcp, &lo.server_tcp}) {
     t->max_connections = live;
     t->max_time_wait = time_wait;
@@ -56,10 +55,9 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   if (!tuning.ok()) return Fail(tuning.status().message());
   ApplyTuning(*tuning, lo);
   if (*flood_options) lo.server_gateway = lo.client.addr;  // replies to spoofed sources come back to us
-  lo.client_tcp.ephemeral_lo = kEphemeralLo;
-  lo.client_tcp.ephemeral_hi = kEphemeralHi;
+  lo.client_tcp.ephemeral_lo = config->ephemeral.lo;
+  lo.client_tcp.ephemeral_hi = config->ephemeral.hi;
   config->dst = lo.server.addr;
-  config->port = static_cast<uint16_t>(*port);
 
   absl::StatusOr<int64_t> pingpong = flags.GetInt("pingpong", 0, 0, 1400);
   if (!pingpong.ok()) return Fail(pingpong.status().message());

@@ -18,12 +18,14 @@ namespace {
 constexpr char kSummary[] =
     "Connection-rate tool: how many TCP connections per second open (and close), with connect latency.\n"
     "\n"
-    "  synack-cps [EAL options] -- --server --ip A.B.C.D/N [--port 5001] [--request]\n"
+    "  synack-cps [EAL options] -- --server --ip A.B.C.D/N [--port 5001|LO-HI] [--request]\n"
     "      accept and close every connection (with --request: read one request, echo it back, close)\n"
-    "  synack-cps [EAL options] -- --client --ip A.B.C.D/N --connect A.B.C.D:P [--concurrency 16]\n"
-    "             [--duration 5] [--connections 0] [--request 0] [--connect-timeout-ms 1000] [--ports 1]\n"
+    "  synack-cps [EAL options] -- --client --ip A.B.C.D/N --connect A.B.C.D:P|A.B.C.D:LO-HI\n"
+    "             [--concurrency 16] [--duration 5] [--connections 0] [--request 0]\n"
+    "             [--connect-timeout-ms 1000] [--ephemeral-ports 1024-65535]\n"
     "      keep K connections in flight: connect, then close at once (or send --request bytes and read\n"
-    "      as many back), until --duration seconds or --connections connections, whichever comes first\n"
+    "      as many back), until --duration seconds or --connections connections, whichever comes first;\n"
+    "      connects go round-robin over the server ports of the range\n"
     "  synack-cps [-l 0-1] -- --loopback [client options]\n"
     "      client and server engines in this process over an in-memory ring pair, no set-up needed\n"
     "      (client 198.18.0.1/24, server 198.18.0.2/24; one lcore each when two are available)\n"
@@ -36,9 +38,13 @@ constexpr char kSummary[] =
     "\n"
     "The client prints a progress line per second and a summary: connections/s, connect latency p50/p99/p99.9\n"
     "and failures by reason (refused, reset, timed out, no route/ARP reply, out of ports, table full, closed\n"
-    "before the response). Each connection the client closes keeps its port in TIME-WAIT for 60 s; the client\n"
-    "uses ports 1024-65535 and, when none is free, reuses one whose TIME-WAIT is over 1 s old (timestamps on,\n"
-    "like Linux's tcp_tw_reuse), so ~64,500 connections per server port per second at most (see --ports).\n"
+    "before the response). Each connection the client closes keeps its 4-tuple in TIME-WAIT for 60 s; the\n"
+    "client uses source ports 1024-65535 and, when none is free, reuses a 4-tuple whose TIME-WAIT is over 1 s\n"
+    "old (timestamps on, like Linux's tcp_tw_reuse), so ~64,500 connections per server port per second at\n"
+    "most: give the client and the server a port range (--connect A.B.C.D:5001-5016, --server --port\n"
+    "5001-5016) to multiply the 4-tuples. When connects run out of 4-tuples or take over TIME-WAIT ones, the\n"
+    "client reports the tuple space (addresses x server ports x ephemeral ports) and the TIME-WAIT reuses per\n"
+    "second (progress lines: tw_reused/s=, no_4tuple=; summary: 'tuple space:', 'tuple reuse:').\n"
     "Exit status: 0 when at least one connection succeeded and none failed; 1 when any failed or none\n"
     "succeeded; 2 on bad options or set-up errors.";
 
@@ -50,7 +56,9 @@ std::vector<cli::FlagSpec> ModeFlags(Mode mode) {
   } else {
     if (mode == Mode::kClient) {
       specs.push_back({"client", false, "mode: open connections towards --connect"});
-      specs.push_back({"connect", true, "server address and port, e.g. 198.18.0.1:5001 (required)"});
+      specs.push_back({"connect", true,
+                       "server address and port or port range, e.g. 198.18.0.1:5001 or 198.18.0.1:5001-5016 "
+                       "(required; connects go round-robin over the ports)"});
     }
     specs.push_back({"concurrency", true, "connections in flight (default 16, max 16384)"});
     specs.push_back({"duration", true, "seconds to run (default 5)"});
@@ -59,13 +67,18 @@ std::vector<cli::FlagSpec> ModeFlags(Mode mode) {
         {"request", true, "bytes to send per connection and read back (default 0: connect/close; max 1400)"});
     specs.push_back({"connect-timeout-ms", true, "connect timeout, also the response timeout (default 1000)"});
     specs.push_back({"ports", true,
-                     mode == Mode::kLoopback ? "server ports --port.. used in turn (default 32)"
-                                             : "server ports P..P+N-1 used in turn (default 1)"});
+                     mode == Mode::kLoopback
+                         ? "server ports --port.. used in turn (default 32; or --port LO-HI)"
+                         : "server ports P..P+N-1 used in turn (default 1; or --connect ADDR:LO-HI)"});
+    specs.push_back({"ephemeral-ports", true,
+                     "our source ports, LO-HI (default 1024-65535); a 4-tuple per source port and server port"});
   }
   specs.push_back({"close", true,
                    "fin (default) or rst: how each connection ends; rst resets it (as SO_LINGER 0), so no "
                    "TIME-WAIT holds its 4-tuple (server: only without --request)"});
-  if (mode != Mode::kClient) specs.push_back({"port", true, "(first) server port (default 5001)"});
+  if (mode != Mode::kClient) {
+    specs.push_back({"port", true, "server port or range LO-HI to listen on, e.g. 5001-5016 (default 5001)"});
+  }
   if (mode == Mode::kLoopback) {
     for (const cli::FlagSpec& f : SynDefenceFlags()) specs.push_back(f);
     specs.push_back(
@@ -97,7 +110,7 @@ std::vector<cli::FlagSpec> HelpFlags() {
       AddIfNew(specs, f);
     }
   }
-  specs.push_back({"port", true, "server/loopback: (first) port to listen on (default 5001)"});
+  specs.push_back({"port", true, "server/loopback: port or range LO-HI to listen on, e.g. 5001-5016 (default 5001)"});
   return specs;
 }
 

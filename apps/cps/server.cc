@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "apps/common/addr_flags.h"
 #include "apps/cps/client.h"
 #include "apps/cps/cps.h"
 
@@ -99,14 +100,20 @@ void CpsServer::Answer(TcpLayer& tcp, ConnId id) {
 int RunServer(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<CommonOptions> common = ParseCommon(flags);
   if (!common.ok()) return Fail(common.status().message());
-  absl::StatusOr<int64_t> port = flags.GetInt("port", 5001, 1, 65535);
-  if (!port.ok()) return Fail(port.status().message());
+  absl::StatusOr<PortRange> ports = GetPortRange(flags, "port", {5001, 5001});
+  if (!ports.ok()) return Fail(ports.status().message());
   absl::StatusOr<bool> abortive = ParseCloseMode(flags);
   if (!abortive.ok()) return Fail(abortive.status().message());
-  // Connections live for a handshake each: a big table with as many compact TIME-WAIT entries (the server
-  // holds TIME-WAIT when it answers a request and closes first).
+  // Connections live for a handshake each: a big table, and a compact TIME-WAIT entry per 4-tuple a client
+  // can use (the server closes at accept, often before the client's FIN arrives, and then holds the
+  // TIME-WAIT): 64,512 per port of the range, up to 4 Mi entries of 56 B. A full store would leave closed
+  // connections in the table as full records until it fills and SYNs are dropped.
   if (!flags.Has("max-connections")) common->max_connections = 65536;
-  if (!flags.Has("max-time-wait")) common->max_time_wait = common->max_connections;
+  if (!flags.Has("max-time-wait")) {
+    const uint64_t tuples = uint64_t{ports->size()} * 64512;
+    common->max_time_wait =
+        static_cast<uint32_t>(std::max<uint64_t>(common->max_connections, std::min<uint64_t>(tuples, 4u << 20)));
+  }
   absl::StatusOr<std::unique_ptr<Stack>> rt = StartStack(kProgram, split, *common, TcpLayerConfig{});
   if (!rt.ok()) return Fail(rt.status().message());
   std::printf("engines: %s\n", (*rt)->dispatch().c_str());
@@ -116,7 +123,8 @@ int RunServer(const cli::SplitArgs& split, const cli::Flags& flags) {
   std::vector<std::unique_ptr<CpsServer>> servers;
   std::vector<App*> apps;
   for (size_t i = 0; i < (*rt)->engines(); ++i) {
-    servers.push_back(std::make_unique<CpsServer>(static_cast<uint16_t>(*port), 1, flags.Has("request")));
+    servers.push_back(
+        std::make_unique<CpsServer>(ports->lo, static_cast<uint16_t>(ports->size()), flags.Has("request")));
     servers.back()->set_abortive(*abortive);
     apps.push_back(servers.back().get());
   }

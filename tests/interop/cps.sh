@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# synack-cps end to end. Usage: cps.sh BIN [loopback|netns|all]
+# synack-cps end to end. Usage: cps.sh BIN [loopback|memif|netns|all]
 #  loopback (no root): bad command lines give one line naming the flag; `--loopback` with no other flag
-#    runs 2 s with 0 failures, bare and with a 64-byte request;
+#    runs 2 s with 0 failures, bare and with a 64-byte request; over a range of server ports with 0
+#    failures; with a tuple space of 8 4-tuples, the tuple-space report;
+#  memif (no root; exit 77 when net_memif cannot start): --server --port 5001-5016 and --client
+#    --connect ADDR:5001-5016 in two processes joined by net_memif: connections on every port, 0 failures;
 #  netns (root, else exit 77): synack-cps on net_tap in a namespace this script creates, the Linux kernel
 #    (198.18.0.1) on the other side: (b) --client against a Python accept-and-close server, (c) --server
 #    for a Python client (200 connect/close, then 20 request/response), (d) --client to a closed port
@@ -28,6 +31,21 @@ loopback() {
   expect_flag_error "--syn-cookies" -- --loopback --syn-cookies sometimes
   expect_flag_error "--syn-backlog" -- --loopback --syn-backlog 0
   expect_flag_error "--close" -- --loopback --close maybe
+  # Port ranges: reversed, out of range, empty, a range and --ports at once, past 65535.
+  expect_flag_error "--connect" -- --client --ip 198.18.0.1/24 --connect 198.18.0.2:5016-5001
+  expect_flag_error "--connect" -- --client --ip 198.18.0.1/24 --connect 198.18.0.2:5001-70000
+  expect_flag_error "--connect" -- --client --ip 198.18.0.1/24 --connect 198.18.0.2:
+  expect_flag_error "--ports" -- --client --ip 198.18.0.1/24 --connect 198.18.0.2:5001-5016 --ports 4
+  expect_flag_error "--port" -- --server --ip 198.18.0.2/24 --port 5016-5001
+  expect_flag_error "--port" -- --server --ip 198.18.0.2/24 --port 0-3
+  expect_flag_error "--port" -- --server --ip 198.18.0.2/24 --port=
+  expect_flag_error "--port" -- --loopback --port 5001-
+  expect_flag_error "--ports" -- --loopback --port 5001-5004 --ports 8
+  expect_flag_error "--ports" -- --loopback --port 65530 --ports 10
+  expect_flag_error "--ephemeral-ports" -- --loopback --ephemeral-ports 40000-30000
+  expect_flag_error "--ephemeral-ports" -- --loopback --ephemeral-ports 0-100
+  expect_flag_error "--ephemeral-ports" -- --client --ip 198.18.0.1/24 --connect 198.18.0.2:5001 --ephemeral-ports x
+  expect_flag_error "--ephemeral-ports" -- --server --ip 198.18.0.2/24 --ephemeral-ports 1024-2047
   [[ $("$bin" --help) == *"--loopback"* ]] || { echo "FAIL: --help"; flag_errors=1; }
   [[ $flag_errors -eq 0 ]] || exit 1
 
@@ -48,6 +66,31 @@ loopback() {
       fail "loopback $args: expected successes, 0 failures and a rate"
     echo "$out" | grep -q '^connect latency: p50' || fail "loopback $args: no latency line"
   done
+
+  # A range of server ports: the client goes round-robin over them, the server listens on all of them.
+  run_loopback --duration 2 --concurrency 16 --port 6001-6004
+  echo "$out" | grep -Eq '^cps client: 198\.18\.0\.2:6001-6004,' || fail "port range: not used by the client"
+  echo "$out" | grep -Eq '^4-tuples: 1 address x 4 server ports x 64512 ephemeral ports = 258048 4-tuples' ||
+    fail "port range: no 4-tuple count"
+  echo "$out" | grep -Eq '^cps: [1-9][0-9]* ok, 0 failed' || fail "port range: expected successes and 0 failures"
+
+  # A deliberately tiny tuple space (1 server port x 8 source ports): connects run out of 4-tuples and the
+  # client says so — the tuple space and how fast TIME-WAIT gives 4-tuples back (each after 1 s).
+  echo "--- synack-cps --loopback (8 4-tuples)"
+  out=$(timeout 60 "$bin" -- --loopback --duration 3 --concurrency 4 --port 5001 --ports 1 \
+    --ephemeral-ports 40000-40007 2>&1) && rc=0 || rc=$?
+  echo "$out" | grep -Ev '^  ' || true
+  [[ $rc -eq 1 ]] || fail "tiny tuple space: expected exit status 1 (connects out of 4-tuples), got $rc"
+  echo "$out" | grep -Eq '^cps: [1-9][0-9]* ok, [1-9][0-9]* failed' || fail "tiny tuple space: expected successes and failures"
+  echo "$out" | grep -Eq '^failures: out of ports [1-9][0-9]*$' || fail "tiny tuple space: failures other than out of ports"
+  echo "$out" | grep -Eq '^tuple space: 1 address x 1 server port x 8 ephemeral ports = 8 4-tuples$' ||
+    fail "tiny tuple space: no tuple space line"
+  echo "$out" | grep -Eq '^tuple reuse: [1-9][0-9]* TIME-WAIT 4-tuples taken over by connect \([0-9]+/s\).* ~8 conns/s at most$' ||
+    fail "tiny tuple space: no TIME-WAIT reuse line"
+  echo "$out" | grep -Eq '^tuple space exhausted: [1-9][0-9]* connects found no free 4-tuple' ||
+    fail "tiny tuple space: not reported as exhausted"
+  echo "$out" | grep -Eq '^t=[0-9]+s .* no_4tuple=[1-9]' || fail "tiny tuple space: no no_4tuple= in the progress lines"
+  echo "$out" | grep -Eq '^t=[0-9]+s .* tw_reused/s=[1-9]' || fail "tiny tuple space: no tw_reused/s= in the progress lines"
 
   # --close rst: both ends reset instead of closing, so no TIME-WAIT holds a 4-tuple anywhere.
   run_loopback --duration 1 --concurrency 16 --close rst
@@ -73,6 +116,52 @@ loopback() {
   echo "$out" | grep -Eq '^flood: [1-9][0-9]{5} spoofed SYNs sent' || fail "loopback flood: no flood line"
   echo "$out" | grep -Eq '^cps server state: peak half-open ([0-9]|1[0-6]),' || fail "loopback flood: half-open over 16"
   echo "$out" | grep -Eq '^  tcp.cookies_sent [1-9][0-9]{4}' || fail "loopback flood: too few cookies"
+}
+
+# Two processes joined by net_memif (a shared-memory Ethernet pair, no root): --server on a port range and
+# --client over the same range, each on its own lcore with its own --file-prefix.
+memif() {
+  local sock srvlog clilog spid= rc=0
+  sock=/tmp/synack-cps-memif-$$.sock
+  srvlog=$(mktemp)
+  clilog=$(mktemp)
+  # shellcheck disable=SC2317
+  cleanup_memif() {
+    [[ -n $spid ]] && kill -INT "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+    rm -f "$sock" "$srvlog" "$clilog"
+  }
+  trap cleanup_memif EXIT
+  local vdev=",id=0,socket=$sock,socket-abstract=no"
+  echo "--- synack-cps --server --port 5001-5016 over net_memif"
+  timeout 60 "$bin" --no-pci -l 0 --file-prefix "cpsms$$" --vdev "net_memif0,role=server$vdev" -- \
+    --server --ip 198.18.0.2/24 --port 5001-5016 >"$srvlog" 2>&1 &
+  spid=$!
+  local i
+  for i in $(seq 100); do
+    grep -q '^listening on' "$srvlog" && break
+    kill -0 "$spid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -q '^listening on 198.18.0.2:5001 (cps server, ports 5001-5016' "$srvlog"; then
+    cat "$srvlog"
+    grep -qi 'memif' "$srvlog" && { echo "skipped: net_memif does not start here"; exit 77; }
+    fail "memif: no readiness line from the server"
+  fi
+  echo "--- synack-cps --client --connect 198.18.0.2:5001-5016 over net_memif"
+  timeout 60 "$bin" --no-pci -l 1 --file-prefix "cpsmc$$" --vdev "net_memif0,role=client$vdev" -- \
+    --client --ip 198.18.0.1/24 --connect 198.18.0.2:5001-5016 --duration 2 --concurrency 16 \
+    --connect-timeout-ms 3000 >"$clilog" 2>&1 || rc=$?
+  kill -INT "$spid"
+  wait "$spid" || fail "memif: the server exited $?"
+  spid=
+  grep -Ev '^  ' "$clilog"
+  grep -Ev '^  ' "$srvlog"
+  [[ $rc -eq 0 ]] || fail "memif: the client exited $rc"
+  grep -Eq '^cps client: 198\.18\.0\.2:5001-5016,' "$clilog" || fail "memif: the client did not take the range"
+  grep -Eq '^cps: [1-9][0-9]* ok, 0 failed' "$clilog" || fail "memif: expected successes and 0 failures"
+  grep -Eq '^cps server: accepted [1-9][0-9]*, reset/timed out 0$' "$srvlog" || fail "memif: the server accepted none"
+  cleanup_memif
+  trap - EXIT
 }
 
 netns() {
@@ -183,8 +272,9 @@ PY
 
 case $what in
   loopback) loopback ;;
+  memif) memif ;;
   netns) netns ;;
-  all) loopback; netns ;;
-  *) fail "usage: cps.sh BIN [loopback|netns|all]" ;;
+  all) loopback; memif; netns ;;
+  *) fail "usage: cps.sh BIN [loopback|memif|netns|all]" ;;
 esac
 echo PASS

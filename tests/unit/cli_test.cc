@@ -1,6 +1,7 @@
 // App command lines and EAL argument defaults.
 #include <gtest/gtest.h>
 
+#include "apps/common/addr_flags.h"
 #include "apps/common/cli.h"
 #include "lib/dev/eal.h"
 
@@ -28,6 +29,82 @@ TEST(Cli, ParsesAndNamesTheBadFlag) {
   absl::StatusOr<cli::Flags> bad_port = cli::Flags::Parse({"--port", "70000"}, specs);
   ASSERT_TRUE(bad_port.ok());
   EXPECT_NE(bad_port->GetInt("port", 7, 1, 65535).status().message().find("--port"), std::string::npos);
+}
+
+// The message of a failed parse ("" when it succeeded).
+template <typename T>
+std::string ErrorOf(const absl::StatusOr<T>& r) {
+  return r.ok() ? "" : std::string(r.status().message());
+}
+
+TEST(PortRange, SingleValueAndRange) {
+  struct Case {
+    const char* text;
+    uint16_t lo, hi;
+    uint32_t size;
+    const char* printed;
+  };
+  // One port, a range, a range of one written as a range, the whole port space.
+  for (const Case& c : {Case{"5001", 5001, 5001, 1, "5001"}, Case{"5001-5016", 5001, 5016, 16, "5001-5016"},
+                        Case{"7-7", 7, 7, 1, "7"}, Case{"1-65535", 1, 65535, 65535, "1-65535"}}) {
+    absl::StatusOr<app::PortRange> r = app::ParsePortRange(c.text);
+    ASSERT_TRUE(r.ok()) << c.text << ": " << r.status();
+    EXPECT_EQ(r->lo, c.lo) << c.text;
+    EXPECT_EQ(r->hi, c.hi) << c.text;
+    EXPECT_EQ(r->size(), c.size) << c.text;
+    EXPECT_EQ(r->ToString(), c.printed) << c.text;
+  }
+}
+
+TEST(PortRange, RejectsEmptyReversedOutOfRangeAndJunk) {
+  EXPECT_NE(ErrorOf(app::ParsePortRange("")).find("empty"), std::string::npos);
+  EXPECT_NE(ErrorOf(app::ParsePortRange("-")).find("missing"), std::string::npos);
+  EXPECT_NE(ErrorOf(app::ParsePortRange("5001-")).find("missing"), std::string::npos);
+  EXPECT_NE(ErrorOf(app::ParsePortRange("-5001")).find("missing"), std::string::npos);
+  EXPECT_NE(ErrorOf(app::ParsePortRange("5016-5001")).find("reversed (write 5001-5016)"), std::string::npos);
+  EXPECT_NE(ErrorOf(app::ParsePortRange("0")).find("not in 1..65535"), std::string::npos);
+  EXPECT_NE(ErrorOf(app::ParsePortRange("65536")).find("not in 1..65535"), std::string::npos);
+  EXPECT_NE(ErrorOf(app::ParsePortRange("5001-70000")).find("70000"), std::string::npos);
+  EXPECT_NE(ErrorOf(app::ParsePortRange("1000-2000", 1024)).find("not in 1024..65535"), std::string::npos);
+  EXPECT_NE(ErrorOf(app::ParsePortRange("http")).find("not a port"), std::string::npos);
+  EXPECT_NE(ErrorOf(app::ParsePortRange("1-2-3")).find("not a port"), std::string::npos);
+}
+
+TEST(PortRange, FlagErrorsNameTheFlag) {
+  std::vector<cli::FlagSpec> specs = {{"port", true, ""}, {"connect", true, ""}};
+  absl::StatusOr<cli::Flags> absent = cli::Flags::Parse({}, specs);
+  ASSERT_TRUE(absent.ok());
+  absl::StatusOr<app::PortRange> d = app::GetPortRange(*absent, "port", {5001, 5001});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->lo, 5001);
+  EXPECT_EQ(d->size(), 1u);
+
+  absl::StatusOr<cli::Flags> reversed = cli::Flags::Parse({"--port", "9-3"}, specs);
+  ASSERT_TRUE(reversed.ok());
+  const std::string msg = ErrorOf(app::GetPortRange(*reversed, "port", {5001, 5001}));
+  EXPECT_EQ(msg.rfind("--port: '9-3': ", 0), 0u) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos);
+
+  absl::StatusOr<cli::Flags> connect = cli::Flags::Parse({"--connect", "198.18.0.2:5001-5016"}, specs);
+  ASSERT_TRUE(connect.ok());
+  absl::StatusOr<app::EndpointRange> r = app::ParseConnectRange(*connect, 5001);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->addr.ToString(), "198.18.0.2");
+  EXPECT_EQ(r->ports.lo, 5001);
+  EXPECT_EQ(r->ports.hi, 5016);
+  // A tool that connects to one port refuses the range, naming --connect.
+  EXPECT_EQ(ErrorOf(app::ParseConnect(*connect, 5001)).rfind("--connect: ", 0), 0u);
+  absl::StatusOr<cli::Flags> single = cli::Flags::Parse({"--connect", "198.18.0.2:5001"}, specs);
+  ASSERT_TRUE(single.ok());
+  ASSERT_TRUE(app::ParseConnect(*single, 5001).ok());
+  EXPECT_EQ(app::ParseConnect(*single, 5001)->port, 5001);
+  for (const char* bad :
+       {"198.18.0.2:5016-5001", "198.18.0.2:", "198.18.0.2:0-3", "198.18.0.300:5001", "198.18.0.2", "198.18.0.2:1:2"}) {
+    absl::StatusOr<cli::Flags> f = cli::Flags::Parse({"--connect", bad}, specs);
+    ASSERT_TRUE(f.ok());
+    const std::string m = ErrorOf(app::ParseConnectRange(*f, 5001));
+    EXPECT_EQ(m.rfind("--connect", 0), 0u) << bad << ": " << m;
+  }
 }
 
 TEST(Eal, DefaultsNeedNoSetUp) {
