@@ -61,6 +61,7 @@ void ApplyTuning(const TuningOptions& tuning, LoopbackOptions& lo) {
   tuning.ApplyTo(lo.client_tcp);
   tuning.ApplyTo(lo.server_tcp);
   lo.impair = tuning.impair;
+  lo.profile = tuning.profile;
 }
 
 absl::StatusOr<std::unique_ptr<Loopback>> StartLoopback(const char* program, const cli::SplitArgs& args,

@@ -77,7 +77,10 @@ std::vector<cli::FlagSpec> TuningFlags() {
            "a path of bandwidth B and round trip R needs B*R"},
           {"impair", true,
            "put a seeded impaired link on every engine's traffic, e.g. loss=1%,burst=0.5%/25%,reorder=2%,"
-           "reorder_delay=500us,dup=0.5%,corrupt=0.1%,delay=1ms,rate=10g,queue=1000,seed=7"}};
+           "reorder_delay=500us,dup=0.5%,corrupt=0.1%,delay=1ms,rate=10g,queue=1000,seed=7"},
+          {"profile", false,
+           "measure where each engine's cycles go (rx, parse, lookup, tcp, deliver/tx build, timers, tx, app; "
+           "one poll in 16) and print it with the counters"}};
 }
 
 absl::StatusOr<TuningOptions> ParseTuning(const cli::Flags& flags) {
@@ -92,6 +95,7 @@ absl::StatusOr<TuningOptions> ParseTuning(const cli::Flags& flags) {
     }
   }
   t.nodelay = flags.Has("nodelay");
+  t.profile = flags.Has("profile");
   for (const char* name : {"snd-buffer", "rcv-buffer"}) {
     if (!flags.Has(name)) continue;
     absl::StatusOr<int64_t> v = flags.GetInt(name, 0, 4096, 64 << 20);
@@ -179,6 +183,7 @@ StackConfig MakeStackConfig(const std::string& program, const cli::SplitArgs& ar
   options.syn.ApplyTo(c.tcp);
   options.tuning.ApplyTo(c.tcp);
   c.impair = options.tuning.impair;
+  c.profile = options.tuning.profile;
   return c;
 }
 

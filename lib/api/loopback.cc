@@ -65,11 +65,13 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const LoopbackOptions
 
   EngineConfig client_config = EngineConfigForPort(*client_port, options.client, options.client_tcp);
   client_config.tx_impair = options.impair;
+  client_config.profile_every = options.profile ? kProfileEvery : 0;
   lb->client_ = std::make_unique<Engine>(client_config, client_pools->frames, client_pools->indirect);
   EngineConfig server_config = EngineConfigForPort(*server_port, options.server, options.server_tcp);
   server_config.net.gateway = options.server_gateway;
   server_config.tx_impair = options.impair;
   server_config.tx_impair.seed = options.impair.seed * 7919 + 13;
+  server_config.profile_every = options.profile ? kProfileEvery : 0;
   lb->server_ = std::make_unique<Engine>(server_config, server_pools->frames, server_pools->indirect);
   if (rte_lcore_count() >= 2) lb->server_lcore_ = rte_get_next_lcore(-1, /*skip_main=*/1, /*wrap=*/0);
   return lb;

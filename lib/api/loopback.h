@@ -40,6 +40,8 @@ struct LoopbackOptions {
   TcpLayerConfig server_tcp;
   // What both engines send goes through this impaired link (each with its own seed).
   ImpairConfig impair;
+  /// Measure where each engine's cycles go (see StackConfig::profile).
+  bool profile = false;
 };
 
 class Loopback {

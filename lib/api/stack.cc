@@ -117,6 +117,7 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options)
     ec.net.gateway = options.gateway;
     // A real port: both directions go through the impaired link (each engine with its own fates).
     ec.tx_impair = ec.rx_impair = options.impair;
+    ec.profile_every = options.profile ? kProfileEvery : 0;
     ec.tx_impair.seed = options.impair.seed * 2 + 1 + i * 1000;
     ec.rx_impair.seed = options.impair.seed * 2 + 2 + i * 1000;
     if (n > 1) {
@@ -253,6 +254,31 @@ void PollEngineOnce(Engine& engine, Application* app, Instant now) {
   if (app != nullptr) app->OnPoll(engine, now);
 }
 
+namespace {
+
+// One engine's PhaseProfile: each phase's share of the measured cycles, and of the busy ones (not idle,
+// not the application) per received frame in nanoseconds.
+void PrintEngineProfile(FILE* out, const Engine& e, size_t index) {
+  const PhaseProfile& p = e.profile();
+  if (!p.enabled() || p.polls() == 0) return;
+  const double total = static_cast<double>(p.total_cycles());
+  const double ns_per_cycle = 1e9 / static_cast<double>(rte_get_tsc_hz());
+  const double frames = static_cast<double>(p.frames());
+  std::fprintf(out, "  profile engine %zu: %llu polls measured (1 in %u), %llu frames, %.0f ns per poll\n", index,
+               static_cast<unsigned long long>(p.polls()), p.every(), static_cast<unsigned long long>(p.frames()),
+               total * ns_per_cycle / static_cast<double>(p.polls()));
+  for (size_t i = 0; i < PhaseProfile::kPhases; ++i) {
+    const Phase ph = static_cast<Phase>(i);
+    const double c = static_cast<double>(p.cycles(ph));
+    const bool per_frame = ph != Phase::kIdle && ph != Phase::kApp && frames > 0;
+    std::fprintf(out, "    %-17s %5.1f%%", PhaseName(ph), total > 0 ? 100.0 * c / total : 0.0);
+    if (per_frame) std::fprintf(out, "  %8.1f ns/frame", c * ns_per_cycle / frames);
+    std::fprintf(out, "\n");
+  }
+}
+
+}  // namespace
+
 void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, const std::string& title) {
   std::fprintf(out, "%s\n", title.c_str());
   // Totals over all engines, in the engines' own counter order.
@@ -280,6 +306,7 @@ void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, c
   for (const auto& [name, v] : totals) {
     if (v != 0) std::fprintf(out, "  %s %llu\n", name.c_str(), static_cast<unsigned long long>(v));
   }
+  for (size_t i = 0; i < engines.size(); ++i) PrintEngineProfile(out, *engines[i], i);
   if (engines.size() > 1) {
     for (size_t i = 0; i < engines.size(); ++i) {
       const Engine& e = *engines[i];

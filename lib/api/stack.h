@@ -49,6 +49,8 @@ struct StackConfig {
   TcpLayerConfig tcp;
   /// A seeded impaired link on what every engine sends and receives (off by default).
   ImpairConfig impair;
+  /// Measure where each engine's cycles go (PhaseProfile, one poll in 16); PrintCounters reports it.
+  bool profile = false;
 };
 
 /// One application instance per engine; every call on that engine's lcore.
@@ -117,7 +119,11 @@ absl::StatusOr<EnginePools> CreateEnginePools(const std::string& name, uint32_t 
 /// null `app` the events are discarded. On the engine's lcore.
 void PollEngineOnce(Engine& engine, Application* app, Instant now);
 
-/// Prints every non-zero counter summed over `engines`, under `title`. On the engines' lcore, or on any
+/// How often a profiling engine measures a poll (EngineConfig::profile_every) when profiling is asked for.
+inline constexpr uint32_t kProfileEvery = 16;
+
+/// Prints every non-zero counter summed over `engines`, under `title` (and each engine's PhaseProfile
+/// when it profiles). On the engines' lcore, or on any
 /// thread once they stopped.
 void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, const std::string& title);
 

@@ -15,6 +15,8 @@ Engine::Engine(const EngineConfig& config, rte_mempool* pool, rte_mempool* indir
   }
   if (config_.tx_impair.enabled()) tx_impair_ = std::make_unique<Impairment>(config_.tx_impair);
   if (config_.rx_impair.enabled()) rx_impair_ = std::make_unique<Impairment>(config_.rx_impair);
+  profile_.Enable(config_.profile_every);
+  if (profile_.enabled()) tcp_.profile_ = &profile_;
 }
 
 void Engine::Start(Instant now) {
@@ -123,6 +125,7 @@ uint16_t Engine::PollOnce(Instant now) {
   rte_mbuf* pkts[kMaxBurst];
   const uint16_t burst = config_.burst < kMaxBurst ? config_.burst : kMaxBurst;
   tcp_.set_now(now);
+  profile_.BeginPoll();
   uint16_t total = 0;
   // Frames siblings forwarded arrived earlier than anything still on our queues: take them first, so
   // a flow whose frames switch queues (tun's automq follows our TX queue) is not reordered here.
@@ -131,6 +134,7 @@ uint16_t Engine::PollOnce(Instant now) {
     if (r == nullptr) continue;
     const unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), burst, nullptr);
     stack_.mutable_counters().dispatched_in += n;
+    profile_.Mark(Phase::kRxBurst);
     for (unsigned i = 0; i < n; ++i) {
       Mbuf m(pkts[i]);
       ConstBytes b = m.bytes();
@@ -139,6 +143,7 @@ uint16_t Engine::PollOnce(Instant now) {
       } else {
         stack_.Input(now, std::move(m));
       }
+      profile_.Mark(Phase::kTcp);  // what the frame cost after its lookups, when TCP did not mark it
     }
     total = static_cast<uint16_t>(total + n);
   }
@@ -157,11 +162,13 @@ uint16_t Engine::PollOnce(Instant now) {
     }
     // Headers span two cache lines (Ethernet + IPv4 + a TCP header with options); the frames were
     // written by the device or another core, so fetch a few frames ahead of the one being parsed.
+    profile_.Mark(Phase::kRxBurst);
     constexpr uint16_t kAhead = 4;
     for (uint16_t i = 0; i < n && i < kAhead; ++i) PrefetchHeaders(pkts[i]);
     for (uint16_t i = 0; i < n; ++i) {
       if (i + kAhead < n) PrefetchHeaders(pkts[i + kAhead]);
       Receive(now, Mbuf(pkts[i]));
+      profile_.Mark(Phase::kTcp);  // what the frame cost after its lookups, when TCP did not mark it
     }
     total += n;
   }
@@ -170,7 +177,10 @@ uint16_t Engine::PollOnce(Instant now) {
     stack_.Poll(now);
     next_poll_ = now + config_.poll_interval;
   }
+  profile_.Mark(Phase::kTimers);
   if (!stack_.outbox().empty() || (tx_impair_ != nullptr && tx_impair_->held() > 0)) Flush(now);
+  profile_.Mark(Phase::kTxBurst);
+  profile_.EndPoll(total);
   return total;
 }
 

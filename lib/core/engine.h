@@ -22,6 +22,7 @@
 #include <rte_ring.h>
 
 #include "lib/base/time.h"
+#include "lib/core/phase_profile.h"
 #include "lib/core/rss.h"
 #include "lib/core/tcp_layer.h"
 #include "lib/dev/impairment.h"
@@ -49,6 +50,8 @@ struct EngineConfig {
   // transmits and/or receives. Off unless enabled().
   ImpairConfig tx_impair;
   ImpairConfig rx_impair;
+  // Measure where cycles go in one poll out of this many (PhaseProfile; 0: off).
+  uint32_t profile_every = 0;
 };
 
 class Engine {
@@ -95,6 +98,8 @@ class Engine {
   rte_mempool* pool() const { return pool_; }
   /// The impairments in effect (null when off).
   const Impairment* tx_impairment() const { return tx_impair_.get(); }
+  /// Cycles per phase of the poll loop (enabled by EngineConfig::profile_every).
+  const PhaseProfile& profile() const { return profile_; }
   const Impairment* rx_impairment() const { return rx_impair_.get(); }
 
  private:
@@ -111,6 +116,7 @@ class Engine {
   TcpLayer tcp_;
   Instant next_poll_;
   std::unique_ptr<Impairment> tx_impair_;
+  PhaseProfile profile_;
   std::unique_ptr<Impairment> rx_impair_;
 };
 

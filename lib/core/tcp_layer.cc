@@ -152,6 +152,7 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
     nc.Count(pkt.error());
     return;
   }
+  Mark(Phase::kParse);
   const TcpSegment& seg = pkt->seg;
   const uint32_t payload_offset = static_cast<uint32_t>(pkt->payload.data() - m.data());
   const FlowKey key{ip.dst, ip.src, seg.dst_port, seg.src_port};
@@ -162,14 +163,18 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
   std::optional<SeqNum> reopen_iss;
   if (const uint32_t* it = known_peer ? flows_.Find(key) : nullptr) {
     const uint32_t idx = *it;
+    Mark(Phase::kLookup);
     out_.Clear();
     const SeqNum old_snd_nxt = sockets_[idx].conn.snd_nxt();
     sockets_[idx].conn.Input(now, seg, out_, RxMemFor(sockets_[idx], m, payload_offset, seg.payload_len, seg.seq));
     const bool reuse = out_.events & tcp_events::kReuseSyn;
+    Mark(Phase::kTcp);
     Deliver(idx, out_, &m, payload_offset);
+    Mark(Phase::kDeliver);
     if (!reuse) return;
     reopen_iss = old_snd_nxt + kTimeWaitReopenIssGap;
   } else if (TimeWaitEntry* tw = known_peer ? tw_.Find(key) : nullptr) {
+    Mark(Phase::kLookup);
     out_.Clear();
     const Instant expires = tw->expires;
     const bool reuse = TimeWaitInput(*tw, now, seg, config_.tcp, tcp_counters_, out_);
@@ -184,6 +189,7 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
   }
   // No connection: a listener, or a reset (RFC 9293 3.10.7.1).
   if (auto l = listener_by_port_.find(seg.dst_port); l != listener_by_port_.end()) {
+    Mark(Phase::kLookup);
     return InputListen(now, std::move(m), key, *pkt, l->second, payload_offset, reopen_iss);
   }
   if (std::optional<TcpSegment> rst = ResetForUnmatched(seg)) {

@@ -27,6 +27,7 @@
 #include "lib/core/flow.h"
 #include "lib/core/event_queue.h"
 #include "lib/core/flow_table.h"
+#include "lib/core/phase_profile.h"
 #include "lib/core/time_wait_store.h"
 #include "lib/core/rss.h"
 #include "lib/core/segment_writer.h"
@@ -404,6 +405,10 @@ class TcpLayer : public TransportHandler {
   uint16_t next_ephemeral_;
   TcpLayerCounters counters_;
   TcpOutput out_;  // reused for every call: no allocation per segment
+  PhaseProfile* profile_ = nullptr;  // the engine's, when it profiles (set by Engine)
+  void Mark(Phase p) {
+    if (profile_ != nullptr) profile_->Mark(p);
+  }
   // Where a small payload split over mbuf segments is gathered before it is copied onto a kept buffer.
   uint8_t copy_buf_[kCoalesceMax] = {};
   Instant now_;

@@ -30,8 +30,11 @@ loopback() {
 
   local streams
   for streams in 1 4; do
-    echo "--- synack-perf --loopback --duration 2 --streams $streams --verify"
-    out=$(timeout 60 "$bin" -- --loopback --duration 2 --streams "$streams" --verify 2>&1) && rc=0 || rc=$?
+    # One stream also runs with --profile: each engine's cycles per phase are printed with the counters.
+    local extra=()
+    [[ $streams -eq 1 ]] && extra=(--profile)
+    echo "--- synack-perf --loopback --duration 2 --streams $streams --verify ${extra[*]}"
+    out=$(timeout 60 "$bin" -- --loopback --duration 2 --streams "$streams" --verify "${extra[@]}" 2>&1) && rc=0 || rc=$?
     echo "$out" | grep -Ev '^  [a-z_.]+ [0-9]+$' || true
     [[ $rc -eq 0 ]] || fail "loopback --streams $streams exited $rc"
     echo "$out" | grep -Eq '^t=1s [0-9.]+ Gbit/s' || fail "loopback --streams $streams: no per-second line"
@@ -45,6 +48,14 @@ loopback() {
       fail "loopback --streams $streams: the server did not receive all $bytes bytes with 0 verify errors"
     [[ $(echo "$out" | grep -Ec '^perf server: 198\.18\.0\.1:[0-9]+ received [0-9]+ bytes .* verify errors 0$') \
       -eq $streams ]] || fail "loopback --streams $streams: expected $streams clean per-connection lines"
+    # No copy on receive: the zero-copy segments arrive chained and none is gathered into one buffer.
+    echo "$out" | grep -Eq '^  rx_chained [1-9][0-9]*$' || fail "loopback --streams $streams: no chained frames received"
+    echo "$out" | grep -Eq '^  rx_linearized ' && fail "loopback --streams $streams: frames were linearized"
+    if [[ $streams -eq 1 ]]; then
+      [[ $(echo "$out" | grep -Ec '^  profile engine 0: [1-9][0-9]* polls measured') -eq 2 ]] ||
+        fail "loopback --profile: expected a profile for the client and the server engine"
+      echo "$out" | grep -Eq '^    parse +[0-9.]+%  +[0-9.]+ ns/frame$' || fail "loopback --profile: no parse phase line"
+    fi
   done
 }
 
