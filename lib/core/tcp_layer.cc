@@ -75,22 +75,6 @@ const char* MemoryPressureName(MemoryPressure p) {
   return "?";
 }
 
-std::optional<SynCookieMode> ParseSynCookieMode(std::string_view s) {
-  if (s == "off") return SynCookieMode::kOff;
-  if (s == "when-full") return SynCookieMode::kWhenFull;
-  if (s == "always") return SynCookieMode::kAlways;
-  return std::nullopt;
-}
-
-const char* SynCookieModeName(SynCookieMode m) {
-  switch (m) {
-    case SynCookieMode::kOff: return "off";
-    case SynCookieMode::kWhenFull: return "when-full";
-    case SynCookieMode::kAlways: return "always";
-  }
-  return "?";
-}
-
 void TcpLayerCounters::ForEach(absl::FunctionRef<void(std::string_view, uint64_t)> f) const {
 #define SYNACK_X(name) f(#name, name);
   SYNACK_TCP_LAYER_COUNTERS(SYNACK_X)
@@ -107,10 +91,12 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       ctx_{&config_.tcp, &tcp_counters_, &challenge_, &window_clamp_, &loss_pool_},
       isn_(config.isn_key),
       cookies_(DeriveKey(config.isn_key, kCookieKeyDomain), CookieConfig(config)),
-      syn_limiter_(config.syn_limit, DeriveKey(config.isn_key, kLimiterKeyDomain)),
       wheel_(TimerWheel::Config{config.max_connections, config.tick, Instant()}),
       flows_(config.max_connections),
       tw_(config.max_time_wait),
+      listeners_(ListenerTable::Config{config.syn_backlog, config.max_half_open, config.accept_backlog,
+                                       config.syn_cookies},
+                 config.syn_limit, DeriveKey(config.isn_key, kLimiterKeyDomain)),
       events_(size_t{2} * config.max_connections + 1024) {
   sockets_.reserve(config.max_connections);
   for (uint32_t i = 0; i < config.max_connections; ++i) sockets_.emplace_back(ctx_);
@@ -172,8 +158,8 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
     ++counters_.time_wait_reused;
   }
   // No connection: a listener, or a reset (RFC 9293 3.10.7.1).
-  if (auto l = listener_by_port_.find(seg.dst_port); l != listener_by_port_.end()) {
-    return InputListen(now, std::move(m), key, *pkt, l->second, payload_offset, reopen_iss);
+  if (const uint32_t li = listeners_.Find(seg.dst_port); li != ListenerTable::kNone) {
+    return InputListen(now, std::move(m), key, *pkt, li, payload_offset, reopen_iss);
   }
   if (std::optional<TcpSegment> rst = ResetForUnmatched(seg)) {
     ++counters_.resets_unmatched;
@@ -206,26 +192,11 @@ void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment&
   // No SYN-ACK — not even a cookie — when no connection could be admitted: a full connection table,
   // no memory, or an application that is not accepting. A client must never believe in a connection
   // that does not exist; this one's SYN retries either find room later or its connect times out.
-  if (free_sockets_.empty()) {
-    ++counters_.syn_table_full;
-    return;
-  }
-  if (pressure_ >= MemoryPressure::kCritical) {
-    ++counters_.syn_pressure_dropped;
-    return;
-  }
-  if (!Admit(now, key, li)) return;
-  const Listener& l = listeners_[li];
-  const bool full = l.syn_queue >= config_.syn_backlog || half_open_ >= config_.max_half_open;
-  if (full) ++counters_.syn_backlog_overflow;
-  const SynCookieMode mode = config_.syn_cookies;
-  if (mode == SynCookieMode::kAlways || (full && mode == SynCookieMode::kWhenFull)) {
-    return SendCookieSynAck(now, key, syn);
-  }
-  if (full) {
-    ++counters_.syn_dropped;
-    return;
-  }
+  const SynDecision d =
+      listeners_.AdmitSyn(now, key.remote, li, free_sockets_.empty(), pressure_ >= MemoryPressure::kCritical);
+  if (d.backlog_overflow) ++counters_.syn_backlog_overflow;
+  if (d.verdict == SynVerdict::kCookie) return SendCookieSynAck(now, key, syn);
+  if (d.verdict != SynVerdict::kAccept) return CountSynDrop(d.verdict);
   const uint32_t idx = AllocHalfOpen(key, li);
   if (idx == UINT32_MAX) {
     ++counters_.syn_dropped;
@@ -266,8 +237,11 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
   }
   // A valid cookie can be replayed for as long as it lives; each replay is a new connection, so the
   // per-source limit applies to these as it does to SYNs. Refused ACKs are dropped (the frame is freed
-  // by the caller) and counted by Admit or AllocHalfOpen.
-  if (!Admit(now, key, li)) return true;
+  // by the caller) and counted here or by AllocHalfOpen.
+  if (const SynVerdict v = listeners_.AdmitCookieAck(now, key.remote, li); v != SynVerdict::kAccept) {
+    CountSynDrop(v);
+    return true;
+  }
   // Counted as half-open for the moment it takes Deliver to see it established.
   const uint32_t idx = AllocHalfOpen(key, li);
   if (idx == UINT32_MAX) {
@@ -284,16 +258,27 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
   return true;
 }
 
-bool TcpLayer::Admit(Instant now, const FlowKey& key, uint32_t li) {
-  if (!syn_limiter_.Allow(now, key.remote)) {
-    ++counters_.syn_source_limited;
-    return false;
+void TcpLayer::CountSynDrop(SynVerdict v) {
+  switch (v) {
+    case SynVerdict::kAccept:
+    case SynVerdict::kCookie:
+      return;
+    case SynVerdict::kDropTableFull:
+      ++counters_.syn_table_full;
+      return;
+    case SynVerdict::kDropPressure:
+      ++counters_.syn_pressure_dropped;
+      return;
+    case SynVerdict::kDropSourceLimited:
+      ++counters_.syn_source_limited;
+      return;
+    case SynVerdict::kDropAcceptBacklog:
+      ++counters_.accept_backlog_overflow;
+      return;
+    case SynVerdict::kDropBacklogFull:
+      ++counters_.syn_dropped;
+      return;
   }
-  if (listeners_[li].accept_queue >= config_.accept_backlog) {
-    ++counters_.accept_backlog_overflow;
-    return false;
-  }
-  return true;
 }
 
 uint32_t TcpLayer::AllocHalfOpen(const FlowKey& key, uint32_t li) {
@@ -302,17 +287,15 @@ uint32_t TcpLayer::AllocHalfOpen(const FlowKey& key, uint32_t li) {
     ++counters_.table_full;
     return idx;
   }
-  ++listeners_[li].syn_queue;
-  ++half_open_;
+  listeners_.EnterSynQueue(li);
   sockets_[idx].listener = li;
-  ApplyOptions(sockets_[idx].conn, listeners_[li].options);
+  ApplyOptions(sockets_[idx].conn, listeners_.options(li));
   return idx;
 }
 
 void TcpLayer::LeaveSynQueue(Socket& s) {
   if (s.listener == UINT32_MAX) return;
-  --listeners_[s.listener].syn_queue;
-  --half_open_;
+  listeners_.LeaveSynQueue(s.listener);
   s.listener = UINT32_MAX;
 }
 
@@ -379,9 +362,9 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
   if (ev & tcp_events::kConnected) {
     s.connect_deadline = Instant::Never();
     if (s.listener != UINT32_MAX) {
-      Listener& l = listeners_[s.listener];
+      const uint32_t li = s.listener;
       LeaveSynQueue(s);
-      if (l.accept_queue >= config_.accept_backlog) {
+      if (!listeners_.EnterAcceptQueue(li)) {
         ++counters_.accept_backlog_overflow;
         TcpOutput abort_out;
         s.conn.Abort(now_, abort_out);
@@ -389,7 +372,6 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
         FreeSocket(idx);
         return;
       }
-      ++l.accept_queue;
       s.app_owned = true;
       ++counters_.accepted;
       PushEvent(idx, EventType::kAccepted);
@@ -675,7 +657,7 @@ void TcpLayer::Poll(Instant now) {
     } else {
       if (s.listener != UINT32_MAX) {
         // Half-open: fewer SYN-ACK retries while the queue is under pressure (applies at once).
-        s.conn.set_synack_retries(UnderPressure(listeners_[s.listener]) ? config_.synack_retries_under_pressure : -1);
+        s.conn.set_synack_retries(listeners_.UnderPressure(s.listener) ? config_.synack_retries_under_pressure : -1);
       }
       s.conn.OnTimer(now, out_);
     }
@@ -818,13 +800,7 @@ void TcpLayer::SetNoDelay(ConnId id, bool nodelay) {
 }
 
 absl::Status TcpLayer::Listen(uint16_t port, const ConnOptions& options) {
-  if (port == 0) return absl::InvalidArgumentError("listen: port 0 is not a port (choose 1..65535)");
-  if (listener_by_port_.contains(port)) {
-    return absl::AlreadyExistsError(absl::StrCat("listen: port ", port, " is already in use"));
-  }
-  listener_by_port_.emplace(port, static_cast<uint32_t>(listeners_.size()));
-  listeners_.push_back(Listener{port, options, 0, 0});
-  return absl::OkStatus();
+  return listeners_.Listen(port, options);
 }
 
 absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration timeout, const ConnOptions& options) {
@@ -921,11 +897,7 @@ size_t TcpLayer::PollEvents(absl::Span<Event> out) {
   size_t n = 0;
   Event e;
   while (n < out.size() && events_.Pop(&e)) {
-    if (e.type == EventType::kAccepted) {
-      if (auto l = listener_by_port_.find(e.local_port); l != listener_by_port_.end()) {
-        --listeners_[l->second].accept_queue;
-      }
-    }
+    if (e.type == EventType::kAccepted) listeners_.AcceptDrained(e.local_port);
     Socket* s = Find(e.conn);
     if (e.type == EventType::kReadable && s != nullptr) s->readable_pending = false;
     // Events for connections the application already closed are not reported.

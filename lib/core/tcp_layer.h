@@ -18,7 +18,6 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "lib/base/mbuf.h"
@@ -27,6 +26,7 @@
 #include "lib/core/flow.h"
 #include "lib/core/event_queue.h"
 #include "lib/core/flow_table.h"
+#include "lib/core/listener_table.h"
 #include "lib/core/time_wait_store.h"
 #include "lib/core/rss.h"
 #include "lib/core/segment_writer.h"
@@ -39,16 +39,6 @@
 #include "lib/tcp/tcp_header.h"
 
 namespace synack {
-
-/// When a listener answers SYNs with cookies instead of keeping half-open state.
-enum class SynCookieMode : uint8_t {
-  kOff,       ///< never: SYNs beyond the half-open bounds are dropped
-  kWhenFull,  ///< when the listener's (or the engine's) half-open queue is full — the default
-  kAlways,    ///< for every SYN: no half-open state at all
-};
-/// "off", "when-full", "always"; nullopt for anything else.
-std::optional<SynCookieMode> ParseSynCookieMode(std::string_view s);
-const char* SynCookieModeName(SynCookieMode m);
 
 /// How short of mbufs the engine's pool is (free share: >= 1/4, < 1/4, < 1/8, < 1/16). Each level
 /// adds a defence: kLow clamps newly advertised windows to a few segments; kCritical drops received
@@ -177,12 +167,6 @@ class TcpLayer : public TransportHandler {
 
   // --- The application API (see the class comment for the threading model). ---
 
-  /// Per-connection choices for Listen (every accepted connection) and Connect; unset fields keep
-  /// the engine's TcpConfig.
-  struct ConnOptions {
-    std::optional<CongestionAlgorithm> congestion;
-    std::optional<bool> nodelay;
-  };
   /// Accepts connections on `port` of our address. Error if the port is already listening.
   absl::Status Listen(uint16_t port, const ConnOptions& options = {});
   /// Opens a connection; completion is reported by a kConnected or kClosed event. `timeout` (0 = only the
@@ -246,7 +230,7 @@ class TcpLayer : public TransportHandler {
   /// LossState records in use (connections recovering from loss or holding out-of-order data).
   uint32_t loss_states_in_use() const { return loss_pool_.in_use(); }
   /// SYN-RECEIVED connections on this engine (all listeners).
-  uint32_t half_open() const { return half_open_; }
+  uint32_t half_open() const { return listeners_.half_open(); }
   /// Connections the application closed that are still finishing (see TcpLayerConfig::max_orphans).
   uint32_t orphans() const { return orphans_; }
   /// The time of the engine's current poll.
@@ -291,12 +275,6 @@ class TcpLayer : public TransportHandler {
     Instant last_activity;                    // payload received or acknowledged (SetIdleTimeout)
     uint32_t idle_ms = 0;                     // SetIdleTimeout; 0: none
   };
-  struct Listener {
-    uint16_t port = 0;
-    ConnOptions options;
-    uint32_t syn_queue = 0;     // SYN-RECEIVED connections
-    uint32_t accept_queue = 0;  // kAccepted events not yet drained
-  };
 
   Socket* Find(ConnId id);
   const Socket* Find(ConnId id) const;
@@ -317,12 +295,8 @@ class TcpLayer : public TransportHandler {
   // An ACK at a listener that may answer one of our cookies: true if it opened a connection.
   bool InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, const TcpSegment& ack, uint32_t listener,
                       uint32_t payload_offset);
-  bool UnderPressure(const Listener& l) const {
-    return uint64_t{l.syn_queue} * 2 >= config_.syn_backlog || uint64_t{half_open_} * 2 >= config_.max_half_open;
-  }
-  // Whether a new passive connection from `key` may proceed at listener `li`: the source is within its
-  // SYN rate and the accept queue has room (false: counted, nothing sent).
-  bool Admit(Instant now, const FlowKey& key, uint32_t li);
+  // Counts a SYN or cookie ACK that ListenerTable refused (nothing for kAccept and kCookie).
+  void CountSynDrop(SynVerdict v);
   // A connection record for a passive open, counted in the listener's and the engine's half-open
   // numbers until Deliver sees it established or closed; UINT32_MAX (counted) when the table is full.
   uint32_t AllocHalfOpen(const FlowKey& key, uint32_t li);
@@ -366,9 +340,7 @@ class TcpLayer : public TransportHandler {
   TcpContext ctx_;
   IsnGenerator isn_;
   SynCookieJar cookies_;
-  SynSourceLimiter syn_limiter_;
   Instant last_cookie_sent_ = Instant::Never();  // ACKs are checked as cookies only after one was sent
-  uint32_t half_open_ = 0;
   uint32_t orphans_ = 0;
   // Path MTUs learnt from ICMP (RFC 1191), direct-mapped by destination; entries expire after 10 min.
   struct PathMtuEntry {
@@ -392,8 +364,7 @@ class TcpLayer : public TransportHandler {
   std::vector<uint32_t> free_sockets_;
   FlowTable flows_;
   TimeWaitStore tw_;
-  std::vector<Listener> listeners_;
-  absl::flat_hash_map<uint16_t, uint32_t> listener_by_port_;
+  ListenerTable listeners_;  // listeners, their SYN and accept queues, the SYN admission rules
   EventQueue events_;
   uint16_t next_ephemeral_;
   TcpLayerCounters counters_;
