@@ -91,6 +91,7 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       ctx_{&config_.tcp, &tcp_counters_, &challenge_, &window_clamp_, &loss_pool_},
       isn_(config.isn_key),
       cookies_(DeriveKey(config.isn_key, kCookieKeyDomain), CookieConfig(config)),
+      peers_(Seed64(DeriveKey(config.isn_key, kPeerFilterDomain))),
       wheel_(TimerWheel::Config{config.max_connections, config.tick, Instant()}),
       flows_(config.max_connections),
       tw_(config.max_time_wait),
@@ -104,7 +105,6 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
   for (uint32_t i = config.max_connections; i > 0; --i) free_sockets_.push_back(i - 1);
   const uint32_t span = config.ephemeral_hi - config.ephemeral_lo + 1u;
   next_ephemeral_ = static_cast<uint16_t>(config.ephemeral_lo + (config.isn_key[0] | (config.isn_key[1] << 8)) % span);
-  peer_seed_ = Seed64(DeriveKey(config.isn_key, kPeerFilterDomain));
   ring_pool_ = pool_ != nullptr && std::string_view(rte_mempool_get_ops(pool_->ops_index)->name).substr(0, 4) == "ring";
   net_.set_tcp_handler(this);
 }
@@ -131,7 +131,7 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
   const uint32_t payload_offset = static_cast<uint32_t>(pkt->payload.data() - m.data());
   const FlowKey key{ip.dst, ip.src, seg.dst_port, seg.src_port};
 
-  const bool known_peer = peer_refs_[PeerBucket(key.remote)] != 0;
+  const bool known_peer = peers_.MayHave(key.remote);
   // A SYN that ends a TIME-WAIT reopens the 4-tuple with an ISS above everything the old incarnation
   // sent (RFC 1122 4.2.2.13; the same +65537 as an active open that takes a TIME-WAIT over).
   std::optional<SeqNum> reopen_iss;
@@ -620,7 +620,7 @@ void TcpLayer::IcmpError(Instant now, const synack::IcmpError& e) {
   out_.Clear();
   const bool accepted = sockets_[idx].conn.OnIcmpUnreachable(now, e.code, e.next_hop_mtu, SeqNum(e.seq), out_);
   if (accepted && e.code == 4) {
-    PathMtuEntry& slot = path_mtu_[PeerBucket(e.dst) % kPathMtuSlots];
+    PathMtuEntry& slot = path_mtu_[peers_.Bucket(e.dst) % kPathMtuSlots];
     const uint16_t mtu = std::max(e.next_hop_mtu != 0 ? e.next_hop_mtu : uint16_t{576}, TcpConnection::kMinPathMtu);
     if (slot.mtu == 0) ++path_mtu_entries_;
     slot = PathMtuEntry{e.dst, mtu, now + Duration::Seconds(600)};
@@ -630,14 +630,14 @@ void TcpLayer::IcmpError(Instant now, const synack::IcmpError& e) {
 
 uint16_t TcpLayer::PathMtu(Ipv4Addr dst) const {
   if (path_mtu_entries_ == 0) return 0;
-  const PathMtuEntry& slot = path_mtu_[PeerBucket(dst) % kPathMtuSlots];
+  const PathMtuEntry& slot = path_mtu_[peers_.Bucket(dst) % kPathMtuSlots];
   return slot.mtu != 0 && slot.dst == dst && now_ < slot.expires ? slot.mtu : 0;
 }
 
 void TcpLayer::Poll(Instant now) {
   now_ = now;
   if (now >= next_pressure_check_) UpdatePressure(now);
-  tw_.Expire(now, [&](const FlowKey& key) { --peer_refs_[PeerBucket(key.remote)]; });
+  tw_.Expire(now, [&](const FlowKey& key) { peers_.Remove(key.remote); });
   wheel_.Advance(now, [&](uint32_t id) {
     Socket& s = sockets_[id];
     if (!s.in_use) return;
@@ -685,7 +685,7 @@ uint32_t TcpLayer::AllocSocket(const FlowKey& key) {
   s.idle_ms = 0;
   s.user_data = 0;
   flows_.Insert(key, idx);
-  ++peer_refs_[PeerBucket(key.remote)];
+  peers_.Add(key.remote);
   if (const uint16_t mtu = PathMtu(key.remote); mtu != 0) s.conn.set_path_mtu(mtu);
   return idx;
 }
@@ -697,7 +697,7 @@ void TcpLayer::FreeSocket(uint32_t idx) {
     --orphans_;
   }
   flows_.Erase(s.key);
-  --peer_refs_[PeerBucket(s.key.remote)];
+  peers_.Remove(s.key.remote);
   wheel_.Cancel(idx);
   s.snd_q.Clear();
   s.rcv_q.Clear();
@@ -714,14 +714,14 @@ bool TcpLayer::ToTimeWait(uint32_t idx) {
     ++counters_.time_wait_full;  // keep the full record until it expires
     return false;
   }
-  ++peer_refs_[PeerBucket(s.key.remote)];
+  peers_.Add(s.key.remote);
   ++counters_.time_wait_entries;
   FreeSocket(idx);
   return true;
 }
 
 void TcpLayer::EraseTimeWait(const FlowKey& key) {
-  if (tw_.Erase(key)) --peer_refs_[PeerBucket(key.remote)];
+  if (tw_.Erase(key)) peers_.Remove(key.remote);
 }
 
 TcpLayerMemory TcpLayer::Memory() const {
@@ -737,7 +737,7 @@ TcpLayerMemory TcpLayer::Memory() const {
   m.per_time_wait = static_cast<double>(tw_bytes) / tws;
   const size_t loss_bytes = size_t{loss_pool_.capacity()} * (sizeof(LossState) + sizeof(uint32_t));
   m.per_connection = static_cast<double>(conn_bytes + loss_bytes) / conns;
-  m.total_bytes = conn_bytes + loss_bytes + tw_bytes + peer_refs_.size() * sizeof(uint32_t);
+  m.total_bytes = conn_bytes + loss_bytes + tw_bytes + peers_.MemoryBytes();
   return m;
 }
 

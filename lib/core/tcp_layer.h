@@ -27,6 +27,7 @@
 #include "lib/core/event_queue.h"
 #include "lib/core/flow_table.h"
 #include "lib/core/listener_table.h"
+#include "lib/core/peer_filter.h"
 #include "lib/core/time_wait_store.h"
 #include "lib/core/rss.h"
 #include "lib/core/segment_writer.h"
@@ -244,11 +245,7 @@ class TcpLayer : public TransportHandler {
   // The protocol state of the connection with this 4-tuple, or null.
   const TcpConnection* FindConnection(const FlowKey& key) const;
   // The sum of the per-peer reference counts, which must equal connections() + time_wait_entries().
-  uint64_t peer_refs_total() const {
-    uint64_t n = 0;
-    for (uint32_t c : peer_refs_) n += c;
-    return n;
-  }
+  uint64_t peer_refs_total() const { return peers_.Total(); }
 
   struct Socket {
     explicit Socket(const TcpContext& ctx) : conn(ctx) {}
@@ -321,15 +318,6 @@ class TcpLayer : public TransportHandler {
   // An active open may take over this TIME-WAIT 4-tuple.
   bool TimeWaitReusable(const TimeWaitEntry& tw) const;
 
-  // How many connections and TIME-WAIT entries each remote address (hashed into kPeerBuckets
-  // buckets) has. A segment from an address whose bucket is zero matches neither table, so both
-  // lookups — cache misses in big tables — are skipped: what keeps a flood of SYNs from spoofed
-  // addresses cheap.
-  static constexpr uint32_t kPeerBuckets = 1u << 16;
-  uint32_t PeerBucket(Ipv4Addr remote) const {
-    return static_cast<uint32_t>(((remote.v ^ peer_seed_) * 0x9e3779b97f4a7c15ull) >> 48);
-  }
-
   TcpLayerConfig config_;
   NetStack& net_;
   rte_mempool* pool_;
@@ -357,8 +345,7 @@ class TcpLayer : public TransportHandler {
   Instant next_pressure_check_;
   Instant next_pressure_reset_;
   uint32_t prune_cursor_ = 0;
-  std::vector<uint32_t> peer_refs_ = std::vector<uint32_t>(kPeerBuckets, 0);
-  uint64_t peer_seed_ = 0;
+  PeerFilter peers_;  // counts connections and TIME-WAIT entries per remote address
   TimerWheel wheel_;
   std::vector<Socket> sockets_;
   std::vector<uint32_t> free_sockets_;
