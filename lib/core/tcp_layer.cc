@@ -91,6 +91,7 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       ctx_{&config_.tcp, &tcp_counters_, &challenge_, &window_clamp_, &loss_pool_},
       isn_(config.isn_key),
       cookies_(DeriveKey(config.isn_key, kCookieKeyDomain), CookieConfig(config)),
+      path_mtu_(Seed64(DeriveKey(config.isn_key, kPeerFilterDomain))),
       peers_(Seed64(DeriveKey(config.isn_key, kPeerFilterDomain))),
       wheel_(TimerWheel::Config{config.max_connections, config.tick, Instant()}),
       flows_(config.max_connections),
@@ -619,20 +620,11 @@ void TcpLayer::IcmpError(Instant now, const synack::IcmpError& e) {
   const uint32_t idx = *it;
   out_.Clear();
   const bool accepted = sockets_[idx].conn.OnIcmpUnreachable(now, e.code, e.next_hop_mtu, SeqNum(e.seq), out_);
-  if (accepted && e.code == 4) {
-    PathMtuEntry& slot = path_mtu_[peers_.Bucket(e.dst) % kPathMtuSlots];
-    const uint16_t mtu = std::max(e.next_hop_mtu != 0 ? e.next_hop_mtu : uint16_t{576}, TcpConnection::kMinPathMtu);
-    if (slot.mtu == 0) ++path_mtu_entries_;
-    slot = PathMtuEntry{e.dst, mtu, now + Duration::Seconds(600)};
-  }
+  if (accepted && e.code == 4) path_mtu_.Learn(now, e.dst, e.next_hop_mtu);
   Deliver(idx, out_, nullptr, 0);
 }
 
-uint16_t TcpLayer::PathMtu(Ipv4Addr dst) const {
-  if (path_mtu_entries_ == 0) return 0;
-  const PathMtuEntry& slot = path_mtu_[peers_.Bucket(dst) % kPathMtuSlots];
-  return slot.mtu != 0 && slot.dst == dst && now_ < slot.expires ? slot.mtu : 0;
-}
+uint16_t TcpLayer::PathMtu(Ipv4Addr dst) const { return path_mtu_.Get(now_, dst); }
 
 void TcpLayer::Poll(Instant now) {
   now_ = now;

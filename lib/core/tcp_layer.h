@@ -27,6 +27,7 @@
 #include "lib/core/event_queue.h"
 #include "lib/core/flow_table.h"
 #include "lib/core/listener_table.h"
+#include "lib/core/path_mtu_cache.h"
 #include "lib/core/peer_filter.h"
 #include "lib/core/time_wait_store.h"
 #include "lib/core/rss.h"
@@ -330,15 +331,7 @@ class TcpLayer : public TransportHandler {
   SynCookieJar cookies_;
   Instant last_cookie_sent_ = Instant::Never();  // ACKs are checked as cookies only after one was sent
   uint32_t orphans_ = 0;
-  // Path MTUs learnt from ICMP (RFC 1191), direct-mapped by destination; entries expire after 10 min.
-  struct PathMtuEntry {
-    Ipv4Addr dst;
-    uint16_t mtu = 0;
-    Instant expires;
-  };
-  static constexpr uint32_t kPathMtuSlots = 256;
-  std::array<PathMtuEntry, kPathMtuSlots> path_mtu_{};
-  uint32_t path_mtu_entries_ = 0;  // slots ever filled (0: skip the lookup)
+  PathMtuCache path_mtu_;  // learnt from ICMP (RFC 1191)
   MemoryPressure pressure_ = MemoryPressure::kNone;
   bool ring_pool_ = false;  // the frame pool is ring-backed (PoolAvailable reads the ring)
   uint32_t window_clamp_ = UINT32_MAX;  // what ctx_.window_clamp points at
