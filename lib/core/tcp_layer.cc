@@ -260,26 +260,17 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
 }
 
 void TcpLayer::CountSynDrop(SynVerdict v) {
+  uint64_t* counter = nullptr;
   switch (v) {
     case SynVerdict::kAccept:
-    case SynVerdict::kCookie:
-      return;
-    case SynVerdict::kDropTableFull:
-      ++counters_.syn_table_full;
-      return;
-    case SynVerdict::kDropPressure:
-      ++counters_.syn_pressure_dropped;
-      return;
-    case SynVerdict::kDropSourceLimited:
-      ++counters_.syn_source_limited;
-      return;
-    case SynVerdict::kDropAcceptBacklog:
-      ++counters_.accept_backlog_overflow;
-      return;
-    case SynVerdict::kDropBacklogFull:
-      ++counters_.syn_dropped;
-      return;
+    case SynVerdict::kCookie: return;
+    case SynVerdict::kDropTableFull: counter = &counters_.syn_table_full; break;
+    case SynVerdict::kDropPressure: counter = &counters_.syn_pressure_dropped; break;
+    case SynVerdict::kDropSourceLimited: counter = &counters_.syn_source_limited; break;
+    case SynVerdict::kDropAcceptBacklog: counter = &counters_.accept_backlog_overflow; break;
+    case SynVerdict::kDropBacklogFull: counter = &counters_.syn_dropped; break;
   }
+  if (counter != nullptr) ++*counter;
 }
 
 uint32_t TcpLayer::AllocHalfOpen(const FlowKey& key, uint32_t li) {
