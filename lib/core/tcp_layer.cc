@@ -94,16 +94,13 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       path_mtu_(Seed64(DeriveKey(config.isn_key, kPeerFilterDomain))),
       peers_(Seed64(DeriveKey(config.isn_key, kPeerFilterDomain))),
       wheel_(TimerWheel::Config{config.max_connections, config.tick, Instant()}),
+      sockets_(config.max_connections, ctx_),
       flows_(config.max_connections),
       tw_(config.max_time_wait),
       listeners_(ListenerTable::Config{config.syn_backlog, config.max_half_open, config.accept_backlog,
                                        config.syn_cookies},
                  config.syn_limit, DeriveKey(config.isn_key, kLimiterKeyDomain)),
       events_(size_t{2} * config.max_connections + 1024) {
-  sockets_.reserve(config.max_connections);
-  for (uint32_t i = 0; i < config.max_connections; ++i) sockets_.emplace_back(ctx_);
-  free_sockets_.reserve(config.max_connections);
-  for (uint32_t i = config.max_connections; i > 0; --i) free_sockets_.push_back(i - 1);
   const uint32_t span = config.ephemeral_hi - config.ephemeral_lo + 1u;
   next_ephemeral_ = static_cast<uint16_t>(config.ephemeral_lo + (config.isn_key[0] | (config.isn_key[1] << 8)) % span);
   ring_pool_ = pool_ != nullptr && std::string_view(rte_mempool_get_ops(pool_->ops_index)->name).substr(0, 4) == "ring";
@@ -194,7 +191,7 @@ void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment&
   // no memory, or an application that is not accepting. A client must never believe in a connection
   // that does not exist; this one's SYN retries either find room later or its connect times out.
   const SynDecision d =
-      listeners_.AdmitSyn(now, key.remote, li, free_sockets_.empty(), pressure_ >= MemoryPressure::kCritical);
+      listeners_.AdmitSyn(now, key.remote, li, sockets_.full(), pressure_ >= MemoryPressure::kCritical);
   if (d.backlog_overflow) ++counters_.syn_backlog_overflow;
   if (d.verdict == SynVerdict::kCookie) return SendCookieSynAck(now, key, syn);
   if (d.verdict != SynVerdict::kAccept) return CountSynDrop(d.verdict);
@@ -428,9 +425,9 @@ void TcpLayer::Reschedule(uint32_t idx) {
 void TcpLayer::Unreachable(Instant now, Ipv4Addr dst) {
   // Rare (ARP failure), so a scan of the slab is fine; only connections still in SYN-SENT are failed —
   // established ones keep their own retransmission timers and may recover when the neighbour returns.
-  for (uint32_t idx = 0; idx < sockets_.size(); ++idx) {
+  for (uint32_t idx = 0; idx < sockets_.capacity(); ++idx) {
     Socket& s = sockets_[idx];
-    if (!s.in_use || s.key.remote != dst || s.conn.state() != TcpState::kSynSent) continue;
+    if (!sockets_.in_use(idx) || s.key.remote != dst || s.conn.state() != TcpState::kSynSent) continue;
     out_.Clear();
     s.conn.Abort(now, out_);
     out_.error = TcpError::kUnreachable;
@@ -559,11 +556,11 @@ void TcpLayer::UpdatePressure(Instant now) {
     next_pressure_reset_ = now + kPressureResetInterval;
     // Out-of-order data is the first to go (the peer still has it and retransmits); at exhaustion the
     // connection pinning the most memory goes too.
-    const uint32_t n = static_cast<uint32_t>(sockets_.size());
+    const uint32_t n = sockets_.capacity();
     for (uint32_t k = 0; k < std::min(n, kPressureResetSample); ++k) {
       const uint32_t i = (prune_cursor_ + k) % n;
       Socket& s = sockets_[i];
-      if (!s.in_use || s.ooo_head == nullptr) continue;
+      if (!sockets_.in_use(i) || s.ooo_head == nullptr) continue;
       out_.Clear();
       s.conn.PruneOutOfOrder(out_);
       Deliver(i, out_, nullptr, 0);
@@ -577,14 +574,14 @@ void TcpLayer::UpdatePressure(Instant now) {
 }
 
 void TcpLayer::ResetMostExpensive(Instant now) {
-  const uint32_t n = static_cast<uint32_t>(sockets_.size());
+  const uint32_t n = sockets_.capacity();
   if (n == 0) return;
   uint32_t victim = UINT32_MAX;
   uint64_t most = 0;
   for (uint32_t k = 0; k < std::min(n, kPressureResetSample); ++k) {
     const uint32_t i = (prune_cursor_ + k) % n;
     const Socket& s = sockets_[i];
-    if (!s.in_use) continue;
+    if (!sockets_.in_use(i)) continue;
     const uint64_t held = uint64_t{s.rcv_q.truesize()} + s.snd_q.truesize() + s.ooo_truesize;
     if (held > most) {
       most = held;
@@ -623,7 +620,7 @@ void TcpLayer::Poll(Instant now) {
   tw_.Expire(now, [&](const FlowKey& key) { peers_.Remove(key.remote); });
   wheel_.Advance(now, [&](uint32_t id) {
     Socket& s = sockets_[id];
-    if (!s.in_use) return;
+    if (!sockets_.in_use(id)) return;
     out_.Clear();
     const bool idle = s.idle_ms != 0 && now - s.last_activity >= Duration::Milliseconds(s.idle_ms);
     if ((s.app_deadline <= now || idle) && s.conn.state() != TcpState::kTimeWait) {
@@ -652,16 +649,14 @@ void TcpLayer::Poll(Instant now) {
 // Tables
 
 uint32_t TcpLayer::AllocSocket(const FlowKey& key) {
-  if (free_sockets_.empty()) return UINT32_MAX;
-  const uint32_t idx = free_sockets_.back();
-  free_sockets_.pop_back();
+  const uint32_t idx = sockets_.Alloc();
+  if (idx == ConnectionTable<Socket>::kNone) return UINT32_MAX;
   Socket& s = sockets_[idx];
   s.conn.ReleaseResources();
   // Re-initialised in place (a connection record is a few hundred bytes; no temporary and copy).
   s.conn.~TcpConnection();
   new (&s.conn) TcpConnection(ctx_);
   s.key = key;
-  s.in_use = true;
   s.listener = UINT32_MAX;
   s.app_owned = s.app_closed = s.readable_pending = s.want_writable = false;
   s.connect_deadline = s.app_deadline = Instant::Never();
@@ -686,9 +681,7 @@ void TcpLayer::FreeSocket(uint32_t idx) {
   s.rcv_q.Clear();
   OooClear(s);
   s.conn.ReleaseResources();
-  s.in_use = false;
-  ++s.generation;
-  free_sockets_.push_back(idx);
+  sockets_.Free(idx);
 }
 
 bool TcpLayer::ToTimeWait(uint32_t idx) {
@@ -709,12 +702,12 @@ void TcpLayer::EraseTimeWait(const FlowKey& key) {
 
 TcpLayerMemory TcpLayer::Memory() const {
   TcpLayerMemory m;
-  m.socket_bytes = sizeof(Socket);
+  m.socket_bytes = ConnectionTable<Socket>::kSlotBytes;
   m.time_wait_slot_bytes = TimeWaitStore::kEntryBytes;
   const double conns = std::max<uint32_t>(config_.max_connections, 1);
   const double tws = std::max<uint32_t>(config_.max_time_wait, 1);
-  const size_t conn_bytes = sockets_.capacity() * sizeof(Socket) + flows_.capacity() * FlowTable::kSlotBytes +
-                            free_sockets_.capacity() * sizeof(uint32_t) + size_t{config_.max_connections} * TimerWheel::kEntryBytes +
+  const size_t conn_bytes = sockets_.MemoryBytes() + flows_.capacity() * FlowTable::kSlotBytes +
+                            size_t{config_.max_connections} * TimerWheel::kEntryBytes +
                             events_.MemoryBytes();
   const size_t tw_bytes = tw_.MemoryBytes();
   m.per_time_wait = static_cast<double>(tw_bytes) / tws;
@@ -743,15 +736,9 @@ void TcpLayer::PushEvent(uint32_t idx, EventType type, TcpError error) {
   }
 }
 
-TcpLayer::Socket* TcpLayer::Find(ConnId id) {
-  if (id.index >= sockets_.size()) return nullptr;
-  Socket& s = sockets_[id.index];
-  return s.in_use && s.generation == id.generation ? &s : nullptr;
-}
+TcpLayer::Socket* TcpLayer::Find(ConnId id) { return sockets_.Find(id); }
 
-const TcpLayer::Socket* TcpLayer::Find(ConnId id) const {
-  return const_cast<TcpLayer*>(this)->Find(id);
-}
+const TcpLayer::Socket* TcpLayer::Find(ConnId id) const { return sockets_.Find(id); }
 
 // ---------------------------------------------------------------------------------------------------
 // Application API
@@ -797,7 +784,7 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
     return absl::ResourceExhaustedError(absl::StrCat("connect: mbuf pool under ", MemoryPressureName(pressure_),
                                                      " pressure; retry once memory is freed"));
   }
-  if (free_sockets_.empty()) {  // before a port is chosen: a full table must not consume a TIME-WAIT entry
+  if (sockets_.full()) {  // before a port is chosen: a full table must not consume a TIME-WAIT entry
     ++counters_.table_full;
     return absl::ResourceExhaustedError(
         absl::StrCat("connect: connection table full (max_connections ", config_.max_connections, ")"));

@@ -22,6 +22,7 @@
 #include "absl/types/span.h"
 #include "lib/base/mbuf.h"
 #include "lib/base/mbuf_chain.h"
+#include "lib/core/connection_table.h"
 #include "lib/core/events.h"
 #include "lib/core/flow.h"
 #include "lib/core/event_queue.h"
@@ -259,9 +260,7 @@ class TcpLayer : public TransportHandler {
     rte_mbuf* ooo_head = nullptr;
     rte_mbuf* ooo_tail = nullptr;
     uint32_t ooo_truesize = 0;
-    uint32_t generation = 0;
     uint32_t listener = UINT32_MAX;  // passive connection not yet accepted: its listener
-    bool in_use = false;
     bool app_owned = false;       // the application knows this id (accepted or connected)
     bool app_closed = false;      // Close() called: no more events
     bool orphan = false;          // closed by the application, still finishing: counted in orphans_
@@ -276,7 +275,7 @@ class TcpLayer : public TransportHandler {
 
   Socket* Find(ConnId id);
   const Socket* Find(ConnId id) const;
-  ConnId IdOf(uint32_t index) const { return ConnId{index, sockets_[index].generation}; }
+  ConnId IdOf(uint32_t index) const { return sockets_.IdOf(index); }
   uint32_t AllocSocket(const FlowKey& key);
   void FreeSocket(uint32_t index);
   void Deliver(uint32_t index, TcpOutput& out, Mbuf* frame, uint32_t payload_offset);
@@ -340,8 +339,7 @@ class TcpLayer : public TransportHandler {
   uint32_t prune_cursor_ = 0;
   PeerFilter peers_;  // counts connections and TIME-WAIT entries per remote address
   TimerWheel wheel_;
-  std::vector<Socket> sockets_;
-  std::vector<uint32_t> free_sockets_;
+  ConnectionTable<Socket> sockets_;  // the connection records, by ConnId
   FlowTable flows_;
   TimeWaitStore tw_;
   ListenerTable listeners_;  // listeners, their SYN and accept queues, the SYN admission rules
