@@ -148,6 +148,10 @@ struct TcpLayerCounters {
 
 class TcpLayer : public TransportHandler {
  public:
+  /// Per-connection choices for Listen and Connect (synack::ConnOptions, in listener_table.h; the name
+  /// is kept for code written against TcpLayer::ConnOptions).
+  using ConnOptions = ::synack::ConnOptions;
+
   /// `net` sends our segments; `pool` supplies header mbufs and copies; `indirect_pool` supplies the
   /// zero-data-room mbufs that attach payload (both must outlive the layer).
   TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* pool, rte_mempool* indirect_pool);
