@@ -33,4 +33,10 @@ inline uint64_t FlowHash(const FlowKey& k, uint64_t seed) {
   return a;
 }
 
+// A keyed multiplicative hash of a remote address to 16 bits: the bucket of the per-peer tables
+// (PeerFilter, PathMtuCache), with a per-engine `seed` so peers cannot choose addresses that collide.
+inline uint32_t AddrHash16(Ipv4Addr a, uint64_t seed) {
+  return static_cast<uint32_t>(((a.v ^ seed) * 0x9e3779b97f4a7c15ull) >> 48);
+}
+
 }  // namespace synack

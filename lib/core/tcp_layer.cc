@@ -78,22 +78,6 @@ const char* MemoryPressureName(MemoryPressure p) {
   return "?";
 }
 
-std::optional<SynCookieMode> ParseSynCookieMode(std::string_view s) {
-  if (s == "off") return SynCookieMode::kOff;
-  if (s == "when-full") return SynCookieMode::kWhenFull;
-  if (s == "always") return SynCookieMode::kAlways;
-  return std::nullopt;
-}
-
-const char* SynCookieModeName(SynCookieMode m) {
-  switch (m) {
-    case SynCookieMode::kOff: return "off";
-    case SynCookieMode::kWhenFull: return "when-full";
-    case SynCookieMode::kAlways: return "always";
-  }
-  return "?";
-}
-
 void TcpLayerCounters::ForEach(absl::FunctionRef<void(std::string_view, uint64_t)> f) const {
 #define SYNACK_X(name) f(#name, name);
   SYNACK_TCP_LAYER_COUNTERS(SYNACK_X)
@@ -110,18 +94,18 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       ctx_{&config_.tcp, &tcp_counters_, &challenge_, &window_clamp_, &loss_pool_},
       isn_(config.isn_key),
       cookies_(DeriveKey(config.isn_key, kCookieKeyDomain), CookieConfig(config)),
-      syn_limiter_(config.syn_limit, DeriveKey(config.isn_key, kLimiterKeyDomain)),
+      path_mtu_(Seed64(DeriveKey(config.isn_key, kPeerFilterDomain))),
+      peers_(Seed64(DeriveKey(config.isn_key, kPeerFilterDomain))),
       wheel_(TimerWheel::Config{config.max_connections, config.tick, Instant()}),
+      sockets_(config.max_connections, ctx_),
       flows_(config.max_connections),
       tw_(config.max_time_wait),
+      listeners_(ListenerTable::Config{config.syn_backlog, config.max_half_open, config.accept_backlog,
+                                       config.syn_cookies},
+                 config.syn_limit, DeriveKey(config.isn_key, kLimiterKeyDomain)),
       events_(size_t{2} * config.max_connections + 1024) {
-  sockets_.reserve(config.max_connections);
-  for (uint32_t i = 0; i < config.max_connections; ++i) sockets_.emplace_back(ctx_);
-  free_sockets_.reserve(config.max_connections);
-  for (uint32_t i = config.max_connections; i > 0; --i) free_sockets_.push_back(i - 1);
   const uint32_t span = config.ephemeral_hi - config.ephemeral_lo + 1u;
   next_ephemeral_ = static_cast<uint16_t>(config.ephemeral_lo + (config.isn_key[0] | (config.isn_key[1] << 8)) % span);
-  peer_seed_ = Seed64(DeriveKey(config.isn_key, kPeerFilterDomain));
   ring_pool_ = pool_ != nullptr && std::string_view(rte_mempool_get_ops(pool_->ops_index)->name).substr(0, 4) == "ring";
   net_.set_tcp_handler(this);
 }
@@ -157,7 +141,7 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
   const uint32_t payload_offset = static_cast<uint32_t>(pkt->payload.data() - m.data());
   const FlowKey key{ip.dst, ip.src, seg.dst_port, seg.src_port};
 
-  const bool known_peer = peer_refs_[PeerBucket(key.remote)] != 0;
+  const bool known_peer = peers_.MayHave(key.remote);
   // A SYN that ends a TIME-WAIT reopens the 4-tuple with an ISS above everything the old incarnation
   // sent (RFC 1122 4.2.2.13; the same +65537 as an active open that takes a TIME-WAIT over).
   std::optional<SeqNum> reopen_iss;
@@ -188,9 +172,9 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
     ++counters_.time_wait_reused;
   }
   // No connection: a listener, or a reset (RFC 9293 3.10.7.1).
-  if (auto l = listener_by_port_.find(seg.dst_port); l != listener_by_port_.end()) {
+  if (const uint32_t li = listeners_.Find(seg.dst_port); li != ListenerTable::kNone) {
     Mark(Phase::kLookup);
-    return InputListen(now, std::move(m), key, *pkt, l->second, payload_offset, reopen_iss);
+    return InputListen(now, std::move(m), key, *pkt, li, payload_offset, reopen_iss);
   }
   if (std::optional<TcpSegment> rst = ResetForUnmatched(seg)) {
     ++counters_.resets_unmatched;
@@ -223,26 +207,11 @@ void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment&
   // No SYN-ACK — not even a cookie — when no connection could be admitted: a full connection table,
   // no memory, or an application that is not accepting. A client must never believe in a connection
   // that does not exist; this one's SYN retries either find room later or its connect times out.
-  if (free_sockets_.empty()) {
-    ++counters_.syn_table_full;
-    return;
-  }
-  if (pressure_ >= MemoryPressure::kCritical) {
-    ++counters_.syn_pressure_dropped;
-    return;
-  }
-  if (!Admit(now, key, li)) return;
-  const Listener& l = listeners_[li];
-  const bool full = l.syn_queue >= config_.syn_backlog || half_open_ >= config_.max_half_open;
-  if (full) ++counters_.syn_backlog_overflow;
-  const SynCookieMode mode = config_.syn_cookies;
-  if (mode == SynCookieMode::kAlways || (full && mode == SynCookieMode::kWhenFull)) {
-    return SendCookieSynAck(now, key, syn);
-  }
-  if (full) {
-    ++counters_.syn_dropped;
-    return;
-  }
+  const SynDecision d =
+      listeners_.AdmitSyn(now, key.remote, li, sockets_.full(), pressure_ >= MemoryPressure::kCritical);
+  if (d.backlog_overflow) ++counters_.syn_backlog_overflow;
+  if (d.verdict == SynVerdict::kCookie) return SendCookieSynAck(now, key, syn);
+  if (d.verdict != SynVerdict::kAccept) return CountSynDrop(d.verdict);
   const uint32_t idx = AllocHalfOpen(key, li);
   if (idx == UINT32_MAX) {
     ++counters_.syn_dropped;
@@ -283,8 +252,11 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
   }
   // A valid cookie can be replayed for as long as it lives; each replay is a new connection, so the
   // per-source limit applies to these as it does to SYNs. Refused ACKs are dropped (the frame is freed
-  // by the caller) and counted by Admit or AllocHalfOpen.
-  if (!Admit(now, key, li)) return true;
+  // by the caller) and counted here or by AllocHalfOpen.
+  if (const SynVerdict v = listeners_.AdmitCookieAck(now, key.remote, li); v != SynVerdict::kAccept) {
+    CountSynDrop(v);
+    return true;
+  }
   // Counted as half-open for the moment it takes Deliver to see it established.
   const uint32_t idx = AllocHalfOpen(key, li);
   if (idx == UINT32_MAX) {
@@ -301,16 +273,18 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
   return true;
 }
 
-bool TcpLayer::Admit(Instant now, const FlowKey& key, uint32_t li) {
-  if (!syn_limiter_.Allow(now, key.remote)) {
-    ++counters_.syn_source_limited;
-    return false;
+void TcpLayer::CountSynDrop(SynVerdict v) {
+  uint64_t* counter = nullptr;
+  switch (v) {
+    case SynVerdict::kAccept:
+    case SynVerdict::kCookie: return;
+    case SynVerdict::kDropTableFull: counter = &counters_.syn_table_full; break;
+    case SynVerdict::kDropPressure: counter = &counters_.syn_pressure_dropped; break;
+    case SynVerdict::kDropSourceLimited: counter = &counters_.syn_source_limited; break;
+    case SynVerdict::kDropAcceptBacklog: counter = &counters_.accept_backlog_overflow; break;
+    case SynVerdict::kDropBacklogFull: counter = &counters_.syn_dropped; break;
   }
-  if (listeners_[li].accept_queue >= config_.accept_backlog) {
-    ++counters_.accept_backlog_overflow;
-    return false;
-  }
-  return true;
+  if (counter != nullptr) ++*counter;
 }
 
 uint32_t TcpLayer::AllocHalfOpen(const FlowKey& key, uint32_t li) {
@@ -319,17 +293,15 @@ uint32_t TcpLayer::AllocHalfOpen(const FlowKey& key, uint32_t li) {
     ++counters_.table_full;
     return idx;
   }
-  ++listeners_[li].syn_queue;
-  ++half_open_;
+  listeners_.EnterSynQueue(li);
   sockets_[idx].listener = li;
-  ApplyOptions(sockets_[idx].conn, listeners_[li].options);
+  ApplyOptions(sockets_[idx].conn, listeners_.options(li));
   return idx;
 }
 
 void TcpLayer::LeaveSynQueue(Socket& s) {
   if (s.listener == UINT32_MAX) return;
-  --listeners_[s.listener].syn_queue;
-  --half_open_;
+  listeners_.LeaveSynQueue(s.listener);
   s.listener = UINT32_MAX;
 }
 
@@ -394,9 +366,9 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
   if (ev & tcp_events::kConnected) {
     s.connect_deadline = Instant::Never();
     if (s.listener != UINT32_MAX) {
-      Listener& l = listeners_[s.listener];
+      const uint32_t li = s.listener;
       LeaveSynQueue(s);
-      if (l.accept_queue >= config_.accept_backlog) {
+      if (!listeners_.EnterAcceptQueue(li)) {
         ++counters_.accept_backlog_overflow;
         TcpOutput abort_out;
         s.conn.Abort(now_, abort_out);
@@ -404,7 +376,6 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
         FreeSocket(idx);
         return;
       }
-      ++l.accept_queue;
       s.app_owned = true;
       ++counters_.accepted;
       PushEvent(idx, EventType::kAccepted);
@@ -469,9 +440,9 @@ void TcpLayer::Reschedule(uint32_t idx) {
 void TcpLayer::Unreachable(Instant now, Ipv4Addr dst) {
   // Rare (ARP failure), so a scan of the slab is fine; only connections still in SYN-SENT are failed —
   // established ones keep their own retransmission timers and may recover when the neighbour returns.
-  for (uint32_t idx = 0; idx < sockets_.size(); ++idx) {
+  for (uint32_t idx = 0; idx < sockets_.capacity(); ++idx) {
     Socket& s = sockets_[idx];
-    if (!s.in_use || s.key.remote != dst || s.conn.state() != TcpState::kSynSent) continue;
+    if (!sockets_.in_use(idx) || s.key.remote != dst || s.conn.state() != TcpState::kSynSent) continue;
     out_.Clear();
     s.conn.Abort(now, out_);
     out_.error = TcpError::kUnreachable;
@@ -616,11 +587,11 @@ void TcpLayer::UpdatePressure(Instant now) {
     next_pressure_reset_ = now + kPressureResetInterval;
     // Out-of-order data is the first to go (the peer still has it and retransmits); at exhaustion the
     // connection pinning the most memory goes too.
-    const uint32_t n = static_cast<uint32_t>(sockets_.size());
+    const uint32_t n = sockets_.capacity();
     for (uint32_t k = 0; k < std::min(n, kPressureResetSample); ++k) {
       const uint32_t i = (prune_cursor_ + k) % n;
       Socket& s = sockets_[i];
-      if (!s.in_use || s.ooo_head == nullptr) continue;
+      if (!sockets_.in_use(i) || s.ooo_head == nullptr) continue;
       out_.Clear();
       s.conn.PruneOutOfOrder(out_);
       Deliver(i, out_, nullptr, 0);
@@ -634,14 +605,14 @@ void TcpLayer::UpdatePressure(Instant now) {
 }
 
 void TcpLayer::ResetMostExpensive(Instant now) {
-  const uint32_t n = static_cast<uint32_t>(sockets_.size());
+  const uint32_t n = sockets_.capacity();
   if (n == 0) return;
   uint32_t victim = UINT32_MAX;
   uint64_t most = 0;
   for (uint32_t k = 0; k < std::min(n, kPressureResetSample); ++k) {
     const uint32_t i = (prune_cursor_ + k) % n;
     const Socket& s = sockets_[i];
-    if (!s.in_use) continue;
+    if (!sockets_.in_use(i)) continue;
     const uint64_t held = uint64_t{s.rcv_q.truesize()} + s.snd_q.truesize() + s.ooo_truesize;
     if (held > most) {
       most = held;
@@ -668,28 +639,19 @@ void TcpLayer::IcmpError(Instant now, const synack::IcmpError& e) {
   const uint32_t idx = *it;
   out_.Clear();
   const bool accepted = sockets_[idx].conn.OnIcmpUnreachable(now, e.code, e.next_hop_mtu, SeqNum(e.seq), out_);
-  if (accepted && e.code == 4) {
-    PathMtuEntry& slot = path_mtu_[PeerBucket(e.dst) % kPathMtuSlots];
-    const uint16_t mtu = std::max(e.next_hop_mtu != 0 ? e.next_hop_mtu : uint16_t{576}, TcpConnection::kMinPathMtu);
-    if (slot.mtu == 0) ++path_mtu_entries_;
-    slot = PathMtuEntry{e.dst, mtu, now + Duration::Seconds(600)};
-  }
+  if (accepted && e.code == 4) path_mtu_.Learn(now, e.dst, e.next_hop_mtu);
   Deliver(idx, out_, nullptr, 0);
 }
 
-uint16_t TcpLayer::PathMtu(Ipv4Addr dst) const {
-  if (path_mtu_entries_ == 0) return 0;
-  const PathMtuEntry& slot = path_mtu_[PeerBucket(dst) % kPathMtuSlots];
-  return slot.mtu != 0 && slot.dst == dst && now_ < slot.expires ? slot.mtu : 0;
-}
+uint16_t TcpLayer::PathMtu(Ipv4Addr dst) const { return path_mtu_.Get(now_, dst); }
 
 void TcpLayer::Poll(Instant now) {
   now_ = now;
   if (now >= next_pressure_check_) UpdatePressure(now);
-  tw_.Expire(now, [&](const FlowKey& key) { --peer_refs_[PeerBucket(key.remote)]; });
+  tw_.Expire(now, [&](const FlowKey& key) { peers_.Remove(key.remote); });
   wheel_.Advance(now, [&](uint32_t id) {
     Socket& s = sockets_[id];
-    if (!s.in_use) return;
+    if (!sockets_.in_use(id)) return;
     out_.Clear();
     const bool idle = s.idle_ms != 0 && now - s.last_activity >= Duration::Milliseconds(s.idle_ms);
     if ((s.app_deadline <= now || idle) && s.conn.state() != TcpState::kTimeWait) {
@@ -706,7 +668,7 @@ void TcpLayer::Poll(Instant now) {
     } else {
       if (s.listener != UINT32_MAX) {
         // Half-open: fewer SYN-ACK retries while the queue is under pressure (applies at once).
-        s.conn.set_synack_retries(UnderPressure(listeners_[s.listener]) ? config_.synack_retries_under_pressure : -1);
+        s.conn.set_synack_retries(listeners_.UnderPressure(s.listener) ? config_.synack_retries_under_pressure : -1);
       }
       s.conn.OnTimer(now, out_);
     }
@@ -718,23 +680,21 @@ void TcpLayer::Poll(Instant now) {
 // Tables
 
 uint32_t TcpLayer::AllocSocket(const FlowKey& key) {
-  if (free_sockets_.empty()) return UINT32_MAX;
-  const uint32_t idx = free_sockets_.back();
-  free_sockets_.pop_back();
+  const uint32_t idx = sockets_.Alloc();
+  if (idx == ConnectionTable<Socket>::kNone) return UINT32_MAX;
   Socket& s = sockets_[idx];
   s.conn.ReleaseResources();
   // Re-initialised in place (a connection record is a few hundred bytes; no temporary and copy).
   s.conn.~TcpConnection();
   new (&s.conn) TcpConnection(ctx_);
   s.key = key;
-  s.in_use = true;
   s.listener = UINT32_MAX;
   s.app_owned = s.app_closed = s.readable_pending = s.want_writable = false;
   s.connect_deadline = s.app_deadline = Instant::Never();
   s.idle_ms = 0;
   s.user_data = 0;
   flows_.Insert(key, idx);
-  ++peer_refs_[PeerBucket(key.remote)];
+  peers_.Add(key.remote);
   if (const uint16_t mtu = PathMtu(key.remote); mtu != 0) s.conn.set_path_mtu(mtu);
   return idx;
 }
@@ -746,15 +706,13 @@ void TcpLayer::FreeSocket(uint32_t idx) {
     --orphans_;
   }
   flows_.Erase(s.key);
-  --peer_refs_[PeerBucket(s.key.remote)];
+  peers_.Remove(s.key.remote);
   wheel_.Cancel(idx);
   s.snd_q.Clear();
   s.rcv_q.Clear();
   OooClear(s);
   s.conn.ReleaseResources();
-  s.in_use = false;
-  ++s.generation;
-  free_sockets_.push_back(idx);
+  sockets_.Free(idx);
 }
 
 bool TcpLayer::ToTimeWait(uint32_t idx) {
@@ -763,30 +721,30 @@ bool TcpLayer::ToTimeWait(uint32_t idx) {
     ++counters_.time_wait_full;  // keep the full record until it expires
     return false;
   }
-  ++peer_refs_[PeerBucket(s.key.remote)];
+  peers_.Add(s.key.remote);
   ++counters_.time_wait_entries;
   FreeSocket(idx);
   return true;
 }
 
 void TcpLayer::EraseTimeWait(const FlowKey& key) {
-  if (tw_.Erase(key)) --peer_refs_[PeerBucket(key.remote)];
+  if (tw_.Erase(key)) peers_.Remove(key.remote);
 }
 
 TcpLayerMemory TcpLayer::Memory() const {
   TcpLayerMemory m;
-  m.socket_bytes = sizeof(Socket);
+  m.socket_bytes = ConnectionTable<Socket>::kSlotBytes;
   m.time_wait_slot_bytes = TimeWaitStore::kEntryBytes;
   const double conns = std::max<uint32_t>(config_.max_connections, 1);
   const double tws = std::max<uint32_t>(config_.max_time_wait, 1);
-  const size_t conn_bytes = sockets_.capacity() * sizeof(Socket) + flows_.capacity() * FlowTable::kSlotBytes +
-                            free_sockets_.capacity() * sizeof(uint32_t) + size_t{config_.max_connections} * TimerWheel::kEntryBytes +
+  const size_t conn_bytes = sockets_.MemoryBytes() + flows_.capacity() * FlowTable::kSlotBytes +
+                            size_t{config_.max_connections} * TimerWheel::kEntryBytes +
                             events_.MemoryBytes();
   const size_t tw_bytes = tw_.MemoryBytes();
   m.per_time_wait = static_cast<double>(tw_bytes) / tws;
   const size_t loss_bytes = size_t{loss_pool_.capacity()} * (sizeof(LossState) + sizeof(uint32_t));
   m.per_connection = static_cast<double>(conn_bytes + loss_bytes) / conns;
-  m.total_bytes = conn_bytes + loss_bytes + tw_bytes + peer_refs_.size() * sizeof(uint32_t);
+  m.total_bytes = conn_bytes + loss_bytes + tw_bytes + peers_.MemoryBytes();
   return m;
 }
 
@@ -809,15 +767,9 @@ void TcpLayer::PushEvent(uint32_t idx, EventType type, TcpError error) {
   }
 }
 
-TcpLayer::Socket* TcpLayer::Find(ConnId id) {
-  if (id.index >= sockets_.size()) return nullptr;
-  Socket& s = sockets_[id.index];
-  return s.in_use && s.generation == id.generation ? &s : nullptr;
-}
+TcpLayer::Socket* TcpLayer::Find(ConnId id) { return sockets_.Find(id); }
 
-const TcpLayer::Socket* TcpLayer::Find(ConnId id) const {
-  return const_cast<TcpLayer*>(this)->Find(id);
-}
+const TcpLayer::Socket* TcpLayer::Find(ConnId id) const { return sockets_.Find(id); }
 
 // ---------------------------------------------------------------------------------------------------
 // Application API
@@ -849,13 +801,7 @@ void TcpLayer::SetNoDelay(ConnId id, bool nodelay) {
 }
 
 absl::Status TcpLayer::Listen(uint16_t port, const ConnOptions& options) {
-  if (port == 0) return absl::InvalidArgumentError("listen: port 0 is not a port (choose 1..65535)");
-  if (listener_by_port_.contains(port)) {
-    return absl::AlreadyExistsError(absl::StrCat("listen: port ", port, " is already in use"));
-  }
-  listener_by_port_.emplace(port, static_cast<uint32_t>(listeners_.size()));
-  listeners_.push_back(Listener{port, options, 0, 0});
-  return absl::OkStatus();
+  return listeners_.Listen(port, options);
 }
 
 absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration timeout, const ConnOptions& options) {
@@ -869,7 +815,7 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
     return absl::ResourceExhaustedError(absl::StrCat("connect: mbuf pool under ", MemoryPressureName(pressure_),
                                                      " pressure; retry once memory is freed"));
   }
-  if (free_sockets_.empty()) {  // before a port is chosen: a full table must not consume a TIME-WAIT entry
+  if (sockets_.full()) {  // before a port is chosen: a full table must not consume a TIME-WAIT entry
     ++counters_.table_full;
     return absl::ResourceExhaustedError(
         absl::StrCat("connect: connection table full (max_connections ", config_.max_connections, ")"));
@@ -952,11 +898,7 @@ size_t TcpLayer::PollEvents(absl::Span<Event> out) {
   size_t n = 0;
   Event e;
   while (n < out.size() && events_.Pop(&e)) {
-    if (e.type == EventType::kAccepted) {
-      if (auto l = listener_by_port_.find(e.local_port); l != listener_by_port_.end()) {
-        --listeners_[l->second].accept_queue;
-      }
-    }
+    if (e.type == EventType::kAccepted) listeners_.AcceptDrained(e.local_port);
     Socket* s = Find(e.conn);
     if (e.type == EventType::kReadable && s != nullptr) s->readable_pending = false;
     // Events for connections the application already closed are not reported.

@@ -18,15 +18,18 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "lib/base/mbuf.h"
 #include "lib/base/mbuf_chain.h"
+#include "lib/core/connection_table.h"
 #include "lib/core/events.h"
 #include "lib/core/flow.h"
 #include "lib/core/event_queue.h"
 #include "lib/core/flow_table.h"
+#include "lib/core/listener_table.h"
+#include "lib/core/path_mtu_cache.h"
+#include "lib/core/peer_filter.h"
 #include "lib/core/phase_profile.h"
 #include "lib/core/time_wait_store.h"
 #include "lib/core/rss.h"
@@ -40,16 +43,6 @@
 #include "lib/tcp/tcp_header.h"
 
 namespace synack {
-
-/// When a listener answers SYNs with cookies instead of keeping half-open state.
-enum class SynCookieMode : uint8_t {
-  kOff,       ///< never: SYNs beyond the half-open bounds are dropped
-  kWhenFull,  ///< when the listener's (or the engine's) half-open queue is full — the default
-  kAlways,    ///< for every SYN: no half-open state at all
-};
-/// "off", "when-full", "always"; nullopt for anything else.
-std::optional<SynCookieMode> ParseSynCookieMode(std::string_view s);
-const char* SynCookieModeName(SynCookieMode m);
 
 /// How short of mbufs the engine's pool is (free share: >= 1/4, < 1/4, < 1/8, < 1/16). Each level
 /// adds a defence: kLow clamps newly advertised windows to a few segments; kCritical drops received
@@ -156,6 +149,10 @@ struct TcpLayerCounters {
 
 class TcpLayer : public TransportHandler {
  public:
+  /// Per-connection choices for Listen and Connect (synack::ConnOptions, in listener_table.h; the name
+  /// is kept for code written against TcpLayer::ConnOptions).
+  using ConnOptions = ::synack::ConnOptions;
+
   /// `net` sends our segments; `pool` supplies header mbufs and copies; `indirect_pool` supplies the
   /// zero-data-room mbufs that attach payload (both must outlive the layer).
   TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* pool, rte_mempool* indirect_pool);
@@ -178,12 +175,6 @@ class TcpLayer : public TransportHandler {
 
   // --- The application API (see the class comment for the threading model). ---
 
-  /// Per-connection choices for Listen (every accepted connection) and Connect; unset fields keep
-  /// the engine's TcpConfig.
-  struct ConnOptions {
-    std::optional<CongestionAlgorithm> congestion;
-    std::optional<bool> nodelay;
-  };
   /// Accepts connections on `port` of our address. Error if the port is already listening.
   absl::Status Listen(uint16_t port, const ConnOptions& options = {});
   /// Opens a connection; completion is reported by a kConnected or kClosed event. `timeout` (0 = only the
@@ -247,7 +238,7 @@ class TcpLayer : public TransportHandler {
   /// LossState records in use (connections recovering from loss or holding out-of-order data).
   uint32_t loss_states_in_use() const { return loss_pool_.in_use(); }
   /// SYN-RECEIVED connections on this engine (all listeners).
-  uint32_t half_open() const { return half_open_; }
+  uint32_t half_open() const { return listeners_.half_open(); }
   /// Connections the application closed that are still finishing (see TcpLayerConfig::max_orphans).
   uint32_t orphans() const { return orphans_; }
   /// The time of the engine's current poll.
@@ -261,11 +252,7 @@ class TcpLayer : public TransportHandler {
   // The protocol state of the connection with this 4-tuple, or null.
   const TcpConnection* FindConnection(const FlowKey& key) const;
   // The sum of the per-peer reference counts, which must equal connections() + time_wait_entries().
-  uint64_t peer_refs_total() const {
-    uint64_t n = 0;
-    for (uint32_t c : peer_refs_) n += c;
-    return n;
-  }
+  uint64_t peer_refs_total() const { return peers_.Total(); }
 
   // Payloads up to this size are copied into the tail of a queue when it has room, instead of pinning
   // a buffer of their own.
@@ -282,9 +269,7 @@ class TcpLayer : public TransportHandler {
     rte_mbuf* ooo_head = nullptr;
     rte_mbuf* ooo_tail = nullptr;
     uint32_t ooo_truesize = 0;
-    uint32_t generation = 0;
     uint32_t listener = UINT32_MAX;  // passive connection not yet accepted: its listener
-    bool in_use = false;
     bool app_owned = false;       // the application knows this id (accepted or connected)
     bool app_closed = false;      // Close() called: no more events
     bool orphan = false;          // closed by the application, still finishing: counted in orphans_
@@ -296,16 +281,10 @@ class TcpLayer : public TransportHandler {
     Instant last_activity;                    // payload received or acknowledged (SetIdleTimeout)
     uint32_t idle_ms = 0;                     // SetIdleTimeout; 0: none
   };
-  struct Listener {
-    uint16_t port = 0;
-    ConnOptions options;
-    uint32_t syn_queue = 0;     // SYN-RECEIVED connections
-    uint32_t accept_queue = 0;  // kAccepted events not yet drained
-  };
 
   Socket* Find(ConnId id);
   const Socket* Find(ConnId id) const;
-  ConnId IdOf(uint32_t index) const { return ConnId{index, sockets_[index].generation}; }
+  ConnId IdOf(uint32_t index) const { return sockets_.IdOf(index); }
   uint32_t AllocSocket(const FlowKey& key);
   void FreeSocket(uint32_t index);
   void Deliver(uint32_t index, TcpOutput& out, Mbuf* frame, uint32_t payload_offset);
@@ -322,12 +301,8 @@ class TcpLayer : public TransportHandler {
   // An ACK at a listener that may answer one of our cookies: true if it opened a connection.
   bool InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, const TcpSegment& ack, uint32_t listener,
                       uint32_t payload_offset);
-  bool UnderPressure(const Listener& l) const {
-    return uint64_t{l.syn_queue} * 2 >= config_.syn_backlog || uint64_t{half_open_} * 2 >= config_.max_half_open;
-  }
-  // Whether a new passive connection from `key` may proceed at listener `li`: the source is within its
-  // SYN rate and the accept queue has room (false: counted, nothing sent).
-  bool Admit(Instant now, const FlowKey& key, uint32_t li);
+  // Counts a SYN or cookie ACK that ListenerTable refused (nothing for kAccept and kCookie).
+  void CountSynDrop(SynVerdict v);
   // A connection record for a passive open, counted in the listener's and the engine's half-open
   // numbers until Deliver sees it established or closed; UINT32_MAX (counted) when the table is full.
   uint32_t AllocHalfOpen(const FlowKey& key, uint32_t li);
@@ -354,15 +329,6 @@ class TcpLayer : public TransportHandler {
   // An active open may take over this TIME-WAIT 4-tuple.
   bool TimeWaitReusable(const TimeWaitEntry& tw) const;
 
-  // How many connections and TIME-WAIT entries each remote address (hashed into kPeerBuckets
-  // buckets) has. A segment from an address whose bucket is zero matches neither table, so both
-  // lookups — cache misses in big tables — are skipped: what keeps a flood of SYNs from spoofed
-  // addresses cheap.
-  static constexpr uint32_t kPeerBuckets = 1u << 16;
-  uint32_t PeerBucket(Ipv4Addr remote) const {
-    return static_cast<uint32_t>(((remote.v ^ peer_seed_) * 0x9e3779b97f4a7c15ull) >> 48);
-  }
-
   TcpLayerConfig config_;
   NetStack& net_;
   rte_mempool* pool_;
@@ -373,34 +339,21 @@ class TcpLayer : public TransportHandler {
   TcpContext ctx_;
   IsnGenerator isn_;
   SynCookieJar cookies_;
-  SynSourceLimiter syn_limiter_;
   Instant last_cookie_sent_ = Instant::Never();  // ACKs are checked as cookies only after one was sent
-  uint32_t half_open_ = 0;
   uint32_t orphans_ = 0;
-  // Path MTUs learnt from ICMP (RFC 1191), direct-mapped by destination; entries expire after 10 min.
-  struct PathMtuEntry {
-    Ipv4Addr dst;
-    uint16_t mtu = 0;
-    Instant expires;
-  };
-  static constexpr uint32_t kPathMtuSlots = 256;
-  std::array<PathMtuEntry, kPathMtuSlots> path_mtu_{};
-  uint32_t path_mtu_entries_ = 0;  // slots ever filled (0: skip the lookup)
+  PathMtuCache path_mtu_;  // learnt from ICMP (RFC 1191)
   MemoryPressure pressure_ = MemoryPressure::kNone;
   bool ring_pool_ = false;  // the frame pool is ring-backed (PoolAvailable reads the ring)
   uint32_t window_clamp_ = UINT32_MAX;  // what ctx_.window_clamp points at
   Instant next_pressure_check_;
   Instant next_pressure_reset_;
   uint32_t prune_cursor_ = 0;
-  std::vector<uint32_t> peer_refs_ = std::vector<uint32_t>(kPeerBuckets, 0);
-  uint64_t peer_seed_ = 0;
+  PeerFilter peers_;  // counts connections and TIME-WAIT entries per remote address
   TimerWheel wheel_;
-  std::vector<Socket> sockets_;
-  std::vector<uint32_t> free_sockets_;
+  ConnectionTable<Socket> sockets_;  // the connection records, by ConnId
   FlowTable flows_;
   TimeWaitStore tw_;
-  std::vector<Listener> listeners_;
-  absl::flat_hash_map<uint16_t, uint32_t> listener_by_port_;
+  ListenerTable listeners_;  // listeners, their SYN and accept queues, the SYN admission rules
   EventQueue events_;
   uint16_t next_ephemeral_;
   TcpLayerCounters counters_;

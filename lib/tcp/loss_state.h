@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "lib/base/free_list.h"
 #include "lib/tcp/congestion.h"
 #include "lib/tcp/seq_ranges.h"
 
@@ -28,27 +29,22 @@ struct LossState {
 
 class LossStatePool {
  public:
-  static constexpr uint32_t kNone = UINT32_MAX;
-  explicit LossStatePool(uint32_t capacity) : states_(capacity) {
-    free_.reserve(capacity);
-    for (uint32_t i = capacity; i > 0; --i) free_.push_back(i - 1);
-  }
+  static constexpr uint32_t kNone = FreeList::kNone;
+  explicit LossStatePool(uint32_t capacity) : states_(capacity), free_(capacity) {}
   // A cleared state, or kNone when all are taken.
   uint32_t Alloc() {
-    if (free_.empty()) return kNone;
-    const uint32_t i = free_.back();
-    free_.pop_back();
-    states_[i] = LossState{};
+    const uint32_t i = free_.Take();
+    if (i != kNone) states_[i] = LossState{};
     return i;
   }
-  void Free(uint32_t i) { free_.push_back(i); }
+  void Free(uint32_t i) { free_.Put(i); }
   LossState& operator[](uint32_t i) { return states_[i]; }
   uint32_t capacity() const { return static_cast<uint32_t>(states_.size()); }
-  uint32_t in_use() const { return capacity() - static_cast<uint32_t>(free_.size()); }
+  uint32_t in_use() const { return capacity() - free_.size(); }
 
  private:
   std::vector<LossState> states_;
-  std::vector<uint32_t> free_;
+  FreeList free_;
 };
 
 }  // namespace synack

@@ -1,5 +1,7 @@
 // TcpLayer with the test as its peer on the wire (tests/wire_peer.h): real frames in, the frames the
 // layer sends parsed back out, real mbufs throughout and every one back in its pool at the end.
+#include <type_traits>
+
 #include <gtest/gtest.h>
 #include <rte_mempool.h>
 
@@ -16,6 +18,9 @@ using testing::Bytes;
 using testing::SentSegment;
 using testing::TcpFields;
 using testing::WirePeer;
+
+// The options type moved to listener_table.h; code that names it through TcpLayer still compiles.
+static_assert(std::is_same_v<TcpLayer::ConnOptions, ConnOptions>);
 
 constexpr uint16_t kPort = 80;
 constexpr uint16_t kPeerPort = 40000;
