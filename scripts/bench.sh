@@ -112,8 +112,9 @@ for req in 0 64; do
     step "connection rate, concurrency $k, request $req B: Synack"
     args=(--loopback --duration "$dur" --concurrency "$k")
     ((req > 0)) && args+=(--request "$req")
-    "$cps" --file-prefix "bcs$$" -- "${args[@]}" "${hp[@]}" >"$raw/cps_synack_k${k}_r$req.txt" 2>&1 ||
-      { tail -20 "$raw/cps_synack_k${k}_r$req.txt"; exit 1; }
+    # --json: the document on stdout (read by bench_report.py), the human lines on stderr.
+    "$cps" --file-prefix "bcs$$" -- "${args[@]}" "${hp[@]}" --json >"$raw/cps_synack_k${k}_r$req.json" \
+      2>"$raw/cps_synack_k${k}_r$req.txt" || { tail -20 "$raw/cps_synack_k${k}_r$req.txt"; exit 1; }
     grep '^cps:' "$raw/cps_synack_k${k}_r$req.txt" | sed 's/^/         /'
     step "connection rate, concurrency $k, request $req B: Linux (127.0.0.1)"
     if ((req > 0)); then linux_server server --port 7101 --bind 127.0.0.1 --request; else linux_server server --port 7101 --bind 127.0.0.1; fi
@@ -139,8 +140,8 @@ grep '^linux pingpong:' "$raw/pingpong_linux.txt" | sed 's/^/         /'
 # ---------------------------------------------------------------------------------------------------
 for s in 1 8; do
   step "bulk throughput, $s stream(s): Synack"
-  "$perf" --file-prefix "bpf$$" -- --loopback --streams "$s" --duration "$dur" "${hp[@]}" >"$raw/bulk_synack_s$s.txt" 2>&1 ||
-    { tail "$raw/bulk_synack_s$s.txt"; exit 1; }
+  "$perf" --file-prefix "bpf$$" -- --loopback --streams "$s" --duration "$dur" "${hp[@]}" --json \
+    >"$raw/bulk_synack_s$s.json" 2>"$raw/bulk_synack_s$s.txt" || { tail "$raw/bulk_synack_s$s.txt"; exit 1; }
   grep -E '^(perf|synack-perf|summary|total)' "$raw/bulk_synack_s$s.txt" | head -3 | sed 's/^/         /' || true
 done
 if [[ $(id -u) -eq 0 ]]; then
@@ -167,8 +168,8 @@ fi
 
 # ---------------------------------------------------------------------------------------------------
 step "memory: $hold idle connections held (and the connection rate with them open): Synack"
-"$cps" --file-prefix "bho$$" -- --loopback --hold "$hold" --duration "$dur" --concurrency 16 "${hp[@]}" \
-  >"$raw/hold_synack.txt" 2>&1 || { tail "$raw/hold_synack.txt"; exit 1; }
+"$cps" --file-prefix "bho$$" -- --loopback --hold "$hold" --duration "$dur" --concurrency 16 "${hp[@]}" --json \
+  >"$raw/hold_synack.json" 2>"$raw/hold_synack.txt" || { tail "$raw/hold_synack.txt"; exit 1; }
 grep -E '^(holding|memory server|cps:)' "$raw/hold_synack.txt" | sed 's/^/         /'
 # Linux: the slab objects one established socket, one TIME-WAIT socket and one half-open request use.
 if [[ -r /proc/slabinfo ]]; then

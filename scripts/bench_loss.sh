@@ -98,7 +98,8 @@ synack_point() {
   args+=("${@:4}")
   local out=$raw/synack_$2.txt p rc=0 app=
   echo "load=$(cut -d' ' -f1 /proc/loadavg)" >"$out"
-  timeout $((dur + 60)) "$perf" --file-prefix "bls$$" -- "${args[@]}" "${hp[@]}" >"$out.run" 2>&1 &
+  # --json: the document (summary, counters) for bench_loss_report.py, the human lines into the .txt.
+  timeout $((dur + 60)) "$perf" --file-prefix "bls$$" -- "${args[@]}" "${hp[@]}" --json >"$raw/synack_$2.json" 2>"$out.run" &
   p=$!
   # How much of the run each engine's thread spent on a CPU and runnable but waiting for one (schedstat):
   # the engines busy-poll, so on a shared machine this says how much of the figure is the scheduler's.

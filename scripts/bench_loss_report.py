@@ -4,7 +4,9 @@ Synack Gbit/s, Linux Gbit/s, ratio), a second table with the loss actually appli
 that explain the rates, bench/results/loss-<date>.json and loss-<date>.png (goodput against loss).
 
 Usage: bench_loss_report.py RAW_DIR RESULTS_DIR DATE
-Every figure is parsed from the tools' own output; a missing input gives "n/a", never a guess.
+Synack's figures come from the JSON document `synack-perf --json` wrote (synack_<tag>.json: summary and
+counters); the exit status, load and scheduler lines from synack_<tag>.txt; Linux's from its tools'
+output. A missing input gives "n/a", never a guess.
 """
 import json
 import os
@@ -13,7 +15,7 @@ import sys
 
 import benchlib
 
-raw, results, day = sys.argv[1], sys.argv[2], sys.argv[3]
+raw, results, day = benchlib.args("bench_loss_report.py", "scripts/bench_loss.sh")
 
 
 def read(name):
@@ -26,21 +28,6 @@ kv = benchlib.kv
 meta = dict(line.split("=", 1) for line in read("meta.txt").splitlines() if "=" in line)
 
 
-def counters(text, title):
-    """The `  name value` lines under `title` (up to the next line that is not one)."""
-    out, inside = {}, False
-    for line in text.splitlines():
-        if line.startswith(title):
-            inside = True
-            continue
-        if inside:
-            m = re.match(r"^  ([\w.]+) (\d+)$", line)
-            if not m:
-                break
-            out[m.group(1)] = int(m.group(2))
-    return out
-
-
 def gbps(nbytes, seconds):
     return nbytes * 8 / seconds / 1e9 if seconds > 0 else None
 
@@ -49,8 +36,9 @@ def synack(tag):
     text = read(f"synack_{tag}.txt")
     if not text:
         return None
-    m = re.search(r"^perf: sent (\d+) bytes in ([\d.]+) s: ([\d.]+) Gbit/s.*?, retransmits (\d+)(.*)$", text, re.M)
-    c, s = counters(text, "client counters:"), counters(text, "server counters:")
+    doc = benchlib.document(raw, f"synack_{tag}.json") or {}
+    summary = doc.get("summary")
+    c, s = doc.get("counters", {}).get("client", {}), doc.get("counters", {}).get("server", {})
     rc = re.search(r"^rc=(\d+)$", text, re.M)
     load = re.search(r"^load=([\d.]+)$", text, re.M)
 
@@ -60,10 +48,10 @@ def synack(tag):
 
     return {
         # From the byte count and the seconds (the tool's own Gbit/s has two decimals only).
-        "gbit_s": gbps(int(m.group(1)), float(m.group(2))) if m else None,
-        "bytes": int(m.group(1)) if m else None,
-        "seconds": float(m.group(2)) if m else None,
-        "interrupted": bool(m and "interrupted" in m.group(5)),
+        "gbit_s": gbps(summary["bytes"], summary["seconds"]) if summary else None,
+        "bytes": summary["bytes"] if summary else None,
+        "seconds": summary["seconds"] if summary else None,
+        "interrupted": bool(summary and summary["interrupted"]),
         "exit_status": int(rc.group(1)) if rc else None,
         "load_average": float(load.group(1)) if load else None,
         "data_loss": share(c, "impair.tx.lost"),   # the client's frames: data

@@ -3,7 +3,10 @@
 bench/results/<date>.json, <date>.md and PNG plots (<date>-cps.png, <date>-latency.png).
 
 Usage: bench_report.py RAW_DIR RESULTS_DIR DATE
-Every figure is parsed from the tools' own summary lines; a missing input gives "n/a", never a guess.
+Synack's connection rates and bulk figures come from the JSON documents `synack-cps --json` and
+`synack-perf --json` wrote (cps_synack_k<K>_r<R>.json, bulk_synack_s<S>.json, hold_synack.json); the
+Linux baseline, the pingpong line and the --hold memory lines from the tools' summary lines. A missing or
+unreadable input gives "n/a", never a guess.
 """
 import json
 import os
@@ -12,7 +15,7 @@ import sys
 
 import benchlib
 
-raw, results, day = sys.argv[1], sys.argv[2], sys.argv[3]
+raw, results, day = benchlib.args("bench_report.py", "scripts/bench.sh")
 
 
 def read(name):
@@ -27,8 +30,8 @@ def first(pattern, text, cast=float):
     return cast(m.group(1)) if m else None
 
 
-def to_us(value, unit):
-    return float(value) * {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[unit]
+def document(name):
+    return benchlib.document(raw, name)
 
 
 meta = dict(line.split("=", 1) for line in read("meta.txt").splitlines() if "=" in line)
@@ -53,13 +56,11 @@ ceiling_pps = float(dev["pps"]) if "pps" in dev else None
 
 
 # --- connection rate --------------------------------------------------------------------------------
-def synack_cps(text):
-    rate = first(r"^cps: .*?([\d.]+) conns/s", text)
-    failed = first(r"^cps: \d+ ok, (\d+) failed", text, int)
-    m = re.search(r"^connect latency: p50 ([\d.]+) (\w+)\s+p99 ([\d.]+) (\w+)", text, re.M)
-    p50 = to_us(m.group(1), m.group(2)) if m else None
-    p99 = to_us(m.group(3), m.group(4)) if m else None
-    return {"conns_per_s": rate, "failed": failed, "p50_us": p50, "p99_us": p99}
+def synack_cps(doc):
+    summary = (doc or {}).get("summary", {})
+    lat = summary.get("connect_latency_ns", {})
+    return {"conns_per_s": summary.get("conns_per_s"), "failed": summary.get("failed"),
+            "p50_us": lat["p50"] / 1e3 if "p50" in lat else None, "p99_us": lat["p99"] / 1e3 if "p99" in lat else None}
 
 
 def linux_cps(text):
@@ -73,8 +74,9 @@ def linux_cps(text):
 
 cps = []
 for req in (0, 64):
-    for k in sorted({int(m.group(1)) for m in (re.match(r"cps_(?:synack|linux)_k(\d+)_r%d\.txt" % req, f) for f in os.listdir(raw)) if m}):
-        s = synack_cps(read(f"cps_synack_k{k}_r{req}.txt"))
+    names = (re.match(r"cps_(?:synack_k(\d+)_r%d\.json|linux_k(\d+)_r%d\.txt)$" % (req, req), f) for f in os.listdir(raw))
+    for k in sorted({int(m.group(1) or m.group(2)) for m in names if m}):
+        s = synack_cps(document(f"cps_synack_k{k}_r{req}.json"))
         l = linux_cps(read(f"cps_linux_k{k}_r{req}.txt"))
         cps.append({"concurrency": k, "request_bytes": req, "synack": s, "linux": l})
 
@@ -92,7 +94,7 @@ lat = {"synack": pingpong(read("pingpong_synack.txt"), "synack pingpong:"),
 # --- bulk -------------------------------------------------------------------------------------------
 bulk = []
 for s in (1, 8):
-    sy = first(r"^perf: sent .*?: ([\d.]+) Gbit/s", read(f"bulk_synack_s{s}.txt"))
+    sy = ((document(f"bulk_synack_s{s}.json") or {}).get("summary") or {}).get("gbit_per_s")
     li = kv(next((l for l in read(f"bulk_linux_s{s}.txt").splitlines() if l.startswith("linux bulk:")), ""))
     bulk.append({"streams": s, "synack_gbit_s": sy, "linux_gbit_s": float(li["gbit_per_s"]) if "gbit_per_s" in li else None})
 
@@ -105,7 +107,7 @@ mem = {
     "rss_before_mib": first(r"\(([\d.]+) MiB before they were opened\)", hold_text),
     "per_connection_b": first(r"^memory server: ([\d.]+) B per connection", hold_text),
     "per_time_wait_b": first(r"^memory server: .*?, ([\d.]+) B per TIME-WAIT entry", hold_text),
-    "cps_with_held": first(r"^cps: .*?([\d.]+) conns/s", hold_text),
+    "cps_with_held": ((document("hold_synack.json") or {}).get("summary") or {}).get("conns_per_s"),
 }
 slab = dict(l.split() for l in read("linux_slab.txt").splitlines() if len(l.split()) == 2)
 linux_conn_b = sum(int(slab[k]) for k in ("TCP", "sock_inode_cache", "filp", "dentry") if k in slab) or None

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "synack/version.h"
+
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "apps/common/runtime.h"
 
@@ -48,6 +51,41 @@ absl::StatusOr<Duration> ParseDuration(const cli::Flags& flags) {
   return Duration::Seconds(*seconds);
 }
 
+std::vector<cli::FlagSpec> OutputFlags() {
+  return {{"json", false,
+           "print one JSON document on stdout (start parameters, one object per interval, the summary, every "
+           "counter); the human lines go to stderr"},
+          {"interval", true, "seconds between progress lines (and JSON intervals), 0.1..3600 (default 1)"}};
+}
+
+absl::StatusOr<OutputOptions> ParseOutput(const cli::Flags& flags) {
+  OutputOptions o;
+  o.json = flags.Has("json");
+  if (std::optional<std::string> v = flags.Get("interval")) {
+    double secs = 0;
+    if (!absl::SimpleAtod(*v, &secs) || !(secs >= 0.1 && secs <= 3600)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--interval: '", *v, "' is not a number of seconds in 0.1..3600"));
+    }
+    o.interval = Duration::Nanoseconds(static_cast<int64_t>(secs * 1e9 + 0.5));
+  }
+  return o;
+}
+
+void AddCountersJson(JsonWriter& w, std::string_view key, const std::vector<const Engine*>& engines) {
+  w.BeginObject(key);
+  for (const auto& [name, v] : EngineCounterTotals(engines)) w.Uint(name, v);
+  w.EndObject();
+}
+
+void AddStartJson(JsonWriter& w, const char* program, Mode mode, const OutputOptions& output) {
+  w.String("program", program)
+      .String("version", SYNACK_VERSION)
+      .String("mode", mode == Mode::kServer ? "server" : mode == Mode::kClient ? "client" : "loopback")
+      .String("eal_file_prefix", EalFilePrefix())
+      .Double("interval_s", output.interval.seconds());
+}
+
 absl::StatusOr<std::unique_ptr<Stack>> StartStack(const char* program, const cli::SplitArgs& args,
                                                   const CommonOptions& options, const TcpLayerConfig& tcp) {
   absl::StatusOr<std::unique_ptr<Stack>> stack = CreateStack(program, args, options, tcp);
@@ -70,6 +108,7 @@ absl::StatusOr<std::unique_ptr<Loopback>> StartLoopback(const char* program, con
   lo.eal_args = args.eal;
   absl::StatusOr<std::unique_ptr<Loopback>> lb = Loopback::Create(lo);
   if (!lb.ok()) return lb;
+  PrintEalPrefix();
   std::printf("%s\n", (*lb)->Describe().c_str());
   std::printf("tcp: %s\n", tuning.Describe().c_str());
   return lb;

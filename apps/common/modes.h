@@ -9,11 +9,13 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "apps/common/cli.h"
+#include "apps/common/json.h"
 #include "apps/common/runtime.h"
 
 namespace synack::app {
@@ -47,6 +49,21 @@ void AddIfNew(std::vector<cli::FlagSpec>& specs, const cli::FlagSpec& f);
 
 // --duration of the client modes: whole seconds, 1..86400 (default 5). The error names the flag.
 absl::StatusOr<Duration> ParseDuration(const cli::Flags& flags);
+
+// The machine-readable output flags of the client modes: --json (one JSON document on stdout, human lines
+// on stderr) and --interval S (seconds between progress lines and JSON intervals).
+std::vector<cli::FlagSpec> OutputFlags();
+struct OutputOptions {
+  bool json = false;
+  Duration interval = Duration::Seconds(1);
+};
+// --interval: seconds, 0.1..3600 (default 1; decimals allowed). The error names the flag.
+absl::StatusOr<OutputOptions> ParseOutput(const cli::Flags& flags);
+
+// Adds `key`: {"counter name": total, ...} with every counter of `engines` (EngineCounterTotals).
+void AddCountersJson(JsonWriter& w, std::string_view key, const std::vector<const Engine*>& engines);
+// Adds the "start" object's common part: program, version, mode, EAL file prefix, interval.
+void AddStartJson(JsonWriter& w, const char* program, Mode mode, const OutputOptions& output);
 
 // Prints "<program>: <msg>" on stderr; returns 2 (the exit status for bad options or set-up errors).
 int FailWith(const char* program, absl::string_view msg);

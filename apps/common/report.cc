@@ -19,9 +19,15 @@ double Gbps(uint64_t bytes, Duration d) {
 
 long long WholeSeconds(Duration d) { return static_cast<long long>(d.ns() / 1000000000); }
 
-void PerSecond::Start(Instant now, uint64_t total) {
+std::string ProgressTime(Duration since_start, Duration period) {
+  if (period.ns() % 1000000000 == 0) return absl::StrFormat("%lld", WholeSeconds(since_start));
+  return absl::StrFormat("%.1f", since_start.seconds());
+}
+
+void PerSecond::Start(Instant now, uint64_t total, Duration period) {
+  period_ = period;
   last_ = now;
-  next_ = now + Duration::Seconds(1);
+  next_ = now + period;
   total_ = total;
 }
 
@@ -29,8 +35,8 @@ PerSecond::Interval PerSecond::Tick(Instant now, uint64_t total) {
   const Interval i{now - last_, total - total_};
   last_ = now;
   total_ = total;
-  next_ = next_ + Duration::Seconds(1);
-  if (next_ <= now) next_ = now + Duration::Seconds(1);
+  next_ = next_ + period_;
+  if (next_ <= now) next_ = now + period_;
   return i;
 }
 

@@ -20,22 +20,30 @@ double Gbps(uint64_t bytes, Duration d);
 // Whole seconds, for the "t=Ns" of progress lines.
 long long WholeSeconds(Duration d);
 
-// When the next progress line is due, and what a counter did since the last one. Lines are due a second
-// apart; after a stall (a line printed late) the next is due a second after the late one, not at once.
+// The "t=..." of a progress line: whole seconds ("3") when `period` is whole seconds, else tenths ("1.5").
+std::string ProgressTime(Duration since_start, Duration period);
+
+// When the next progress line is due, and what a counter did since the last one. Lines are due `period`
+// (--interval, default a second) apart; after a stall (a line printed late) the next is due a period after
+// the late one, not at once.
 class PerSecond {
  public:
   struct Interval {
     Duration elapsed;  // since the previous line (or Start)
     uint64_t delta;    // of the counter over that time
   };
-  // The first line is due a second after `now`; the counter stands at `total`.
-  void Start(Instant now, uint64_t total);
+  // The first line is due `period` after `now`; the counter stands at `total`.
+  void Start(Instant now, uint64_t total, Duration period = Duration::Seconds(1));
+  Duration period() const { return period_; }
   bool Due(Instant now) const { return now >= next_; }
+  // Time has passed since the last line (a final, partial interval is left to report).
+  bool Pending(Instant now) const { return now > last_; }
   // A line is printed at `now` with the counter at `total`.
   Interval Tick(Instant now, uint64_t total);
 
  private:
   Instant last_, next_;
+  Duration period_ = Duration::Seconds(1);
   uint64_t total_ = 0;
 };
 

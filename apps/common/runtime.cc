@@ -189,7 +189,14 @@ StackConfig MakeStackConfig(const std::string& program, const cli::SplitArgs& ar
 
 absl::StatusOr<std::unique_ptr<Stack>> CreateStack(const std::string& program, const cli::SplitArgs& args,
                                                    const CommonOptions& options, const TcpLayerConfig& tcp) {
-  return Stack::Create(MakeStackConfig(program, args, options, tcp));
+  absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Create(MakeStackConfig(program, args, options, tcp));
+  if (stack.ok()) PrintEalPrefix();
+  return stack;
+}
+
+void PrintEalPrefix() {
+  std::printf("eal: file prefix %s (dpdk-telemetry.py -f %s)\n", EalFilePrefix().c_str(), EalFilePrefix().c_str());
+  std::fflush(stdout);
 }
 
 }  // namespace synack::app

@@ -69,7 +69,9 @@ using App = ::synack::Application;
 // SYN defences and tuning applied.
 StackConfig MakeStackConfig(const std::string& program, const cli::SplitArgs& args, const CommonOptions& options,
                             const TcpLayerConfig& tcp);
-// Stack::Create(MakeStackConfig(...)).
+// "eal: file prefix synack-<pid> (dpdk-telemetry.py -f synack-<pid>)" on stdout: how to find this process.
+void PrintEalPrefix();
+// Stack::Create(MakeStackConfig(...)), then PrintEalPrefix.
 absl::StatusOr<std::unique_ptr<Stack>> CreateStack(const std::string& program, const cli::SplitArgs& args,
                                                    const CommonOptions& options, const TcpLayerConfig& tcp);
 

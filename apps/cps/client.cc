@@ -1,6 +1,7 @@
 #include "apps/cps/client.h"
 
 #include <algorithm>
+#include <iterator>
 #include <memory>
 
 #include "absl/strings/match.h"
@@ -39,6 +40,14 @@ const char* FailureName(Failure f) {
   return "?";
 }
 
+// The reason's key in --json's "failures".
+const char* FailureKey(Failure f) {
+  static constexpr const char* kKeys[] = {"refused",    "reset",        "timed_out", "no_arp",
+                                          "out_of_ports", "table_full", "closed_early", "other"};
+  static_assert(std::size(kKeys) == static_cast<size_t>(Failure::kCount));
+  return kKeys[static_cast<size_t>(f)];
+}
+
 }  // namespace
 
 absl::Status CpsClient::Start(Engine& engine) {
@@ -50,7 +59,8 @@ absl::Status CpsClient::Start(Engine& engine) {
   for (uint32_t i = config_.concurrency; i > 0; --i) free_slots_.push_back(i - 1);
   start_ = engine.tcp().now();
   end_ = start_ + config_.duration;
-  progress_.Start(start_, ok_);
+  progress_.Start(start_, ok_, config_.output.interval);
+  intervals_.reserve(static_cast<size_t>(config_.duration.ns() / config_.output.interval.ns()) + 2);
   next_expiry_scan_ = start_;
   SnapshotTimeWait(engine);
   tw_start_ = tw_tick_ = tw_;
@@ -125,20 +135,21 @@ void CpsClient::OnPoll(Engine& engine, Instant now) {
   if (config_.request != 0 && now >= next_expiry_scan_) ExpireResponses(engine, now);
   if (progress_.Due(now)) Report(engine, now);
   if (stopping_ && inflight_ == 0) {
+    if (progress_.Pending(now)) Report(engine, now);  // the last (partial) interval: the run ends here
     done_ = true;
     finished_ = now;
     SnapshotTimeWait(engine);
   }
 }
 
-void CpsClient::PrintSummary(FILE* out, Instant now) const {
+void CpsClient::PrintSummary(FILE* out, Instant now, bool running) const {
   const Instant end = done_ ? finished_ : now;
   const double secs = std::max((end - start_).seconds(), 1e-9);
   std::fprintf(out, "cps: %llu ok, %llu failed in %.2f s: %.0f conns/s (concurrency %u, %s)%s\n",
                static_cast<unsigned long long>(ok_), static_cast<unsigned long long>(failed_), secs,
                static_cast<double>(ok_) / secs, config_.concurrency,
                config_.request == 0 ? "connect/close" : absl::StrCat(config_.request, "-byte request").c_str(),
-               done_ ? "" : absl::StrCat(" [interrupted with ", inflight_, " in flight]").c_str());
+               done_ ? "" : absl::StrCat(running ? " [running, " : " [interrupted with ", inflight_, " in flight]").c_str());
   if (latency_.count() > 0) {
     std::fprintf(out, "connect latency: p50 %s  p99 %s  p99.9 %s  max %s  (%llu samples)\n",
                  FormatDuration(latency_.Percentile(0.50)).c_str(), FormatDuration(latency_.Percentile(0.99)).c_str(),
@@ -173,6 +184,62 @@ void CpsClient::PrintSummary(FILE* out, Instant now) const {
     }
   }
   std::fflush(out);
+}
+
+void CpsClient::AddParametersJson(JsonWriter& w) const {
+  w.String("server", config_.dst.ToString())
+      .Uint("port", config_.port)
+      .Uint("ports", config_.ports)
+      .String("ephemeral_ports", config_.ephemeral.ToString())
+      .Uint("concurrency", config_.concurrency)
+      .Double("duration_s", config_.duration.seconds())
+      .Uint("connections", config_.connections)
+      .Uint("request_bytes", config_.request)
+      .Double("connect_timeout_s", config_.connect_timeout.seconds())
+      .String("close", config_.abortive ? "rst" : "fin")
+      .Uint("tuples", Tuples());
+}
+
+void CpsClient::AddResultsJson(JsonWriter& w, Instant now) const {
+  w.BeginArray("intervals");
+  for (const IntervalRecord& i : intervals_) {
+    const double secs = std::max(i.length.seconds(), 1e-9);
+    w.BeginObject()
+        .Double("start_s", (i.end - i.length).seconds())
+        .Double("end_s", i.end.seconds())
+        .Double("seconds", i.length.seconds())
+        .Uint("ok", i.ok)
+        .Uint("failed", i.failed)
+        .Double("conns_per_s", static_cast<double>(i.ok) / secs)
+        .Uint("inflight", i.inflight)
+        .Uint("time_wait_reused", i.tw_reused)
+        .Uint("no_4tuple", i.out_of_ports)
+        .EndObject();
+  }
+  w.EndArray();
+  const Instant end = done_ ? finished_ : now;
+  const double secs = std::max((end - start_).seconds(), 1e-9);
+  w.BeginObject("summary")
+      .Uint("ok", ok_)
+      .Uint("failed", failed_)
+      .Double("seconds", secs)
+      .Double("conns_per_s", static_cast<double>(ok_) / secs)
+      .Bool("interrupted", !done_)
+      .Uint("inflight", done_ ? 0 : inflight_);
+  if (latency_.count() > 0) {
+    w.BeginObject("connect_latency_ns")
+        .Int("p50", latency_.Percentile(0.50).ns())
+        .Int("p99", latency_.Percentile(0.99).ns())
+        .Int("p999", latency_.Percentile(0.999).ns())
+        .Int("max", latency_.max().ns())
+        .Uint("samples", latency_.count())
+        .EndObject();
+  }
+  w.BeginObject("failures");
+  for (size_t i = 0; i < failures_.size(); ++i) w.Uint(FailureKey(static_cast<Failure>(i)), failures_[i]);
+  w.EndObject();
+  w.Uint("time_wait_reused", tw_.reused - tw_start_.reused).Uint("time_wait_entries", tw_.entries);
+  w.EndObject();
 }
 
 uint64_t CpsClient::Tuples() const {
@@ -295,9 +362,13 @@ void CpsClient::Report(Engine& engine, Instant now) {
   if (out_of_ports != out_of_ports_at_tick_) {
     absl::StrAppend(&tuples, " no_4tuple=", out_of_ports - out_of_ports_at_tick_);
   }
+  intervals_.push_back({now - start_, last.elapsed, last.delta, failed_ - failed_at_tick_, inflight_,
+                        tw_.reused - tw_tick_.reused, out_of_ports - out_of_ports_at_tick_});
+  failed_at_tick_ = failed_;
   tw_tick_ = tw_;
   out_of_ports_at_tick_ = out_of_ports;
-  std::printf("t=%llds conns/s=%.0f ok=%llu failed=%llu inflight=%u%s\n", WholeSeconds(now - start_),
+  std::printf("t=%ss conns/s=%.0f ok=%llu failed=%llu inflight=%u%s\n",
+              ProgressTime(now - start_, progress_.period()).c_str(),
               static_cast<double>(last.delta) / last.elapsed.seconds(), static_cast<unsigned long long>(ok_),
               static_cast<unsigned long long>(failed_), inflight_, tuples.c_str());
   if (out_of_ports != 0 && !told_tuple_space_) {
@@ -335,6 +406,9 @@ absl::StatusOr<ClientConfig> ParseClient(const cli::Flags& flags, Mode mode) {
   absl::StatusOr<int64_t> timeout = flags.GetInt("connect-timeout-ms", 1000, 1, 600000);
   if (!timeout.ok()) return timeout.status();
   c.connect_timeout = Duration::Milliseconds(*timeout);
+  absl::StatusOr<OutputOptions> output = ParseOutput(flags);
+  if (!output.ok()) return output.status();
+  c.output = *output;
   absl::StatusOr<PortRange> ephemeral = GetPortRange(flags, "ephemeral-ports", c.ephemeral);
   if (!ephemeral.ok()) return ephemeral.status();
   c.ephemeral = *ephemeral;
@@ -364,6 +438,21 @@ absl::StatusOr<ClientConfig> ParseClient(const cli::Flags& flags, Mode mode) {
   return c;
 }
 
+JsonWriter ResultJson(const CpsClient& client, Mode mode, const std::vector<const Engine*>& client_engines,
+                      const Engine* server_engine, Instant now) {
+  JsonWriter w;
+  w.BeginObject().BeginObject("start");
+  AddStartJson(w, kProgram, mode, client.output());
+  client.AddParametersJson(w);
+  w.EndObject();
+  client.AddResultsJson(w, now);
+  w.BeginObject("counters");
+  AddCountersJson(w, "client", client_engines);
+  if (server_engine != nullptr) AddCountersJson(w, "server", {server_engine});
+  w.EndObject().EndObject();
+  return w;
+}
+
 int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<CommonOptions> common = ParseCommon(flags);
   if (!common.ok()) return Fail(common.status().message());
@@ -383,9 +472,12 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
     return Fail(absl::StrCat("--concurrency: ", config->concurrency, " needs --max-connections of at least ",
                              2 * config->concurrency));
   }
+  if (config->output.json && flags.Has("flood-only")) return Fail("--json: not with --flood-only (no client runs)");
   TcpLayerConfig tcp;
   tcp.ephemeral_lo = config->ephemeral.lo;
   tcp.ephemeral_hi = config->ephemeral.hi;
+  JsonStdout json_out;
+  if (config->output.json && !json_out.Begin()) return Fail("--json: cannot duplicate stdout");
   absl::StatusOr<std::unique_ptr<Stack>> rt = StartStack(kProgram, split, *common, tcp);
   if (!rt.ok()) return Fail(rt.status().message());
   config->engines = static_cast<uint32_t>((*rt)->engines());
@@ -410,10 +502,24 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   CpsClient client(*config);
   std::optional<WithSynFlood> flooding;
   if (flood) flooding.emplace(client, *flood, next_hop);
-  if (absl::Status s = (*rt)->Run(flooding ? static_cast<App&>(*flooding) : client); !s.ok()) return Fail(s.message());
-  client.PrintSummary(stdout, (*rt)->engine().tcp().now());
-  if (flood) PrintFloodSummary(stdout, *flood, client.elapsed((*rt)->engine().tcp().now()));
-  (*rt)->PrintCounters(stdout, "synack-cps: client counters:");
+  // The summary at exit, and on SIGUSR1 while the run goes on (on the main lcore, the client's).
+  Stack& stack = **rt;
+  auto summary = [&](FILE* out, const char* counters_title, bool running) {
+    client.PrintSummary(out, stack.engine().tcp().now(), running);
+    if (flood) PrintFloodSummary(out, *flood, client.elapsed(stack.engine().tcp().now()));
+    stack.PrintCounters(out, counters_title);
+  };
+  stack.SetStatusPrinter([&](FILE* out) {
+    std::fprintf(out, "status (SIGUSR1):\n");
+    summary(out, "synack-cps: client counters (SIGUSR1):", true);
+  });
+  if (absl::Status s = stack.Run(flooding ? static_cast<App&>(*flooding) : client); !s.ok()) return Fail(s.message());
+  summary(stdout, "synack-cps: client counters:", false);
+  if (config->output.json) {
+    std::vector<const Engine*> engines;
+    for (size_t i = 0; i < stack.engines(); ++i) engines.push_back(&stack.engine(i));
+    json_out.Write(ResultJson(client, Mode::kClient, engines, nullptr, stack.engine().tcp().now()));
+  }
   return client.ok() > 0 && client.failed() == 0 ? 0 : 1;
 }
 

@@ -21,6 +21,7 @@
 
 #include "apps/common/addr_flags.h"
 #include "apps/common/histogram.h"
+#include "apps/common/json.h"
 #include "apps/common/modes.h"
 #include "apps/common/report.h"
 
@@ -38,6 +39,7 @@ struct ClientConfig {
   uint32_t request = 0;      // bytes; 0: connect and close
   Duration connect_timeout = Duration::Milliseconds(1000);
   bool abortive = false;  // --close rst: end each connection with RST (no TIME-WAIT) instead of FIN
+  OutputOptions output;   // --json, --interval
 };
 
 // --close fin|rst: true for rst. Errors name the flag.
@@ -73,7 +75,14 @@ class CpsClient : public App {
   uint64_t failed() const { return failed_; }
   Duration elapsed(Instant now) const { return (done_ ? finished_ : now) - start_; }
 
-  void PrintSummary(FILE* out, Instant now) const;
+  // The summary so far; `running` (a SIGUSR1 status) marks an unfinished run as still running rather than
+  // interrupted.
+  void PrintSummary(FILE* out, Instant now, bool running = false) const;
+  // --json: the client's part of "start" (its parameters), then "intervals" (one object per progress
+  // line) and "summary" (rate, latency percentiles in ns, failures by reason), as keys of the open object.
+  void AddParametersJson(JsonWriter& w) const;
+  void AddResultsJson(JsonWriter& w, Instant now) const;
+  const OutputOptions& output() const { return config_.output; }
 
  private:
   struct Slot {
@@ -102,7 +111,20 @@ class CpsClient : public App {
   // "1 address x 16 server ports x 64512 ephemeral ports = 1032192 4-tuples[ (engine 0 of 2: ~516096)]".
   std::string TupleSpace() const;
 
+  // One progress line: its end (since Start), length, and the figures it printed.
+  struct IntervalRecord {
+    Duration end;
+    Duration length;
+    uint64_t ok = 0;      // connections completed in the interval
+    uint64_t failed = 0;  // failures in the interval
+    uint32_t inflight = 0;
+    uint64_t tw_reused = 0;     // TIME-WAIT 4-tuples taken over by connect in the interval
+    uint64_t out_of_ports = 0;  // connects that found no free 4-tuple in the interval
+  };
+
   ClientConfig config_;
+  std::vector<IntervalRecord> intervals_;  // reserved at Start for the whole --duration
+  uint64_t failed_at_tick_ = 0;
   std::string request_bytes_;
   Ipv4Addr next_hop_;
   std::vector<Slot> slots_;  // a connection's user_data is its slot + 1
@@ -130,5 +152,11 @@ class CpsClient : public App {
   bool stopping_ = false;
   bool done_ = false;
 };
+
+// --json: the whole document of a client run — "start" (common part and the client's parameters),
+// "intervals", "summary", and "counters" with every counter of the client's engines (and, in loopback,
+// the server's). Main thread, after the run.
+JsonWriter ResultJson(const CpsClient& client, Mode mode, const std::vector<const Engine*>& client_engines,
+                      const Engine* server_engine, Instant now);
 
 }  // namespace synack::app::cps

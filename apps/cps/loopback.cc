@@ -62,6 +62,11 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<int64_t> pingpong = flags.GetInt("pingpong", 0, 0, 1400);
   if (!pingpong.ok()) return Fail(pingpong.status().message());
 
+  if (config->output.json && *pingpong > 0) {
+    return Fail("--json: not with --pingpong (its 'synack pingpong:' line is the result)");
+  }
+  JsonStdout json_out;
+  if (config->output.json && !json_out.Begin()) return Fail("--json: cannot duplicate stdout");
   absl::StatusOr<std::unique_ptr<Loopback>> lb = StartLoopback(kProgram, split, lo, *tuning);
   if (!lb.ok()) return Fail(lb.status().message());
   std::printf("server listeners: %s\n", syn->Describe().c_str());
@@ -88,15 +93,28 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
     flooding.emplace(*client_app, *flood, lo.server.addr);
     client_app = &*flooding;
   }
-  if (absl::Status s = (*lb)->Run(server, *client_app); !s.ok()) return Fail(s.message());
-  if (holding && holding->dropped() > 0) {
-    std::printf("hold: %llu of the held connections closed during the run\n",
-                static_cast<unsigned long long>(holding->dropped()));
+  // The summary at exit, and on SIGUSR1 while the run goes on (on the main lcore, the client's; the
+  // server's figures are read while its lcore runs: see Loopback::SetStatusPrinter).
+  Loopback& pair = **lb;
+  auto summary = [&](FILE* out, bool running) {
+    if (holding && holding->dropped() > 0) {
+      std::fprintf(out, "hold: %llu of the held connections closed during the run\n",
+                   static_cast<unsigned long long>(holding->dropped()));
+    }
+    client.PrintSummary(out, pair.client().tcp().now(), running);
+    if (flood) PrintFloodSummary(out, *flood, client.elapsed(pair.client().tcp().now()));
+    server.PrintSummary(out);
+    PrintLoopbackCounters(out, pair);
+  };
+  pair.SetStatusPrinter([&](FILE* out) {
+    std::fprintf(out, "status (SIGUSR1):\n");
+    summary(out, true);
+  });
+  if (absl::Status s = pair.Run(server, *client_app); !s.ok()) return Fail(s.message());
+  summary(stdout, false);
+  if (config->output.json) {
+    json_out.Write(ResultJson(client, Mode::kLoopback, {&pair.client()}, &pair.server(), pair.client().tcp().now()));
   }
-  client.PrintSummary(stdout, (*lb)->client().tcp().now());
-  if (flood) PrintFloodSummary(stdout, *flood, client.elapsed((*lb)->client().tcp().now()));
-  server.PrintSummary(stdout);
-  PrintLoopbackCounters(stdout, **lb);
   return client.ok() > 0 && client.failed() == 0 ? 0 : 1;
 }
 

@@ -45,6 +45,10 @@ constexpr char kSummary[] =
     "5001-5016) to multiply the 4-tuples. When connects run out of 4-tuples or take over TIME-WAIT ones, the\n"
     "client reports the tuple space (addresses x server ports x ephemeral ports) and the TIME-WAIT reuses per\n"
     "second (progress lines: tw_reused/s=, no_4tuple=; summary: 'tuple space:', 'tuple reuse:').\n"
+    "--json (client, loopback) prints one JSON document on stdout instead of the lines above (they go to\n"
+    "stderr): start parameters, one object per --interval (default 1 s), the summary with connect latency\n"
+    "percentiles and failures by reason, and every counter. SIGUSR1 prints the summary and the counters so\n"
+    "far and the run goes on; SIGINT/SIGTERM end it with the summary.\n"
     "Exit status: 0 when at least one connection succeeded and none failed; 1 when any failed or none\n"
     "succeeded; 2 on bad options or set-up errors.";
 
@@ -72,6 +76,7 @@ std::vector<cli::FlagSpec> ModeFlags(Mode mode) {
                          : "server ports P..P+N-1 used in turn (default 1; or --connect ADDR:LO-HI)"});
     specs.push_back({"ephemeral-ports", true,
                      "our source ports, LO-HI (default 1024-65535); a 4-tuple per source port and server port"});
+    for (cli::FlagSpec& f : OutputFlags()) specs.push_back(std::move(f));
   }
   specs.push_back({"close", true,
                    "fin (default) or rst: how each connection ends; rst resets it (as SO_LINGER 0), so no "

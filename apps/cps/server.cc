@@ -128,6 +128,13 @@ int RunServer(const cli::SplitArgs& split, const cli::Flags& flags) {
     servers.back()->set_abortive(*abortive);
     apps.push_back(servers.back().get());
   }
+  // SIGUSR1: the same summary as at exit while the servers go on (the other engines' servers and counters
+  // read while they run: see Stack::SetStatusPrinter).
+  (*rt)->SetStatusPrinter([&](FILE* out) {
+    std::fprintf(out, "status (SIGUSR1):\n");
+    for (const auto& server : servers) server->PrintSummary(out);
+    (*rt)->PrintCounters(out, "synack-cps: counters (SIGUSR1):");
+  });
   if (absl::Status s = (*rt)->RunAll(apps); !s.ok()) return Fail(s.message());
   for (const auto& server : servers) server->PrintSummary(stdout);
   (*rt)->PrintCounters(stdout, "synack-cps: stopped; counters:");

@@ -8,6 +8,7 @@
 #include "apps/common/addr_flags.h"
 #include "apps/perf/pattern.h"
 #include "apps/perf/perf.h"
+#include "apps/perf/server.h"
 
 namespace synack::app::perf {
 namespace {
@@ -29,6 +30,8 @@ absl::Status PerfClient::Start(Engine& engine) {
         config_.bytes == 0 ? 0 : config_.bytes / config_.streams + (i < config_.bytes % config_.streams);
   }
   started_at_ = engine.tcp().now();
+  intervals_.reserve(static_cast<size_t>(config_.duration.ns() / config_.output.interval.ns()) + 2);
+  retransmits_at_tick_ = engine.tcp().tcp_counters().retransmits;
   std::printf("perf client: %s:%u, %u stream%s, %s, zero-copy, pattern byte i = i %% 251\n",
               config_.dst.ToString().c_str(), config_.port, config_.streams, config_.streams == 1 ? "" : "s",
               config_.bytes != 0 ? absl::StrCat(config_.bytes, " bytes (or ", config_.duration.seconds(), " s)").c_str()
@@ -55,7 +58,7 @@ void PerfClient::OnEvent(Engine& engine, const Event& e) {
       if (connected_++ == 0) {
         t0_ = now;
         end_ = now + config_.duration;
-        progress_.Start(now, sent_);
+        progress_.Start(now, sent_, config_.output.interval);
         std::printf("connected to %s:%u after %.1f ms (%u-byte mbufs)\n", config_.dst.ToString().c_str(), config_.port,
                     (now - started_at_).seconds() * 1e3, s.chunk);
         std::fflush(stdout);
@@ -114,6 +117,7 @@ void PerfClient::OnPoll(Engine& engine, Instant now) {
   }
   if (connected_ > 0 && !stopping_) {
     if (now >= end_ || (config_.bytes != 0 && sent_ >= config_.bytes)) {
+      if (progress_.Pending(now)) Report(tcp, now);  // the last (partial) interval: sending ends here
       stopping_ = true;
       close_deadline_ = now + kCloseTimeout;
       send_end_ = now;
@@ -159,6 +163,48 @@ void PerfClient::PrintSummary(FILE* out, TcpLayer& tcp, Instant now) const {
     }
   }
   std::fflush(out);
+}
+
+void PerfClient::AddParametersJson(JsonWriter& w) const {
+  w.String("server", config_.dst.ToString())
+      .Uint("port", config_.port)
+      .Uint("streams", config_.streams)
+      .Double("duration_s", config_.duration.seconds())
+      .Uint("bytes", config_.bytes);
+}
+
+void PerfClient::AddResultsJson(JsonWriter& w, TcpLayer& tcp, Instant now) const {
+  w.BeginArray("intervals");
+  for (const IntervalRecord& i : intervals_) {
+    w.BeginObject()
+        .Double("start_s", (i.end - i.length).seconds())
+        .Double("end_s", i.end.seconds())
+        .Double("seconds", i.length.seconds())
+        .Uint("bytes", i.bytes)
+        .Double("gbit_per_s", Gbps(i.bytes, i.length))
+        .Uint("retransmits", i.retransmits)
+        .EndObject();
+  }
+  w.EndArray();
+  const Instant end = done_ ? finished_ : now;
+  const Duration elapsed = connected_ > 0 ? end - t0_ : Duration();
+  w.BeginObject("summary")
+      .Uint("bytes", sent_)
+      .Double("seconds", elapsed.seconds())
+      .Double("gbit_per_s", Gbps(sent_, elapsed))
+      .Uint("retransmits", tcp.tcp_counters().retransmits)
+      .Uint("chunk_bytes", chunk_)
+      .Uint("no_mbufs", no_mbufs_)
+      .Uint("failed_streams", failed_)
+      .Bool("interrupted", !done_)
+      .BeginArray("streams");
+  for (const Stream& s : streams_) {
+    const Duration d = s.phase == Phase::kDone || s.phase == Phase::kFailed ? s.ended - t0_ : end - t0_;
+    w.BeginObject().Uint("bytes", s.sent).Double("gbit_per_s", Gbps(s.sent, d));
+    if (s.phase == Phase::kFailed) w.String("failed", s.why);
+    w.EndObject();
+  }
+  w.EndArray().EndObject();
 }
 
 void PerfClient::Fill(TcpLayer& tcp, Stream& s) {
@@ -222,7 +268,10 @@ void PerfClient::Finish(Instant now) {
 
 void PerfClient::Report(TcpLayer& tcp, Instant now) {
   const PerSecond::Interval last = progress_.Tick(now, sent_);
-  std::printf("t=%llds %.2f Gbit/s (total %.1f MB, retransmits %llu)\n", WholeSeconds(now - t0_),
+  const uint64_t retransmits = tcp.tcp_counters().retransmits;
+  intervals_.push_back({now - t0_, last.elapsed, last.delta, retransmits - retransmits_at_tick_});
+  retransmits_at_tick_ = retransmits;
+  std::printf("t=%ss %.2f Gbit/s (total %.1f MB, retransmits %llu)\n", ProgressTime(now - t0_, progress_.period()).c_str(),
               Gbps(last.delta, last.elapsed), static_cast<double>(sent_) / 1e6,
               static_cast<unsigned long long>(tcp.tcp_counters().retransmits));
   std::fflush(stdout);
@@ -239,6 +288,9 @@ absl::StatusOr<ClientConfig> ParseClient(const cli::Flags& flags, Mode mode) {
   absl::StatusOr<int64_t> bytes = flags.GetInt("bytes", 0, 0, int64_t{1} << 50);
   if (!bytes.ok()) return bytes.status();
   c.bytes = static_cast<uint64_t>(*bytes);
+  absl::StatusOr<OutputOptions> output = ParseOutput(flags);
+  if (!output.ok()) return output.status();
+  c.output = *output;
   if (mode == Mode::kClient) {
     absl::StatusOr<Endpoint> server = ParseConnect(flags, kDefaultPort);
     if (!server.ok()) return server.status();
@@ -246,6 +298,24 @@ absl::StatusOr<ClientConfig> ParseClient(const cli::Flags& flags, Mode mode) {
     c.port = server->port;
   }
   return c;
+}
+
+JsonWriter ResultJson(const PerfClient& client, Mode mode, TcpLayer& tcp, const std::vector<const Engine*>& client_engines,
+                      const Engine* server_engine, const PerfServer* server) {
+  JsonWriter w;
+  w.BeginObject().BeginObject("start");
+  AddStartJson(w, kProgram, mode, client.output());
+  client.AddParametersJson(w);
+  w.EndObject();
+  client.AddResultsJson(w, tcp, tcp.now());
+  if (server != nullptr) {
+    w.BeginObject("server").Uint("bytes", server->bytes()).Uint("verify_errors", server->verify_errors()).EndObject();
+  }
+  w.BeginObject("counters");
+  AddCountersJson(w, "client", client_engines);
+  if (server_engine != nullptr) AddCountersJson(w, "server", {server_engine});
+  w.EndObject().EndObject();
+  return w;
 }
 
 int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
@@ -256,13 +326,29 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   if (common->max_connections < config->streams) {
     return Fail(absl::StrCat("--streams: ", config->streams, " needs --max-connections of at least ", config->streams));
   }
+  JsonStdout json_out;
+  if (config->output.json && !json_out.Begin()) return Fail("--json: cannot duplicate stdout");
   absl::StatusOr<std::unique_ptr<Stack>> rt = StartStack(kProgram, split, *common, TcpLayerConfig{});
   if (!rt.ok()) return Fail(rt.status().message());
   InstallStopSignals();
   PerfClient client(*config);
-  if (absl::Status s = (*rt)->Run(client); !s.ok()) return Fail(s.message());
-  client.PrintSummary(stdout, (*rt)->engine().tcp(), (*rt)->engine().tcp().now());
-  (*rt)->PrintCounters(stdout, "synack-perf: client counters:");
+  // The summary at exit, and on SIGUSR1 while the run goes on (on the main lcore, the client's).
+  Stack& stack = **rt;
+  auto summary = [&](FILE* out, const char* counters_title) {
+    client.PrintSummary(out, stack.engine().tcp(), stack.engine().tcp().now());
+    stack.PrintCounters(out, counters_title);
+  };
+  stack.SetStatusPrinter([&](FILE* out) {
+    std::fprintf(out, "status (SIGUSR1):\n");
+    summary(out, "synack-perf: client counters (SIGUSR1):");
+  });
+  if (absl::Status s = stack.Run(client); !s.ok()) return Fail(s.message());
+  summary(stdout, "synack-perf: client counters:");
+  if (config->output.json) {
+    std::vector<const Engine*> engines;
+    for (size_t i = 0; i < stack.engines(); ++i) engines.push_back(&stack.engine(i));
+    json_out.Write(ResultJson(client, Mode::kClient, stack.engine().tcp(), engines, nullptr, nullptr));
+  }
   return client.ok() ? 0 : 1;
 }
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/common/json.h"
 #include "apps/common/modes.h"
 #include "apps/common/report.h"
 
@@ -27,6 +28,7 @@ struct ClientConfig {
   uint32_t streams = 1;
   Duration duration = Duration::Seconds(5);
   uint64_t bytes = 0;  // total over all streams; 0: until the duration ends
+  OutputOptions output;  // --json, --interval
 };
 
 // The client flags of `mode` (--client also takes --connect). Errors name the flag and the fix.
@@ -46,6 +48,11 @@ class PerfClient : public App {
   uint64_t sent() const { return sent_; }
 
   void PrintSummary(FILE* out, TcpLayer& tcp, Instant now) const;
+  // --json: the client's part of "start" (its parameters), then "intervals" (one object per progress line)
+  // and "summary" (bytes, Gbit/s, retransmits, each stream), as keys of the open object.
+  void AddParametersJson(JsonWriter& w) const;
+  void AddResultsJson(JsonWriter& w, TcpLayer& tcp, Instant now) const;
+  const OutputOptions& output() const { return config_.output; }
 
  private:
   enum class Phase : uint8_t { kIdle, kConnecting, kSending, kClosing, kDone, kFailed };
@@ -69,7 +76,17 @@ class PerfClient : public App {
   void Finish(Instant now);
   void Report(TcpLayer& tcp, Instant now);
 
+  // One progress line: its end (since the first connection), length, and the figures it printed.
+  struct IntervalRecord {
+    Duration end;
+    Duration length;
+    uint64_t bytes = 0;
+    uint64_t retransmits = 0;  // in the interval
+  };
+
   ClientConfig config_;
+  std::vector<IntervalRecord> intervals_;  // reserved for the whole --duration
+  uint64_t retransmits_at_tick_ = 0;
   Ipv4Addr next_hop_;
   std::vector<Stream> streams_;  // a connection's user_data is its stream + 1
   PerSecond progress_;
@@ -85,5 +102,13 @@ class PerfClient : public App {
   bool stopping_ = false;
   bool done_ = false;
 };
+
+class PerfServer;
+// --json: the whole document of a client run — "start" (common part and the client's parameters),
+// "intervals", "summary", in loopback "server" (bytes received, verify errors), and "counters" with every
+// counter of the client's engines (and, in loopback, the server's). Main thread, after the run; `tcp` is the
+// client's engine's layer.
+JsonWriter ResultJson(const PerfClient& client, Mode mode, TcpLayer& tcp, const std::vector<const Engine*>& client_engines,
+                      const Engine* server_engine, const PerfServer* server);
 
 }  // namespace synack::app::perf

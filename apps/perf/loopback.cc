@@ -36,17 +36,32 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   config->dst = lo.server.addr;
   config->port = static_cast<uint16_t>(*port);
 
+  JsonStdout json_out;
+  if (config->output.json && !json_out.Begin()) return Fail("--json: cannot duplicate stdout");
   absl::StatusOr<std::unique_ptr<Loopback>> lb = StartLoopback(kProgram, split, lo, *tuning);
   if (!lb.ok()) return Fail(lb.status().message());
   InstallStopSignals();
   PerfServer server(config->port, flags.Has("verify"), /*live=*/false, lo.server_tcp.max_connections);
   PerfClient client(*config);
-  if (absl::Status s = (*lb)->Run(server, client); !s.ok()) return Fail(s.message());
-  client.PrintSummary(stdout, (*lb)->client().tcp(), (*lb)->client().tcp().now());
-  server.CloseOut((*lb)->server().tcp().now());
+  Loopback& pair = **lb;
+  // SIGUSR1 while the run goes on (on the main lcore, the client's; the server's figures are read while
+  // its lcore runs: see Loopback::SetStatusPrinter): the client's summary, the server's totals so far, the
+  // counters.
+  pair.SetStatusPrinter([&](FILE* out) {
+    std::fprintf(out, "status (SIGUSR1):\n");
+    client.PrintSummary(out, pair.client().tcp(), pair.client().tcp().now());
+    server.PrintTotals(out);
+    PrintLoopbackCounters(out, pair);
+  });
+  if (absl::Status s = pair.Run(server, client); !s.ok()) return Fail(s.message());
+  client.PrintSummary(stdout, pair.client().tcp(), pair.client().tcp().now());
+  server.CloseOut(pair.server().tcp().now());
   server.PrintSummaries(stdout);
   server.PrintTotals(stdout);
-  PrintLoopbackCounters(stdout, **lb);
+  PrintLoopbackCounters(stdout, pair);
+  if (config->output.json) {
+    json_out.Write(ResultJson(client, Mode::kLoopback, pair.client().tcp(), {&pair.client()}, &pair.server(), &server));
+  }
   bool ok = client.ok() && server.verify_errors() == 0;
   if (client.ok() && server.bytes() != client.sent()) {
     std::printf("MISMATCH: the client sent %llu bytes, the server received %llu\n",

@@ -38,7 +38,11 @@ constexpr char kSummary[] =
     "Byte i of every stream is i % 251. The client prints `t=Ns X Gbit/s` each second and a summary (bytes,\n"
     "Gbit/s from the first connection to the last close, retransmits). Exit status: 0 when every stream\n"
     "sent and closed cleanly (loopback: and the server received every byte, with no verify error); 1\n"
-    "otherwise (server: verify errors); 2 on bad options or set-up errors.";
+    "otherwise (server: verify errors); 2 on bad options or set-up errors.\n"
+    "--json (client, loopback) prints one JSON document on stdout instead of the lines above (they go to\n"
+    "stderr): start parameters, one object per --interval (default 1 s), the summary (bytes, Gbit/s,\n"
+    "retransmits, each stream) and every counter. SIGUSR1 prints the summary and the counters so far and the\n"
+    "run goes on; SIGINT/SIGTERM end it with the summary.";
 
 std::vector<cli::FlagSpec> ModeFlags(Mode mode) {
   std::vector<cli::FlagSpec> specs = ModeBaseFlags(mode, "mbufs per engine (default 16383, more with many streams)");
@@ -51,6 +55,7 @@ std::vector<cli::FlagSpec> ModeFlags(Mode mode) {
     specs.push_back({"streams", true, "parallel connections (default 1, max 128)"});
     specs.push_back({"duration", true, "seconds to send (default 5)"});
     specs.push_back({"bytes", true, "stop after this many bytes in all (default 0: --duration decides)"});
+    for (cli::FlagSpec& f : OutputFlags()) specs.push_back(std::move(f));
   }
   if (mode != Mode::kClient) {
     specs.push_back({"port", true, "port to listen on (default 5201)"});

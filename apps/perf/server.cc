@@ -155,6 +155,11 @@ int RunServer(const cli::SplitArgs& split, const cli::Flags& flags) {
   if (!rt.ok()) return Fail(rt.status().message());
   InstallStopSignals();
   PerfServer server(static_cast<uint16_t>(*port), flags.Has("verify"), /*live=*/true, common->max_connections);
+  (*rt)->SetStatusPrinter([&](FILE* out) {  // SIGUSR1, on the main lcore (the server's)
+    std::fprintf(out, "status (SIGUSR1):\n");
+    server.PrintTotals(out);
+    (*rt)->PrintCounters(out, "synack-perf: counters (SIGUSR1):");
+  });
   if (absl::Status s = (*rt)->Run(server); !s.ok()) return Fail(s.message());
   server.CloseOut((*rt)->engine().tcp().now());
   server.PrintTotals(stdout);

@@ -139,7 +139,10 @@ absl::Status Loopback::Run(Application& server, Application& client) {
   client_->Start(clock.Now());
   absl::Status status = client.Start(*client_);
   if (status.ok()) {
-    while (!StopRequested() && !client.Done()) PollEngineOnce(*client_, &client, clock.Now());
+    while (!StopRequested() && !client.Done()) {
+      PollEngineOnce(*client_, &client, clock.Now());
+      MaybePrintStatus();
+    }
   }
   // The server keeps polling while the client's last segments drain, then both stop.
   const Instant end = clock.Now() + kDrainTime;
@@ -147,6 +150,17 @@ absl::Status Loopback::Run(Application& server, Application& client) {
   stop_.store(true);
   rte_eal_wait_lcore(server_lcore_);
   return status;
+}
+
+void Loopback::MaybePrintStatus() {
+  if (!TakeStatusRequest()) return;
+  if (status_printer_) {
+    status_printer_(stdout);
+  } else {
+    PrintEngineCounters(stdout, {client_.get()}, "client counters (SIGUSR1):");
+    PrintEngineCounters(stdout, {server_.get()}, "server counters (SIGUSR1):");
+  }
+  std::fflush(stdout);
 }
 
 absl::Status Loopback::RunAlternating(Application& server, Application& client) {
@@ -159,6 +173,7 @@ absl::Status Loopback::RunAlternating(Application& server, Application& client) 
     while (!StopRequested() && !client.Done()) {
       PollEngineOnce(*server_, &server, clock.Now());
       PollEngineOnce(*client_, &client, clock.Now());
+      MaybePrintStatus();
     }
   }
   const Instant end = clock.Now() + kDrainTime;

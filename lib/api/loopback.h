@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,11 @@ class Loopback {
   // milliseconds. Returns the first Start error.
   absl::Status Run(Application& server, Application& client);
 
+  // What SIGUSR1 prints (to stdout) during Run: as Stack::SetStatusPrinter; by default both engines'
+  // counters. Called on the main lcore (the client's): the server engine and app are read while they run
+  // on theirs (plain single-writer integers: a status print that may be a few packets stale).
+  void SetStatusPrinter(std::function<void(FILE*)> printer) { status_printer_ = std::move(printer); }
+
   Engine& server() { return *server_; }
   Engine& client() { return *client_; }
   const LoopbackOptions& options() const { return options_; }
@@ -72,6 +78,8 @@ class Loopback {
   Loopback() = default;
   static int ServerMain(void* self);
   absl::Status RunAlternating(Application& server, Application& client);
+  // On the main lcore's loop: the status, once per SIGUSR1.
+  void MaybePrintStatus();
 
   LoopbackOptions options_;
   uint16_t client_port_ = 0;
@@ -86,6 +94,7 @@ class Loopback {
   std::atomic<int> server_state_{0};  // 0 starting, 1 running, 2 Start failed
   absl::Status server_status_;
   std::atomic<bool> stop_{false};
+  std::function<void(FILE*)> status_printer_;
 };
 
 }  // namespace synack

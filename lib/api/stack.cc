@@ -34,6 +34,8 @@ void InstallStopSignals() {
 
 bool StopRequested() { return g_stop.load(std::memory_order_relaxed); }
 
+bool TakeStatusRequest() { return g_dump.load(std::memory_order_relaxed) && g_dump.exchange(false); }
+
 absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options) {
   EalConfig eal;
   eal.program_name = options.program;
@@ -172,11 +174,8 @@ int Stack::LaneMain(void* arg) {
   while (!StopRequested() && !lane.stop->load(std::memory_order_relaxed)) {
     PollEngineOnce(engine, app, clock.Now());
     if (app != nullptr && app->Done()) lane.stop->store(true);
-    // SIGUSR1: the main lcore prints every engine's counters (read while the others run: a snapshot
-    // that may be a few packets stale, not a consistent cut).
-    if (lane.runtime != nullptr && g_dump.load(std::memory_order_relaxed) && g_dump.exchange(false)) {
-      lane.runtime->PrintCounters(stdout, "counters (SIGUSR1):");
-    }
+    // SIGUSR1: the main lcore prints the status (see SetStatusPrinter for what is read while it runs).
+    if (lane.runtime != nullptr && TakeStatusRequest()) lane.runtime->PrintStatus(stdout);
   }
   // Give queued frames (final ACKs, FINs) a chance to leave.
   for (int i = 0; i < 100; ++i) engine.PollOnce(clock.Now());
@@ -279,8 +278,7 @@ void PrintEngineProfile(FILE* out, const Engine& e, size_t index) {
 
 }  // namespace
 
-void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, const std::string& title) {
-  std::fprintf(out, "%s\n", title.c_str());
+std::vector<std::pair<std::string, uint64_t>> EngineCounterTotals(const std::vector<const Engine*>& engines) {
   // Totals over all engines, in the engines' own counter order.
   std::vector<std::pair<std::string, uint64_t>> totals;
   absl::flat_hash_map<std::string, size_t> at;
@@ -303,7 +301,12 @@ void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, c
     add("tcp.time_wait", e->tcp().time_wait_entries());
     add("tcp.orphans", e->tcp().orphans());
   }
-  for (const auto& [name, v] : totals) {
+  return totals;
+}
+
+void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, const std::string& title) {
+  std::fprintf(out, "%s\n", title.c_str());
+  for (const auto& [name, v] : EngineCounterTotals(engines)) {
     if (v != 0) std::fprintf(out, "  %s %llu\n", name.c_str(), static_cast<unsigned long long>(v));
   }
   for (size_t i = 0; i < engines.size(); ++i) PrintEngineProfile(out, *engines[i], i);
@@ -317,6 +320,15 @@ void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, c
                    static_cast<unsigned long long>(e.tcp().counters().accepted),
                    static_cast<unsigned long long>(e.tcp().counters().connected));
     }
+  }
+  std::fflush(out);
+}
+
+void Stack::PrintStatus(FILE* out) const {
+  if (status_printer_) {
+    status_printer_(out);
+  } else {
+    PrintCounters(out, "counters (SIGUSR1):");
   }
   std::fflush(out);
 }

@@ -11,9 +11,11 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <rte_mempool.h>
@@ -90,17 +92,25 @@ class Stack {
   absl::Status RunAll(const std::vector<Application*>& apps);
   /// Prints every non-zero counter (net, tcp layer, tcp state machine, pools, impairment) under `title`.
   void PrintCounters(FILE* out, const std::string& title) const;
+  /// What SIGUSR1 prints (to stdout) while Run/RunAll go on: the app's status — typically the summary it
+  /// prints at exit — or, without a printer, every engine's counters under "counters (SIGUSR1):". Called on
+  /// the main lcore from its poll loop, never from the signal handler: the main lcore's engine and app are
+  /// read on their own lcore; the other engines' counters are read while they run (plain integers, single
+  /// writer: a status print that may be a few packets stale, not a consistent cut). Set before Run.
+  void SetStatusPrinter(std::function<void(FILE*)> printer) { status_printer_ = std::move(printer); }
 
  private:
   struct Lane;  // one engine's poll loop context
   Stack() = default;
   static int LaneMain(void* lane);
+  void PrintStatus(FILE* out) const;
 
   PortInfo port_;
   std::string dispatch_;
   std::unique_ptr<RssSteering> steering_;
   std::vector<rte_ring*> rings_;
   std::vector<std::unique_ptr<Engine>> engines_;
+  std::function<void(FILE*)> status_printer_;
 };
 
 /// An engine's configuration on `port` with our address `local`: the port's MAC and checksum offloads,
@@ -122,13 +132,24 @@ void PollEngineOnce(Engine& engine, Application* app, Instant now);
 /// How often a profiling engine measures a poll (EngineConfig::profile_every) when profiling is asked for.
 inline constexpr uint32_t kProfileEvery = 16;
 
+/// Every counter summed over `engines` (zeros included), named as PrintEngineCounters prints them, in the
+/// engines' own counter order. Same threading as PrintEngineCounters.
+std::vector<std::pair<std::string, uint64_t>> EngineCounterTotals(const std::vector<const Engine*>& engines);
+
 /// Prints every non-zero counter summed over `engines`, under `title` (and each engine's PhaseProfile
 /// when it profiles). On the engines' lcore, or on any
 /// thread once they stopped.
 void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, const std::string& title);
 
-/// Installs SIGINT/SIGTERM handlers that end Run/RunAll, and SIGUSR1 to print counters and go on.
+/// Installs SIGINT/SIGTERM handlers that end Run/RunAll (and Loopback::Run), and SIGUSR1 to print the
+/// status (Stack::SetStatusPrinter) and go on. The handlers only set flags; the poll loops act on them.
 void InstallStopSignals();
 bool StopRequested();
+/// The --file-prefix the EAL runs with (the user's, or the default `synack-<pid>` whose runtime directory is
+/// removed at a clean exit): what `dpdk-telemetry.py -f <prefix>` needs. Empty before Stack/Loopback::Create.
+const std::string& EalFilePrefix();
+/// True once per SIGUSR1 received since the last call (the call clears it): the poll loop that sees it
+/// prints the status. Call from one thread only (the main lcore's loop).
+bool TakeStatusRequest();
 
 }  // namespace synack

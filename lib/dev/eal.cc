@@ -1,7 +1,12 @@
 #include "lib/dev/eal.h"
 
+#include <dirent.h>
 #include <sched.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -20,6 +25,35 @@ bool HasArg(const std::vector<std::string>& args, std::initializer_list<absl::st
     }
   }
   return false;
+}
+
+// The file prefix of the running EAL, and its runtime directory when the prefix is ours to remove.
+std::string g_file_prefix;
+std::string g_owned_runtime_dir;
+
+// The value of the last `--file-prefix X` / `--file-prefix=X` in `args`, or empty.
+std::string FilePrefixOf(const std::vector<std::string>& args) {
+  std::string prefix;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--file-prefix" && i + 1 < args.size()) prefix = args[i + 1];
+    if (absl::StartsWith(args[i], "--file-prefix=")) prefix = args[i].substr(sizeof("--file-prefix=") - 1);
+  }
+  return prefix;
+}
+
+// Removes `dir` and the files DPDK left in it (sockets, lock files; never a subdirectory).
+void RemoveRuntimeDir(const std::string& dir) {
+  if (rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_type != DT_DIR) unlink(absl::StrCat(dir, "/", e->d_name).c_str());
+    }
+    closedir(d);
+  }
+  if (rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+    std::fprintf(stderr, "synack: could not remove the EAL runtime directory %s: %s\n", dir.c_str(),
+                 std::strerror(errno));
+  }
 }
 
 }  // namespace
@@ -52,10 +86,19 @@ absl::Status InitEal(const EalConfig& config) {
     return absl::InternalError(absl::StrCat("rte_eal_init(", absl::StrJoin(args.begin() + 1, args.end(), " "),
                                             "): ", rte_strerror(rte_errno)));
   }
+  g_file_prefix = FilePrefixOf(args);
+  // Only the default prefix (unique to this process) is ours to clean up; a user's may be shared.
+  g_owned_runtime_dir = FilePrefixOf(config.user_args).empty() ? rte_eal_get_runtime_dir() : "";
   return absl::OkStatus();
 }
 
-void CleanupEal() { rte_eal_cleanup(); }
+void CleanupEal() {
+  rte_eal_cleanup();
+  if (!g_owned_runtime_dir.empty()) RemoveRuntimeDir(g_owned_runtime_dir);
+  g_owned_runtime_dir.clear();
+}
+
+const std::string& EalFilePrefix() { return g_file_prefix; }
 
 std::vector<std::string> FirstCpusLcoreArgs(int n) {
   cpu_set_t set;

@@ -28,8 +28,14 @@ std::vector<std::string> BuildEalArgs(const EalConfig& config);
 // Starts the EAL; the error names the failing step and DPDK's reason.
 absl::Status InitEal(const EalConfig& config);
 
-// Releases EAL resources (rte_eal_cleanup). Safe to call once after InitEal succeeded.
+// Releases EAL resources (rte_eal_cleanup). Safe to call once after InitEal succeeded. When the file
+// prefix was ours (the default `synack-<pid>`), also removes its runtime directory
+// (/var/run/dpdk/synack-<pid> as root), which DPDK leaves behind, so clean exits leave nothing there.
 void CleanupEal();
+
+// The --file-prefix the EAL runs with (the user's or the default `synack-<pid>`), empty before InitEal:
+// what `dpdk-telemetry.py -f <prefix>` needs to find this process.
+const std::string& EalFilePrefix();
 
 // "-l a,b,..." naming the first `n` CPUs this process may run on (fewer when it may use fewer; "-l 0"
 // when the affinity mask cannot be read): the default lcores of two-engine tools such as --loopback.

@@ -1,8 +1,11 @@
-// App command lines and EAL argument defaults.
+// App command lines, their JSON and report helpers, and EAL argument defaults.
 #include <gtest/gtest.h>
 
 #include "apps/common/addr_flags.h"
 #include "apps/common/cli.h"
+#include "apps/common/json.h"
+#include "apps/common/modes.h"
+#include "apps/common/report.h"
 #include "lib/dev/eal.h"
 
 namespace synack {
@@ -130,6 +133,78 @@ TEST(Eal, DefaultsNeedNoSetUp) {
   EXPECT_FALSE(has("--no-huge"));  // the user chose memory options
   EXPECT_EQ(std::count_if(a.begin(), a.end(), [](const std::string& s) { return s.rfind("--file-prefix", 0) == 0; }),
             1);
+}
+
+TEST(Json, QuotesAndEscapes) {
+  EXPECT_EQ(app::JsonQuote("plain"), "\"plain\"");
+  EXPECT_EQ(app::JsonQuote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(app::JsonQuote("l1\nl2\tx\r"), "\"l1\\nl2\\tx\\r\"");
+  EXPECT_EQ(app::JsonQuote(std::string("\x01\x1f", 2)), "\"\\u0001\\u001f\"");
+  EXPECT_EQ(app::JsonQuote("µs"), "\"µs\"");  // UTF-8 passes through
+}
+
+TEST(Json, NestsWithCommasAndNumbersAsNumbers) {
+  app::JsonWriter w;
+  w.BeginObject()
+      .String("name", "x\"y")
+      .Uint("big", 18446744073709551615ull)
+      .Int("neg", -3)
+      .Double("half", 0.5)
+      .Double("inf", 1.0 / 0.0)
+      .Bool("yes", true)
+      .BeginArray("list")
+      .Uint("ignored key", 1)
+      .BeginObject()
+      .EndObject()
+      .BeginArray()
+      .EndArray()
+      .EndArray()
+      .BeginObject("empty")
+      .EndObject()
+      .EndObject();
+  EXPECT_EQ(w.str(),
+            "{\"name\":\"x\\\"y\",\"big\":18446744073709551615,\"neg\":-3,\"half\":0.5,\"inf\":null,"
+            "\"yes\":true,\"list\":[1,{},[]],\"empty\":{}}");
+}
+
+TEST(Output, IntervalIsValidatedAndNamed) {
+  std::vector<cli::FlagSpec> specs = app::OutputFlags();
+  auto parse = [&](std::vector<std::string> args) {
+    absl::StatusOr<cli::Flags> f = cli::Flags::Parse(args, specs);
+    EXPECT_TRUE(f.ok()) << f.status();
+    return app::ParseOutput(*f);
+  };
+  absl::StatusOr<app::OutputOptions> d = parse({});
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->json);
+  EXPECT_EQ(d->interval.ns(), 1000000000);
+  absl::StatusOr<app::OutputOptions> o = parse({"--json", "--interval", "0.25"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->json);
+  EXPECT_EQ(o->interval.ns(), 250000000);
+  EXPECT_EQ(parse({"--interval=3600"})->interval.ns(), int64_t{3600} * 1000000000);
+  for (const char* bad : {"0", "0.09", "-1", "3600.5", "x", "", "nan", "inf", "1s"}) {
+    absl::StatusOr<app::OutputOptions> r = parse({"--interval", bad});
+    EXPECT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(ErrorOf(r).rfind("--interval: ", 0), 0u) << ErrorOf(r);
+  }
+}
+
+TEST(Report, ProgressTimeAndPeriod) {
+  EXPECT_EQ(app::ProgressTime(Duration::Milliseconds(2500), Duration::Seconds(1)), "2");
+  EXPECT_EQ(app::ProgressTime(Duration::Milliseconds(2500), Duration::Milliseconds(500)), "2.5");
+  app::PerSecond p;
+  const Instant t0 = Instant::FromNanoseconds(1000);
+  p.Start(t0, 10, Duration::Milliseconds(500));
+  EXPECT_FALSE(p.Due(t0 + Duration::Milliseconds(499)));
+  EXPECT_TRUE(p.Due(t0 + Duration::Milliseconds(500)));
+  app::PerSecond::Interval i = p.Tick(t0 + Duration::Milliseconds(500), 25);
+  EXPECT_EQ(i.delta, 15u);
+  EXPECT_EQ(i.elapsed.ns(), 500000000);
+  EXPECT_TRUE(p.Due(t0 + Duration::Seconds(1)));
+  p.Tick(t0 + Duration::Seconds(3), 30);  // late: the next is a period after this one
+  EXPECT_FALSE(p.Due(t0 + Duration::Milliseconds(3499)));
+  EXPECT_TRUE(p.Due(t0 + Duration::Milliseconds(3500)));
 }
 
 }  // namespace
