@@ -80,4 +80,23 @@ class Mbuf {
   rte_mbuf* m_ = nullptr;
 };
 
+// Takes packet `m` apart: calls f(seg) for each non-empty segment, in order, detached as a packet of its
+// own (next null, nb_segs 1, pkt_len = data_len) whose ownership passes to f; empty segments are freed.
+template <typename F>
+void SplitSegments(Mbuf&& m, F&& f) {
+  rte_mbuf* seg = m.release();
+  while (seg != nullptr) {
+    rte_mbuf* next = seg->next;
+    seg->next = nullptr;
+    seg->nb_segs = 1;
+    seg->pkt_len = seg->data_len;
+    if (seg->data_len == 0) {
+      rte_pktmbuf_free_seg(seg);
+    } else {
+      f(seg);
+    }
+    seg = next;
+  }
+}
+
 }  // namespace synack

@@ -20,27 +20,17 @@ MbufChain& MbufChain::operator=(MbufChain&& o) noexcept {
 }
 
 void MbufChain::Append(Mbuf&& m) {
-  rte_mbuf* seg = m.release();
-  while (seg != nullptr) {
-    rte_mbuf* next = seg->next;
-    seg->next = nullptr;
-    seg->nb_segs = 1;
-    seg->pkt_len = seg->data_len;
-    if (seg->data_len == 0) {
-      rte_pktmbuf_free_seg(seg);
+  SplitSegments(std::move(m), [this](rte_mbuf* seg) {
+    if (tail_ == nullptr) {
+      head_ = tail_ = seg;
     } else {
-      if (tail_ == nullptr) {
-        head_ = tail_ = seg;
-      } else {
-        tail_->next = seg;
-        tail_ = seg;
-      }
-      bytes_ += seg->data_len;
-      truesize_ += Truesize(seg);
-      ++segs_;
+      tail_->next = seg;
+      tail_ = seg;
     }
-    seg = next;
-  }
+    bytes_ += seg->data_len;
+    truesize_ += Truesize(seg);
+    ++segs_;
+  });
 }
 
 void MbufChain::DropFront(uint32_t n) {

@@ -474,20 +474,10 @@ RxMem TcpLayer::RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_of
 void TcpLayer::OooInsert(Socket& s, Mbuf&& m, SeqNum seq) {
   // Each mbuf segment of the payload becomes an entry of its own (the store links entries through
   // `next`), with the sequence number of its first byte.
-  rte_mbuf* seg = m.release();
-  while (seg != nullptr) {
-    rte_mbuf* next = seg->next;
-    seg->next = nullptr;
-    seg->nb_segs = 1;
-    seg->pkt_len = seg->data_len;
-    if (seg->data_len == 0) {
-      rte_pktmbuf_free_seg(seg);
-    } else {
-      OooInsertSegment(s, seg, seq);
-      seq = seq + seg->data_len;
-    }
-    seg = next;
-  }
+  SplitSegments(std::move(m), [&](rte_mbuf* seg) {
+    OooInsertSegment(s, seg, seq);
+    seq = seq + seg->data_len;
+  });
 }
 
 void TcpLayer::OooInsertSegment(Socket& s, rte_mbuf* e, SeqNum seq) {
