@@ -307,10 +307,11 @@ void NetStack::Poll(Instant now) {
   neighbors_.Poll(
       now, [this](Ipv4Addr ip) { SendArpRequest(ip, config_.local.addr); },
       [this, now](Mbuf&& m) {
-        // The waiting datagram still starts with the IPv4 header we wrote: tell TCP whom it was for.
-        ConstBytes b = m.bytes();
-        const bool tcp = tcp_ != nullptr && b.size() >= kIpv4MinHeaderLen && b[9] == kIpProtoTcp;
-        const Ipv4Addr dst{tcp ? LoadBe32(b.data() + 16) : 0};
+        // The waiting datagram still starts with the IPv4 header we wrote: tell TCP whom it was for
+        // (read through the parser like any header; ours carries no checksum yet when offloaded).
+        Parsed<Ipv4Packet> ip = ParseIpv4(m.bytes(), m.pkt_len(), ChecksumState::kGood);
+        const bool tcp = tcp_ != nullptr && ip.ok() && ip->protocol == kIpProtoTcp;
+        const Ipv4Addr dst = tcp ? ip->dst : Ipv4Addr{};
         Discard(std::move(m), Drop::kArpUnresolved);
         if (tcp) tcp_->Unreachable(now, dst);
       });
