@@ -164,6 +164,7 @@ class Harness {
   std::optional<TcpLayer> tcp_;
   Instant start_ = Instant::FromNanoseconds(int64_t{1} << 40);
   Instant now_ = start_;
+  uint32_t injected_ = 0;  // frames injected: every fourth one arrives whole, the others in 2 to 4 segments
   std::vector<FlowInfo> flows_;
   absl::flat_hash_map<FlowKey, size_t> flow_index_;
   std::vector<AppConn> live_;
@@ -288,8 +289,29 @@ void Harness::InjectFrame(const Bytes& frame) {
       }
     }
   }
-  Mbuf m = testing::ToMbuf(Pool(), frame);
-  if (!m) return;  // larger than an mbuf, or the RX pool is empty (the "device" drops it)
+  // Like a device that scatters frames over buffers (or a zero-copy peer): most frames arrive in 2 to 4
+  // segments, cut at places that move with the frame count — inside the headers (gathered first) or in
+  // the payload (kept where it lies).
+  const uint32_t pieces = std::min<uint32_t>(1 + injected_++ % 4, static_cast<uint32_t>(std::max<size_t>(frame.size(), 1)));
+  Mbuf m;
+  size_t from = 0;
+  for (uint32_t i = 1; i <= pieces; ++i) {
+    // Each piece non-empty (pieces <= frame.size()), the last one ending the frame.
+    const size_t end = i == pieces ? frame.size()
+                                   : std::clamp(frame.size() * i / pieces + (injected_ % 3) - 1, from + 1,
+                                                frame.size() - (pieces - i));
+    Mbuf piece = testing::ToMbuf(Pool(), Bytes(frame.begin() + from, frame.begin() + end));
+    if (!piece) return;  // larger than an mbuf, or the RX pool is empty (the "device" drops it); `m` freed
+    if (!m) {
+      m = std::move(piece);
+    } else if (rte_pktmbuf_chain(m.get(), piece.get()) == 0) {
+      static_cast<void>(piece.release());  // now part of `m`
+    } else {
+      return;  // too many segments
+    }
+    from = end;
+  }
+  if (!m) return;
   stack_->Input(now_, std::move(m));
 }
 
