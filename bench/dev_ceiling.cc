@@ -194,7 +194,6 @@ bool AnyArgContains(const std::vector<std::string>& args, absl::string_view s) {
   return false;
 }
 
-
 std::atomic<bool> g_interrupted{false};
 void OnSignal(int) { g_interrupted.store(true, std::memory_order_relaxed); }
 

@@ -120,7 +120,8 @@ void BM_HandshakeAndTeardown(benchmark::State& state) {
     if (!pair.OneConnection(request)) ++failures;
   }
   state.counters["failures"] = static_cast<double>(failures);
-  state.counters["conns_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["conns_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["frames_per_conn"] = request == 0 ? 7 : 9;
   if (failures != 0) state.SkipWithError("connections failed");
 }

@@ -35,23 +35,23 @@
 
 namespace {
 
-using u64 = unsigned long long;  // counters, printed with %llu
+using u64 = unsigned long long;         // counters, printed with %llu
 constexpr uint32_t kMaxRequest = 2048;  // the server echoes what one read of this size returns
 constexpr uint32_t kMaxConcurrency = 65536;
 constexpr int kMaxEvents = 1024;
 constexpr int64_t kNsPerSec = 1000000000;
-constexpr size_t kReadChunk = 64 * 1024;     // sink and echo servers read this much at a time
-constexpr size_t kBulkChunk = 256 * 1024;    // bulk writes this buffer over and over
+constexpr size_t kReadChunk = 64 * 1024;   // sink and echo servers read this much at a time
+constexpr size_t kBulkChunk = 256 * 1024;  // bulk writes this buffer over and over
 constexpr uint32_t kMaxStreams = 64;
 constexpr uint32_t kMaxPingSize = 65536;
-constexpr size_t kMaxSamples = 20000000;     // pingpong stops early when this many RTTs are recorded
+constexpr size_t kMaxSamples = 20000000;  // pingpong stops early when this many RTTs are recorded
 
 constexpr char kUsage[] =
     "linux_cps: connection-rate baseline over Linux kernel sockets (compare with synack-cps).\n\n"
     "  linux_cps server --port P [--bind ADDR] [--request] [--cpu N] [--duration S]\n"
     "      close each accepted connection at once (with --request: read up to 2048 bytes, echo them,\n"
     "      close); prints 'listening on ADDR:P' when ready; runs until SIGINT/SIGTERM or --duration.\n"
-      "      SO_REUSEPORT: several servers (one per --cpu) may share a port, and so may a stale one.\n"
+    "      SO_REUSEPORT: several servers (one per --cpu) may share a port, and so may a stale one.\n"
     "  linux_cps client --connect ADDR:P [--concurrency 16] [--duration 5] [--request 0] [--cpu N]\n"
     "                   [--timeout-ms 1000] [--bind-range A.B.C.D-E]\n"
     "      keep K connects in flight: connect, close (or send --request bytes, max 2048, read as many\n"
@@ -179,10 +179,12 @@ void SetUp() {
 
 // ADDR:PORT of --connect (required).
 sockaddr_in ParseTarget(const FlagMap& flags) {
-  if (Get(flags, "--connect") == nullptr) Die("--connect", "required (give the server as ADDR:PORT, e.g. 127.0.0.1:6001)");
+  if (Get(flags, "--connect") == nullptr)
+    Die("--connect", "required (give the server as ADDR:PORT, e.g. 127.0.0.1:6001)");
   const std::string& target = *Get(flags, "--connect");
   const size_t colon = target.rfind(':');
-  if (colon == std::string::npos) Die("--connect", "'" + target + "' has no port (give ADDR:PORT, e.g. 127.0.0.1:6001)");
+  if (colon == std::string::npos)
+    Die("--connect", "'" + target + "' has no port (give ADDR:PORT, e.g. 127.0.0.1:6001)");
   return MakeAddr(ParseIpv4("--connect", target.substr(0, colon)),
                   static_cast<uint16_t>(ParseUint("--connect", target.substr(colon + 1), 1, 65535)));
 }
@@ -259,7 +261,10 @@ int RunServer(const FlagMap& flags) {
       if (registered || EpollAdd(ep, fd, EPOLLIN, static_cast<uint64_t>(fd))) return;
       ++errors;
     } else if (r > 0) {
-      if (send(fd, buf, static_cast<size_t>(r), MSG_NOSIGNAL) == r) ++answered; else ++errors;
+      if (send(fd, buf, static_cast<size_t>(r), MSG_NOSIGNAL) == r)
+        ++answered;
+      else
+        ++errors;
     } else if (r < 0) {
       ++errors;
     }
@@ -276,7 +281,10 @@ int RunServer(const FlagMap& flags) {
       }
       AcceptAll(lfd, errors, [&](int fd) {
         ++accepted;
-        if (request) answer(fd, false); else close(fd);
+        if (request)
+          answer(fd, false);
+        else
+          close(fd);
       });
     }
   }
@@ -441,17 +449,25 @@ class Client {
     close(slots_[i].fd);
     slots_[i].fd = -1;
     --inflight_;
-    if (result == kOk) ++ok_; else Count(result);
+    if (result == kOk)
+      ++ok_;
+    else
+      Count(result);
     free_.push_back(i);
   }
 
   void Count(int result) {
     ++failed_;
-    if (result == ECONNREFUSED) ++refused_;
-    else if (result == ECONNRESET || result == EPIPE) ++reset_;
-    else if (result == ETIMEDOUT) ++timeout_;
-    else if (result == kShortReply) ++short_reply_;
-    else ++other_[static_cast<size_t>(std::clamp(result, 0, static_cast<int>(other_.size()) - 1))];
+    if (result == ECONNREFUSED)
+      ++refused_;
+    else if (result == ECONNRESET || result == EPIPE)
+      ++reset_;
+    else if (result == ETIMEDOUT)
+      ++timeout_;
+    else if (result == kShortReply)
+      ++short_reply_;
+    else
+      ++other_[static_cast<size_t>(std::clamp(result, 0, static_cast<int>(other_.size()) - 1))];
   }
 
   void PrintSummary(double seconds) {
@@ -462,8 +478,8 @@ class Client {
       return latencies_[std::clamp<size_t>(rank, 1, latencies_.size()) - 1] / 10.0;
     };
     std::printf("linux cps: ok=%llu failed=%llu seconds=%.2f conns_per_s=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f\n",
-                ok_, failed_, seconds, static_cast<double>(ok_) / std::max(seconds, 1e-9), pct_us(0.50),
-                pct_us(0.99), pct_us(0.999));
+                ok_, failed_, seconds, static_cast<double>(ok_) / std::max(seconds, 1e-9), pct_us(0.50), pct_us(0.99),
+                pct_us(0.999));
     std::string line = failed_ == 0 ? "failures: none" : "failures:";
     const auto add = [&](const std::string& name, u64 n) {
       if (n != 0) line += " " + name + "=" + std::to_string(n);
@@ -605,7 +621,8 @@ int RunStreamServer(const FlagMap& flags, bool echo) {
 int RunBulk(const FlagMap& flags) {
   const auto get = [&](const char* name) { return Get(flags, name); };
   const sockaddr_in dst = ParseTarget(flags);
-  const uint32_t streams = static_cast<uint32_t>(get("--streams") ? ParseUint("--streams", *get("--streams"), 1, kMaxStreams) : 1);
+  const uint32_t streams =
+      static_cast<uint32_t>(get("--streams") ? ParseUint("--streams", *get("--streams"), 1, kMaxStreams) : 1);
   const double duration = get("--duration") ? ParseSeconds("--duration", *get("--duration"), false) : 5;
   const int mss = get("--mss") ? static_cast<int>(ParseUint("--mss", *get("--mss"), 88, 32767)) : 0;
   const std::string* congestion = get("--congestion");
@@ -631,8 +648,8 @@ int RunBulk(const FlagMap& flags) {
     if (mss != 0 && setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss)) != 0) {
       Die("--mss", "TCP_MAXSEG " + std::to_string(mss) + ": " + std::strerror(errno) + " (pick another value)");
     }
-    if (congestion != nullptr &&
-        setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, congestion->data(), static_cast<socklen_t>(congestion->size())) != 0) {
+    if (congestion != nullptr && setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, congestion->data(),
+                                            static_cast<socklen_t>(congestion->size())) != 0) {
       Die("--congestion", "TCP_CONGESTION " + *congestion + ": " + std::strerror(errno) +
                               " (see net.ipv4.tcp_available_congestion_control)");
     }
@@ -674,8 +691,10 @@ int RunBulk(const FlagMap& flags) {
         connected[i] = true;
       }
       const ssize_t w = send(fds[i], chunk.data(), chunk.size(), MSG_NOSIGNAL);
-      if (w > 0) bytes += static_cast<u64>(w);
-      else if (w < 0 && !WouldBlock(errno)) fail(i, errno);
+      if (w > 0)
+        bytes += static_cast<u64>(w);
+      else if (w < 0 && !WouldBlock(errno))
+        fail(i, errno);
     }
   }
   uint32_t drained = 0;
@@ -782,9 +801,10 @@ int RunPingpong(const FlagMap& flags) {
     const size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(rtts.size())));
     return rtts[std::clamp<size_t>(rank, 1, rtts.size()) - 1] / 1000.0;
   };
-  std::printf("linux pingpong: size=%zu round_trips=%zu seconds=%.2f p50_us=%.1f p99_us=%.1f p999_us=%.1f mean_us=%.1f\n",
-              size, rtts.size(), seconds, pct_us(0.50), pct_us(0.99), pct_us(0.999),
-              rtts.empty() ? 0.0 : sum / static_cast<double>(rtts.size()) / 1000.0);
+  std::printf(
+      "linux pingpong: size=%zu round_trips=%zu seconds=%.2f p50_us=%.1f p99_us=%.1f p999_us=%.1f mean_us=%.1f\n", size,
+      rtts.size(), seconds, pct_us(0.50), pct_us(0.99), pct_us(0.999),
+      rtts.empty() ? 0.0 : sum / static_cast<double>(rtts.size()) / 1000.0);
   std::fflush(stdout);
   return rtts.empty() ? 1 : 0;
 }
@@ -801,26 +821,38 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   SetUp();
   if (mode == "server") {
-    return RunServer(ParseFlags(argc, argv, {{"--port", true}, {"--bind", true}, {"--request", false},
-                                             {"--cpu", true}, {"--duration", true}}));
+    return RunServer(ParseFlags(
+        argc, argv, {{"--port", true}, {"--bind", true}, {"--request", false}, {"--cpu", true}, {"--duration", true}}));
   }
   if (mode == "client") {
-    return RunClient(ParseFlags(argc, argv, {{"--connect", true}, {"--concurrency", true}, {"--duration", true},
-                                             {"--request", true}, {"--cpu", true}, {"--timeout-ms", true},
-                                             {"--bind-range", true}}));
+    return RunClient(ParseFlags(argc, argv,
+                                {{"--connect", true},
+                                 {"--concurrency", true},
+                                 {"--duration", true},
+                                 {"--request", true},
+                                 {"--cpu", true},
+                                 {"--timeout-ms", true},
+                                 {"--bind-range", true}}));
   }
   if (mode == "sink" || mode == "echo") {
-    return RunStreamServer(ParseFlags(argc, argv, {{"--port", true}, {"--bind", true}, {"--cpu", true},
-                                                   {"--duration", true}}), mode == "echo");
+    return RunStreamServer(
+        ParseFlags(argc, argv, {{"--port", true}, {"--bind", true}, {"--cpu", true}, {"--duration", true}}),
+        mode == "echo");
   }
   if (mode == "bulk") {
-    return RunBulk(ParseFlags(argc, argv, {{"--connect", true}, {"--streams", true}, {"--duration", true},
-                                           {"--cpu", true}, {"--mss", true}, {"--congestion", true},
-                                           {"--drain", false}}));
+    return RunBulk(ParseFlags(argc, argv,
+                              {{"--connect", true},
+                               {"--streams", true},
+                               {"--duration", true},
+                               {"--cpu", true},
+                               {"--mss", true},
+                               {"--congestion", true},
+                               {"--drain", false}}));
   }
   if (mode == "pingpong") {
-    return RunPingpong(ParseFlags(argc, argv, {{"--connect", true}, {"--size", true}, {"--duration", true},
-                                               {"--cpu", true}, {"--busy-poll", false}}));
+    return RunPingpong(ParseFlags(
+        argc, argv,
+        {{"--connect", true}, {"--size", true}, {"--duration", true}, {"--cpu", true}, {"--busy-poll", false}}));
   }
   Die(mode.empty() ? "mode" : mode,
       "expected 'server', 'client', 'sink', 'bulk', 'echo' or 'pingpong' first (see linux_cps --help)");

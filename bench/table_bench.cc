@@ -52,7 +52,7 @@ FlowKey MakeKey(Shape shape, uint32_t i) {
 
 struct Fixture {
   Shape shape;
-  FlowTable table{kEntries};  // as TcpLayer: flows_(max_connections)
+  FlowTable table{kEntries};    // as TcpLayer: flows_(max_connections)
   std::vector<uint32_t> order;  // a random permutation of 0..kEntries-1
   // Keys MakeKey(shape, i) for i in [window, window + kEntries) (mod 2 * kEntries) are resident.
   uint64_t window = 0;

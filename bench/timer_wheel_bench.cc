@@ -108,9 +108,8 @@ void BM_Advance(benchmark::State& state) {
   int64_t fired = 0;
   for (auto _ : state) {
     now += kMs;
-    fired += static_cast<int64_t>(w->Advance(At(now), [&](uint32_t id) {
-      w->Schedule(id, At(now + off[k++ & (kOffsets - 1)]));
-    }));
+    fired += static_cast<int64_t>(
+        w->Advance(At(now), [&](uint32_t id) { w->Schedule(id, At(now + off[k++ & (kOffsets - 1)])); }));
   }
   state.SetItemsProcessed(fired);
   state.counters["fired_per_advance"] =

@@ -9,7 +9,7 @@ PKGS=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev libabsl-dev
   iproute2 iputils-ping iputils-arping tcpdump curl wrk hping3 ethtool procps
   python3 python3-scapy python3-matplotlib
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
 )
 
 missing=()

@@ -14,7 +14,7 @@ namespace synack::testing {
 namespace {
 rte_mempool* g_pool = nullptr;
 rte_mempool* g_indirect = nullptr;
-}
+}  // namespace
 
 rte_mempool* TestPool() { return g_pool; }
 rte_mempool* TestIndirectPool() { return g_indirect; }

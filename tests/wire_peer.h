@@ -63,7 +63,8 @@ struct SentSegment {
 class WirePeer {
  public:
   // `pool`: where the stack allocates (null: the shared test pool).
-  explicit WirePeer(const TcpLayerConfig& tcp, rte_mempool* pool = nullptr, Instant start = Instant::FromNanoseconds(int64_t{1} << 40))
+  explicit WirePeer(const TcpLayerConfig& tcp, rte_mempool* pool = nullptr,
+                    Instant start = Instant::FromNanoseconds(int64_t{1} << 40))
       : pool_(pool != nullptr ? pool : TestPool()), now_(start) {
     NetConfig nc;
     nc.local = Ipv4Prefix{kWireOurIp, 24};
@@ -105,13 +106,15 @@ class WirePeer {
     Learn(src);
     IpOpts o;
     o.protocol = 6;
-    InjectFrame(Concat(EthHeader(kWireOurMac, kWirePeerMac, 0x0800), Ipv4(src, kWireOurIp, Tcp(src, kWireOurIp, f, payload), o)));
+    InjectFrame(Concat(EthHeader(kWireOurMac, kWirePeerMac, 0x0800),
+                       Ipv4(src, kWireOurIp, Tcp(src, kWireOurIp, f, payload), o)));
   }
   // An ICMP echo request from the peer; true if the stack queued an echo reply for it.
   bool Ping(uint16_t seq) {
     IpOpts o;
     o.protocol = 1;
-    InjectFrame(Concat(EthHeader(kWireOurMac, kWirePeerMac, 0x0800), Ipv4(kWirePeerIp, kWireOurIp, IcmpEcho(8, 77, seq, 32), o)));
+    InjectFrame(Concat(EthHeader(kWireOurMac, kWirePeerMac, 0x0800),
+                       Ipv4(kWirePeerIp, kWireOurIp, IcmpEcho(8, 77, seq, 32), o)));
     bool replied = false;
     std::vector<Mbuf> keep;
     while (Mbuf m = stack_->outbox().PopFront()) {

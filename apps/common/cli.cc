@@ -85,8 +85,7 @@ absl::StatusOr<int64_t> Flags::GetInt(const std::string& name, int64_t default_v
   if (!v) return default_value;
   int64_t out = 0;
   if (!absl::SimpleAtoi(*v, &out) || out < lo || out > hi) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", name, ": '", *v, "' is not an integer in ", lo, "..", hi));
+    return absl::InvalidArgumentError(absl::StrCat("--", name, ": '", *v, "' is not an integer in ", lo, "..", hi));
   }
   return out;
 }

@@ -64,8 +64,7 @@ absl::StatusOr<OutputOptions> ParseOutput(const cli::Flags& flags) {
   if (std::optional<std::string> v = flags.Get("interval")) {
     double secs = 0;
     if (!absl::SimpleAtod(*v, &secs) || !(secs >= 0.1 && secs <= 3600)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--interval: '", *v, "' is not a number of seconds in 0.1..3600"));
+      return absl::InvalidArgumentError(absl::StrCat("--interval: '", *v, "' is not a number of seconds in 0.1..3600"));
     }
     o.interval = Duration::Nanoseconds(static_cast<int64_t>(secs * 1e9 + 0.5));
   }
@@ -81,7 +80,9 @@ void AddCountersJson(JsonWriter& w, std::string_view key, const std::vector<cons
 void AddStartJson(JsonWriter& w, const char* program, Mode mode, const OutputOptions& output) {
   w.String("program", program)
       .String("version", SYNACK_VERSION)
-      .String("mode", mode == Mode::kServer ? "server" : mode == Mode::kClient ? "client" : "loopback")
+      .String("mode", mode == Mode::kServer   ? "server"
+                      : mode == Mode::kClient ? "client"
+                                              : "loopback")
       .String("eal_file_prefix", EalFilePrefix())
       .Double("interval_s", output.interval.seconds());
 }

@@ -8,10 +8,12 @@ namespace synack::app {
 
 std::vector<cli::FlagSpec> SynDefenceFlags() {
   return {
-      {"syn-cookies", true, "off | when-full | always: answer SYNs with SYN cookies (default when-full: when the half-open queue is full)"},
+      {"syn-cookies", true,
+       "off | when-full | always: answer SYNs with SYN cookies (default when-full: when the half-open queue is full)"},
       {"syn-backlog", true, "half-open (SYN-RECEIVED) connections per listener (default 1024)"},
       {"max-half-open", true, "half-open connections per engine over all listeners (default 4096)"},
-      {"syn-rate-per-source", true, "SYNs per second one source address may send before they are dropped (default 0: no limit)"},
+      {"syn-rate-per-source", true,
+       "SYNs per second one source address may send before they are dropped (default 0: no limit)"},
       {"syn-burst-per-source", true, "SYNs a quiet source may send at once under --syn-rate-per-source (default 32)"},
   };
 }
@@ -19,7 +21,8 @@ std::vector<cli::FlagSpec> SynDefenceFlags() {
 absl::StatusOr<SynDefenceOptions> ParseSynDefence(const cli::Flags& flags, SynDefenceOptions d) {
   if (std::optional<std::string> c = flags.Get("syn-cookies")) {
     std::optional<SynCookieMode> m = ParseSynCookieMode(*c);
-    if (!m) return absl::InvalidArgumentError(absl::StrCat("--syn-cookies: '", *c, "' is not one of off, when-full, always"));
+    if (!m)
+      return absl::InvalidArgumentError(absl::StrCat("--syn-cookies: '", *c, "' is not one of off, when-full, always"));
     d.cookies = *m;
   }
   absl::StatusOr<int64_t> backlog = flags.GetInt("syn-backlog", d.syn_backlog, 1, 1 << 24);

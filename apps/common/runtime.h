@@ -37,7 +37,7 @@ struct TuningOptions {
   bool nodelay = false;
   uint32_t snd_buffer = 0;  // bytes per connection (0: the stack's default, 256 KiB)
   uint32_t rcv_buffer = 0;
-  ImpairConfig impair;  // applied to what every engine sends and receives (loopback: sends)
+  ImpairConfig impair;   // applied to what every engine sends and receives (loopback: sends)
   bool profile = false;  // --profile: each engine's cycles per phase, printed with the counters
   void ApplyTo(TcpLayerConfig& tcp) const;
   std::string Describe() const;  // "cubic, nagle, link: loss=1%,seed=1"

@@ -42,7 +42,7 @@ const char* FailureName(Failure f) {
 
 // The reason's key in --json's "failures".
 const char* FailureKey(Failure f) {
-  static constexpr const char* kKeys[] = {"refused",    "reset",        "timed_out", "no_arp",
+  static constexpr const char* kKeys[] = {"refused",      "reset",      "timed_out",    "no_arp",
                                           "out_of_ports", "table_full", "closed_early", "other"};
   static_assert(std::size(kKeys) == static_cast<size_t>(Failure::kCount));
   return kKeys[static_cast<size_t>(f)];
@@ -145,11 +145,12 @@ void CpsClient::OnPoll(Engine& engine, Instant now) {
 void CpsClient::PrintSummary(FILE* out, Instant now, bool running) const {
   const Instant end = done_ ? finished_ : now;
   const double secs = std::max((end - start_).seconds(), 1e-9);
-  std::fprintf(out, "cps: %llu ok, %llu failed in %.2f s: %.0f conns/s (concurrency %u, %s)%s\n",
-               static_cast<unsigned long long>(ok_), static_cast<unsigned long long>(failed_), secs,
-               static_cast<double>(ok_) / secs, config_.concurrency,
-               config_.request == 0 ? "connect/close" : absl::StrCat(config_.request, "-byte request").c_str(),
-               done_ ? "" : absl::StrCat(running ? " [running, " : " [interrupted with ", inflight_, " in flight]").c_str());
+  std::fprintf(
+      out, "cps: %llu ok, %llu failed in %.2f s: %.0f conns/s (concurrency %u, %s)%s\n",
+      static_cast<unsigned long long>(ok_), static_cast<unsigned long long>(failed_), secs,
+      static_cast<double>(ok_) / secs, config_.concurrency,
+      config_.request == 0 ? "connect/close" : absl::StrCat(config_.request, "-byte request").c_str(),
+      done_ ? "" : absl::StrCat(running ? " [running, " : " [interrupted with ", inflight_, " in flight]").c_str());
   if (latency_.count() > 0) {
     std::fprintf(out, "connect latency: p50 %s  p99 %s  p99.9 %s  max %s  (%llu samples)\n",
                  FormatDuration(latency_.Percentile(0.50)).c_str(), FormatDuration(latency_.Percentile(0.99)).c_str(),

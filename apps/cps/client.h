@@ -30,7 +30,7 @@ namespace synack::app::cps {
 struct ClientConfig {
   Ipv4Addr dst;
   uint16_t port = 5001;
-  uint16_t ports = 1;  // destination ports port..port+ports-1, used in turn
+  uint16_t ports = 1;                // destination ports port..port+ports-1, used in turn
   PortRange ephemeral{1024, 65535};  // our source ports (--ephemeral-ports)
   uint32_t engines = 1;  // engines of the client's stack: with several, RSS gives ours ~1/engines of the ports
   uint32_t concurrency = 16;

@@ -44,7 +44,8 @@ bool IsToken(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (absl::ascii_tolower(static_cast<unsigned char>(a[i])) != absl::ascii_tolower(static_cast<unsigned char>(b[i]))) {
+    if (absl::ascii_tolower(static_cast<unsigned char>(a[i])) !=
+        absl::ascii_tolower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
   }
@@ -105,8 +106,8 @@ int ParseHead(std::string_view head, Request& r) {
   for (char c : target) {
     if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return 400;
   }
-  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !absl::ascii_isdigit(version[5]) ||
-      version[6] != '.' || !absl::ascii_isdigit(version[7])) {
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !absl::ascii_isdigit(version[5]) || version[6] != '.' ||
+      !absl::ascii_isdigit(version[7])) {
     return 400;
   }
   if (version[5] != '1') return 505;
@@ -122,7 +123,7 @@ int ParseHead(std::string_view head, Request& r) {
     line = head.substr(0, eol);
     head.remove_prefix(eol == std::string_view::npos ? head.size() : eol + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) break;                                       // end of headers
+    if (line.empty()) break;                                      // end of headers
     if (line.front() == ' ' || line.front() == '\t') return 400;  // obsolete line folding
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) return 400;
@@ -164,11 +165,11 @@ int ParseHead(std::string_view head, Request& r) {
 
 struct HttpCounters {
   uint64_t connections = 0;
-  uint64_t requests = 0;      // complete request heads parsed
-  uint64_t responses = 0;     // responses fully queued to TCP
-  uint64_t bad_requests = 0;  // refused with a 4xx/5xx status
-  uint64_t server_closes = 0; // connections we closed first
-  uint64_t body_bytes = 0;    // body bytes queued
+  uint64_t requests = 0;        // complete request heads parsed
+  uint64_t responses = 0;       // responses fully queued to TCP
+  uint64_t bad_requests = 0;    // refused with a 4xx/5xx status
+  uint64_t server_closes = 0;   // connections we closed first
+  uint64_t body_bytes = 0;      // body bytes queued
   uint64_t source_limited = 0;  // connections reset at accept: their address had --max-conns-per-source
 };
 
@@ -201,10 +202,10 @@ class HttpServer : public App {
                            : status == 501 ? "Not Implemented"
                                            : "HTTP Version Not Supported";
       const std::string body = absl::StrCat(reason, "\n");
-      std::string text = absl::StrCat("HTTP/1.1 ", status, " ", reason,
-                                      "\r\nServer: synack-httpd\r\nContent-Type: text/plain\r\n",
-                                      status == 405 ? "Allow: GET, HEAD\r\n" : "", "Content-Length: ", body.size(),
-                                      "\r\nConnection: close\r\n\r\n", body);
+      std::string text =
+          absl::StrCat("HTTP/1.1 ", status, " ", reason, "\r\nServer: synack-httpd\r\nContent-Type: text/plain\r\n",
+                       status == 405 ? "Allow: GET, HEAD\r\n" : "", "Content-Length: ", body.size(),
+                       "\r\nConnection: close\r\n\r\n", body);
       errors_.push_back({status, std::move(text)});
     }
   }
@@ -291,16 +292,14 @@ class HttpServer : public App {
   }
 
   static void PrintCounters(FILE* out, const HttpCounters& counters_) {
-    std::fprintf(out,
-                 "  http.connections %llu\n  http.requests %llu\n  http.responses %llu\n  http.bad_requests %llu\n"
-                 "  http.server_closes %llu\n  http.body_bytes %llu\n  http.source_limited %llu\n",
-                 static_cast<unsigned long long>(counters_.connections),
-                 static_cast<unsigned long long>(counters_.requests),
-                 static_cast<unsigned long long>(counters_.responses),
-                 static_cast<unsigned long long>(counters_.bad_requests),
-                 static_cast<unsigned long long>(counters_.server_closes),
-                 static_cast<unsigned long long>(counters_.body_bytes),
-                 static_cast<unsigned long long>(counters_.source_limited));
+    std::fprintf(
+        out,
+        "  http.connections %llu\n  http.requests %llu\n  http.responses %llu\n  http.bad_requests %llu\n"
+        "  http.server_closes %llu\n  http.body_bytes %llu\n  http.source_limited %llu\n",
+        static_cast<unsigned long long>(counters_.connections), static_cast<unsigned long long>(counters_.requests),
+        static_cast<unsigned long long>(counters_.responses), static_cast<unsigned long long>(counters_.bad_requests),
+        static_cast<unsigned long long>(counters_.server_closes), static_cast<unsigned long long>(counters_.body_bytes),
+        static_cast<unsigned long long>(counters_.source_limited));
     std::fflush(out);
   }
 
@@ -370,8 +369,8 @@ class HttpServer : public App {
       }
       // Leading empty lines before a request line are ignored (RFC 9112 2.2).
       uint32_t skip = 0;
-      while (skip < c.len && (c.buf[skip] == '\n' || (c.buf[skip] == '\r' && skip + 1 < c.len &&
-                                                       c.buf[skip + 1] == '\n'))) {
+      while (skip < c.len &&
+             (c.buf[skip] == '\n' || (c.buf[skip] == '\r' && skip + 1 < c.len && c.buf[skip + 1] == '\n'))) {
         skip += c.buf[skip] == '\r' ? 2 : 1;
       }
       Consume(c, skip);
@@ -424,8 +423,8 @@ class HttpServer : public App {
 
   // Copies received bytes into the request buffer; returns how many.
   size_t Fill(TcpLayer& tcp, Conn& c) {
-    const size_t n = tcp.RecvCopy(c.id, MutableBytes(reinterpret_cast<uint8_t*>(c.buf.get()) + c.len,
-                                                     kMaxRequestHead - c.len));
+    const size_t n =
+        tcp.RecvCopy(c.id, MutableBytes(reinterpret_cast<uint8_t*>(c.buf.get()) + c.len, kMaxRequestHead - c.len));
     c.len += static_cast<uint32_t>(n);
     return n;
   }
@@ -572,7 +571,8 @@ int Main(int argc, char** argv) {
   std::vector<std::unique_ptr<HttpServer>> servers;
   std::vector<App*> apps;
   for (size_t i = 0; i < (*rt)->engines(); ++i) {
-    servers.push_back(std::make_unique<HttpServer>(static_cast<uint16_t>(*port), static_cast<size_t>(*body_size), limits));
+    servers.push_back(
+        std::make_unique<HttpServer>(static_cast<uint16_t>(*port), static_cast<size_t>(*body_size), limits));
     apps.push_back(servers.back().get());
   }
   if (absl::Status s = (*rt)->RunAll(apps); !s.ok()) return fail(s.message());

@@ -271,9 +271,9 @@ void PerfClient::Report(TcpLayer& tcp, Instant now) {
   const uint64_t retransmits = tcp.tcp_counters().retransmits;
   intervals_.push_back({now - t0_, last.elapsed, last.delta, retransmits - retransmits_at_tick_});
   retransmits_at_tick_ = retransmits;
-  std::printf("t=%ss %.2f Gbit/s (total %.1f MB, retransmits %llu)\n", ProgressTime(now - t0_, progress_.period()).c_str(),
-              Gbps(last.delta, last.elapsed), static_cast<double>(sent_) / 1e6,
-              static_cast<unsigned long long>(tcp.tcp_counters().retransmits));
+  std::printf("t=%ss %.2f Gbit/s (total %.1f MB, retransmits %llu)\n",
+              ProgressTime(now - t0_, progress_.period()).c_str(), Gbps(last.delta, last.elapsed),
+              static_cast<double>(sent_) / 1e6, static_cast<unsigned long long>(tcp.tcp_counters().retransmits));
   std::fflush(stdout);
 }
 
@@ -300,8 +300,9 @@ absl::StatusOr<ClientConfig> ParseClient(const cli::Flags& flags, Mode mode) {
   return c;
 }
 
-JsonWriter ResultJson(const PerfClient& client, Mode mode, TcpLayer& tcp, const std::vector<const Engine*>& client_engines,
-                      const Engine* server_engine, const PerfServer* server) {
+JsonWriter ResultJson(const PerfClient& client, Mode mode, TcpLayer& tcp,
+                      const std::vector<const Engine*>& client_engines, const Engine* server_engine,
+                      const PerfServer* server) {
   JsonWriter w;
   w.BeginObject().BeginObject("start");
   AddStartJson(w, kProgram, mode, client.output());

@@ -27,7 +27,7 @@ struct ClientConfig {
   uint16_t port = 5201;
   uint32_t streams = 1;
   Duration duration = Duration::Seconds(5);
-  uint64_t bytes = 0;  // total over all streams; 0: until the duration ends
+  uint64_t bytes = 0;    // total over all streams; 0: until the duration ends
   OutputOptions output;  // --json, --interval
 };
 
@@ -108,7 +108,8 @@ class PerfServer;
 // "intervals", "summary", in loopback "server" (bytes received, verify errors), and "counters" with every
 // counter of the client's engines (and, in loopback, the server's). Main thread, after the run; `tcp` is the
 // client's engine's layer.
-JsonWriter ResultJson(const PerfClient& client, Mode mode, TcpLayer& tcp, const std::vector<const Engine*>& client_engines,
-                      const Engine* server_engine, const PerfServer* server);
+JsonWriter ResultJson(const PerfClient& client, Mode mode, TcpLayer& tcp,
+                      const std::vector<const Engine*>& client_engines, const Engine* server_engine,
+                      const PerfServer* server);
 
 }  // namespace synack::app::perf

@@ -59,7 +59,7 @@ class Hello : public Application {
     if (!m) return tcp.Abort(id);  // pool exhausted: back-pressure, the peer sees a reset
     std::memcpy(m.Append(sizeof(kGreeting) - 1), kGreeting, sizeof(kGreeting) - 1);
     if (tcp.Send(id, std::move(m)) != SendStatus::kOk) return tcp.Abort(id);  // `m` is still ours: freed here
-    tcp.Close(id);  // FIN after the greeting
+    tcp.Close(id);                                                            // FIN after the greeting
   }
 
   uint16_t port_;

@@ -1,6 +1,5 @@
 #include "lib/api/loopback.h"
 
-
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_pause.h>

@@ -1,7 +1,7 @@
 #include "lib/api/stack.h"
 
-#include <csignal>
 #include <atomic>
+#include <csignal>
 
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -67,9 +67,9 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options)
       return absl::InternalError(absl::StrFormat("rte_eth_dev_info_get(port %u): %s", pc.port_id, rte_strerror(-rc)));
     }
     if (info.max_tx_queues < n) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "-l: %u lcores need %u TX queues but port %u (%s) has %u; give EAL at most %u lcores", n, n, pc.port_id,
-          info.driver_name, info.max_tx_queues, info.max_tx_queues));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("-l: %u lcores need %u TX queues but port %u (%s) has %u; give EAL at most %u lcores", n, n,
+                          pc.port_id, info.driver_name, info.max_tx_queues, info.max_tx_queues));
     }
     pc.tx_queues = n;
     pc.rx_queues = std::min<uint16_t>(n, info.max_rx_queues);
@@ -85,13 +85,12 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options)
     const bool hw = port->rss && pc.rx_queues == n;
     rt->steering_ = std::make_unique<RssSteering>(SymmetricRssKey(), n, port->rss ? port->reta_size : 128);
     if (hw) {
-      rt->dispatch_ = absl::StrFormat("%u engines, hardware RSS (symmetric Toeplitz, reta %u), checked in software",
-                                      n, port->reta_size);
+      rt->dispatch_ = absl::StrFormat("%u engines, hardware RSS (symmetric Toeplitz, reta %u), checked in software", n,
+                                      port->reta_size);
     } else {
-      rt->dispatch_ = absl::StrFormat(
-          "%u engines, software dispatch over rte_rings (%u RX queue%s; %s)", n, pc.rx_queues,
-          pc.rx_queues == 1 ? "" : "s",
-          !port->rss_note.empty() ? port->rss_note : "fewer RX queues than engines");
+      rt->dispatch_ = absl::StrFormat("%u engines, software dispatch over rte_rings (%u RX queue%s; %s)", n,
+                                      pc.rx_queues, pc.rx_queues == 1 ? "" : "s",
+                                      !port->rss_note.empty() ? port->rss_note : "fewer RX queues than engines");
     }
   } else {
     rt->dispatch_ = "1 engine";
@@ -290,7 +289,8 @@ std::vector<std::pair<std::string, uint64_t>> EngineCounterTotals(const std::vec
   for (const Engine* e : engines) {
     e->counters().ForEach([&](std::string_view n, uint64_t v) { add(std::string(n), v); });
     e->tcp().counters().ForEach([&](std::string_view n, uint64_t v) { add(absl::StrCat("tcp.", std::string(n)), v); });
-    e->tcp().tcp_counters().ForEach([&](std::string_view n, uint64_t v) { add(absl::StrCat("tcp.", std::string(n)), v); });
+    e->tcp().tcp_counters().ForEach(
+        [&](std::string_view n, uint64_t v) { add(absl::StrCat("tcp.", std::string(n)), v); });
     add("pool.frames_in_use", rte_mempool_in_use_count(e->pool()));
     for (const Impairment* imp : {e->tx_impairment(), e->rx_impairment()}) {
       if (imp == nullptr) continue;
@@ -313,7 +313,8 @@ void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, c
   if (engines.size() > 1) {
     for (size_t i = 0; i < engines.size(); ++i) {
       const Engine& e = *engines[i];
-      std::fprintf(out, "  engine %zu: rx_frames %llu dispatched_in %llu dispatched_out %llu accepted %llu connected %llu\n",
+      std::fprintf(out,
+                   "  engine %zu: rx_frames %llu dispatched_in %llu dispatched_out %llu accepted %llu connected %llu\n",
                    i, static_cast<unsigned long long>(e.counters().rx_frames),
                    static_cast<unsigned long long>(e.counters().dispatched_in),
                    static_cast<unsigned long long>(e.counters().dispatched_out),

@@ -23,14 +23,14 @@
 namespace synack {
 
 struct SynFloodOptions {
-  double rate = 0;             // SYNs per second; 0 = as fast as possible (a burst per poll)
-  uint64_t count = 0;          // stop after this many (0 = no limit; the caller bounds the time)
+  double rate = 0;     // SYNs per second; 0 = as fast as possible (a burst per poll)
+  uint64_t count = 0;  // stop after this many (0 = no limit; the caller bounds the time)
   Ipv4Prefix sources = {Ipv4Addr::Of(198, 19, 0, 0), 16};  // spoofed source addresses
   Ipv4Addr target;
   uint16_t target_port = 0;
   MacAddr src_mac;
-  MacAddr dst_mac;             // the target's (or its gateway's) MAC
-  uint32_t burst = 32;         // most SYNs queued per Poll
+  MacAddr dst_mac;      // the target's (or its gateway's) MAC
+  uint32_t burst = 32;  // most SYNs queued per Poll
   uint64_t seed = 1;
 };
 
@@ -73,7 +73,8 @@ class SynFlood {
 // stops when its count is reached or the inner app is done.
 class WithSynFlood : public Application {
  public:
-  WithSynFlood(Application& inner, SynFlood& flood, Ipv4Addr next_hop) : inner_(inner), flood_(flood), next_hop_(next_hop) {}
+  WithSynFlood(Application& inner, SynFlood& flood, Ipv4Addr next_hop)
+      : inner_(inner), flood_(flood), next_hop_(next_hop) {}
   absl::Status Start(Engine& engine) override { return inner_.Start(engine); }
   void OnEvent(Engine& engine, const Event& e) override { inner_.OnEvent(engine, e); }
   void OnPoll(Engine& engine, Instant now) override;

@@ -26,10 +26,10 @@
 // examples/hello/main.cc is a complete small server (the README walks through it).
 #pragma once
 
-#include "lib/api/loopback.h"     // Loopback: client and server engines over a ring pair
-#include "lib/api/stack.h"        // Stack, StackConfig, Application
-#include "lib/api/syn_flood.h"    // SynFlood, WithSynFlood
-#include "lib/api/types.h"        // ConnId, Event, EventType, SendStatus, TcpError
-#include "lib/base/mbuf.h"        // Mbuf: the move-only owner of an rte_mbuf chain
-#include "lib/core/engine.h"      // Engine: PollOnce, stack(), tcp()
-#include "lib/core/tcp_layer.h"   // TcpLayer: Listen, Connect, PollEvents, Send, Recv, Close, ...
+#include "lib/api/loopback.h"    // Loopback: client and server engines over a ring pair
+#include "lib/api/stack.h"       // Stack, StackConfig, Application
+#include "lib/api/syn_flood.h"   // SynFlood, WithSynFlood
+#include "lib/api/types.h"       // ConnId, Event, EventType, SendStatus, TcpError
+#include "lib/base/mbuf.h"       // Mbuf: the move-only owner of an rte_mbuf chain
+#include "lib/core/engine.h"     // Engine: PollOnce, stack(), tcp()
+#include "lib/core/tcp_layer.h"  // TcpLayer: Listen, Connect, PollEvents, Send, Recv, Close, ...

@@ -12,9 +12,7 @@ namespace synack {
 using ConstBytes = absl::Span<const uint8_t>;
 using MutableBytes = absl::Span<uint8_t>;
 
-inline uint16_t LoadBe16(const uint8_t* p) {
-  return static_cast<uint16_t>((uint16_t{p[0]} << 8) | p[1]);
-}
+inline uint16_t LoadBe16(const uint8_t* p) { return static_cast<uint16_t>((uint16_t{p[0]} << 8) | p[1]); }
 inline uint32_t LoadBe32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
 }

@@ -78,8 +78,7 @@ Mbuf MbufChain::TakeAll() {
   return out;
 }
 
-void MbufChain::ForRange(uint32_t off, uint32_t len,
-                         absl::FunctionRef<void(rte_mbuf*, uint16_t, uint16_t)> f) const {
+void MbufChain::ForRange(uint32_t off, uint32_t len, absl::FunctionRef<void(rte_mbuf*, uint16_t, uint16_t)> f) const {
   if (len == 0) return;
   // Find the segment holding byte `off`, from the closest cursor at or before it.
   rte_mbuf* seg = head_;
@@ -95,7 +94,8 @@ void MbufChain::ForRange(uint32_t off, uint32_t len,
   }
   // The cursor that was used moves along. When both lie beyond `off` (a retransmission behind the
   // new data), the nearer one is replaced, keeping the far one where new data continues.
-  if (use < 0) use = cursors_[0].seg == nullptr ? 0 : cursors_[1].seg == nullptr ? 1 : (cursors_[0].off < cursors_[1].off ? 0 : 1);
+  if (use < 0)
+    use = cursors_[0].seg == nullptr ? 0 : cursors_[1].seg == nullptr ? 1 : (cursors_[0].off < cursors_[1].off ? 0 : 1);
   while (seg != nullptr && off >= seg_off + seg->data_len) {
     seg_off += seg->data_len;
     seg = seg->next;

@@ -3,8 +3,8 @@
 // Plain values, safe on any core.
 #pragma once
 
-#include <cstdint>
 #include <compare>
+#include <cstdint>
 
 namespace synack {
 

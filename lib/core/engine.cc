@@ -28,7 +28,9 @@ void Engine::Start(Instant now) {
 }
 
 void Engine::Flush(Instant now) {
-  auto tx = [this](rte_mbuf** pkts, uint16_t n) { return rte_eth_tx_burst(config_.port_id, config_.queue_id, pkts, n); };
+  auto tx = [this](rte_mbuf** pkts, uint16_t n) {
+    return rte_eth_tx_burst(config_.port_id, config_.queue_id, pkts, n);
+  };
   if (tx_impair_ == nullptr) {
     // Frames the device does not take stay in the outbox and are retried on the next poll.
     stack_.mutable_counters().tx_frames += stack_.outbox().Drain(tx);
@@ -81,8 +83,7 @@ void Engine::Receive(Instant now, Mbuf&& frame) {
   if (t) {
     const uint16_t owner = steering->OwnerOf(t->src, t->dst, t->src_port, t->dst_port);
     const rte_mbuf* mb = m.get();
-    if ((mb->ol_flags & RTE_MBUF_F_RX_RSS_HASH) &&
-        steering->OwnerOfHash(mb->hash.rss) != owner) {
+    if ((mb->ol_flags & RTE_MBUF_F_RX_RSS_HASH) && steering->OwnerOfHash(mb->hash.rss) != owner) {
       ++stack_.mutable_counters().rss_hash_mismatch;  // the device's RSS disagrees; software decides
     }
     if (owner != config_.dispatch.index) return HandTo(owner, std::move(m));

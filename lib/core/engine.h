@@ -39,7 +39,7 @@ struct DispatchConfig {
 
 struct EngineConfig {
   uint16_t port_id = 0;
-  uint16_t queue_id = 0;                // TX queue
+  uint16_t queue_id = 0;                  // TX queue
   std::vector<uint16_t> rx_queues = {0};  // RX queues this engine polls (none: it only gets dispatched frames)
   uint16_t burst = 32;
   Duration poll_interval = Duration::Milliseconds(10);  // how often timers (ARP) are driven

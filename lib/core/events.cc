@@ -4,12 +4,18 @@ namespace synack {
 
 const char* EventName(EventType t) {
   switch (t) {
-    case EventType::kAccepted: return "accepted";
-    case EventType::kConnected: return "connected";
-    case EventType::kReadable: return "readable";
-    case EventType::kWritable: return "writable";
-    case EventType::kPeerClosed: return "peer-closed";
-    case EventType::kClosed: return "closed";
+    case EventType::kAccepted:
+      return "accepted";
+    case EventType::kConnected:
+      return "connected";
+    case EventType::kReadable:
+      return "readable";
+    case EventType::kWritable:
+      return "writable";
+    case EventType::kPeerClosed:
+      return "peer-closed";
+    case EventType::kClosed:
+      return "closed";
   }
   return "?";
 }

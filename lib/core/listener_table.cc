@@ -13,9 +13,12 @@ std::optional<SynCookieMode> ParseSynCookieMode(std::string_view s) {
 
 const char* SynCookieModeName(SynCookieMode m) {
   switch (m) {
-    case SynCookieMode::kOff: return "off";
-    case SynCookieMode::kWhenFull: return "when-full";
-    case SynCookieMode::kAlways: return "always";
+    case SynCookieMode::kOff:
+      return "off";
+    case SynCookieMode::kWhenFull:
+      return "when-full";
+    case SynCookieMode::kAlways:
+      return "always";
   }
   return "?";
 }
@@ -87,8 +90,7 @@ SynDecision ListenerTable::DecideSyn(uint32_t li, const SynConditions& c) const 
   return {full ? SynVerdict::kDropBacklogFull : SynVerdict::kAccept, full};
 }
 
-SynDecision ListenerTable::AdmitSyn(Instant now, Ipv4Addr src, uint32_t li, bool table_full,
-                                    bool memory_critical) {
+SynDecision ListenerTable::AdmitSyn(Instant now, Ipv4Addr src, uint32_t li, bool table_full, bool memory_critical) {
   SynConditions c{table_full, memory_critical, true};
   // The limiter is charged only for a SYN that passes the checks before it (as DecideSyn orders them).
   if (!table_full && !memory_critical) c.source_allowed = limiter_.Allow(now, src);

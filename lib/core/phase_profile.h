@@ -20,15 +20,15 @@
 namespace synack {
 
 enum class Phase : uint8_t {
-  kApp,       ///< between polls: events handed to the application, its sends and receives
-  kRxBurst,   ///< rte_eth_rx_burst, dispatch rings, impairment
-  kParse,     ///< Ethernet, IPv4, TCP parsing and checksums; software dispatch
-  kLookup,    ///< peer filter, connection table, TIME-WAIT store, listener
-  kTcp,       ///< the state machine (connections, listeners, cookies, TIME-WAIT)
-  kDeliver,   ///< receive/send queues, events, and building the segments it answers with
-  kTimers,    ///< timer wheel, TIME-WAIT expiry, ARP
-  kTxBurst,   ///< rte_eth_tx_burst (and the impaired link)
-  kIdle,      ///< measured polls that received nothing
+  kApp,      ///< between polls: events handed to the application, its sends and receives
+  kRxBurst,  ///< rte_eth_rx_burst, dispatch rings, impairment
+  kParse,    ///< Ethernet, IPv4, TCP parsing and checksums; software dispatch
+  kLookup,   ///< peer filter, connection table, TIME-WAIT store, listener
+  kTcp,      ///< the state machine (connections, listeners, cookies, TIME-WAIT)
+  kDeliver,  ///< receive/send queues, events, and building the segments it answers with
+  kTimers,   ///< timer wheel, TIME-WAIT expiry, ARP
+  kTxBurst,  ///< rte_eth_tx_burst (and the impaired link)
+  kIdle,     ///< measured polls that received nothing
   kCount,
 };
 const char* PhaseName(Phase p);

@@ -43,9 +43,7 @@ class RssSteering {
   uint16_t reta_size() const { return reta_size_; }
   const RssKey& key() const { return key_; }
 
-  uint16_t OwnerOfHash(uint32_t hash) const {
-    return static_cast<uint16_t>((hash % reta_size_) % engines_);
-  }
+  uint16_t OwnerOfHash(uint32_t hash) const { return static_cast<uint16_t>((hash % reta_size_) % engines_); }
   // The owner of a received frame's flow (src = the peer).
   uint16_t OwnerOf(Ipv4Addr src, Ipv4Addr dst, uint16_t src_port, uint16_t dst_port) const {
     return OwnerOfHash(hash_(src, dst, src_port, dst_port));

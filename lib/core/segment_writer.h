@@ -28,7 +28,7 @@ class SegmentWriter {
     bool tx_tcp_cksum_offload = false;     // the device completes TCP checksums
   };
   struct Frame {
-    Mbuf frame;                     // TCP header + payload; empty when a pool ran dry
+    Mbuf frame;                      // TCP header + payload; empty when a pool ran dry
     bool cksum_in_software = false;  // offload was on but this frame's checksum was computed here
   };
 

@@ -48,7 +48,7 @@ class SynSourceLimiter {
 
   Config config_;
   std::array<uint8_t, 16> key_;
-  int64_t interval_ns_ = 0;  // 1 / rate
+  int64_t interval_ns_ = 0;   // 1 / rate
   int64_t tolerance_ns_ = 0;  // (burst - 1) / rate
   uint32_t set_mask_ = 0;
   std::vector<Entry> table_;

@@ -64,16 +64,22 @@ constexpr Duration kPressureCheckInterval = Duration::Microseconds(250);
 constexpr Duration kPressureResetInterval = Duration::Milliseconds(5);
 constexpr uint32_t kPressureResetSample = 4096;  // connection records looked at per reset
 
-CookieTuple CookieTupleOf(const FlowKey& key) { return CookieTuple{key.local, key.remote, key.local_port, key.remote_port}; }
+CookieTuple CookieTupleOf(const FlowKey& key) {
+  return CookieTuple{key.local, key.remote, key.local_port, key.remote_port};
+}
 
 }  // namespace
 
 const char* MemoryPressureName(MemoryPressure p) {
   switch (p) {
-    case MemoryPressure::kNone: return "none";
-    case MemoryPressure::kLow: return "low";
-    case MemoryPressure::kCritical: return "critical";
-    case MemoryPressure::kExhausted: return "exhausted";
+    case MemoryPressure::kNone:
+      return "none";
+    case MemoryPressure::kLow:
+      return "low";
+    case MemoryPressure::kCritical:
+      return "critical";
+    case MemoryPressure::kExhausted:
+      return "exhausted";
   }
   return "?";
 }
@@ -100,9 +106,9 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       sockets_(config.max_connections, ctx_),
       flows_(config.max_connections),
       tw_(config.max_time_wait),
-      listeners_(ListenerTable::Config{config.syn_backlog, config.max_half_open, config.accept_backlog,
-                                       config.syn_cookies},
-                 config.syn_limit, DeriveKey(config.isn_key, kLimiterKeyDomain)),
+      listeners_(
+          ListenerTable::Config{config.syn_backlog, config.max_half_open, config.accept_backlog, config.syn_cookies},
+          config.syn_limit, DeriveKey(config.isn_key, kLimiterKeyDomain)),
       events_(size_t{2} * config.max_connections + 1024) {
   const uint32_t span = config.ephemeral_hi - config.ephemeral_lo + 1u;
   next_ephemeral_ = static_cast<uint16_t>(config.ephemeral_lo + (config.isn_key[0] | (config.isn_key[1] << 8)) % span);
@@ -268,7 +274,8 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
   }
   ++counters_.cookies_validated;
   out_.Clear();
-  sockets_[idx].conn.AcceptCookie(now, c, ack, out_, RxMemFor(sockets_[idx], frame, payload_offset, ack.payload_len, ack.seq));
+  sockets_[idx].conn.AcceptCookie(now, c, ack, out_,
+                                  RxMemFor(sockets_[idx], frame, payload_offset, ack.payload_len, ack.seq));
   Deliver(idx, out_, &frame, payload_offset);
   return true;
 }
@@ -277,12 +284,23 @@ void TcpLayer::CountSynDrop(SynVerdict v) {
   uint64_t* counter = nullptr;
   switch (v) {
     case SynVerdict::kAccept:
-    case SynVerdict::kCookie: return;
-    case SynVerdict::kDropTableFull: counter = &counters_.syn_table_full; break;
-    case SynVerdict::kDropPressure: counter = &counters_.syn_pressure_dropped; break;
-    case SynVerdict::kDropSourceLimited: counter = &counters_.syn_source_limited; break;
-    case SynVerdict::kDropAcceptBacklog: counter = &counters_.accept_backlog_overflow; break;
-    case SynVerdict::kDropBacklogFull: counter = &counters_.syn_dropped; break;
+    case SynVerdict::kCookie:
+      return;
+    case SynVerdict::kDropTableFull:
+      counter = &counters_.syn_table_full;
+      break;
+    case SynVerdict::kDropPressure:
+      counter = &counters_.syn_pressure_dropped;
+      break;
+    case SynVerdict::kDropSourceLimited:
+      counter = &counters_.syn_source_limited;
+      break;
+    case SynVerdict::kDropAcceptBacklog:
+      counter = &counters_.accept_backlog_overflow;
+      break;
+    case SynVerdict::kDropBacklogFull:
+      counter = &counters_.syn_dropped;
+      break;
   }
   if (counter != nullptr) ++*counter;
 }
@@ -728,8 +746,7 @@ TcpLayerMemory TcpLayer::Memory() const {
   const double conns = std::max<uint32_t>(config_.max_connections, 1);
   const double tws = std::max<uint32_t>(config_.max_time_wait, 1);
   const size_t conn_bytes = sockets_.MemoryBytes() + flows_.capacity() * FlowTable::kSlotBytes +
-                            size_t{config_.max_connections} * TimerWheel::kEntryBytes +
-                            events_.MemoryBytes();
+                            size_t{config_.max_connections} * TimerWheel::kEntryBytes + events_.MemoryBytes();
   const size_t tw_bytes = tw_.MemoryBytes();
   m.per_time_wait = static_cast<double>(tw_bytes) / tws;
   const size_t loss_bytes = size_t{loss_pool_.capacity()} * (sizeof(LossState) + sizeof(uint32_t));
@@ -790,9 +807,7 @@ void TcpLayer::SetNoDelay(ConnId id, bool nodelay) {
   }
 }
 
-absl::Status TcpLayer::Listen(uint16_t port, const ConnOptions& options) {
-  return listeners_.Listen(port, options);
-}
+absl::Status TcpLayer::Listen(uint16_t port, const ConnOptions& options) { return listeners_.Listen(port, options); }
 
 absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration timeout, const ConnOptions& options) {
   const NetConfig& nc = net_.config();
@@ -832,8 +847,8 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
   uint32_t past_reusable = 0;
   for (uint32_t i = 0; i < span && !free_port && past_reusable <= kLookPastReusable; ++i) {
     key.local_port = next_ephemeral_;
-    next_ephemeral_ = next_ephemeral_ == config_.ephemeral_hi ? config_.ephemeral_lo
-                                                                : static_cast<uint16_t>(next_ephemeral_ + 1);
+    next_ephemeral_ =
+        next_ephemeral_ == config_.ephemeral_hi ? config_.ephemeral_lo : static_cast<uint16_t>(next_ephemeral_ + 1);
     if (reuse) ++past_reusable;
     if (config_.steering != nullptr && config_.steering->OwnerOf(key) != config_.engine_index) continue;
     const bool live = flows_.Contains(key);

@@ -23,18 +23,18 @@
 #include "lib/base/mbuf.h"
 #include "lib/base/mbuf_chain.h"
 #include "lib/core/connection_table.h"
+#include "lib/core/event_queue.h"
 #include "lib/core/events.h"
 #include "lib/core/flow.h"
-#include "lib/core/event_queue.h"
 #include "lib/core/flow_table.h"
 #include "lib/core/listener_table.h"
 #include "lib/core/path_mtu_cache.h"
 #include "lib/core/peer_filter.h"
 #include "lib/core/phase_profile.h"
-#include "lib/core/time_wait_store.h"
 #include "lib/core/rss.h"
 #include "lib/core/segment_writer.h"
 #include "lib/core/syn_limiter.h"
+#include "lib/core/time_wait_store.h"
 #include "lib/core/timer_wheel.h"
 #include "lib/net/net_stack.h"
 #include "lib/tcp/connection.h"
@@ -65,9 +65,9 @@ struct TcpLayerConfig {
   /// get only this many SYN-ACK retransmissions (so they time out after ~3 s instead of ~63 s).
   int synack_retries_under_pressure = 1;
   SynCookieMode syn_cookies = SynCookieMode::kWhenFull;
-  SynCookieJar::Config cookie;       ///< cookie time slot and lifetime
+  SynCookieJar::Config cookie;         ///< cookie time slot and lifetime
   SynSourceLimiter::Config syn_limit;  ///< per-source SYN rate limit (off unless rate > 0)
-  uint32_t accept_backlog = 1024;    ///< per listener: accepted connections the application has not seen
+  uint32_t accept_backlog = 1024;      ///< per listener: accepted connections the application has not seen
   /// Connections the application closed that are still finishing (FIN-WAIT, CLOSING, LAST-ACK, data
   /// still queued). Beyond this, Close() resets the connection instead (as Linux's tcp_max_orphans).
   uint32_t max_orphans = 8192;
@@ -270,9 +270,9 @@ class TcpLayer : public TransportHandler {
     rte_mbuf* ooo_tail = nullptr;
     uint32_t ooo_truesize = 0;
     uint32_t listener = UINT32_MAX;  // passive connection not yet accepted: its listener
-    bool app_owned = false;       // the application knows this id (accepted or connected)
-    bool app_closed = false;      // Close() called: no more events
-    bool orphan = false;          // closed by the application, still finishing: counted in orphans_
+    bool app_owned = false;          // the application knows this id (accepted or connected)
+    bool app_closed = false;         // Close() called: no more events
+    bool orphan = false;             // closed by the application, still finishing: counted in orphans_
     bool readable_pending = false;
     bool want_writable = false;
     Instant connect_deadline = Instant::Never();
@@ -343,7 +343,7 @@ class TcpLayer : public TransportHandler {
   uint32_t orphans_ = 0;
   PathMtuCache path_mtu_;  // learnt from ICMP (RFC 1191)
   MemoryPressure pressure_ = MemoryPressure::kNone;
-  bool ring_pool_ = false;  // the frame pool is ring-backed (PoolAvailable reads the ring)
+  bool ring_pool_ = false;              // the frame pool is ring-backed (PoolAvailable reads the ring)
   uint32_t window_clamp_ = UINT32_MAX;  // what ctx_.window_clamp points at
   Instant next_pressure_check_;
   Instant next_pressure_reset_;
@@ -357,7 +357,7 @@ class TcpLayer : public TransportHandler {
   EventQueue events_;
   uint16_t next_ephemeral_;
   TcpLayerCounters counters_;
-  TcpOutput out_;  // reused for every call: no allocation per segment
+  TcpOutput out_;                    // reused for every call: no allocation per segment
   PhaseProfile* profile_ = nullptr;  // the engine's, when it profiles (set by Engine)
   void Mark(Phase p) {
     if (profile_ != nullptr) profile_->Mark(p);

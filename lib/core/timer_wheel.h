@@ -24,9 +24,9 @@ namespace synack {
 class TimerWheel {
  public:
   struct Config {
-    uint32_t capacity = 0;                         // ids are [0, capacity); capacity < 2^32 - 1
-    Duration tick = Duration::Milliseconds(1);     // granularity; > 0
-    Instant start{};                               // time of tick 0; the first Advance must not be before it
+    uint32_t capacity = 0;                      // ids are [0, capacity); capacity < 2^32 - 1
+    Duration tick = Duration::Milliseconds(1);  // granularity; > 0
+    Instant start{};                            // time of tick 0; the first Advance must not be before it
   };
 
   explicit TimerWheel(const Config& config);
@@ -84,7 +84,6 @@ class TimerWheel {
   static constexpr size_t kEntryBytes = sizeof(Entry);
 
  private:
-
   // The first tick at whose start `deadline` has passed (the deadline rounded up to the grid); requires
   // deadline > start.
   uint64_t ExpiryTick(int64_t deadline_ns) const;

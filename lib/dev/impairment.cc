@@ -54,10 +54,20 @@ absl::StatusOr<uint64_t> ParseRate(absl::string_view key, absl::string_view v) {
   uint64_t mult = 1;
   if (!v.empty()) {
     switch (v.back()) {
-      case 'k': case 'K': mult = 1000; break;
-      case 'm': case 'M': mult = 1000000; break;
-      case 'g': case 'G': mult = 1000000000; break;
-      default: break;
+      case 'k':
+      case 'K':
+        mult = 1000;
+        break;
+      case 'm':
+      case 'M':
+        mult = 1000000;
+        break;
+      case 'g':
+      case 'G':
+        mult = 1000000000;
+        break;
+      default:
+        break;
     }
     if (mult != 1) v.remove_suffix(1);
   }
@@ -108,7 +118,11 @@ absl::StatusOr<ImpairConfig> ParseImpairSpec(std::string_view spec_in) {
     if (key == "loss" || key == "reorder" || key == "dup" || key == "corrupt" || key == "burst_loss") {
       absl::StatusOr<double> p = ParseProbability(key, v);
       if (!p.ok()) return p.status();
-      (key == "loss" ? c.loss : key == "reorder" ? c.reorder : key == "dup" ? c.dup : key == "corrupt" ? c.corrupt : c.burst_loss) = *p;
+      (key == "loss"      ? c.loss
+       : key == "reorder" ? c.reorder
+       : key == "dup"     ? c.dup
+       : key == "corrupt" ? c.corrupt
+                          : c.burst_loss) = *p;
     } else if (key == "burst") {  // p/r
       const size_t slash = v.find('/');
       absl::StatusOr<double> p = ParseProbability(key, v.substr(0, slash));
@@ -146,7 +160,8 @@ absl::StatusOr<ImpairConfig> ParseImpairSpec(std::string_view spec_in) {
       }
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--impair: unknown key '", key, "' (loss, burst, burst_loss, reorder, reorder_delay, dup, corrupt, delay, rate, queue, mtu, seed)"));
+          "--impair: unknown key '", key,
+          "' (loss, burst, burst_loss, reorder, reorder_delay, dup, corrupt, delay, rate, queue, mtu, seed)"));
     }
   }
   return c;
@@ -223,7 +238,7 @@ bool Impairment::OverMtu(rte_mbuf* m) {
     rip[0] = 0x45;
     Put16(rip + 2, static_cast<uint16_t>(20 + 8 + quoted));
     rip[8] = 64;
-    rip[9] = 1;                      // ICMP
+    rip[9] = 1;                         // ICMP
     std::memcpy(rip + 12, ip + 16, 4);  // from the datagram's destination (standing in for the router)
     std::memcpy(rip + 16, ip + 12, 4);  // to its source
     Put16(rip + 10, Checksum16(rip, 20));
@@ -282,13 +297,15 @@ void Impairment::Enqueue(Instant now, rte_mbuf* m) {
   Instant leaves = now;
   if (config_.rate_bps > 0) {
     const Duration backlog = link_free_ > now ? link_free_ - now : Duration();
-    const Duration slot = Duration::Nanoseconds(static_cast<int64_t>(uint64_t{kFullFrameBits} * 1000000000 / config_.rate_bps));
+    const Duration slot =
+        Duration::Nanoseconds(static_cast<int64_t>(uint64_t{kFullFrameBits} * 1000000000 / config_.rate_bps));
     if (backlog > slot * config_.queue_frames) {
       ++counters_.queue_dropped;
       rte_pktmbuf_free(m);
       return;
     }
-    const Duration tx = Duration::Nanoseconds(static_cast<int64_t>(uint64_t{m->pkt_len} * 8 * 1000000000 / config_.rate_bps));
+    const Duration tx =
+        Duration::Nanoseconds(static_cast<int64_t>(uint64_t{m->pkt_len} * 8 * 1000000000 / config_.rate_bps));
     link_free_ = std::max(link_free_, now) + tx;
     leaves = link_free_;
   }

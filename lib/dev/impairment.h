@@ -28,18 +28,18 @@
 namespace synack {
 
 struct ImpairConfig {
-  double loss = 0;       // probability a frame is dropped (independently)
+  double loss = 0;  // probability a frame is dropped (independently)
   // Gilbert–Elliott burst loss: each frame, the channel moves good -> bad with probability burst_p and
   // bad -> good with burst_r; frames are lost with probability burst_loss while bad. Off when burst_p 0.
   double burst_p = 0;
   double burst_r = 0.25;
   double burst_loss = 1.0;
-  double reorder = 0;    // probability a frame is held back by reorder_delay beyond its normal time
+  double reorder = 0;  // probability a frame is held back by reorder_delay beyond its normal time
   Duration reorder_delay = Duration::Microseconds(500);
-  double dup = 0;        // probability a frame is sent twice
-  double corrupt = 0;    // probability a frame is replaced by a copy with one bit flipped
-  Duration delay;        // one-way delay added to every frame
-  uint64_t rate_bps = 0;  // bottleneck rate in bit/s (0: unlimited)
+  double dup = 0;                // probability a frame is sent twice
+  double corrupt = 0;            // probability a frame is replaced by a copy with one bit flipped
+  Duration delay;                // one-way delay added to every frame
+  uint64_t rate_bps = 0;         // bottleneck rate in bit/s (0: unlimited)
   uint32_t queue_frames = 1000;  // frames the bottleneck queue holds; beyond, tail drop
   // A path MTU below the port's (0: none): IPv4 datagrams longer than this with DF set are dropped and,
   // like a router would, answered with ICMP "fragmentation needed" carrying this MTU (RFC 1191).
@@ -60,18 +60,18 @@ struct ImpairConfig {
 absl::StatusOr<ImpairConfig> ParseImpairSpec(std::string_view spec);
 
 #define SYNACK_IMPAIR_COUNTERS(X)                                            \
-  X(frames_in)      /* frames submitted */                                   \
-  X(frames_out)     /* frames released (including duplicates) */             \
-  X(lost)           /* random loss */                                        \
-  X(burst_lost)     /* lost in the Gilbert-Elliott bad state */              \
-  X(queue_dropped)  /* the rate-limited queue was full */                    \
-  X(reordered)      /* held back */                                          \
+  X(frames_in)     /* frames submitted */                                    \
+  X(frames_out)    /* frames released (including duplicates) */              \
+  X(lost)          /* random loss */                                         \
+  X(burst_lost)    /* lost in the Gilbert-Elliott bad state */               \
+  X(queue_dropped) /* the rate-limited queue was full */                     \
+  X(reordered)     /* held back */                                           \
   X(duplicated)                                                              \
   X(corrupted)                                                               \
   X(corrupt_skipped) /* checksums left to the device: corruption not safe */ \
-  X(mtu_dropped)    /* longer than the path MTU with DF set */                \
-  X(icmp_sent)      /* "fragmentation needed" returned for them */            \
-  X(no_mbufs)       /* no mbuf for a copy: that fate was skipped */
+  X(mtu_dropped)     /* longer than the path MTU with DF set */              \
+  X(icmp_sent)       /* "fragmentation needed" returned for them */          \
+  X(no_mbufs)        /* no mbuf for a copy: that fate was skipped */
 
 struct ImpairCounters {
 #define SYNACK_X(name) uint64_t name = 0;
@@ -140,7 +140,7 @@ class Impairment {
   ImpairConfig config_;
   uint64_t rng_;
   bool bad_state_ = false;
-  Instant link_free_;   // when the bottleneck finishes serialising what it holds
+  Instant link_free_;    // when the bottleneck finishes serialising what it holds
   Instant last_normal_;  // departure of the last normal frame (keeps the FIFO ordered)
   Instant last_held_;
   Fifo normal_;

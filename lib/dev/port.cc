@@ -20,13 +20,13 @@ absl::Status DpdkError(std::string_view call, uint16_t port, int rc) {
 }  // namespace
 
 absl::StatusOr<rte_mempool*> CreateMbufPool(const std::string& name, uint32_t n, int socket_id) {
-  rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), n, /*cache_size=*/256, /*priv_size=*/0,
-                                            RTE_MBUF_DEFAULT_BUF_SIZE,
-                                            socket_id < 0 ? static_cast<int>(rte_socket_id()) : socket_id);
+  rte_mempool* mp =
+      rte_pktmbuf_pool_create(name.c_str(), n, /*cache_size=*/256, /*priv_size=*/0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                              socket_id < 0 ? static_cast<int>(rte_socket_id()) : socket_id);
   if (mp == nullptr) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "rte_pktmbuf_pool_create(%s, %u mbufs): %s (give EAL more memory with -m, or fewer mbufs)", name, n,
-        rte_strerror(rte_errno)));
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("rte_pktmbuf_pool_create(%s, %u mbufs): %s (give EAL more memory with -m, or fewer mbufs)",
+                        name, n, rte_strerror(rte_errno)));
   }
   return mp;
 }
@@ -35,8 +35,8 @@ absl::StatusOr<rte_mempool*> CreateIndirectPool(const std::string& name, uint32_
   rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), n, /*cache_size=*/256, /*priv_size=*/0, /*data_room=*/0,
                                             socket_id < 0 ? static_cast<int>(rte_socket_id()) : socket_id);
   if (mp == nullptr) {
-    return absl::ResourceExhaustedError(absl::StrFormat("rte_pktmbuf_pool_create(%s, %u indirect mbufs): %s", name, n,
-                                                        rte_strerror(rte_errno)));
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("rte_pktmbuf_pool_create(%s, %u indirect mbufs): %s", name, n, rte_strerror(rte_errno)));
   }
   return mp;
 }
@@ -45,10 +45,11 @@ uint16_t AvailablePorts() { return rte_eth_dev_count_avail(); }
 
 std::string PortInfo::Describe() const {
   return absl::StrFormat(
-      "port %u (%s, %s) mac %s mtu %u link %s%s; checksum offload rx-ip %s tx-ip %s rx-tcp %s tx-tcp %s", port_id,
-      name, driver, mac.ToString(), mtu, link_up ? "up" : "down",
-      link_up && link_speed_mbps > 0 ? absl::StrCat(" ", link_speed_mbps, " Mbps") : "", rx_ip_cksum ? "yes" : "no",
-      tx_ip_cksum ? "yes" : "no", rx_tcp_cksum ? "yes" : "no", tx_tcp_cksum ? "yes" : "no") +
+             "port %u (%s, %s) mac %s mtu %u link %s%s; checksum offload rx-ip %s tx-ip %s rx-tcp %s tx-tcp %s",
+             port_id, name, driver, mac.ToString(), mtu, link_up ? "up" : "down",
+             link_up && link_speed_mbps > 0 ? absl::StrCat(" ", link_speed_mbps, " Mbps") : "",
+             rx_ip_cksum ? "yes" : "no", tx_ip_cksum ? "yes" : "no", rx_tcp_cksum ? "yes" : "no",
+             tx_tcp_cksum ? "yes" : "no") +
          (rss ? absl::StrFormat("; rss on (reta %u)", reta_size) : "") +
          (!rss_note.empty() ? absl::StrCat("; rss off: ", rss_note) : "");
 }
@@ -108,9 +109,9 @@ absl::StatusOr<PortInfo> ConfigurePort(const PortConfig& config) {
   if (rte_eth_dev_get_name_by_port(port, name) == 0) info.name = name;
 
   if (config.rx_queues > dev_info.max_rx_queues || config.tx_queues > dev_info.max_tx_queues) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "port %u (%s) supports at most %u rx / %u tx queues, asked for %u / %u", port, info.driver,
-        dev_info.max_rx_queues, dev_info.max_tx_queues, config.rx_queues, config.tx_queues));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("port %u (%s) supports at most %u rx / %u tx queues, asked for %u / %u", port, info.driver,
+                        dev_info.max_rx_queues, dev_info.max_tx_queues, config.rx_queues, config.tx_queues));
   }
 
   rte_eth_conf conf;
@@ -140,8 +141,8 @@ absl::StatusOr<PortInfo> ConfigurePort(const PortConfig& config) {
     if ((dev_info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP) == 0) {
       info.rss_note = "the device has no RSS for IPv4/TCP";
     } else if (dev_info.hash_key_size != rss_key.size()) {
-      info.rss_note = absl::StrFormat("the device's RSS key is %u bytes, ours %u", dev_info.hash_key_size,
-                                      rss_key.size());
+      info.rss_note =
+          absl::StrFormat("the device's RSS key is %u bytes, ours %u", dev_info.hash_key_size, rss_key.size());
     } else if (dev_info.reta_size == 0) {
       info.rss_note = "the device has no RSS redirection table";
     } else {

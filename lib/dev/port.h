@@ -26,7 +26,7 @@ struct PortConfig {
   uint16_t tx_queues = 1;
   uint16_t rx_desc = 1024;
   uint16_t tx_desc = 1024;
-  rte_mempool* pool = nullptr;  // RX buffers for every queue without its own entry in rx_pools
+  rte_mempool* pool = nullptr;         // RX buffers for every queue without its own entry in rx_pools
   std::vector<rte_mempool*> rx_pools;  // optional: RX buffers per queue (each engine's own pool)
   bool promiscuous = false;
   // With more than one RX queue: spread IPv4/TCP flows by Toeplitz RSS with this key (empty: no RSS)
@@ -41,13 +41,13 @@ struct PortInfo {
   std::string name;
   MacAddr mac;
   uint16_t mtu = 1500;
-  bool rx_ip_cksum = false;   // offloads enabled on the port
+  bool rx_ip_cksum = false;  // offloads enabled on the port
   bool tx_ip_cksum = false;
   bool rx_tcp_cksum = false;
   bool tx_tcp_cksum = false;
-  bool rss = false;          // hardware RSS active with our key (else the stack dispatches in software)
-  uint16_t reta_size = 0;    // the device's redirection table size when rss
-  std::string rss_note;      // why RSS is not used, when it was asked for
+  bool rss = false;        // hardware RSS active with our key (else the stack dispatches in software)
+  uint16_t reta_size = 0;  // the device's redirection table size when rss
+  std::string rss_note;    // why RSS is not used, when it was asked for
   bool link_up = false;
   uint32_t link_speed_mbps = 0;
   std::string Describe() const;  // one line for start-up reports

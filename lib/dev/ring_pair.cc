@@ -25,10 +25,8 @@ absl::StatusOr<RingPair> CreateRingPair(const std::string& name, uint16_t queues
     }
   }
   // Port A receives what B sends (ring ba) and sends into ring ab, which B receives.
-  int a = rte_eth_from_rings(absl::StrCat(name, "_a").c_str(), ba.data(), queues, ab.data(), queues,
-                             rte_socket_id());
-  int b = rte_eth_from_rings(absl::StrCat(name, "_b").c_str(), ab.data(), queues, ba.data(), queues,
-                             rte_socket_id());
+  int a = rte_eth_from_rings(absl::StrCat(name, "_a").c_str(), ba.data(), queues, ab.data(), queues, rte_socket_id());
+  int b = rte_eth_from_rings(absl::StrCat(name, "_b").c_str(), ab.data(), queues, ba.data(), queues, rte_socket_id());
   if (a < 0 || b < 0) {
     return absl::InternalError(absl::StrFormat("rte_eth_from_rings(%s): %s", name, rte_strerror(rte_errno)));
   }

@@ -46,8 +46,8 @@ absl::StatusOr<Ipv4Prefix> ParseIpv4Prefix(absl::string_view s) {
   if (!a.ok()) return a.status();
   int len = 0;
   absl::string_view ls = s.substr(slash + 1);
-  if (ls.empty() || ls.find_first_not_of("0123456789") != absl::string_view::npos ||
-      !absl::SimpleAtoi(ls, &len) || len < 1 || len > 32) {
+  if (ls.empty() || ls.find_first_not_of("0123456789") != absl::string_view::npos || !absl::SimpleAtoi(ls, &len) ||
+      len < 1 || len > 32) {
     return absl::InvalidArgumentError(absl::StrCat("'", s, "' has a bad prefix length (expected 1..32)"));
   }
   return Ipv4Prefix{*a, len};

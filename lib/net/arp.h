@@ -16,7 +16,7 @@ inline constexpr uint16_t kArpOpReply = 2;
 
 struct ArpPacket {
   uint16_t op = 0;
-  MacAddr sha;  // sender hardware address
+  MacAddr sha;   // sender hardware address
   Ipv4Addr spa;  // sender protocol address
   MacAddr tha;
   Ipv4Addr tpa;

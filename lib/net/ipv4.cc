@@ -6,9 +6,7 @@
 
 namespace synack {
 
-Parsed<Ipv4Packet> ParseIpv4(ConstBytes data, ChecksumState cksum) {
-  return ParseIpv4(data, data.size(), cksum);
-}
+Parsed<Ipv4Packet> ParseIpv4(ConstBytes data, ChecksumState cksum) { return ParseIpv4(data, data.size(), cksum); }
 
 Parsed<Ipv4Packet> ParseIpv4(ConstBytes data, size_t available, ChecksumState cksum) {
   if (available < data.size()) available = data.size();

@@ -20,11 +20,11 @@ namespace synack {
 class NeighborCache {
  public:
   struct Config {
-    uint32_t capacity = 1024;         // entries
-    uint32_t max_pending = 8;         // packets waiting per INCOMPLETE entry
+    uint32_t capacity = 1024;  // entries
+    uint32_t max_pending = 8;  // packets waiting per INCOMPLETE entry
     Duration reachable_time = Duration::Seconds(60);
     Duration retry_interval = Duration::Seconds(1);
-    uint32_t max_requests = 3;        // unanswered requests before giving up
+    uint32_t max_requests = 3;  // unanswered requests before giving up
   };
 
   enum class EnqueueResult : uint8_t {
@@ -54,8 +54,7 @@ class NeighborCache {
   // Drives retries and expiry: re-sends requests for INCOMPLETE and STALE entries every
   // `retry_interval` via `send_request`; after `max_requests` unanswered requests removes the entry,
   // handing its waiting packets to `unresolved` (which drops and counts them).
-  void Poll(Instant now, absl::FunctionRef<void(Ipv4Addr)> send_request,
-            absl::FunctionRef<void(Mbuf&&)> unresolved);
+  void Poll(Instant now, absl::FunctionRef<void(Ipv4Addr)> send_request, absl::FunctionRef<void(Mbuf&&)> unresolved);
 
   size_t size() const { return index_.size(); }
   size_t pending_packets() const { return pending_total_; }
@@ -66,9 +65,9 @@ class NeighborCache {
     Ipv4Addr ip;
     MacAddr mac;
     State state = State::kFree;
-    uint32_t requests = 0;   // requests sent since the last confirmation
-    Instant confirmed_at;    // REACHABLE/STALE
-    Instant next_request;    // INCOMPLETE/STALE
+    uint32_t requests = 0;  // requests sent since the last confirmation
+    Instant confirmed_at;   // REACHABLE/STALE
+    Instant next_request;   // INCOMPLETE/STALE
     uint32_t pending_head = 0;
     uint32_t pending_count = 0;
   };

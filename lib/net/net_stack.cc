@@ -197,7 +197,8 @@ void NetStack::HandleIcmp(Instant now, Mbuf&& frame, const EthernetFrame& eth, c
   if (icmp->type == kIcmpDestUnreachable) {
     Parsed<IcmpError> err = ParseIcmpError(*icmp);
     if (!err.ok()) return Discard(std::move(m), err.error());
-    if (ip.dst != config_.local.addr || err->src != config_.local.addr || err->protocol != kIpProtoTcp || tcp_ == nullptr) {
+    if (ip.dst != config_.local.addr || err->src != config_.local.addr || err->protocol != kIpProtoTcp ||
+        tcp_ == nullptr) {
       return Discard(std::move(m), Drop::kIcmpErrorNotOurs);
     }
     ++counters_.icmp_errors_rx;

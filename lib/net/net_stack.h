@@ -24,9 +24,9 @@
 namespace synack {
 
 struct NetConfig {
-  Ipv4Prefix local;                 // our address and its subnet
-  std::optional<Ipv4Addr> gateway;  // next hop for off-link destinations
-  MacAddr mac;                      // the port's MAC
+  Ipv4Prefix local;                  // our address and its subnet
+  std::optional<Ipv4Addr> gateway;   // next hop for off-link destinations
+  MacAddr mac;                       // the port's MAC
   bool tx_ip_cksum_offload = false;  // the device fills IPv4 header checksums
   NeighborCache::Config arp;
   uint32_t outbox_capacity = 1024;

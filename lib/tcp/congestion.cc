@@ -16,8 +16,10 @@ void SlowStart(CcWindow& w, uint32_t acked, uint32_t mss) {
 
 const char* CongestionAlgorithmName(CongestionAlgorithm a) {
   switch (a) {
-    case CongestionAlgorithm::kNewReno: return "newreno";
-    case CongestionAlgorithm::kCubic: return "cubic";
+    case CongestionAlgorithm::kNewReno:
+      return "newreno";
+    case CongestionAlgorithm::kCubic:
+      return "cubic";
   }
   return "?";
 }

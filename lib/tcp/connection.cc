@@ -15,29 +15,46 @@ uint32_t MsClock(Instant now) { return static_cast<uint32_t>(now.ns() / 1000000)
 
 const char* StateName(TcpState s) {
   switch (s) {
-    case TcpState::kClosed: return "CLOSED";
-    case TcpState::kListen: return "LISTEN";
-    case TcpState::kSynSent: return "SYN-SENT";
-    case TcpState::kSynReceived: return "SYN-RECEIVED";
-    case TcpState::kEstablished: return "ESTABLISHED";
-    case TcpState::kFinWait1: return "FIN-WAIT-1";
-    case TcpState::kFinWait2: return "FIN-WAIT-2";
-    case TcpState::kCloseWait: return "CLOSE-WAIT";
-    case TcpState::kClosing: return "CLOSING";
-    case TcpState::kLastAck: return "LAST-ACK";
-    case TcpState::kTimeWait: return "TIME-WAIT";
+    case TcpState::kClosed:
+      return "CLOSED";
+    case TcpState::kListen:
+      return "LISTEN";
+    case TcpState::kSynSent:
+      return "SYN-SENT";
+    case TcpState::kSynReceived:
+      return "SYN-RECEIVED";
+    case TcpState::kEstablished:
+      return "ESTABLISHED";
+    case TcpState::kFinWait1:
+      return "FIN-WAIT-1";
+    case TcpState::kFinWait2:
+      return "FIN-WAIT-2";
+    case TcpState::kCloseWait:
+      return "CLOSE-WAIT";
+    case TcpState::kClosing:
+      return "CLOSING";
+    case TcpState::kLastAck:
+      return "LAST-ACK";
+    case TcpState::kTimeWait:
+      return "TIME-WAIT";
   }
   return "?";
 }
 
 const char* ErrorName(TcpError e) {
   switch (e) {
-    case TcpError::kNone: return "none";
-    case TcpError::kRefused: return "connection refused";
-    case TcpError::kReset: return "connection reset";
-    case TcpError::kTimedOut: return "timed out";
-    case TcpError::kAborted: return "aborted";
-    case TcpError::kUnreachable: return "host unreachable (no ARP reply)";
+    case TcpError::kNone:
+      return "none";
+    case TcpError::kRefused:
+      return "connection refused";
+    case TcpError::kReset:
+      return "connection reset";
+    case TcpError::kTimedOut:
+      return "timed out";
+    case TcpError::kAborted:
+      return "aborted";
+    case TcpError::kUnreachable:
+      return "host unreachable (no ARP reply)";
   }
   return "?";
 }
@@ -82,7 +99,8 @@ void TcpConnection::Finish(TcpError e, TcpOutput& out) {
   out.events |= tcp_events::kClosed;
   out.error = e;
   if (e == TcpError::kTimedOut) ++ctx_.counters->timeouts;
-  rto_deadline_ = pto_deadline_ = persist_deadline_ = delack_deadline_ = keepalive_deadline_ = close_deadline_ = Instant::Never();
+  rto_deadline_ = pto_deadline_ = persist_deadline_ = delack_deadline_ = keepalive_deadline_ = close_deadline_ =
+      Instant::Never();
 }
 
 void TcpConnection::EnterTimeWait(Instant now, TcpOutput& out) {
@@ -167,7 +185,8 @@ void TcpConnection::AcceptCookie(Instant now, const CookieSyn& cookie, const Tcp
   syn.options.mss = cookie.mss;
   syn.options.window_scale = cookie.peer_wscale;
   syn.options.sack_permitted = cookie.sack_permitted;
-  if (cookie.timestamps && ack.options.timestamps) syn.options.timestamps = TcpTimestamps{ack.options.timestamps->tsval, 0};
+  if (cookie.timestamps && ack.options.timestamps)
+    syn.options.timestamps = TcpTimestamps{ack.options.timestamps->tsval, 0};
   NegotiateOptions(syn);
   if (ts_enabled_) {
     ts_recent_ = ack.options.timestamps->tsval;
@@ -221,7 +240,7 @@ bool TcpConnection::OnIcmpUnreachable(Instant now, uint8_t code, uint16_t next_h
     return false;
   }
   switch (code) {
-    case 4: {  // fragmentation needed (RFC 1191)
+    case 4: {                            // fragmentation needed (RFC 1191)
       if (!synchronized()) return true;  // the SYN itself is small; nothing to resend
       const uint16_t before = snd_mss_;
       set_path_mtu(next_hop_mtu != 0 ? next_hop_mtu : 576);  // an old router that did not say: 576
@@ -568,8 +587,8 @@ uint32_t TcpConnection::ProcessSackBlocks(const TcpSegment& seg) {
     }
     // D-SACK (RFC 2883): a first block below the cumulative ACK, or inside the second block, reports
     // a duplicate the peer received — one of our retransmissions was not needed.
-    if (i == 0 && (b.right <= seg.ack ||
-                   (seg.options.sack_count > 1 && seg.options.sack[1].left <= b.left && b.right <= seg.options.sack[1].right))) {
+    if (i == 0 && (b.right <= seg.ack || (seg.options.sack_count > 1 && seg.options.sack[1].left <= b.left &&
+                                          b.right <= seg.options.sack[1].right))) {
       ++ctx_.counters->dsacks_received;
       continue;
     }
@@ -596,7 +615,8 @@ bool TcpConnection::IsLostAtUna() const {
   // ranges, SACKed above it.
   const SeqRanges& sacked_ranges = sacked();
   const uint32_t thresh = DupThresh();
-  return sacked_ranges.BytesAbove(snd_una_) > (thresh - 1) * snd_mss_ || static_cast<uint32_t>(sacked_ranges.count()) >= thresh;
+  return sacked_ranges.BytesAbove(snd_una_) > (thresh - 1) * snd_mss_ ||
+         static_cast<uint32_t>(sacked_ranges.count()) >= thresh;
 }
 
 void TcpConnection::UpdateLostPoint() {
@@ -623,9 +643,10 @@ uint32_t TcpConnection::Pipe() const {
   const uint32_t fl = flight();
   // (Outside recovery NewReno uses the plain flight; limited transmit adds to the window instead.)
   const SeqRanges& sk = this->sacked();
-  const uint32_t sacked = sack_enabled_                     ? sk.BytesAbove(snd_una_)
-                          : recovery_ == Recovery::kOpen ? 0
-                                                         : static_cast<uint32_t>(std::min<uint64_t>(uint64_t{dupacks_} * snd_mss_, fl));
+  const uint32_t sacked = sack_enabled_ ? sk.BytesAbove(snd_una_)
+                          : recovery_ == Recovery::kOpen
+                              ? 0
+                              : static_cast<uint32_t>(std::min<uint64_t>(uint64_t{dupacks_} * snd_mss_, fl));
   const uint32_t unsacked = fl - std::min(sacked, fl);
   if (recovery_ == Recovery::kOpen) return unsacked;
   const SeqNum from = SeqMax(snd_una_, high_rxt_);
@@ -710,7 +731,8 @@ void TcpConnection::OnAckCongestion(Instant now, const TcpSegment& seg, uint32_t
         // is lost (what RACK would conclude from the send times; RFC 8985 7.4).
         const bool probe_shows_loss = tlp_out_ && sack_enabled_ && newly_sacked > 0;
         if (dupacks_ >= thresh || (sack_enabled_ && IsLostAtUna()) || probe_shows_loss) {
-          if (dupacks_ < 3 && !(sack_enabled_ && sacked().BytesAbove(snd_una_) > 2u * mss)) ++ctx_.counters->early_retransmits;
+          if (dupacks_ < 3 && !(sack_enabled_ && sacked().BytesAbove(snd_una_) > 2u * mss))
+            ++ctx_.counters->early_retransmits;
           EnterFastRecovery(now);
         }
       }
@@ -795,7 +817,8 @@ bool TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& o
     return false;
   }
   // The peer's segment size, for the delayed-ACK rule (the largest seen, capped at our MSS; as Linux).
-  if (seg.payload_len > rcv_mss_) rcv_mss_ = static_cast<uint16_t>(std::min<uint32_t>(seg.payload_len, ctx_.config->mss));
+  if (seg.payload_len > rcv_mss_)
+    rcv_mss_ = static_cast<uint16_t>(std::min<uint32_t>(seg.payload_len, ctx_.config->mss));
   if (seg_end <= rcv_nxt_) {
     // Everything in it was received before (a spurious retransmission, or our ACK was lost): ACK at
     // once and report the duplicate (RFC 2883).
@@ -837,7 +860,8 @@ bool TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& o
   const uint32_t len = std::min(seg.payload_len - skip, room);
   if (len == 0) return true;
   if (mem.cost == RxMem::kNoRoom || uint64_t{mem.held} + mem.cost > limit) {
-    if (mem.cost != RxMem::kNoRoom && !out_of_order().empty() && uint64_t{mem.held} - mem.ooo_held + mem.cost <= limit) {
+    if (mem.cost != RxMem::kNoRoom && !out_of_order().empty() &&
+        uint64_t{mem.held} - mem.ooo_held + mem.cost <= limit) {
       // Out-of-order data filled the budget and now blocks the very data that would let the stream
       // move on: give it up (RFC 2018 allows reneging; the peer still has it) and take this.
       PruneOutOfOrder(out);
@@ -953,7 +977,9 @@ TimeWaitEntry TcpConnection::ToTimeWait() const {
   return tw;
 }
 
-bool TcpConnection::TimeWaitAcceptsSyn(const TcpSegment& syn) const { return synack::TimeWaitAcceptsSyn(ToTimeWait(), syn); }
+bool TcpConnection::TimeWaitAcceptsSyn(const TcpSegment& syn) const {
+  return synack::TimeWaitAcceptsSyn(ToTimeWait(), syn);
+}
 
 bool TimeWaitAcceptsSyn(const TimeWaitEntry& tw, const TcpSegment& syn) {
   if (tw.ts_enabled && syn.options.timestamps) {
@@ -962,8 +988,8 @@ bool TimeWaitAcceptsSyn(const TimeWaitEntry& tw, const TcpSegment& syn) {
   return syn.seq > tw.rcv_nxt;
 }
 
-bool TimeWaitInput(TimeWaitEntry& tw, Instant now, const TcpSegment& seg, const TcpConfig& config, TcpCounters& counters,
-                   TcpOutput& out) {
+bool TimeWaitInput(TimeWaitEntry& tw, Instant now, const TcpSegment& seg, const TcpConfig& config,
+                   TcpCounters& counters, TcpOutput& out) {
   if (seg.rst()) {
     // RFC 1337: a RST must not cut TIME-WAIT short (TIME-WAIT assassination).
     ++counters.resets_in;
@@ -1067,7 +1093,8 @@ void TcpConnection::Abort(Instant now, TcpOutput& out) {
 // Timers
 
 Instant TcpConnection::NextDeadline() const {
-  return std::min({rto_deadline_, pto_deadline_, persist_deadline_, delack_deadline_, keepalive_deadline_, close_deadline_});
+  return std::min(
+      {rto_deadline_, pto_deadline_, persist_deadline_, delack_deadline_, keepalive_deadline_, close_deadline_});
 }
 
 void TcpConnection::ArmPto(Instant now) {
@@ -1080,7 +1107,8 @@ void TcpConnection::ArmPto(Instant now) {
   // 10 ms (as Linux) and never beyond the RTO.
   const Duration srtt = rto_.srtt();
   Duration pto = std::max(srtt * 2, Duration::Milliseconds(10));
-  if (flight() <= snd_mss_) pto = std::max(pto, srtt + Duration::Nanoseconds(srtt.ns() / 2) + Duration::Milliseconds(200));
+  if (flight() <= snd_mss_)
+    pto = std::max(pto, srtt + Duration::Nanoseconds(srtt.ns() / 2) + Duration::Milliseconds(200));
   const Instant at = now + pto;
   if (at < rto_deadline_) pto_deadline_ = at;
 }
@@ -1373,7 +1401,8 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
   for (int guard = 0; snd_nxt_ < end && !fin_sent_ && guard < 65536; ++guard) {
     if (!(snd_nxt_ < wnd_end)) break;
     const uint32_t seg_max = SegmentPayloadMax();
-    uint32_t len = std::min({static_cast<uint32_t>(end - snd_nxt_), static_cast<uint32_t>(wnd_end - snd_nxt_), seg_max});
+    uint32_t len =
+        std::min({static_cast<uint32_t>(end - snd_nxt_), static_cast<uint32_t>(wnd_end - snd_nxt_), seg_max});
     const bool last = snd_nxt_ + len == end;
     if (recovery_ == Recovery::kFast) {
       if (prr_allowance_ == 0) break;

@@ -32,8 +32,8 @@
 #include "lib/tcp/congestion.h"
 #include "lib/tcp/loss_state.h"
 #include "lib/tcp/rto.h"
-#include "lib/tcp/seq_ranges.h"
 #include "lib/tcp/segment.h"
+#include "lib/tcp/seq_ranges.h"
 #include "lib/tcp/syn_cookie.h"
 
 namespace synack {
@@ -43,7 +43,7 @@ namespace synack {
 // count them; by default it compiles to nothing.
 #ifndef SYNACK_TRACE_TRANSITION
 #define SYNACK_TRACE_TRANSITION(local_port, remote_port, from, to) \
-  do {                                                              \
+  do {                                                             \
   } while (0)
 #endif
 
@@ -66,10 +66,10 @@ const char* StateName(TcpState s);  // "SYN-SENT", "TIME-WAIT", ...
 // Why a connection ended (what the application is told).
 enum class TcpError : uint8_t {
   kNone,
-  kRefused,   // RST in answer to our SYN
-  kReset,     // RST in a synchronized state
-  kTimedOut,  // retransmissions, SYN retries or keepalive probes exhausted
-  kAborted,   // the application aborted (we sent RST)
+  kRefused,      // RST in answer to our SYN
+  kReset,        // RST in a synchronized state
+  kTimedOut,     // retransmissions, SYN retries or keepalive probes exhausted
+  kAborted,      // the application aborted (we sent RST)
   kUnreachable,  // the next hop never answered ARP: no host at that address
 };
 const char* ErrorName(TcpError e);
@@ -77,16 +77,16 @@ const char* ErrorName(TcpError e);
 inline constexpr uint16_t kTimestampsOptionBytes = 12;  // NOP,NOP,TS on every segment
 
 struct TcpConfig {
-  uint16_t mss = 1460;                 // advertised; also the cap on what we send
+  uint16_t mss = 1460;  // advertised; also the cap on what we send
   // Floor of the payload per segment whatever MSS the peer announced (Linux's tcp_min_snd_mss is 48):
   // an MSS option of 0, or one smaller than our option overhead, cannot make us send empty or tiny
   // segments. Clamped to [1, mss].
   uint16_t min_snd_mss = 48;
-  uint8_t window_scale = 7;            // our shift (RFC 7323), used when the peer offers scaling too
-  bool timestamps = true;              // offer RFC 7323 timestamps
-  bool sack_permitted = true;          // offer SACK-permitted (blocks are not generated yet)
-  uint32_t rcv_buffer = 256 * 1024;    // bytes the receive side holds; the advertised window follows it
-  uint32_t snd_buffer = 256 * 1024;    // bytes the send side accepts from the application
+  uint8_t window_scale = 7;          // our shift (RFC 7323), used when the peer offers scaling too
+  bool timestamps = true;            // offer RFC 7323 timestamps
+  bool sack_permitted = true;        // offer SACK-permitted (blocks are not generated yet)
+  uint32_t rcv_buffer = 256 * 1024;  // bytes the receive side holds; the advertised window follows it
+  uint32_t snd_buffer = 256 * 1024;  // bytes the send side accepts from the application
   // Memory (mbuf truesize, not payload bytes) the receive side may pin; 0: twice rcv_buffer. A peer
   // whose segments cost far more memory than they carry sees the window shrink, then its payload
   // dropped (rcv_mem_dropped) — never the pool drained.
@@ -98,13 +98,13 @@ struct TcpConfig {
   uint32_t initial_cwnd_segments = 10;  // RFC 6928
   bool nodelay = false;                 // true: no Nagle (RFC 9293 3.7.4) — send small segments at once
   uint32_t quickacks = 16;              // data segments ACKed at once while a connection starts
-  int syn_retries = 6;                 // SYN retransmissions before connect() times out
-  int synack_retries = 5;              // SYN-ACK retransmissions before a half-open connection goes
-  int max_retransmits = 15;            // data/FIN retransmissions before the connection times out;
-                                       // also unanswered zero-window probes before it gives up
+  int syn_retries = 6;                  // SYN retransmissions before connect() times out
+  int synack_retries = 5;               // SYN-ACK retransmissions before a half-open connection goes
+  int max_retransmits = 15;             // data/FIN retransmissions before the connection times out;
+                                        // also unanswered zero-window probes before it gives up
   // At most one challenge ACK (RFC 5961) per connection per interval (Linux's tcp_invalid_ratelimit).
   Duration challenge_ack_interval = Duration::Milliseconds(500);
-  Duration msl = Duration::Seconds(30);            // TIME-WAIT lasts 2*MSL
+  Duration msl = Duration::Seconds(30);  // TIME-WAIT lasts 2*MSL
   Duration delayed_ack = Duration::Milliseconds(40);
   Duration fin_wait2_timeout = Duration::Seconds(60);  // for connections the application closed
   bool keepalive = false;
@@ -153,48 +153,50 @@ class ChallengeAckLimiter {
   Instant window_start_;
 };
 
-#define SYNACK_TCP_COUNTERS(X)                              \
-  X(segments_in)                                                                                     \
-  X(segments_out)                                                                                    \
-  X(retransmits)                                                                                     \
-  X(syn_retransmits)                                                                                 \
-  X(unacceptable)                 /* failed the sequence test (answered with ACK unless RST) */      \
-  X(no_ack_flag)                  /* synchronized state, ACK bit off: dropped */                     \
-  X(ack_too_new)                  /* SEG.ACK > SND.NXT */                                            \
-  X(ack_too_old)                  /* SEG.ACK below SND.UNA - MAX.SND.WND (RFC 5961 5.2) */           \
-  X(challenge_acks)                                                                                  \
-  X(challenge_acks_suppressed)                                                                       \
-  X(resets_in)                                                                                       \
-  X(resets_out)                                                                                      \
-  X(out_of_order_dropped)                                                                            \
-  X(delayed_acks)                                                                                    \
-  X(keepalive_probes)                                                                                \
-  X(persist_probes)                                                                                  \
-  X(persist_timeouts)             /* zero-window probes went unanswered max_retransmits times: RST */ \
-  X(challenge_acks_conn_limited)  /* the connection sent one less than an interval ago */            \
-  X(oow_acks_limited)             /* no ACK for a data-less out-of-window segment: sent one recently */\
-  X(rcv_mem_dropped)              /* in-window payload dropped: over the connection's memory budget */ \
-  X(abort_on_data)                /* new data after the application closed: RST */                   \
-  X(fast_retransmits)             /* retransmissions by fast retransmit / SACK recovery */            \
-  X(fast_recoveries)              /* entries into fast recovery */                                    \
-  X(rto_recoveries)               /* RTOs with data outstanding: loss window, go-back-N */            \
-  X(ooo_segments)                 /* out-of-order segments kept for reassembly */                     \
-  X(ooo_dropped)                  /* out-of-order segments not kept (range capacity) */               \
-  X(dup_segments)                 /* segments entirely received before (answered with D-SACK) */      \
-  X(dsacks_sent)                                                                                      \
-  X(dsacks_received)              /* the peer reported a duplicate: a retransmission was spurious */  \
-  X(sack_blocks_ignored)          /* SACK blocks outside SND.UNA..SND.NXT, or no room to track them */\
-  X(paws_dropped)                 /* RFC 7323 PAWS: an old timestamp */                               \
-  X(ooo_pruned)                   /* out-of-order data given up under memory pressure */              \
-  X(loss_state_exhausted)         /* needed SACK/out-of-order state, the engine's pool had none */     \
-  X(tlp_probes)                   /* tail loss probes sent (RFC 8985 7) */                            \
-  X(early_retransmits)            /* fast retransmits with fewer than 3 duplicates (RFC 5827) */      \
-  X(sack_recoveries)              /* fast recoveries driven by the SACK scoreboard */                 \
-  X(lost_retransmits)             /* retransmissions found lost by SACKs for data sent after them */  \
-  X(pmtu_reductions)              /* ICMP fragmentation needed lowered the send MSS */               \
-  X(icmp_hard_errors)             /* protocol/port unreachable ended a connection in SYN-SENT */      \
-  X(icmp_ignored)                 /* ICMP errors quoting a sequence number not in flight (RFC 5927) */                /* new data after the application closed: RST */                   \
-  X(timeouts)                                                                                        \
+#define SYNACK_TCP_COUNTERS(X)                                                                                       \
+  X(segments_in)                                                                                                     \
+  X(segments_out)                                                                                                    \
+  X(retransmits)                                                                                                     \
+  X(syn_retransmits)                                                                                                 \
+  X(unacceptable) /* failed the sequence test (answered with ACK unless RST) */                                      \
+  X(no_ack_flag)  /* synchronized state, ACK bit off: dropped */                                                     \
+  X(ack_too_new)  /* SEG.ACK > SND.NXT */                                                                            \
+  X(ack_too_old)  /* SEG.ACK below SND.UNA - MAX.SND.WND (RFC 5961 5.2) */                                           \
+  X(challenge_acks)                                                                                                  \
+  X(challenge_acks_suppressed)                                                                                       \
+  X(resets_in)                                                                                                       \
+  X(resets_out)                                                                                                      \
+  X(out_of_order_dropped)                                                                                            \
+  X(delayed_acks)                                                                                                    \
+  X(keepalive_probes)                                                                                                \
+  X(persist_probes)                                                                                                  \
+  X(persist_timeouts)            /* zero-window probes went unanswered max_retransmits times: RST */                 \
+  X(challenge_acks_conn_limited) /* the connection sent one less than an interval ago */                             \
+  X(oow_acks_limited)            /* no ACK for a data-less out-of-window segment: sent one recently */               \
+  X(rcv_mem_dropped)             /* in-window payload dropped: over the connection's memory budget */                \
+  X(abort_on_data)               /* new data after the application closed: RST */                                    \
+  X(fast_retransmits)            /* retransmissions by fast retransmit / SACK recovery */                            \
+  X(fast_recoveries)             /* entries into fast recovery */                                                    \
+  X(rto_recoveries)              /* RTOs with data outstanding: loss window, go-back-N */                            \
+  X(ooo_segments)                /* out-of-order segments kept for reassembly */                                     \
+  X(ooo_dropped)                 /* out-of-order segments not kept (range capacity) */                               \
+  X(dup_segments)                /* segments entirely received before (answered with D-SACK) */                      \
+  X(dsacks_sent)                                                                                                     \
+  X(dsacks_received)      /* the peer reported a duplicate: a retransmission was spurious */                         \
+  X(sack_blocks_ignored)  /* SACK blocks outside SND.UNA..SND.NXT, or no room to track them */                       \
+  X(paws_dropped)         /* RFC 7323 PAWS: an old timestamp */                                                      \
+  X(ooo_pruned)           /* out-of-order data given up under memory pressure */                                     \
+  X(loss_state_exhausted) /* needed SACK/out-of-order state, the engine's pool had none */                           \
+  X(tlp_probes)           /* tail loss probes sent (RFC 8985 7) */                                                   \
+  X(early_retransmits)    /* fast retransmits with fewer than 3 duplicates (RFC 5827) */                             \
+  X(sack_recoveries)      /* fast recoveries driven by the SACK scoreboard */                                        \
+  X(lost_retransmits)     /* retransmissions found lost by SACKs for data sent after them */                         \
+  X(pmtu_reductions)      /* ICMP fragmentation needed lowered the send MSS */                                       \
+  X(icmp_hard_errors)     /* protocol/port unreachable ended a connection in SYN-SENT */                             \
+  X(icmp_ignored)                                                                                                    \
+  /* ICMP errors quoting a sequence number not in flight (RFC 5927) */ /* new data after the application closed: RST \
+                                                                        */                                           \
+  X(timeouts)                                                                                                        \
   X(rtt_samples)
 
 struct TcpCounters {
@@ -237,14 +239,14 @@ struct OutSegment {
 };
 
 namespace tcp_events {
-inline constexpr uint32_t kConnected = 1u << 0;   // reached ESTABLISHED
-inline constexpr uint32_t kReadable = 1u << 1;    // new in-order data (see TcpOutput::deliver_*)
-inline constexpr uint32_t kPeerFin = 1u << 2;     // the peer finished sending
-inline constexpr uint32_t kWritable = 1u << 3;    // send buffer space was freed
-inline constexpr uint32_t kClosed = 1u << 4;      // reached CLOSED (error says why) — release the connection
-inline constexpr uint32_t kTimeWait = 1u << 5;    // entered TIME-WAIT (may move to a compact entry)
-inline constexpr uint32_t kAcked = 1u << 6;       // SND.UNA advanced by `acked` bytes: free them
-inline constexpr uint32_t kReuseSyn = 1u << 7;    // TIME-WAIT ended by a safely newer SYN: hand it to the listener
+inline constexpr uint32_t kConnected = 1u << 0;  // reached ESTABLISHED
+inline constexpr uint32_t kReadable = 1u << 1;   // new in-order data (see TcpOutput::deliver_*)
+inline constexpr uint32_t kPeerFin = 1u << 2;    // the peer finished sending
+inline constexpr uint32_t kWritable = 1u << 3;   // send buffer space was freed
+inline constexpr uint32_t kClosed = 1u << 4;     // reached CLOSED (error says why) — release the connection
+inline constexpr uint32_t kTimeWait = 1u << 5;   // entered TIME-WAIT (may move to a compact entry)
+inline constexpr uint32_t kAcked = 1u << 6;      // SND.UNA advanced by `acked` bytes: free them
+inline constexpr uint32_t kReuseSyn = 1u << 7;   // TIME-WAIT ended by a safely newer SYN: hand it to the listener
 }  // namespace tcp_events
 
 // What one call produced. Reused by the caller (Clear() keeps capacity): no allocation per packet.
@@ -254,7 +256,7 @@ struct TcpOutput {
   TcpError error = TcpError::kNone;
   uint32_t deliver_offset = 0;  // accepted payload: bytes [offset, offset+len) of the input segment's payload
   uint32_t deliver_len = 0;
-  uint32_t acked = 0;           // send-buffer bytes acknowledged by this input (drop them from the front)
+  uint32_t acked = 0;  // send-buffer bytes acknowledged by this input (drop them from the front)
   // Out-of-order payload to keep: bytes [ooo_offset, ooo_offset + ooo_len) of the input segment's
   // payload, at sequence ooo_seq, until the gap before them fills.
   uint32_t ooo_offset = 0;
@@ -278,10 +280,10 @@ struct TcpOutput {
 // A TIME-WAIT connection in compact form (RFC 9293 3.10.7.4 TIME-WAIT rules need only this much):
 // what the table keeps once the full connection is released. 28 bytes plus the table's 4-tuple key.
 struct TimeWaitEntry {
-  SeqNum snd_nxt;      // our sequence number for ACKs (after our FIN)
-  SeqNum rcv_nxt;      // after the peer's FIN
+  SeqNum snd_nxt;  // our sequence number for ACKs (after our FIN)
+  SeqNum rcv_nxt;  // after the peer's FIN
   uint32_t ts_recent = 0;
-  Instant expires;     // 2*MSL after the last FIN
+  Instant expires;  // 2*MSL after the last FIN
   uint16_t local_port = 0;
   uint16_t remote_port = 0;
   uint16_t window = 0;  // last advertised (unscaled as on the wire)
@@ -294,15 +296,15 @@ struct TcpInfo {
   CongestionAlgorithm congestion = CongestionAlgorithm::kCubic;
   bool in_recovery = false;  // fast recovery or RTO loss recovery
   uint16_t snd_mss = 0;
-  uint16_t rcv_mss = 0;      // estimated from the peer's segments
-  uint32_t cwnd = 0;         // bytes
-  uint32_t ssthresh = 0;     // bytes (UINT32_MAX before the first loss)
-  uint32_t flight = 0;       // SND.NXT - SND.UNA
-  uint32_t sacked = 0;       // bytes the peer SACKed above SND.UNA
+  uint16_t rcv_mss = 0;   // estimated from the peer's segments
+  uint32_t cwnd = 0;      // bytes
+  uint32_t ssthresh = 0;  // bytes (UINT32_MAX before the first loss)
+  uint32_t flight = 0;    // SND.NXT - SND.UNA
+  uint32_t sacked = 0;    // bytes the peer SACKed above SND.UNA
   uint32_t snd_wnd = 0;
   uint32_t rcv_wnd = 0;
   uint32_t unread = 0;
-  uint32_t ooo_bytes = 0;    // kept out of order
+  uint32_t ooo_bytes = 0;  // kept out of order
   Duration srtt;
   Duration rttvar;
   Duration rto;
@@ -451,8 +453,8 @@ class TcpConnection {
   // SACK blocks of an ACK into the scoreboard; returns the bytes newly SACKed.
   uint32_t ProcessSackBlocks(const TcpSegment& seg);
   // Congestion control and loss recovery for one acceptable ACK.
-  void OnAckCongestion(Instant now, const TcpSegment& seg, uint32_t acked, uint32_t newly_sacked, uint32_t flight_before,
-                       bool window_changed);
+  void OnAckCongestion(Instant now, const TcpSegment& seg, uint32_t acked, uint32_t newly_sacked,
+                       uint32_t flight_before, bool window_changed);
   void EnterFastRecovery(Instant now);
   void UpdateLostPoint();
   uint32_t Pipe() const;
@@ -482,8 +484,8 @@ class TcpConnection {
   void SendAck(Instant now, TcpOutput& out);
   void SendChallengeAck(Instant now, TcpOutput& out);
   void SendRst(Instant now, SeqNum seq, TcpOutput& out);
-  void SendSyn(Instant now, TcpOutput& out);  // SYN or SYN-ACK by state
-  void Output(Instant now, TcpOutput& out);     // retransmissions in recovery, then new data and FIN
+  void SendSyn(Instant now, TcpOutput& out);     // SYN or SYN-ACK by state
+  void Output(Instant now, TcpOutput& out);      // retransmissions in recovery, then new data and FIN
   void Retransmit(Instant now, TcpOutput& out);  // the retransmission timer fired
   // Emits [seq, seq + len) of the stream (data and, where it falls, the FIN); counts retransmissions.
   void SendRange(Instant now, SeqNum seq, SeqNum end, bool retransmission, TcpOutput& out);
@@ -507,35 +509,35 @@ class TcpConnection {
   TcpContext ctx_;
   TcpState state_ = TcpState::kClosed;
   Endpoint ep_;
-  bool passive_ = false;   // opened from a listener
-  bool app_closed_ = false;  // Close() called: orphaned once the FIN is out
-  bool skip_ts_rtt_ = false;  // opened from a cookie: the handshake ACK's TSecr was rounded, no RTT sample
+  bool passive_ = false;        // opened from a listener
+  bool app_closed_ = false;     // Close() called: orphaned once the FIN is out
+  bool skip_ts_rtt_ = false;    // opened from a cookie: the handshake ACK's TSecr was rounded, no RTT sample
   int8_t synack_retries_ = -1;  // -1: the configured limit
 
   // Send sequence space (RFC 9293 3.3.1).
   SeqNum iss_;
   SeqNum snd_una_;
   SeqNum snd_nxt_;
-  uint32_t snd_wnd_ = 0;   // scaled, bytes
+  uint32_t snd_wnd_ = 0;  // scaled, bytes
   uint32_t max_snd_wnd_ = 0;
   SeqNum snd_wl1_;
   SeqNum snd_wl2_;
-  uint32_t snd_buf_ = 0;   // application bytes queued (from SND.UNA's data position)
+  uint32_t snd_buf_ = 0;  // application bytes queued (from SND.UNA's data position)
   bool fin_queued_ = false;
   bool fin_sent_ = false;
   SeqNum fin_seq_;
-  uint16_t snd_mss_ = kDefaultMss;  // effective payload per segment (EffectiveSendMss)
+  uint16_t snd_mss_ = kDefaultMss;   // effective payload per segment (EffectiveSendMss)
   uint16_t peer_mss_ = kDefaultMss;  // as announced in the peer's SYN
   uint16_t path_mss_ = 0;            // cap from the path MTU (0: none)
-  uint8_t snd_wscale_ = 0;          // shift applied to the peer's window
-  uint8_t rcv_wscale_ = 0;          // shift the peer applies to ours
+  uint8_t snd_wscale_ = 0;           // shift applied to the peer's window
+  uint8_t rcv_wscale_ = 0;           // shift the peer applies to ours
 
   // Receive sequence space.
   SeqNum irs_;
   SeqNum rcv_nxt_;
-  SeqNum rcv_adv_;         // right edge we advertised (never shrunk)
+  SeqNum rcv_adv_;  // right edge we advertised (never shrunk)
   uint32_t rcv_unread_ = 0;
-  uint32_t rcv_mem_ = 0;   // memory the received data pins (as the engine last reported it)
+  uint32_t rcv_mem_ = 0;  // memory the received data pins (as the engine last reported it)
   bool fin_received_ = false;
 
   // Options.
@@ -551,12 +553,12 @@ class TcpConnection {
   CongestionControl cca_;
   CcWindow cc_;
   Recovery recovery_ = Recovery::kOpen;
-  SeqNum recover_;           // RFC 6582: SND.NXT when the last recovery began
-  SeqNum high_rxt_;          // retransmitted up to here in this recovery
-  SeqNum lost_point_;        // unSACKed data below this is deemed lost
+  SeqNum recover_;     // RFC 6582: SND.NXT when the last recovery began
+  SeqNum high_rxt_;    // retransmitted up to here in this recovery
+  SeqNum lost_point_;  // unSACKed data below this is deemed lost
   uint32_t dupacks_ = 0;
-  uint32_t prr_allowance_ = 0;  // bytes PRR lets us send after the last ACK (fast recovery)
-  bool force_rxt_ = false;      // the fast retransmit goes out whatever PRR says
+  uint32_t prr_allowance_ = 0;   // bytes PRR lets us send after the last ACK (fast recovery)
+  bool force_rxt_ = false;       // the fast retransmit goes out whatever PRR says
   bool rxt_mark_valid_ = false;  // rxt_mark_ holds SND.NXT as of this pass's first retransmission
   SeqNum rxt_mark_;
   bool nodelay_ = false;
@@ -573,15 +575,15 @@ class TcpConnection {
   bool syn_retransmitted_ = false;  // RFC 6298 5.7
 
   RtoEstimator rto_;
-  Instant rto_deadline_ = Instant::Never();       // retransmission (SYN, data, FIN)
-  Instant pto_deadline_ = Instant::Never();       // tail loss probe (RFC 8985 7)
-  SeqNum tlp_high_;                               // SND.NXT when the probe went (valid while tlp_out_)
-  bool tlp_out_ = false;                          // a probe is outstanding
+  Instant rto_deadline_ = Instant::Never();  // retransmission (SYN, data, FIN)
+  Instant pto_deadline_ = Instant::Never();  // tail loss probe (RFC 8985 7)
+  SeqNum tlp_high_;                          // SND.NXT when the probe went (valid while tlp_out_)
+  bool tlp_out_ = false;                     // a probe is outstanding
   Instant persist_deadline_ = Instant::Never();
   Instant delack_deadline_ = Instant::Never();
   Instant keepalive_deadline_ = Instant::Never();
-  Instant close_deadline_ = Instant::Never();     // TIME-WAIT 2*MSL, or FIN-WAIT-2 orphan timeout
-  int retries_ = 0;            // consecutive retransmissions of the same data
+  Instant close_deadline_ = Instant::Never();  // TIME-WAIT 2*MSL, or FIN-WAIT-2 orphan timeout
+  int retries_ = 0;                            // consecutive retransmissions of the same data
   int persist_backoff_ = 0;
   int persist_unanswered_ = 0;  // zero-window probes sent since the peer last answered
   Instant last_challenge_ack_ = Instant::FromNanoseconds(INT64_MIN / 2);
@@ -598,8 +600,8 @@ class TcpConnection {
 // an unacceptable segment or an old SYN is ACKed; RSTs are ignored (RFC 1337); a safely newer SYN
 // (sequence above RCV.NXT, or a newer timestamp per RFC 6191) returns true: end TIME-WAIT and give
 // the SYN to the listener. ACKs to send are appended to `out`.
-bool TimeWaitInput(TimeWaitEntry& tw, Instant now, const TcpSegment& seg, const TcpConfig& config, TcpCounters& counters,
-                   TcpOutput& out);
+bool TimeWaitInput(TimeWaitEntry& tw, Instant now, const TcpSegment& seg, const TcpConfig& config,
+                   TcpCounters& counters, TcpOutput& out);
 bool TimeWaitAcceptsSyn(const TimeWaitEntry& tw, const TcpSegment& syn);
 
 // The payload bytes per segment we send: the peer's MSS option (536 when absent) capped at our own

@@ -18,12 +18,12 @@
 namespace synack {
 
 struct LossState {
-  SeqRanges sacked;                // sender: ranges above SND.UNA the peer SACKed
-  SeqRanges ooo;                   // receiver: ranges above RCV.NXT kept by the caller
-  SeqNum last_ooo;                 // start of the most recent out-of-order segment (first SACK block)
-  std::optional<SeqRange> dsack;   // a duplicate to report once (RFC 2883)
-  std::optional<SeqNum> ooo_fin;   // a FIN seen beyond a gap
-  Prr prr;                         // fast recovery pacing
+  SeqRanges sacked;               // sender: ranges above SND.UNA the peer SACKed
+  SeqRanges ooo;                  // receiver: ranges above RCV.NXT kept by the caller
+  SeqNum last_ooo;                // start of the most recent out-of-order segment (first SACK block)
+  std::optional<SeqRange> dsack;  // a duplicate to report once (RFC 2883)
+  std::optional<SeqNum> ooo_fin;  // a FIN seen beyond a gap
+  Prr prr;                        // fast recovery pacing
   bool idle() const { return sacked.empty() && ooo.empty() && !dsack && !ooo_fin; }
 };
 

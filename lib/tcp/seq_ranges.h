@@ -41,9 +41,7 @@ class SeqRanges {
   uint32_t Bytes() const;
   uint32_t BytesAbove(SeqNum seq) const;
   // Bytes covered within [left, right).
-  uint32_t BytesIn(SeqNum left, SeqNum right) const {
-    return left < right ? BytesAbove(left) - BytesAbove(right) : 0;
-  }
+  uint32_t BytesIn(SeqNum left, SeqNum right) const { return left < right ? BytesAbove(left) - BytesAbove(right) : 0; }
   // The highest right edge (meaningful only when not empty).
   SeqNum Highest() const { return r_[n_ - 1].right; }
 

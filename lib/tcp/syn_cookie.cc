@@ -36,8 +36,7 @@ void PutU64(uint8_t* p, uint64_t v) {
 
 }  // namespace
 
-SynCookieJar::SynCookieJar(const std::array<uint8_t, 16>& master, Config config)
-    : master_(master), config_(config) {
+SynCookieJar::SynCookieJar(const std::array<uint8_t, 16>& master, Config config) : master_(master), config_(config) {
   config_.max_age_slots = std::clamp<uint32_t>(config_.max_age_slots, 1, kSlotMask);
   if (config_.slot <= Duration()) config_.slot = Duration::Seconds(64);
 }
@@ -87,8 +86,8 @@ uint32_t SynCookieJar::TupleOffset(const CookieTuple& t) const {
   return static_cast<uint32_t>(SipHash24(master_, in));
 }
 
-uint32_t SynCookieJar::Mac(const std::array<uint8_t, 16>& key, const CookieTuple& t, SeqNum client_isn,
-                           uint64_t slot, uint8_t mss_index) const {
+uint32_t SynCookieJar::Mac(const std::array<uint8_t, 16>& key, const CookieTuple& t, SeqNum client_isn, uint64_t slot,
+                           uint8_t mss_index) const {
   std::array<uint8_t, 25> in;
   PutTuple(in.data(), t);
   StoreBe32(in.data() + 12, client_isn.raw());

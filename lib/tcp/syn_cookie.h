@@ -41,7 +41,7 @@ struct CookieSyn {
   uint16_t mss = kDefaultMss;          // the peer's MSS (from the table)
   std::optional<uint8_t> peer_wscale;  // the peer's window shift, when it offered scaling
   bool sack_permitted = false;
-  bool timestamps = false;             // the handshake used timestamps
+  bool timestamps = false;  // the handshake used timestamps
 };
 
 // What the ACK of a cookie SYN-ACK was found to be: valid; not a cookie of ours (any ACK that is not

@@ -27,7 +27,9 @@ const Ipv4Addr kClientIp = Ipv4Addr::Of(198, 18, 3, 1);
 const Ipv4Addr kServerIp = Ipv4Addr::Of(198, 18, 3, 2);
 constexpr uint16_t kPort = 7;
 
-uint8_t Pattern(uint32_t conn, uint64_t off) { return static_cast<uint8_t>((off * 131 + conn * 7 + (off >> 9)) & 0xff); }
+uint8_t Pattern(uint32_t conn, uint64_t off) {
+  return static_cast<uint8_t>((off * 131 + conn * 7 + (off >> 9)) & 0xff);
+}
 
 testing::RingPorts& Ports() {
   static testing::RingPorts* p = new testing::RingPorts(testing::MakeRingPorts("lossy"));
@@ -36,7 +38,7 @@ testing::RingPorts& Ports() {
 
 struct Profile {
   std::string name;
-  std::string impair;     // --impair spec, applied to both directions (seed varied per direction)
+  std::string impair;  // --impair spec, applied to both directions (seed varied per direction)
   int connections = 200;
   uint32_t bytes = 20000;  // per connection, each way
   CongestionAlgorithm cc = CongestionAlgorithm::kCubic;
@@ -127,7 +129,8 @@ class LossyTest : public ::testing::TestWithParam<Profile> {
           case EventType::kAccepted:
           case EventType::kReadable:
           case EventType::kWritable: {
-            if (testing::EchoAll(tcp, e.conn, backlog_[e.conn.index]) && peer_closed_.contains(e.conn.index)) tcp.Close(e.conn);
+            if (testing::EchoAll(tcp, e.conn, backlog_[e.conn.index]) && peer_closed_.contains(e.conn.index))
+              tcp.Close(e.conn);
             break;
           }
           case EventType::kPeerClosed:
@@ -242,7 +245,8 @@ class LossyTest : public ::testing::TestWithParam<Profile> {
         const FlowKey rev{key->remote, key->local, key->remote_port, key->local_port};
         std::printf("  stuck client %u: sent %llu received %llu\n    client: %s\n    server: %s\n", c.index,
                     static_cast<unsigned long long>(c.sent), static_cast<unsigned long long>(c.received),
-                    describe(TcpLayerTestPeer::FindConnection(client_->tcp(), *key)).c_str(), describe(TcpLayerTestPeer::FindConnection(server_->tcp(), rev)).c_str());
+                    describe(TcpLayerTestPeer::FindConnection(client_->tcp(), *key)).c_str(),
+                    describe(TcpLayerTestPeer::FindConnection(server_->tcp(), rev)).c_str());
       }
     }
     EXPECT_EQ(failed_, 0);
@@ -265,15 +269,16 @@ class LossyTest : public ::testing::TestWithParam<Profile> {
         if (v) impair += std::string(n) + "=" + std::to_string(v) + " ";
       });
     }
-    std::printf("[ %s ] %d connections x %u bytes each way in %.1f s (fake): retransmits %llu+%llu, fast recoveries %llu, "
-                "RTO recoveries %llu, tail loss probes %llu, ooo kept %llu, dsack %llu; link: %s\n",
-                prof.name.c_str(), completed_, prof.bytes, (now_ - start_).seconds(),
-                static_cast<unsigned long long>(cc.retransmits), static_cast<unsigned long long>(sc.retransmits),
-                static_cast<unsigned long long>(cc.fast_recoveries + sc.fast_recoveries),
-                static_cast<unsigned long long>(cc.rto_recoveries + sc.rto_recoveries),
-                static_cast<unsigned long long>(cc.tlp_probes + sc.tlp_probes),
-                static_cast<unsigned long long>(cc.ooo_segments + sc.ooo_segments),
-                static_cast<unsigned long long>(cc.dsacks_sent + sc.dsacks_sent), impair.c_str());
+    std::printf(
+        "[ %s ] %d connections x %u bytes each way in %.1f s (fake): retransmits %llu+%llu, fast recoveries %llu, "
+        "RTO recoveries %llu, tail loss probes %llu, ooo kept %llu, dsack %llu; link: %s\n",
+        prof.name.c_str(), completed_, prof.bytes, (now_ - start_).seconds(),
+        static_cast<unsigned long long>(cc.retransmits), static_cast<unsigned long long>(sc.retransmits),
+        static_cast<unsigned long long>(cc.fast_recoveries + sc.fast_recoveries),
+        static_cast<unsigned long long>(cc.rto_recoveries + sc.rto_recoveries),
+        static_cast<unsigned long long>(cc.tlp_probes + sc.tlp_probes),
+        static_cast<unsigned long long>(cc.ooo_segments + sc.ooo_segments),
+        static_cast<unsigned long long>(cc.dsacks_sent + sc.dsacks_sent), impair.c_str());
     EXPECT_EQ(client_->tcp().counters().ooo_join_mismatch + server_->tcp().counters().ooo_join_mismatch, 0u);
     // Zero-copy TX over the ring pair delivers header + payload segments: every one is received where
     // it lies, none gathered into one buffer.
@@ -284,8 +289,8 @@ class LossyTest : public ::testing::TestWithParam<Profile> {
     EXPECT_GT(sn.rx_chained, 0u);
     if (prof.impair.find("mtu=") != std::string::npos) {
       EXPECT_GT(cc.pmtu_reductions + sc.pmtu_reductions, 0u);
-      std::printf("[ %s ] path MTU: %llu reductions, %llu ICMP sent by the link, %llu frames too big\n", prof.name.c_str(),
-                  static_cast<unsigned long long>(cc.pmtu_reductions + sc.pmtu_reductions),
+      std::printf("[ %s ] path MTU: %llu reductions, %llu ICMP sent by the link, %llu frames too big\n",
+                  prof.name.c_str(), static_cast<unsigned long long>(cc.pmtu_reductions + sc.pmtu_reductions),
                   static_cast<unsigned long long>(ci->counters().icmp_sent + si->counters().icmp_sent),
                   static_cast<unsigned long long>(ci->counters().mtu_dropped + si->counters().mtu_dropped));
     }
@@ -311,15 +316,14 @@ INSTANTIATE_TEST_SUITE_P(
     Impairments, LossyTest,
     ::testing::Values(Profile{"clean", "seed=1"}, Profile{"loss_0_1", "loss=0.1%,seed=2"},
                       Profile{"loss_1", "loss=1%,seed=3"}, Profile{"loss_5", "loss=5%,seed=4"},
-                      Profile{"loss_10", "loss=10%,seed=5", 100},
-                      Profile{"burst", "burst=0.5%/30%,seed=6"},
-                      Profile{"reorder_5", "reorder=5%,reorder_delay=300us,seed=7"},
-                      Profile{"dup_1", "dup=1%,seed=8"}, Profile{"corrupt_0_1", "corrupt=0.1%,seed=9"},
+                      Profile{"loss_10", "loss=10%,seed=5", 100}, Profile{"burst", "burst=0.5%/30%,seed=6"},
+                      Profile{"reorder_5", "reorder=5%,reorder_delay=300us,seed=7"}, Profile{"dup_1", "dup=1%,seed=8"},
+                      Profile{"corrupt_0_1", "corrupt=0.1%,seed=9"},
                       Profile{"delay_rate", "delay=5ms,rate=200m,queue=200,seed=10", 50, 200000},
                       Profile{"loss_1_newreno", "loss=1%,seed=11", 200, 20000, CongestionAlgorithm::kNewReno},
                       Profile{"loss_2_no_sack", "loss=2%,seed=12", 200, 20000, CongestionAlgorithm::kCubic, false},
-                      Profile{"loss_2_no_timestamps", "loss=2%,reorder=2%,seed=13", 200, 20000, CongestionAlgorithm::kCubic,
-                              true, false},
+                      Profile{"loss_2_no_timestamps", "loss=2%,reorder=2%,seed=13", 200, 20000,
+                              CongestionAlgorithm::kCubic, true, false},
                       Profile{"everything", "loss=1%,reorder=2%,dup=0.5%,corrupt=0.1%,delay=1ms,seed=14"},
                       // A path whose MTU (1,000) is below the ports' (1,500): every full-sized segment is
                       // dropped and answered with ICMP "fragmentation needed" until the senders adapt.

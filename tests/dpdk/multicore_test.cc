@@ -60,7 +60,8 @@ struct EchoServer {
       }
       case EventType::kReadable: {
         uint8_t buf[256];
-        while (size_t n = tcp.RecvCopy(e.conn, MutableBytes(buf, sizeof(buf)))) tcp.SendCopy(e.conn, ConstBytes(buf, n));
+        while (size_t n = tcp.RecvCopy(e.conn, MutableBytes(buf, sizeof(buf))))
+          tcp.SendCopy(e.conn, ConstBytes(buf, n));
         break;
       }
       case EventType::kPeerClosed:
@@ -115,8 +116,8 @@ std::vector<std::unique_ptr<Engine>> MakeEngines(const std::string& name, uint16
   for (uint16_t a = 0; a < n; ++a) {
     for (uint16_t b = 0; b < n; ++b) {
       if (a == b) continue;
-      ring[a][b] = rte_ring_create(absl::StrCat(name, a, b).c_str(), 1024, SOCKET_ID_ANY,
-                                   RING_F_SP_ENQ | RING_F_SC_DEQ);
+      ring[a][b] =
+          rte_ring_create(absl::StrCat(name, a, b).c_str(), 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
       EXPECT_NE(ring[a][b], nullptr);
     }
   }
@@ -255,12 +256,13 @@ TEST(MultiCore, ThousandsOfConnectionsOnTwoLcoresWithSoftwareDispatch) {
     FlowKey sk{c.key.remote, c.key.local, c.key.remote_port, c.key.local_port};
     auto tcb = [](const TcpConnection* t) {
       if (t == nullptr) return std::string("none");
-      return absl::StrCat(StateName(t->state()), " iss=", t->iss().raw(), " irs=", t->irs().raw(), " snd_una=",
-                          t->snd_una().raw(), " rcv_nxt=", t->rcv_nxt().raw());
+      return absl::StrCat(StateName(t->state()), " iss=", t->iss().raw(), " irs=", t->irs().raw(),
+                          " snd_una=", t->snd_una().raw(), " rcv_nxt=", t->rcv_nxt().raw());
     };
     ADD_FAILURE() << "connection " << index << " port " << c.key.local_port << " stuck with " << c.got
-                  << " bytes echoed; owner " << steering.OwnerOf(c.key) << "\n client " << tcb(TcpLayerTestPeer::FindConnection(client->tcp(), c.key))
-                  << "\n server0 " << tcb(TcpLayerTestPeer::FindConnection(servers[0]->tcp(), sk)) << "\n server1 "
+                  << " bytes echoed; owner " << steering.OwnerOf(c.key) << "\n client "
+                  << tcb(TcpLayerTestPeer::FindConnection(client->tcp(), c.key)) << "\n server0 "
+                  << tcb(TcpLayerTestPeer::FindConnection(servers[0]->tcp(), sk)) << "\n server1 "
                   << tcb(TcpLayerTestPeer::FindConnection(servers[1]->tcp(), sk));
   }
   auto dump = [](const char* who, Engine& e) {
@@ -278,7 +280,8 @@ TEST(MultiCore, ThousandsOfConnectionsOnTwoLcoresWithSoftwareDispatch) {
     return absl::StrCat(who, ":", s);
   };
   if (echoed != kTotal) {
-    ADD_FAILURE() << dump("client", *client) << "\n" << dump("server0", *servers[0]) << "\n"
+    ADD_FAILURE() << dump("client", *client) << "\n"
+                  << dump("server0", *servers[0]) << "\n"
                   << dump("server1", *servers[1]);
   }
   EXPECT_EQ(apps[0].accepted + apps[1].accepted, static_cast<uint64_t>(kTotal));

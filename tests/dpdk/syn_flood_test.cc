@@ -247,7 +247,8 @@ TEST_F(SynFloodSampledTest, LegitimateClientsServedThroughAFloodWithTinySynQueue
     server_->PollOnce(now_);
   }
   EXPECT_EQ(server_->tcp().half_open(), 0u);
-  EXPECT_EQ(TcpLayerTestPeer::PeerRefsTotal(server_->tcp()), server_->tcp().connections() + server_->tcp().time_wait_entries());
+  EXPECT_EQ(TcpLayerTestPeer::PeerRefsTotal(server_->tcp()),
+            server_->tcp().connections() + server_->tcp().time_wait_entries());
 }
 
 TEST_F(SynFloodTest, AlwaysCookiesKeepsNoHalfOpenState) {
@@ -362,15 +363,17 @@ TEST_F(SynFloodTest, ReplayedCookieAckIsChargedToTheSourceLimit) {
     f.ack = (cookie + 1).raw();
     f.flags = 0x10;  // ACK
     f.window = 1000;
-    testing::Bytes frame = testing::Concat(testing::EthHeader(FloodPorts().b, FloodPorts().a, 0x0800),
-                                           testing::Ipv4(kClientIp, kServerIp, testing::Tcp(kClientIp, kServerIp, f), tcp_ip));
+    testing::Bytes frame =
+        testing::Concat(testing::EthHeader(FloodPorts().b, FloodPorts().a, 0x0800),
+                        testing::Ipv4(kClientIp, kServerIp, testing::Tcp(kClientIp, kServerIp, f), tcp_ip));
     frame.resize(60, 0);  // Ethernet's minimum frame
     server_->stack().Input(now_, testing::ToMbuf(testing::TestPool(), frame));
     // ... and reset what it opened, so the next replay finds no connection again.
     f.flags = 0x04;  // RST
     f.ack = 0;
-    testing::Bytes rst = testing::Concat(testing::EthHeader(FloodPorts().b, FloodPorts().a, 0x0800),
-                                         testing::Ipv4(kClientIp, kServerIp, testing::Tcp(kClientIp, kServerIp, f), tcp_ip));
+    testing::Bytes rst =
+        testing::Concat(testing::EthHeader(FloodPorts().b, FloodPorts().a, 0x0800),
+                        testing::Ipv4(kClientIp, kServerIp, testing::Tcp(kClientIp, kServerIp, f), tcp_ip));
     rst.resize(60, 0);
     server_->stack().Input(now_, testing::ToMbuf(testing::TestPool(), rst));
     for (int j = 0; j < 5; ++j) Step();

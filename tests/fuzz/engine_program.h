@@ -23,10 +23,10 @@ inline constexpr MacAddr kOurMac{{0x02, 0x53, 0, 0, 0, 0x02}};
 // Peers by index (field value & 7). 0-2 are on-link and known by ARP from the start; 3 is on-link but
 // unknown (ARP must resolve it, or give up); 4 is the subnet broadcast, 5 off-link (no gateway: no
 // route back), 6 is 0.0.0.0, 7 is our own address (both refused as sources).
-inline constexpr std::array<Ipv4Addr, 8> kPeerIps = {
-    Ipv4Addr::Of(198, 18, 0, 1), Ipv4Addr::Of(198, 18, 0, 3), Ipv4Addr::Of(198, 18, 0, 4),
-    Ipv4Addr::Of(198, 18, 0, 5), Ipv4Addr::Of(198, 18, 0, 255), Ipv4Addr::Of(198, 19, 0, 1),
-    Ipv4Addr::Of(0, 0, 0, 0), Ipv4Addr::Of(198, 18, 0, 2)};
+inline constexpr std::array<Ipv4Addr, 8> kPeerIps = {Ipv4Addr::Of(198, 18, 0, 1),   Ipv4Addr::Of(198, 18, 0, 3),
+                                                     Ipv4Addr::Of(198, 18, 0, 4),   Ipv4Addr::Of(198, 18, 0, 5),
+                                                     Ipv4Addr::Of(198, 18, 0, 255), Ipv4Addr::Of(198, 19, 0, 1),
+                                                     Ipv4Addr::Of(0, 0, 0, 0),      Ipv4Addr::Of(198, 18, 0, 2)};
 inline constexpr int kKnownPeers = 3;
 inline MacAddr PeerMac(uint8_t peer) { return MacAddr{{0x02, 0x4b, 0, 0, 0, static_cast<uint8_t>(0x10 + (peer & 7))}}; }
 inline constexpr std::array<uint16_t, 8> kPeerPorts = {40000, 40001, 40002, 50000, 1024, 65535, 80, 0};
@@ -43,21 +43,20 @@ inline constexpr std::array<Duration, 4> kConnectTimeouts = {Duration(), Duratio
 inline constexpr std::array<uint16_t, 16> kPayloadLens = {0,    1,    2,    7,    100,  511,  535,  536,
                                                           1000, 1447, 1448, 1459, 1460, 1461, 1500, 1800};
 // Application send sizes (value & 15).
-inline constexpr std::array<uint32_t, 16> kSendSizes = {1,    2,    3,     100,   535,   536,   1000,   1448,
-                                                        1460, 2000, 4096,  16384, 65535, 65536, 100000, 300000};
+inline constexpr std::array<uint32_t, 16> kSendSizes = {1,    2,    3,    100,   535,   536,   1000,   1448,
+                                                        1460, 2000, 4096, 16384, 65535, 65536, 100000, 300000};
 // RecvCopy sizes ((value >> 1) & 7); value & 1 means Recv (everything, zero-copy).
 inline constexpr std::array<uint32_t, 8> kRecvSizes = {1, 2, 100, 536, 1460, 4096, 65536, 1 << 20};
 // SetTimeout / SetIdleTimeout durations (value & 7); 0 clears.
-inline constexpr std::array<Duration, 8> kAppTimeouts = {Duration(),           Duration::Milliseconds(1),
-                                                         Duration::Milliseconds(100), Duration::Seconds(1),
-                                                         Duration::Seconds(5),        Duration::Seconds(30),
-                                                         Duration::Seconds(120),      Duration::Seconds(3600)};
+inline constexpr std::array<Duration, 8> kAppTimeouts = {
+    Duration(),           Duration::Milliseconds(1), Duration::Milliseconds(100), Duration::Seconds(1),
+    Duration::Seconds(5), Duration::Seconds(30),     Duration::Seconds(120),      Duration::Seconds(3600)};
 // Clock steps (value & 15); 15 means the op's `ms` field in milliseconds.
 inline constexpr std::array<Duration, 16> kAdvanceSteps = {
-    Duration::Milliseconds(1),  Duration::Milliseconds(5),   Duration::Milliseconds(40), Duration::Milliseconds(41),
+    Duration::Milliseconds(1),   Duration::Milliseconds(5),   Duration::Milliseconds(40), Duration::Milliseconds(41),
     Duration::Milliseconds(200), Duration::Milliseconds(500), Duration::Seconds(1),       Duration::Seconds(3),
-    Duration::Seconds(10),      Duration::Seconds(30),       Duration::Seconds(60),      Duration::Seconds(61),
-    Duration::Seconds(120),     Duration::Seconds(300),      Duration::Seconds(600),     Duration()};
+    Duration::Seconds(10),       Duration::Seconds(30),       Duration::Seconds(60),      Duration::Seconds(61),
+    Duration::Seconds(120),      Duration::Seconds(300),      Duration::Seconds(600),     Duration()};
 
 // --- Encoding ---------------------------------------------------------------------------------------
 
@@ -133,7 +132,10 @@ struct Config {
   uint8_t limits = 0;
   uint8_t more = 0;
 };
-template <typename IO> void Fields(IO& io, Config& c) { io(c.flags), io(c.sizes), io(c.limits), io(c.more); }
+template <typename IO>
+void Fields(IO& io, Config& c) {
+  io(c.flags), io(c.sizes), io(c.limits), io(c.more);
+}
 
 enum class Op : uint8_t {
   kSyn,        // a SYN (or whatever flags) from a peer to one of our ports
@@ -151,7 +153,7 @@ enum class Op : uint8_t {
   kClose,
   kShutdown,
   kAbort,
-  kArp,   // ARP from a peer: request, reply, someone claiming our address, a request for someone else
+  kArp,      // ARP from a peer: request, reply, someone claiming our address, a request for someone else
   kPing,     // ICMP echo request from a peer
   kTimeout,  // SetTimeout or SetIdleTimeout on a connection
   kCount
@@ -169,7 +171,10 @@ struct TcpOpts {
   uint8_t ts = 0;
   uint8_t sack = 0;
 };
-template <typename IO> void Fields(IO& io, TcpOpts& o) { io(o.mask), io(o.mss), io(o.wscale), io(o.ts), io(o.sack); }
+template <typename IO>
+void Fields(IO& io, TcpOpts& o) {
+  io(o.mask), io(o.mss), io(o.wscale), io(o.ts), io(o.sack);
+}
 
 // Flows are every 4-tuple the program has used or the layer has sent on, in order of first appearance;
 // a `flow` field counts back from the newest (0 = the most recent). `conn` fields pick an application
@@ -186,8 +191,8 @@ struct SynOp {
 struct SynAckOp {
   uint8_t flow = 0;
   uint32_t seq = 0;
-  uint8_t ack_delta = 0;    // ACK = their SYN + 1 + (int8)ack_delta
-  uint8_t flags_xor = 0;    // XOR-ed into SYN|ACK (0x10 makes it a bare SYN)
+  uint8_t ack_delta = 0;  // ACK = their SYN + 1 + (int8)ack_delta
+  uint8_t flags_xor = 0;  // XOR-ed into SYN|ACK (0x10 makes it a bare SYN)
   uint16_t window = 0;
   TcpOpts opts;
 };
@@ -195,7 +200,7 @@ struct AckSynAckOp {
   uint8_t flow = 0;
   uint8_t flags_xor = 0;  // XOR-ed into ACK
   uint16_t window = 0;
-  uint8_t ts = 0;         // bit 0: leave the timestamps option out
+  uint8_t ts = 0;  // bit 0: leave the timestamps option out
   uint8_t payload = 0;
 };
 // seq_mode & 3: RCV.NXT, + (int8)seq, + (int16)seq, seq itself. ack_mode & 3 likewise from SND.NXT (bit 2:
@@ -262,38 +267,76 @@ struct PingOp {
 };
 struct TimeoutOp {
   uint8_t conn = 0;
-  uint8_t kind = 0;  // bit 0: SetIdleTimeout instead of SetTimeout
+  uint8_t kind = 0;      // bit 0: SetIdleTimeout instead of SetTimeout
   uint8_t duration = 0;  // kAppTimeouts index
 };
 
-template <typename IO> void Fields(IO& io, SynOp& a) {
+template <typename IO>
+void Fields(IO& io, SynOp& a) {
   io(a.peer), io(a.peer_port), io(a.local_port), io(a.seq), io(a.extra_flags), io(a.window), Fields(io, a.opts),
       io(a.payload);
 }
-template <typename IO> void Fields(IO& io, SynAckOp& a) {
+template <typename IO>
+void Fields(IO& io, SynAckOp& a) {
   io(a.flow), io(a.seq), io(a.ack_delta), io(a.flags_xor), io(a.window), Fields(io, a.opts);
 }
-template <typename IO> void Fields(IO& io, AckSynAckOp& a) {
+template <typename IO>
+void Fields(IO& io, AckSynAckOp& a) {
   io(a.flow), io(a.flags_xor), io(a.window), io(a.ts), io(a.payload);
 }
-template <typename IO> void Fields(IO& io, SegmentOp& a) {
+template <typename IO>
+void Fields(IO& io, SegmentOp& a) {
   io(a.flow), io(a.flags), io(a.seq_mode), io(a.seq), io(a.ack_mode), io(a.ack), io(a.window), Fields(io, a.opts),
       io(a.payload);
 }
-template <typename IO> void Fields(IO& io, AckAllOp& a) { io(a.flow), io(a.flags), io(a.window), io(a.payload); }
-template <typename IO> void Fields(IO& io, RawFrameOp& a) { io(a.bytes); }
-template <typename IO> void Fields(IO& io, RawTcpOp& a) { io(a.peer), io(a.fix_checksum), io(a.bytes); }
-template <typename IO> void Fields(IO& io, ReflectOp& a) {
+template <typename IO>
+void Fields(IO& io, AckAllOp& a) {
+  io(a.flow), io(a.flags), io(a.window), io(a.payload);
+}
+template <typename IO>
+void Fields(IO& io, RawFrameOp& a) {
+  io(a.bytes);
+}
+template <typename IO>
+void Fields(IO& io, RawTcpOp& a) {
+  io(a.peer), io(a.fix_checksum), io(a.bytes);
+}
+template <typename IO>
+void Fields(IO& io, ReflectOp& a) {
   io(a.which), io(a.pos1), io(a.xor1), io(a.pos2), io(a.xor2), io(a.fix);
 }
-template <typename IO> void Fields(IO& io, AdvanceOp& a) { io(a.step), io(a.ms); }
-template <typename IO> void Fields(IO& io, ConnectOp& a) { io(a.peer), io(a.port), io(a.timeout); }
-template <typename IO> void Fields(IO& io, SendOp& a) { io(a.conn), io(a.size), io(a.mode); }
-template <typename IO> void Fields(IO& io, RecvOp& a) { io(a.conn), io(a.size); }
-template <typename IO> void Fields(IO& io, ConnOp& a) { io(a.conn); }
-template <typename IO> void Fields(IO& io, ArpOp& a) { io(a.peer), io(a.kind); }
-template <typename IO> void Fields(IO& io, PingOp& a) { io(a.peer), io(a.len); }
-template <typename IO> void Fields(IO& io, TimeoutOp& a) { io(a.conn), io(a.kind), io(a.duration); }
+template <typename IO>
+void Fields(IO& io, AdvanceOp& a) {
+  io(a.step), io(a.ms);
+}
+template <typename IO>
+void Fields(IO& io, ConnectOp& a) {
+  io(a.peer), io(a.port), io(a.timeout);
+}
+template <typename IO>
+void Fields(IO& io, SendOp& a) {
+  io(a.conn), io(a.size), io(a.mode);
+}
+template <typename IO>
+void Fields(IO& io, RecvOp& a) {
+  io(a.conn), io(a.size);
+}
+template <typename IO>
+void Fields(IO& io, ConnOp& a) {
+  io(a.conn);
+}
+template <typename IO>
+void Fields(IO& io, ArpOp& a) {
+  io(a.peer), io(a.kind);
+}
+template <typename IO>
+void Fields(IO& io, PingOp& a) {
+  io(a.peer), io(a.len);
+}
+template <typename IO>
+void Fields(IO& io, TimeoutOp& a) {
+  io(a.conn), io(a.kind), io(a.duration);
+}
 
 // Encoder for the corpus generator.
 class ProgramWriter {

@@ -60,9 +60,9 @@ constexpr Duration kQuietPeriod = Duration::Seconds(3 * 3600);
 constexpr Duration kQuietStep = Duration::Seconds(30);
 
 const char* OpName(Op op) {
-  static const char* const kNames[] = {"syn",     "synack", "ack-synack", "segment", "ack-all", "raw-frame",
-                                       "raw-tcp", "reflect", "advance",   "connect", "send",    "recv",
-                                       "close",   "shutdown", "abort",    "arp",     "ping",    "timeout"};
+  static const char* const kNames[] = {"syn",     "synack",   "ack-synack", "segment", "ack-all", "raw-frame",
+                                       "raw-tcp", "reflect",  "advance",    "connect", "send",    "recv",
+                                       "close",   "shutdown", "abort",      "arp",     "ping",    "timeout"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(Op::kCount));
   return kNames[static_cast<size_t>(op)];
 }
@@ -168,10 +168,10 @@ class Harness {
   std::vector<FlowInfo> flows_;
   absl::flat_hash_map<FlowKey, size_t> flow_index_;
   std::vector<AppConn> live_;
-  std::vector<ConnId> closed_;  // Close()d by the application; may live on as an orphan
-  std::vector<ConnId> stale_;   // gone
+  std::vector<ConnId> closed_;               // Close()d by the application; may live on as an orphan
+  std::vector<ConnId> stale_;                // gone
   std::deque<std::vector<uint8_t>> recent_;  // the last frames sent
-  bool tainted_ = false;  // raw or mutated frames were injected: received data may be anything
+  bool tainted_ = false;                     // raw or mutated frames were injected: received data may be anything
   int op_index_ = -1;
   const char* op_name_ = "setup";
   std::pair<size_t, size_t> last_sizes_{SIZE_MAX, SIZE_MAX};  // tables' sizes at the last peer-refs check
@@ -292,7 +292,8 @@ void Harness::InjectFrame(const Bytes& frame) {
   // Like a device that scatters frames over buffers (or a zero-copy peer): most frames arrive in 2 to 4
   // segments, cut at places that move with the frame count — inside the headers (gathered first) or in
   // the payload (kept where it lies).
-  const uint32_t pieces = std::min<uint32_t>(1 + injected_++ % 4, static_cast<uint32_t>(std::max<size_t>(frame.size(), 1)));
+  const uint32_t pieces =
+      std::min<uint32_t>(1 + injected_++ % 4, static_cast<uint32_t>(std::max<size_t>(frame.size(), 1)));
   Mbuf m;
   size_t from = 0;
   for (uint32_t i = 1; i <= pieces; ++i) {
@@ -422,8 +423,7 @@ void Harness::CheckSent(const rte_mbuf* m) {
   Parsed<TcpPacket> tcp = ParseTcp(ip->payload, ip->src, ip->dst, l4);
   ENGINE_CHECK(tcp.ok(), "sent a TCP segment that does not parse: ", std::string(DropName(tcp.error())));
   const TcpSegment& seg = tcp->seg;
-  ENGINE_CHECK(tcp->header_len == kTcpMinHeaderLen + TcpOptionsLength(seg.options), "header length ",
-               tcp->header_len);
+  ENGINE_CHECK(tcp->header_len == kTcpMinHeaderLen + TcpOptionsLength(seg.options), "header length ", tcp->header_len);
   recent_.push_back(std::move(bytes));
   if (recent_.size() > 8) recent_.pop_front();
 
@@ -473,7 +473,8 @@ void Harness::DrainEvents() {
   for (size_t n; (n = tcp_->PollEvents(ev)) > 0;) {
     for (size_t i = 0; i < n; ++i) {
       const Event& e = ev[i];
-      if (g_trace) std::fprintf(stderr, "    event %s conn %u/%u\n", EventName(e.type), e.conn.index, e.conn.generation);
+      if (g_trace)
+        std::fprintf(stderr, "    event %s conn %u/%u\n", EventName(e.type), e.conn.index, e.conn.generation);
       switch (e.type) {
         case EventType::kAccepted:
         case EventType::kConnected: {
@@ -508,8 +509,9 @@ void Harness::CheckInvariants() {
   const std::pair<size_t, size_t> sizes{t.connections(), t.time_wait_entries()};
   if (sizes != last_sizes_ || ++checks_ % 32 == 0) {
     last_sizes_ = sizes;
-    ENGINE_CHECK(TcpLayerTestPeer::PeerRefsTotal(t) == t.connections() + t.time_wait_entries(), "peer refs ", TcpLayerTestPeer::PeerRefsTotal(t),
-                 " != connections ", t.connections(), " + TIME-WAIT ", t.time_wait_entries());
+    ENGINE_CHECK(TcpLayerTestPeer::PeerRefsTotal(t) == t.connections() + t.time_wait_entries(), "peer refs ",
+                 TcpLayerTestPeer::PeerRefsTotal(t), " != connections ", t.connections(), " + TIME-WAIT ",
+                 t.time_wait_entries());
   }
   ENGINE_CHECK(stack_->neighbors().size() <= nc_.arp.capacity, "neighbour cache over capacity");
   size_t found = 0;
@@ -534,8 +536,8 @@ void Harness::CheckInvariants() {
                " passive connections in SYN-RECEIVED");
   for (const AppConn& a : live_) {
     std::optional<FlowKey> k = t.Flow(a.id);
-    ENGINE_CHECK(k.has_value() && *k == a.key, "live connection ", a.id.index, "/", a.id.generation,
-                 " (", KeyString(a.key), ") is gone without a kClosed event");
+    ENGINE_CHECK(k.has_value() && *k == a.key, "live connection ", a.id.index, "/", a.id.generation, " (",
+                 KeyString(a.key), ") is gone without a kClosed event");
     const TcpConnection* c = TcpLayerTestPeer::FindConnection(t, a.key);
     ENGINE_CHECK(c != nullptr, "no connection for ", KeyString(a.key));
     ENGINE_CHECK(t.Readable(a.id) == c->unread(), KeyString(a.key), ": Readable ", t.Readable(a.id),
@@ -551,8 +553,8 @@ void Harness::CheckInvariants() {
     // The memory the queues pin (mbuf truesize) covers their bytes; the send queue's is zero exactly when
     // it is empty (the receive side's also counts data kept out of order, which is not yet unread).
     const auto [rcv_mem, snd_mem] = t.QueueMemory(a.id);
-    ENGINE_CHECK(rcv_mem >= c->unread() && (c->unread() == 0 || rcv_mem > 0), KeyString(a.key),
-                 ": receive queue pins ", rcv_mem, " bytes of memory for ", c->unread(), " unread");
+    ENGINE_CHECK(rcv_mem >= c->unread() && (c->unread() == 0 || rcv_mem > 0), KeyString(a.key), ": receive queue pins ",
+                 rcv_mem, " bytes of memory for ", c->unread(), " unread");
     ENGINE_CHECK(snd_mem >= c->send_queued() && (snd_mem == 0) == (c->send_queued() == 0), KeyString(a.key),
                  ": send queue pins ", snd_mem, " bytes of memory for ", c->send_queued(), " queued");
   }
@@ -625,10 +627,14 @@ void Harness::DoAckSynAck(const AckSynAckOp& a) {
 
 SeqNum Relative(SeqNum base, uint8_t mode, uint32_t v) {
   switch (mode & 3) {
-    case 0: return base;
-    case 1: return base + static_cast<uint32_t>(static_cast<int8_t>(v));
-    case 2: return base + static_cast<uint32_t>(static_cast<int16_t>(v));
-    default: return SeqNum(v);
+    case 0:
+      return base;
+    case 1:
+      return base + static_cast<uint32_t>(static_cast<int8_t>(v));
+    case 2:
+      return base + static_cast<uint32_t>(static_cast<int16_t>(v));
+    default:
+      return SeqNum(v);
   }
 }
 
@@ -730,8 +736,8 @@ void Harness::DoReflect(const ReflectOp& a) {
 }
 
 void Harness::DoConnect(const ConnectOp& a) {
-  absl::StatusOr<ConnId> id = tcp_->Connect(kPeerIps[a.peer & 7], kConnectPorts[a.port & 3],
-                                            kConnectTimeouts[a.timeout & 3]);
+  absl::StatusOr<ConnId> id =
+      tcp_->Connect(kPeerIps[a.peer & 7], kConnectPorts[a.port & 3], kConnectTimeouts[a.timeout & 3]);
   if (!id.ok()) {
     if (g_trace) std::fprintf(stderr, "    connect: %s\n", std::string(id.status().message()).c_str());
     return;
@@ -843,9 +849,15 @@ void Harness::DoConnOp(Op op, const ConnOp& a) {
   if (!p) return;
   const size_t before = tcp_->connections() + tcp_->time_wait_entries();
   switch (op) {
-    case Op::kClose: tcp_->Close(p->id); break;
-    case Op::kShutdown: tcp_->Shutdown(p->id); break;
-    default: tcp_->Abort(p->id); break;
+    case Op::kClose:
+      tcp_->Close(p->id);
+      break;
+    case Op::kShutdown:
+      tcp_->Shutdown(p->id);
+      break;
+    default:
+      tcp_->Abort(p->id);
+      break;
   }
   // A stale id changes nothing; nor does a second Close. (Abort and Shutdown still act on a connection
   // the application closed that lives on as an orphan: lib/core/tcp_layer.cc checks app_closed only in
@@ -908,11 +920,36 @@ void Harness::Run(ByteReader& r) {
     op_name_ = OpName(op);
     if (g_trace) std::fprintf(stderr, "op #%d %s (t=%.3f s)\n", op_index_, op_name_, (now_ - start_).seconds());
     switch (op) {
-      case Op::kSyn: { SynOp a; Fields(r, a); DoSyn(a); break; }
-      case Op::kSynAck: { SynAckOp a; Fields(r, a); DoSynAck(a); break; }
-      case Op::kAckSynAck: { AckSynAckOp a; Fields(r, a); DoAckSynAck(a); break; }
-      case Op::kSegment: { SegmentOp a; Fields(r, a); DoSegment(a); break; }
-      case Op::kAckAll: { AckAllOp a; Fields(r, a); DoAckAll(a); break; }
+      case Op::kSyn: {
+        SynOp a;
+        Fields(r, a);
+        DoSyn(a);
+        break;
+      }
+      case Op::kSynAck: {
+        SynAckOp a;
+        Fields(r, a);
+        DoSynAck(a);
+        break;
+      }
+      case Op::kAckSynAck: {
+        AckSynAckOp a;
+        Fields(r, a);
+        DoAckSynAck(a);
+        break;
+      }
+      case Op::kSegment: {
+        SegmentOp a;
+        Fields(r, a);
+        DoSegment(a);
+        break;
+      }
+      case Op::kAckAll: {
+        AckAllOp a;
+        Fields(r, a);
+        DoAckAll(a);
+        break;
+      }
       case Op::kRawFrame: {
         RawFrameOp a;
         Fields(r, a);
@@ -920,8 +957,20 @@ void Harness::Run(ByteReader& r) {
         InjectFrame(a.bytes);
         break;
       }
-      case Op::kRawTcp: { RawTcpOp a; Fields(r, a); tainted_ = true; DoRawTcp(a); break; }
-      case Op::kReflect: { ReflectOp a; Fields(r, a); tainted_ = true; DoReflect(a); break; }
+      case Op::kRawTcp: {
+        RawTcpOp a;
+        Fields(r, a);
+        tainted_ = true;
+        DoRawTcp(a);
+        break;
+      }
+      case Op::kReflect: {
+        ReflectOp a;
+        Fields(r, a);
+        tainted_ = true;
+        DoReflect(a);
+        break;
+      }
       case Op::kAdvance: {
         AdvanceOp a;
         Fields(r, a);
@@ -929,23 +978,60 @@ void Harness::Run(ByteReader& r) {
         Advance(i == 15 ? Duration::Milliseconds(a.ms) : kAdvanceSteps[i]);
         break;
       }
-      case Op::kConnect: { ConnectOp a; Fields(r, a); DoConnect(a); break; }
-      case Op::kSend: { SendOp a; Fields(r, a); DoSend(a); break; }
-      case Op::kRecv: { RecvOp a; Fields(r, a); DoRecv(a); break; }
+      case Op::kConnect: {
+        ConnectOp a;
+        Fields(r, a);
+        DoConnect(a);
+        break;
+      }
+      case Op::kSend: {
+        SendOp a;
+        Fields(r, a);
+        DoSend(a);
+        break;
+      }
+      case Op::kRecv: {
+        RecvOp a;
+        Fields(r, a);
+        DoRecv(a);
+        break;
+      }
       case Op::kClose:
       case Op::kShutdown:
-      case Op::kAbort: { ConnOp a; Fields(r, a); DoConnOp(op, a); break; }
-      case Op::kArp: { ArpOp a; Fields(r, a); DoArp(a); break; }
-      case Op::kPing: { PingOp a; Fields(r, a); DoPing(a); break; }
-      case Op::kTimeout: { TimeoutOp a; Fields(r, a); DoTimeout(a); break; }
-      case Op::kCount: break;
+      case Op::kAbort: {
+        ConnOp a;
+        Fields(r, a);
+        DoConnOp(op, a);
+        break;
+      }
+      case Op::kArp: {
+        ArpOp a;
+        Fields(r, a);
+        DoArp(a);
+        break;
+      }
+      case Op::kPing: {
+        PingOp a;
+        Fields(r, a);
+        DoPing(a);
+        break;
+      }
+      case Op::kTimeout: {
+        TimeoutOp a;
+        Fields(r, a);
+        DoTimeout(a);
+        break;
+      }
+      case Op::kCount:
+        break;
     }
     Drain();
     CheckInvariants();
     if (g_trace) {
       std::string counters;
       tcp_->tcp_counters().ForEach([&](std::string_view name, uint64_t v) {
-        if (v != 0 && name != "segments_in" && name != "segments_out") absl::StrAppend(&counters, " ", std::string(name), "=", v);
+        if (v != 0 && name != "segments_in" && name != "segments_out")
+          absl::StrAppend(&counters, " ", std::string(name), "=", v);
       });
       tcp_->counters().ForEach([&](std::string_view name, uint64_t v) {
         if (v != 0) absl::StrAppend(&counters, " ", std::string(name), "=", v);
@@ -997,15 +1083,15 @@ void Harness::Finish() {
     ENGINE_CHECK(false, tcp_->connections(), " connections still open ", kQuietPeriod.seconds(),
                  " s after the application closed everything and the peers fell silent:", left);
   }
-  ENGINE_CHECK(tcp_->time_wait_entries() == 0 && tcp_->half_open() == 0 && TcpLayerTestPeer::PeerRefsTotal(*tcp_) == 0 &&
-                   tcp_->orphans() == 0,
+  ENGINE_CHECK(tcp_->time_wait_entries() == 0 && tcp_->half_open() == 0 &&
+                   TcpLayerTestPeer::PeerRefsTotal(*tcp_) == 0 && tcp_->orphans() == 0,
                "TIME-WAIT ", tcp_->time_wait_entries(), ", half-open ", tcp_->half_open(), ", peer refs ",
                TcpLayerTestPeer::PeerRefsTotal(*tcp_), ", orphans ", tcp_->orphans(), " after the quiet period");
   tcp_.reset();
   stack_.reset();
-  const std::array<unsigned, 4> now_in_use = {rte_mempool_in_use_count(Pool()), rte_mempool_in_use_count(IndirectPool()),
-                                              rte_mempool_in_use_count(SmallPool()),
-                                              rte_mempool_in_use_count(SmallIndirectPool())};
+  const std::array<unsigned, 4> now_in_use = {
+      rte_mempool_in_use_count(Pool()), rte_mempool_in_use_count(IndirectPool()), rte_mempool_in_use_count(SmallPool()),
+      rte_mempool_in_use_count(SmallIndirectPool())};
   static const char* const kPoolNames[] = {"frame pool", "indirect pool", "small frame pool", "small indirect pool"};
   for (size_t i = 0; i < now_in_use.size(); ++i) {
     ENGINE_CHECK(now_in_use[i] == pools_at_start_[i], kPoolNames[i], ": ", now_in_use[i], " mbufs in use, ",

@@ -33,8 +33,9 @@ void StartEal() {
   g_started = true;
   EalConfig c;
   c.program_name = "synack-fuzz";
-  c.user_args = {"--no-huge", "-m", "512", "--no-shconf", "--no-pci",
-                 absl::StrCat("--file-prefix=synack-fuzz-", getpid()), "-l", "0"};
+  c.user_args = {"--no-huge",   "-m",       "512",
+                 "--no-shconf", "--no-pci", absl::StrCat("--file-prefix=synack-fuzz-", getpid()),
+                 "-l",          "0"};
   if (absl::Status s = InitEal(c); !s.ok()) {
     std::fprintf(stderr, "fuzz: EAL start failed: %s\n", std::string(s.message()).c_str());
     std::exit(1);
@@ -42,7 +43,8 @@ void StartEal() {
   g_pool = MustPool(CreateMbufPool("fuzz_pool", 8191));
   g_indirect = MustPool(CreateIndirectPool("fuzz_indirect", 8191));
   // The project's helpers give every pool a 256-mbuf per-lcore cache, more than these tiny pools may have.
-  g_small = rte_pktmbuf_pool_create("fuzz_small", 48, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
+  g_small =
+      rte_pktmbuf_pool_create("fuzz_small", 48, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
   g_small_indirect = rte_pktmbuf_pool_create("fuzz_small_ind", 16, 0, 0, 0, static_cast<int>(rte_socket_id()));
   if (g_small == nullptr || g_small_indirect == nullptr) {
     std::fprintf(stderr, "fuzz: could not create the small pools\n");

@@ -35,7 +35,7 @@ std::vector<uint8_t> PacketBytes(const rte_mbuf* m);
 }  // namespace synack::fuzz
 
 // Aborts the input when `cond` is false; the rest of the arguments (absl::StrCat-able) say what was seen.
-#define FUZZ_CHECK(cond, ...)                                                                   \
-  do {                                                                                          \
+#define FUZZ_CHECK(cond, ...)                                                                       \
+  do {                                                                                              \
     if (!(cond)) ::synack::fuzz::Fail(__FILE__, __LINE__, absl::StrCat(#cond " -- ", __VA_ARGS__)); \
   } while (0)

@@ -58,8 +58,7 @@ void ParseAll(ConstBytes frame) {
       Parsed<Ipv4Packet> ip = ParseIpv4(body, c);
       if (!ip.ok()) continue;
       FUZZ_CHECK(c != ChecksumState::kBad, "IPv4 accepted with a bad device verdict");
-      FUZZ_CHECK(ip->header_len >= kIpv4MinHeaderLen && ip->header_len <= ip->total_len &&
-                     ip->total_len <= body.size(),
+      FUZZ_CHECK(ip->header_len >= kIpv4MinHeaderLen && ip->header_len <= ip->total_len && ip->total_len <= body.size(),
                  "IPv4 lengths ", ip->header_len, "/", ip->total_len, "/", body.size());
       FUZZ_CHECK(ip->payload.size() == size_t{ip->total_len} - ip->header_len && Within(ip->payload, body),
                  "IPv4 payload");
@@ -198,7 +197,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     FUZZ_CHECK(stack.neighbors().pending_packets() == 0, "packets still wait on ARP after 5 s");
   }
-  FUZZ_CHECK(rte_mempool_in_use_count(pool) == in_use_at_start, "mbufs leaked: ",
-             rte_mempool_in_use_count(pool), " in use, ", in_use_at_start, " at the start");
+  FUZZ_CHECK(rte_mempool_in_use_count(pool) == in_use_at_start, "mbufs leaked: ", rte_mempool_in_use_count(pool),
+             " in use, ", in_use_at_start, " at the start");
   return 0;
 }

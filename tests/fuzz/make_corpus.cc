@@ -152,7 +152,8 @@ void NetCorpus() {
   Net("eth_ipv6", 0, {Concat(Eth(0x86dd), Bytes(40, 0))});
   const Bytes ping8 = Ping(8);
   Net("eth_not_for_us", 0,
-      {Concat(testing::EthHeader(MacAddr{{2, 0, 0, 0, 0, 9}}, kPeerMac, 0x0800), Bytes(ping8.begin() + 14, ping8.end()))});
+      {Concat(testing::EthHeader(MacAddr{{2, 0, 0, 0, 0, 9}}, kPeerMac, 0x0800),
+              Bytes(ping8.begin() + 14, ping8.end()))});
   Net("several", 0x20, {arp_req, Ping(16), arp_reply, Ping(64)});
 }
 
@@ -174,7 +175,8 @@ Bytes Seg(uint8_t flags, Bytes opts, Bytes payload = {}, int doff = -1) {
 void TcpCorpus() {
   const Bytes all = Concat(Concat(Concat(Mss(1460), SackOk()), Ts(100, 0)), Ws(7));
   TcpSeed("syn_all_options", 0, Seg(0x02, all));
-  TcpSeed("syn_linux", 0, Seg(0x02, Concat(Concat({2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0}, {1}), {3, 3, 7})));
+  TcpSeed("syn_linux", 0,
+          Seg(0x02, Concat(Concat({2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0}, {1}), {3, 3, 7})));
   TcpSeed("synack", 0, Seg(0x12, Concat(Concat(Mss(536), Ts(5, 100)), Ws(0))));
   TcpSeed("ack_data", 0, Seg(0x10, Ts(6, 101), Bytes(100, 0x61)));
   TcpSeed("fin_ack", 0, Seg(0x11, {}));
@@ -216,8 +218,8 @@ void TcpCorpus() {
   Put16(w, 0xb405);   // mss
   w.push_back(7);     // wscale
   Put32(w, 1);
-  Put32(w, 2);        // timestamps
-  w.push_back(200);   // sack_count: the writer must cap it
+  Put32(w, 2);       // timestamps
+  w.push_back(200);  // sack_count: the writer must cap it
   for (int i = 0; i < 8; ++i) Put32(w, 0x11111111u * i);
   Put16(w, 5);
   w.insert(w.end(), {'h', 'e', 'l', 'l', 'o'});
@@ -401,10 +403,10 @@ void EngineCorpus() {
   {
     ProgramWriter w(Cfg(kAllOpts));
     Accept(w)
-        .Add(Op::kSegment, Segment(0x18, 2, 200, kLen100))       // out of order
-        .Add(Op::kSegment, Segment(0x18, 1, 0xce, kLen100))      // overlapping the left edge
+        .Add(Op::kSegment, Segment(0x18, 2, 200, kLen100))   // out of order
+        .Add(Op::kSegment, Segment(0x18, 1, 0xce, kLen100))  // overlapping the left edge
         .Add(Op::kSegment, Segment(0x18, 0, 0, kLen1000))
-        .Add(Op::kSegment, Segment(0x18, 3, 12345, kLen100))     // far outside the window
+        .Add(Op::kSegment, Segment(0x18, 3, 12345, kLen100))  // far outside the window
         .Add(Op::kRecv, RecvAll());
     Engine("out_of_order_and_overlap", w);
   }

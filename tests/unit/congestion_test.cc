@@ -22,7 +22,7 @@ TEST(SeqRanges, AddsMergesAndCountsNewBytes) {
   EXPECT_EQ(r.Add(S(250), S(300)), 50);  // touches both: one range
   EXPECT_EQ(r.count(), 1);
   EXPECT_EQ(r[0], (SeqRange{S(100), S(400)}));
-  EXPECT_EQ(r.Add(S(120), S(130)), 0);  // already covered
+  EXPECT_EQ(r.Add(S(120), S(130)), 0);   // already covered
   EXPECT_EQ(r.Add(S(50), S(500)), 150);  // covers everything
   EXPECT_EQ(r.Bytes(), 450u);
   EXPECT_EQ(r.Add(S(10), S(10)), 0);  // empty
@@ -33,7 +33,7 @@ TEST(SeqRanges, BoundedCapacityRefusesAnotherGap) {
   for (uint32_t i = 0; i < SeqRanges::kCapacity; ++i) ASSERT_GT(r.Add(S(1000 * i), S(1000 * i + 10)), 0);
   EXPECT_EQ(r.Add(S(500), S(510)), -1);  // a ninth gap
   EXPECT_EQ(r.count(), SeqRanges::kCapacity);
-  EXPECT_EQ(r.Add(S(5), S(20)), 10);  // extending an existing range is fine
+  EXPECT_EQ(r.Add(S(5), S(20)), 10);      // extending an existing range is fine
   EXPECT_EQ(r.Add(S(10), S(1000)), 980);  // and merging frees a slot
   EXPECT_EQ(r.count(), SeqRanges::kCapacity - 1);
 }

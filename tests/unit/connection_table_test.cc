@@ -60,7 +60,7 @@ TEST(ConnectionTable, FindOnlyTheLiveGeneration) {
   ASSERT_EQ(t.Find(first), &t[i]);
   EXPECT_EQ(t.Find(ConnId{i, first.generation + 1}), nullptr);  // a later generation
   EXPECT_EQ(t.Find(ConnId{2, 0}), nullptr);                     // index == capacity
-  EXPECT_EQ(t.Find(ConnId{}), nullptr);                          // the invalid id
+  EXPECT_EQ(t.Find(ConnId{}), nullptr);                         // the invalid id
   t.Free(i);
   EXPECT_FALSE(t.in_use(i));
   EXPECT_EQ(t.Find(first), nullptr);  // stale at once

@@ -15,7 +15,7 @@ TEST(EventQueue, HoldsExactlyItsCapacityOldestFirst) {
   EXPECT_FALSE(q.Pop(&e));
   EXPECT_TRUE(q.Push(Ev(1)));
   EXPECT_TRUE(q.Push(Ev(2)));
-  EXPECT_TRUE(q.Push(Ev(3)));  // capacity: accepted
+  EXPECT_TRUE(q.Push(Ev(3)));   // capacity: accepted
   EXPECT_FALSE(q.Push(Ev(4)));  // one over: refused
   EXPECT_EQ(q.size(), 3u);
   for (uint32_t want : {1u, 2u, 3u}) {

@@ -64,8 +64,9 @@ class ImpairmentTest : public ::testing::Test {
 };
 
 TEST(ImpairSpec, ParsesEveryKeyAndNamesBadOnes) {
-  absl::StatusOr<ImpairConfig> c =
-      ParseImpairSpec("loss=1%,burst=0.5%/25%,reorder=2%,reorder_delay=300us,dup=0.5%,corrupt=0.1%,delay=1ms,rate=10g,queue=500,seed=7");
+  absl::StatusOr<ImpairConfig> c = ParseImpairSpec(
+      "loss=1%,burst=0.5%/"
+      "25%,reorder=2%,reorder_delay=300us,dup=0.5%,corrupt=0.1%,delay=1ms,rate=10g,queue=500,seed=7");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_DOUBLE_EQ(c->loss, 0.01);
   EXPECT_DOUBLE_EQ(c->burst_p, 0.005);

@@ -77,7 +77,7 @@ TEST(ListenerTable, AcceptQueueHoldsItsBacklogAndDrainsByPort) {
   EXPECT_TRUE(t.EnterAcceptQueue(0));   // backlog - 1 before: taken
   EXPECT_FALSE(t.EnterAcceptQueue(0));  // at the backlog: refused, nothing counted
   EXPECT_EQ(t.accept_queue(0), 2u);
-  EXPECT_TRUE(t.EnterAcceptQueue(1));   // per listener
+  EXPECT_TRUE(t.EnterAcceptQueue(1));  // per listener
   t.AcceptDrained(80);
   EXPECT_EQ(t.accept_queue(0), 1u);
   EXPECT_TRUE(t.EnterAcceptQueue(0));
@@ -93,7 +93,7 @@ TEST(ListenerTable, SynBelowEveryBoundKeepsState) {
 
 TEST(ListenerTable, DropsComeInOrderTableMemorySourceAcceptQueue) {
   ListenerTable t = Table(Bounds(1, 1, 1, SynCookieMode::kAlways));
-  t.EnterSynQueue(0);            // half-open queue full too
+  t.EnterSynQueue(0);                  // half-open queue full too
   ASSERT_TRUE(t.EnterAcceptQueue(0));  // accept queue full
   EXPECT_EQ(t.DecideSyn(0, {true, true, false}), (SynDecision{SynVerdict::kDropTableFull, false}));
   EXPECT_EQ(t.DecideSyn(0, {false, true, false}), (SynDecision{SynVerdict::kDropPressure, false}));

@@ -52,8 +52,8 @@ TEST(MbufChain, RangesMatchAReferenceThroughAppendsAndDrops) {
       } else if (!ref.empty()) {  // transmit forward, or retransmit from the front
         const bool retransmit = op == 9;
         const uint32_t off = retransmit ? 0 : std::min<uint32_t>(sent, static_cast<uint32_t>(ref.size()));
-        const uint32_t len = std::min<uint32_t>(static_cast<uint32_t>(1 + rng() % 3000),
-                                                static_cast<uint32_t>(ref.size()) - off);
+        const uint32_t len =
+            std::min<uint32_t>(static_cast<uint32_t>(1 + rng() % 3000), static_cast<uint32_t>(ref.size()) - off);
         const std::vector<uint8_t> want(ref.begin() + off, ref.begin() + off + len);
         ASSERT_EQ(Read(chain, off, len), want) << "step " << step << " off " << off << " len " << len;
         if (!retransmit) sent = off + len;

@@ -76,8 +76,13 @@ TEST_F(NeighborCacheTest, RetriesThenGivesUpAndDropsWaitingPackets) {
   std::vector<int64_t> requests_ms;
   int dropped = 0;
   for (int64_t ms = 0; ms <= 5000; ms += 100) {
-    c.Poll(At(ms), [&](Ipv4Addr ip) { EXPECT_EQ(ip, kIp1); requests_ms.push_back(ms); },
-           [&](Mbuf&&) { ++dropped; });
+    c.Poll(
+        At(ms),
+        [&](Ipv4Addr ip) {
+          EXPECT_EQ(ip, kIp1);
+          requests_ms.push_back(ms);
+        },
+        [&](Mbuf&&) { ++dropped; });
   }
   // First request went out with the Enqueue at 0 ms; retries at 1 s and 2 s; given up at 3 s.
   EXPECT_EQ(requests_ms, (std::vector<int64_t>{1000, 2000}));
@@ -87,7 +92,9 @@ TEST_F(NeighborCacheTest, RetriesThenGivesUpAndDropsWaitingPackets) {
 }
 
 TEST_F(NeighborCacheTest, StaleEntriesStayUsableWhileReconfirmed) {
-  NeighborCache c({.capacity = 4, .reachable_time = Duration::Seconds(60), .retry_interval = Duration::Seconds(1),
+  NeighborCache c({.capacity = 4,
+                   .reachable_time = Duration::Seconds(60),
+                   .retry_interval = Duration::Seconds(1),
                    .max_requests = 3});
   auto none = [](Mbuf&&, const MacAddr&) {};
   c.Update(kIp1, kMac1, At(0), true, none);

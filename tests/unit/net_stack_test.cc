@@ -175,7 +175,8 @@ TEST_F(NetStackTest, DropsAndCountsEveryMalformedFrame) {
       {"fragment", PingFrame(1, 1, 8, kOurIp, kOurMac, {.frag = 0x2000}), Drop::kIpFragment},
       {"not our ip", PingFrame(1, 1, 8, Ipv4Addr::Of(198, 18, 0, 3)), Drop::kIpNotForUs},
       {"broadcast ping", PingFrame(1, 1, 8, Ipv4Addr::Of(198, 18, 0, 255), MacAddr::Broadcast()), Drop::kIpNotForUs},
-      {"udp", Concat(EthHeader(kOurMac, kPeerMac, 0x0800), testing::Ipv4(kPeerIp, kOurIp, Bytes(8, 0), {.protocol = 17})),
+      {"udp",
+       Concat(EthHeader(kOurMac, kPeerMac, 0x0800), testing::Ipv4(kPeerIp, kOurIp, Bytes(8, 0), {.protocol = 17})),
        Drop::kIpUnknownProtocol},
       {"icmp short", Concat(EthHeader(kOurMac, kPeerMac, 0x0800), testing::Ipv4(kPeerIp, kOurIp, Bytes(4, 0))),
        Drop::kIcmpTruncated},
@@ -191,12 +192,18 @@ TEST_F(NetStackTest, DropsAndCountsEveryMalformedFrame) {
               testing::Ipv4(kPeerIp, kOurIp, testing::IcmpUnreachable(3, 0, Bytes(28, 0x4f)))),
        Drop::kIcmpBadError},
       {"icmp unreachable for someone else's datagram",
-       Concat(EthHeader(kOurMac, kPeerMac, 0x0800),
-              testing::Ipv4(kPeerIp, kOurIp, testing::IcmpUnreachable(3, 0, Concat(testing::Ipv4(kPeerIp, kFarIp, {}, testing::IpOpts{64, 6}), Bytes(8, 0))))),
+       Concat(
+           EthHeader(kOurMac, kPeerMac, 0x0800),
+           testing::Ipv4(kPeerIp, kOurIp,
+                         testing::IcmpUnreachable(
+                             3, 0, Concat(testing::Ipv4(kPeerIp, kFarIp, {}, testing::IpOpts{64, 6}), Bytes(8, 0))))),
        Drop::kIcmpErrorNotOurs},
       {"icmp unreachable for our TCP without a TCP layer",
        Concat(EthHeader(kOurMac, kPeerMac, 0x0800),
-              testing::Ipv4(kPeerIp, kOurIp, testing::IcmpUnreachable(4, 1200, Concat(testing::Ipv4(kOurIp, kPeerIp, {}, testing::IpOpts{64, 6}), Bytes(8, 0))))),
+              testing::Ipv4(
+                  kPeerIp, kOurIp,
+                  testing::IcmpUnreachable(
+                      4, 1200, Concat(testing::Ipv4(kOurIp, kPeerIp, {}, testing::IpOpts{64, 6}), Bytes(8, 0))))),
        Drop::kIcmpErrorNotOurs},
   };
   for (const Case& c : cases) {

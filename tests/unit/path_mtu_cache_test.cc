@@ -82,7 +82,7 @@ TEST(PathMtuCache, SameSlotIsNotTakenForAnotherAndReplacesIt) {
   ASSERT_TRUE(b.has_value());
   c.Learn(kT0, a, 1000);
   EXPECT_EQ(c.Get(kT0, *b), 0);  // same slot, other destination
-  c.Learn(kT0, *b, 1300);  // direct-mapped: b replaces a
+  c.Learn(kT0, *b, 1300);        // direct-mapped: b replaces a
   EXPECT_EQ(c.Get(kT0, *b), 1300);
   EXPECT_EQ(c.Get(kT0, a), 0);
   // Another slot is untouched.

@@ -63,8 +63,8 @@ TEST(SegmentWriter, AttachesPayloadZeroCopyWithASoftwareChecksum) {
   EXPECT_EQ(f.frame.get()->nb_segs, 4);  // header + three attached pieces
   for (const rte_mbuf* p = f.frame.get()->next; p != nullptr; p = p->next) EXPECT_TRUE(RTE_MBUF_CLONED(p));
   const std::vector<uint8_t> bytes = Bytes(f.frame);
-  Parsed<TcpPacket> pkt = ParseTcp(ConstBytes(bytes.data(), bytes.size()), kKey.local, kKey.remote,
-                                   ChecksumState::kUnknown);
+  Parsed<TcpPacket> pkt =
+      ParseTcp(ConstBytes(bytes.data(), bytes.size()), kKey.local, kKey.remote, ChecksumState::kUnknown);
   ASSERT_TRUE(pkt.ok());  // checksum verified in software
   EXPECT_EQ(pkt->seg.seq, SeqNum(1000));
   EXPECT_EQ(pkt->seg.window, 512);

@@ -60,7 +60,7 @@ TEST(SynCookie, ValidForItsSlotAndTheNextThenExpired) {
   const SeqNum cookie = jar.Encode(At(10'000), kTuple, SeqNum(kClientIsn), 1460);  // slot 0
   CookieSyn got;
   EXPECT_EQ(jar.Check(At(63'999), kTuple, AckFor(cookie), got), CookieCheck::kValid);
-  EXPECT_EQ(jar.Check(At(127'999), kTuple, AckFor(cookie), got), CookieCheck::kValid);  // slot 1
+  EXPECT_EQ(jar.Check(At(127'999), kTuple, AckFor(cookie), got), CookieCheck::kValid);    // slot 1
   EXPECT_EQ(jar.Check(At(128'000), kTuple, AckFor(cookie), got), CookieCheck::kExpired);  // slot 2
   EXPECT_EQ(jar.Check(At(20 * 64'000), kTuple, AckFor(cookie), got), CookieCheck::kExpired);
 
@@ -232,7 +232,7 @@ TEST(SynCookie, CookieSynAckOffersOptionsOnlyWithTimestamps) {
 // The whole passive open through a cookie, with exact segments: the listener's SYN-ACK, the peer's
 // ACK carrying data, the connection ESTABLISHED with the options the SYN asked for.
 TEST(SynCookie, ConnectionFromCookieIsEstablishedWithTheSynsOptions) {
-  TcpConfig config;  // defaults: timestamps, SACK, window scale 7, rcv_buffer 256 KiB
+  TcpConfig config;      // defaults: timestamps, SACK, window scale 7, rcv_buffer 256 KiB
   config.quickacks = 0;  // the data ACK is delayed (quick ACKs are tested with the connection)
   TcpCounters counters;
   ChallengeAckLimiter limiter;
@@ -280,7 +280,9 @@ TEST(SynCookie, ConnectionFromCookieIsEstablishedWithTheSynsOptions) {
   EXPECT_TRUE(conn.sack_enabled());
   EXPECT_EQ(conn.snd_mss(), 1460 - 12);
   EXPECT_EQ(counters.rtt_samples, 0u) << "the rounded cookie TSval gives no RTT sample";
-  EXPECT_EQ(counters.transitions[static_cast<size_t>(TcpState::kSynReceived)][static_cast<size_t>(TcpState::kEstablished)], 1u);
+  EXPECT_EQ(
+      counters.transitions[static_cast<size_t>(TcpState::kSynReceived)][static_cast<size_t>(TcpState::kEstablished)],
+      1u);
 
   // Our reply carries the peer's TSval and the right sequence numbers.
   out.Clear();

@@ -59,7 +59,9 @@ TEST_F(TcpTest, PassiveOpenWithoutPeerOptionsUsesDefaults) {
   config_.timestamps = true;
   config_.window_scale = 7;
   New();
-  App([this](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out); });
+  App([this](TcpConnection& c, Instant now, TcpOutput& out) {
+    c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out);
+  });
   TcpSegment synack = Out(kSyn | kAck, kIss, kPeerIss + 1);
   synack.options.mss = 1460;  // nothing the peer did not offer
   ExpectSent(synack);
@@ -96,7 +98,9 @@ TEST_F(TcpTest, ActiveOpen) {
 TEST_F(TcpTest, ActiveOpenWithPeerIsnJustBelowHalfTheSequenceSpace) {
   for (uint32_t peer_iss : {0x7fffffffu - 1000u, 0x7fffffffu - 200000u, 0x80000000u + 5u, 0xffffff00u}) {
     New();
-    App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Connect(now, {kOurPort, kPeerPort}, SeqNum(kIss), out); });
+    App([](TcpConnection& c, Instant now, TcpOutput& out) {
+      c.Connect(now, {kOurPort, kPeerPort}, SeqNum(kIss), out);
+    });
     TakeSent();
     Send(Seg(kSyn | kAck, peer_iss, kIss + 1, 65535));
     ASSERT_EQ(state(), TcpState::kEstablished);
@@ -123,7 +127,9 @@ TEST_F(TcpTest, SynAckWithBadAckIsAnsweredWithReset) {
 
 TEST_F(TcpTest, RepeatedSynGetsTheSameIsn) {
   New();
-  App([this](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out); });
+  App([this](TcpConnection& c, Instant now, TcpOutput& out) {
+    c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out);
+  });
   OutSegment first = TakeSent();
   now_ = now_ + Duration::Milliseconds(300);
   Send(Seg(kSyn, kPeerIss));
@@ -159,7 +165,9 @@ TEST_F(TcpTest, SynRetransmissionDoublesThenTimesOut) {
 TEST_F(TcpTest, SynAckRetransmissionAndSynReceivedTimeout) {
   config_.synack_retries = 2;
   New();
-  App([this](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out); });
+  App([this](TcpConnection& c, Instant now, TcpOutput& out) {
+    c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out);
+  });
   TakeSent();
   Advance(Duration::Seconds(1));
   EXPECT_EQ(TakeSent().seg.flags, kSyn | kAck);
@@ -415,7 +423,9 @@ TEST(ChallengeAckLimiter, BudgetVariesWithinHalfToThreeHalves) {
 
 TEST_F(TcpTest, SynReceivedBadAckIsReset) {
   New();
-  App([this](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out); });
+  App([this](TcpConnection& c, Instant now, TcpOutput& out) {
+    c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out);
+  });
   TakeSent();
   Send(Seg(kAck, kPeerIss + 1, kIss + 99));
   ExpectSent(Out(kRst, kIss + 99));
@@ -723,7 +733,7 @@ TEST_F(TcpTest, SenderAvoidsSillyWindowSegmentsWhileDataIsInFlight) {
   Send(Seg(kAck, kPeerIss + 1, kIss + 1, 1000));
   App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Send(now, 3000, out); });
   ExpectSent(Out(kAck, kIss + 1, kPeerIss + 1, 65535, 536));
-  ExpectNothingSent();  // 464 bytes would fit, but they wait
+  ExpectNothingSent();                              // 464 bytes would fit, but they wait
   Send(Seg(kAck, kPeerIss + 1, kIss + 537, 1000));  // window slides: a full segment fits
   ExpectSent(Out(kAck, kIss + 537, kPeerIss + 1, 65535, 536));
   ExpectNothingSent();

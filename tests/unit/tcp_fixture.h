@@ -17,7 +17,6 @@ namespace synack::tcp_test {
 
 using namespace tcp_flags;
 
-
 inline constexpr uint16_t kOurPort = 80;
 inline constexpr uint16_t kPeerPort = 4000;
 inline constexpr uint32_t kIss = 1000;      // ours
@@ -87,12 +86,13 @@ class TcpTest : public ::testing::Test {
       EXPECT_TRUE(got.options.timestamps.has_value()) << "no timestamps on " << ToString(got);
       got.options.timestamps.reset();
     }
-    if (got.syn()) got.options = want.options;  // the negotiation differs by design
+    if (got.syn()) got.options = want.options;                         // the negotiation differs by design
     if (want.options.sack_count == 0 && got.options.sack_count > 0) {  // D-SACK reports: not these tests' subject
       got.options.sack_count = 0;
       got.options.sack = {};
     }
-    if (!got.syn() && conn_ && conn_->rcv_wscale() > 0 && !got.rst()) want.window = static_cast<uint16_t>(want.window >> conn_->rcv_wscale());
+    if (!got.syn() && conn_ && conn_->rcv_wscale() > 0 && !got.rst())
+      want.window = static_cast<uint16_t>(want.window >> conn_->rcv_wscale());
   }
   void New() {
     if (conn_) conn_->ReleaseResources();
@@ -159,9 +159,12 @@ class TcpTest : public ::testing::Test {
   // Passive open to ESTABLISHED: peer SYN, our SYN-ACK, peer ACK.
   void EstablishPassive() {
     New();
-    App([this](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out); });
+    App([this](TcpConnection& c, Instant now, TcpOutput& out) {
+      c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out);
+    });
     ExpectSent([this] {
-      TcpSegment s = Out(kSyn | kAck, kIss, kPeerIss + 1, static_cast<uint16_t>(std::min<uint32_t>(config_.rcv_buffer, 65535)));
+      TcpSegment s =
+          Out(kSyn | kAck, kIss, kPeerIss + 1, static_cast<uint16_t>(std::min<uint32_t>(config_.rcv_buffer, 65535)));
       s.options.mss = 1460;
       return s;
     }());
@@ -174,10 +177,13 @@ class TcpTest : public ::testing::Test {
   // Passive open from `syn` (its options negotiated) to ESTABLISHED; the SYN-ACK is not checked.
   void EstablishPassiveFrom(const TcpSegment& syn) {
     New();
-    App([&](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, WithPeerOptions(syn), SeqNum(kIss), out); });
+    App([&](TcpConnection& c, Instant now, TcpOutput& out) {
+      c.AcceptSyn(now, WithPeerOptions(syn), SeqNum(kIss), out);
+    });
     ASSERT_EQ(TakeSent().seg.flags, kSyn | kAck);
     TcpSegment ack = Seg(kAck, kPeerIss + 1, kIss + 1);
-    if (conn_->ts_enabled() && syn.options.timestamps) ack.options.timestamps = TcpTimestamps{syn.options.timestamps->tsval + 1, 1};
+    if (conn_->ts_enabled() && syn.options.timestamps)
+      ack.options.timestamps = TcpTimestamps{syn.options.timestamps->tsval + 1, 1};
     Send(ack);
     ASSERT_EQ(state(), TcpState::kEstablished);
     ExpectNothingSent();

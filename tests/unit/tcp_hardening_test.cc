@@ -22,9 +22,9 @@ TEST(EffectiveSendMss, EveryPeerMssClampsBetweenTheFloorAndOurMss) {
     uint16_t want;
   };
   for (const Case& k : std::initializer_list<Case>{
-           {0, false, 48},     {0, true, 48},      {1, false, 48},     {1, true, 48},       {11, true, 48},
-           {12, true, 48},     {13, true, 48},     {47, false, 48},    {48, false, 48},     {49, false, 49},
-           {59, true, 48},     {60, true, 48},     {61, true, 49},     {536, false, 536},   {536, true, 524},
+           {0, false, 48},      {0, true, 48},       {1, false, 48},      {1, true, 48},      {11, true, 48},
+           {12, true, 48},      {13, true, 48},      {47, false, 48},     {48, false, 48},    {49, false, 49},
+           {59, true, 48},      {60, true, 48},      {61, true, 49},      {536, false, 536},  {536, true, 524},
            {1459, false, 1459}, {1460, false, 1460}, {1461, false, 1460}, {1460, true, 1448}, {65535, true, 1448},
            {65535, false, 1460}}) {
     EXPECT_EQ(EffectiveSendMss(c, k.peer, k.ts), k.want) << "peer " << k.peer << " ts " << k.ts;
@@ -101,7 +101,9 @@ TEST_F(TcpTest, ActiveOpenClampsTheSynAcksMssToo) {
 // which one it answers, so it must not be an RTT sample (Karn).
 TEST_F(TcpTest, RepeatedSynCancelsHandshakeRttTiming) {
   New();
-  App([this](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out); });
+  App([this](TcpConnection& c, Instant now, TcpOutput& out) {
+    c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out);
+  });
   TakeSent();
   now_ = now_ + Duration::Milliseconds(900);
   Send(Seg(kSyn, kPeerIss));
@@ -115,7 +117,9 @@ TEST_F(TcpTest, RepeatedSynCancelsHandshakeRttTiming) {
 
 TEST_F(TcpTest, UnrepeatedSynAckGivesAnRttSample) {  // the other side of the edge above
   New();
-  App([this](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out); });
+  App([this](TcpConnection& c, Instant now, TcpOutput& out) {
+    c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out);
+  });
   TakeSent();
   now_ = now_ + Duration::Milliseconds(5);
   Send(Seg(kAck, kPeerIss + 1, kIss + 1));
@@ -159,7 +163,7 @@ TEST_F(TcpTest, ShutdownInEstablishedSendsFinAtOnce) {  // the other side: nothi
 // --- Edges of the acceptability test (RFC 9293 3.10.7.4, the table) -------------------------------
 
 TEST_F(TcpTest, EmptySegmentAtTheRightEdgeOfTheWindowIsUnacceptable) {
-  EstablishPassive();  // RCV.WND 65535
+  EstablishPassive();                               // RCV.WND 65535
   Send(Seg(kAck, kPeerIss + 1 + 65535, kIss + 1));  // seq == RCV.NXT + RCV.WND
   EXPECT_EQ(counters_.unacceptable, 1u);
   ExpectSent(Out(kAck, kIss + 1, kPeerIss + 1));
@@ -201,7 +205,9 @@ TEST_F(TcpTest, SegmentEndingAtRcvNxtIsAcceptable) {
 
 TEST_F(TcpTest, AckOfIssInSynReceivedDrawsResetAndKeepsState) {
   New();
-  App([this](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out); });
+  App([this](TcpConnection& c, Instant now, TcpOutput& out) {
+    c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out);
+  });
   TakeSent();
   Send(Seg(kAck, kPeerIss + 1, kIss));  // SEG.ACK == ISS: acknowledges nothing we sent
   ExpectSent(Out(kRst, kIss));

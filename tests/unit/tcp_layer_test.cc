@@ -36,7 +36,8 @@ TcpLayerConfig SmallConfig() {
   return c;
 }
 
-TcpFields Fields(uint8_t flags, uint32_t seq, uint32_t ack = 0, uint16_t window = 65535, uint16_t src_port = kPeerPort) {
+TcpFields Fields(uint8_t flags, uint32_t seq, uint32_t ack = 0, uint16_t window = 65535,
+                 uint16_t src_port = kPeerPort) {
   return testing::PeerFields(kPort, flags, seq, ack, window, src_port);
 }
 
@@ -55,8 +56,8 @@ class TcpLayerTest : public ::testing::Test {
     ASSERT_TRUE(peer_->tcp().Listen(kPort).ok());
   }
   // Handshake from the peer (ISN `peer_isn`): returns our ISS and the accepted connection.
-  std::pair<uint32_t, ConnId> Open(uint32_t peer_isn, const Bytes& syn_options = {}, Ipv4Addr src = testing::kWirePeerIp,
-                                   uint16_t src_port = kPeerPort) {
+  std::pair<uint32_t, ConnId> Open(uint32_t peer_isn, const Bytes& syn_options = {},
+                                   Ipv4Addr src = testing::kWirePeerIp, uint16_t src_port = kPeerPort) {
     TcpFields syn = Fields(kSyn, peer_isn, 0, 65535, src_port);
     syn.options = syn_options;
     peer_->Inject(syn, {}, src);
@@ -264,8 +265,9 @@ Bytes IcmpFor(uint8_t code, uint16_t mtu, uint16_t our_port, uint16_t peer_port,
   const Bytes quoted = testing::Ipv4(testing::kWireOurIp, testing::kWirePeerIp, tcp8, quoted_ip);
   testing::IpOpts icmp_ip;
   icmp_ip.protocol = 1;
-  return testing::Concat(testing::EthHeader(testing::kWireOurMac, testing::kWirePeerMac, 0x0800),
-                         testing::Ipv4(testing::kWirePeerIp, testing::kWireOurIp, testing::IcmpUnreachable(code, mtu, quoted), icmp_ip));
+  return testing::Concat(
+      testing::EthHeader(testing::kWireOurMac, testing::kWirePeerMac, 0x0800),
+      testing::Ipv4(testing::kWirePeerIp, testing::kWireOurIp, testing::IcmpUnreachable(code, mtu, quoted), icmp_ip));
 }
 
 TEST_F(TcpLayerTest, FragmentationNeededLowersTheMssAndResendsWhatWasInFlight) {
@@ -328,7 +330,8 @@ TEST_F(TcpLayerTest, PortUnreachableFailsAConnectInSynSentAtOnce) {
   ASSERT_TRUE(syn && syn->seg.syn());
   ASSERT_TRUE(peer_->InjectFrame(IcmpFor(3, 0, syn->seg.src_port, 9, syn->seg.seq.raw())));
   bool unreachable = false;
-  for (const Event& e : peer_->Events()) unreachable |= e.type == EventType::kClosed && e.error == TcpError::kUnreachable;
+  for (const Event& e : peer_->Events())
+    unreachable |= e.type == EventType::kClosed && e.error == TcpError::kUnreachable;
   EXPECT_TRUE(unreachable);
   EXPECT_EQ(peer_->tcp().State(*c), TcpState::kClosed);
   EXPECT_EQ(peer_->tcp().tcp_counters().icmp_hard_errors, 1u);

@@ -44,7 +44,8 @@ class RecoveryTest : public TcpTest {
   }
   TcpSegment Ack(uint32_t acked, std::initializer_list<std::pair<uint32_t, uint32_t>> sacks = {}) {
     TcpSegment s = Seg(kAck, kPeerIss + 1, kIss + 1 + acked);
-    for (const auto& [l, r] : sacks) s.options.sack[s.options.sack_count++] = SackBlock{SeqNum(kIss + 1 + l), SeqNum(kIss + 1 + r)};
+    for (const auto& [l, r] : sacks)
+      s.options.sack[s.options.sack_count++] = SackBlock{SeqNum(kIss + 1 + l), SeqNum(kIss + 1 + r)};
     return s;
   }
   using Segs = std::vector<std::pair<uint32_t, uint32_t>>;
@@ -56,7 +57,7 @@ TEST_F(RecoveryTest, SlowStartSendsTheInitialWindowThenGrowsPerAck) {
   Establish(false);
   Write(40 * kMss);
   EXPECT_EQ(Took().size(), 10u);  // IW10, not the peer's whole window
-  Send(Ack(2 * kMss));              // 2 segments acknowledged: cwnd 10 -> 12, flight 8 -> 4 more go
+  Send(Ack(2 * kMss));            // 2 segments acknowledged: cwnd 10 -> 12, flight 8 -> 4 more go
   EXPECT_EQ(conn_->cc().cwnd, 12 * kMss);
   EXPECT_EQ(Took(), (Segs{{10000, 1000}, {11000, 1000}, {12000, 1000}, {13000, 1000}}));
 }
@@ -166,7 +167,7 @@ TEST_F(RecoveryTest, RtoLossWindowOfOneSegmentThenGoBackN) {
   Took();
   const Instant sent_at = now_;
   RunUntil(sent_at + conn_->rto().rto());  // no ACK at all
-  EXPECT_EQ(Took(), (Segs{{0, 1000}}));  // cwnd = 1 SMSS: only the first segment
+  EXPECT_EQ(Took(), (Segs{{0, 1000}}));    // cwnd = 1 SMSS: only the first segment
   EXPECT_EQ(conn_->cc().cwnd, kMss);
   EXPECT_EQ(conn_->cc().ssthresh, 5 * kMss);
   EXPECT_EQ(counters_.rto_recoveries, 1u);
@@ -327,7 +328,7 @@ TEST_F(TimestampTest, PawsDropsASegmentWithAnOlderTimestamp) {
   EXPECT_EQ(counters_.paws_dropped, 1u);
   EXPECT_EQ(delivered_, 0u);
   EXPECT_EQ(TakeSent().seg.flags, kAck);  // answered with an ACK
-  Send(Data(0, 100, 101));  // equal is fine (the edge)
+  Send(Data(0, 100, 101));                // equal is fine (the edge)
   EXPECT_EQ(delivered_, 100u);
   EXPECT_EQ(counters_.paws_dropped, 1u);
 }
@@ -367,7 +368,9 @@ TEST_F(TimestampTest, TsecrZeroIsNeverAnRttSample) {
 // RFC 6298 5.7: a lost SYN-ACK and no RTT sample: data starts with RTO = 3 s.
 TEST_F(TcpTest, LostSynAckMeansAThreeSecondRto) {
   New();
-  App([this](TcpConnection& c, Instant now, TcpOutput& out) { c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out); });
+  App([this](TcpConnection& c, Instant now, TcpOutput& out) {
+    c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out);
+  });
   TakeSent();
   Advance(Duration::Seconds(1));  // the SYN-ACK times out and goes again (Karn: no sample)
   EXPECT_EQ(TakeSent().seg.flags, kSyn | kAck);

@@ -41,7 +41,7 @@ TEST(TimeWaitStore, EntriesLeaveAtTheirDeadlineInInsertionOrder) {
   ASSERT_TRUE(s.Insert(Key(2), Entry(At(1000))));
   ASSERT_TRUE(s.Insert(Key(3), Entry(At(1500))));
   EXPECT_EQ(s.size(), 3u);
-  EXPECT_TRUE(ExpireAt(s, At(999)).empty());  // one millisecond before: all stay
+  EXPECT_TRUE(ExpireAt(s, At(999)).empty());                                 // one millisecond before: all stay
   EXPECT_EQ(ExpireAt(s, At(1000)), (std::vector<FlowKey>{Key(1), Key(2)}));  // at the deadline: gone
   EXPECT_EQ(s.Find(Key(1)), nullptr);
   ASSERT_NE(s.Find(Key(3)), nullptr);

@@ -74,7 +74,7 @@ TEST(TimerWheelTest, CustomTickAndStart) {
 TEST(TimerWheelTest, PastDeadlineFiresOnNextAdvanceWhateverItsNow) {
   TimerWheel w({.capacity = 4});
   EXPECT_EQ(AdvanceTo(w, 100 * kMs + 500000), Ids{});
-  w.Schedule(0, At(3 * kMs));            // long past
+  w.Schedule(0, At(3 * kMs));             // long past
   w.Schedule(1, At(100 * kMs + 500000));  // exactly now
   w.Schedule(2, At(100 * kMs + 500001));  // just after now: waits for the tick to end
   EXPECT_EQ(w.NextDeadlineHint(), At(100 * kMs + 500000));
@@ -205,12 +205,28 @@ TEST(TimerWheelTest, FiresInTickOrder) {
 
 // Deadlines on every level and on each level's boundaries (in 1 ms ticks), then human scales up to a year.
 std::vector<int64_t> LevelDeadlines() {
-  std::vector<int64_t> d = {1, 2, 63, 64, 65, 127, 128, 4095, 4096, 4097, 262143, 262144, 262145,
-                            int64_t{1} << 24, (int64_t{1} << 24) + 1, (int64_t{1} << 30) - 1, int64_t{1} << 30,
-                            (int64_t{1} << 36) + 5, (int64_t{1} << 42) + 7};
+  std::vector<int64_t> d = {1,
+                            2,
+                            63,
+                            64,
+                            65,
+                            127,
+                            128,
+                            4095,
+                            4096,
+                            4097,
+                            262143,
+                            262144,
+                            262145,
+                            int64_t{1} << 24,
+                            (int64_t{1} << 24) + 1,
+                            (int64_t{1} << 30) - 1,
+                            int64_t{1} << 30,
+                            (int64_t{1} << 36) + 5,
+                            (int64_t{1} << 42) + 7};
   for (int64_t& t : d) t *= kMs;
-  for (int64_t t : {kSecond, 59 * kSecond, kMinute, 10 * kMinute, kHour, 3 * kHour, kDay, 7 * kDay, 30 * kDay,
-                    365 * kDay}) {
+  for (int64_t t :
+       {kSecond, 59 * kSecond, kMinute, 10 * kMinute, kHour, 3 * kHour, kDay, 7 * kDay, 30 * kDay, 365 * kDay}) {
     d.push_back(t);
   }
   return d;
@@ -374,11 +390,16 @@ void RunRandomized(uint64_t seed, int64_t tick, int64_t start) {
   };
   auto random_step = [&]() -> int64_t {
     switch (rng() % 8) {
-      case 0: return 0;
-      case 1: return static_cast<int64_t>(rng() % static_cast<uint64_t>(tick));  // within the tick
-      case 2: return static_cast<int64_t>(rng() % static_cast<uint64_t>(kHour));  // idle jump
-      case 3: return static_cast<int64_t>(rng() % 3) * tick;                      // on the grid
-      default: return static_cast<int64_t>(rng() % static_cast<uint64_t>(64 * 64 * tick));
+      case 0:
+        return 0;
+      case 1:
+        return static_cast<int64_t>(rng() % static_cast<uint64_t>(tick));  // within the tick
+      case 2:
+        return static_cast<int64_t>(rng() % static_cast<uint64_t>(kHour));  // idle jump
+      case 3:
+        return static_cast<int64_t>(rng() % 3) * tick;  // on the grid
+      default:
+        return static_cast<int64_t>(rng() % static_cast<uint64_t>(64 * 64 * tick));
     }
   };
   for (int op = 0; op < kOps; ++op) {
