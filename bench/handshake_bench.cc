@@ -58,11 +58,11 @@ class Pair {
     for (bool moved = true; moved;) {
       moved = false;
       while (Mbuf m = client_.net->outbox().PopFront()) {
-        server_.net->Input(now_, std::move(m));
+        server_.tcp->Input(now_, server_.net->Input(now_, std::move(m)));
         moved = true;
       }
       while (Mbuf m = server_.net->outbox().PopFront()) {
-        client_.net->Input(now_, std::move(m));
+        client_.tcp->Input(now_, client_.net->Input(now_, std::move(m)));
         moved = true;
       }
     }

@@ -135,7 +135,7 @@ class WirePeer {
   bool InjectFrame(const Bytes& frame) {
     Mbuf m = ToMbuf(pool_, frame);
     if (!m) return false;
-    stack_->Input(now_, std::move(m));
+    tcp_->Input(now_, stack_->Input(now_, std::move(m)));
     return true;
   }
 
@@ -145,7 +145,7 @@ class WirePeer {
     while (now_ < end) {
       now_ = std::min(end, now_ + step);
       tcp_->Poll(now_);
-      stack_->Poll(now_);
+      tcp_->Unreachable(now_, stack_->Poll(now_));
     }
     TcpLayerTestPeer::SetNow(*tcp_, now_);
   }

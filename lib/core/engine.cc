@@ -46,7 +46,7 @@ void Engine::Flush(Instant now) {
   // What the link sent back (ICMP errors from its "router") arrives on our own receive path.
   rte_mbuf* back[16];
   for (size_t n; (n = tx_impair_->TakeReflected(back, 16)) > 0;) {
-    for (size_t i = 0; i < n; ++i) stack_.Input(now, Mbuf(back[i]));
+    for (size_t i = 0; i < n; ++i) Input(now, Mbuf(back[i]));
   }
 }
 
@@ -70,7 +70,7 @@ void Engine::PrefetchHeaders(const rte_mbuf* m) {
 void Engine::Receive(Instant now, Mbuf&& frame) {
   Mbuf m(std::move(frame));
   const RssSteering* steering = config_.dispatch.steering;
-  if (steering == nullptr || steering->engines() == 1) return stack_.Input(now, std::move(m));
+  if (steering == nullptr || steering->engines() == 1) return Input(now, std::move(m));
   // The owner is computed from the ports in the first segment; a chained frame is gathered into one
   // buffer only when they are not there (the payload of a TCP segment stays where it lies).
   ConstBytes bytes = m.bytes();
@@ -87,7 +87,7 @@ void Engine::Receive(Instant now, Mbuf&& frame) {
       ++stack_.mutable_counters().rss_hash_mismatch;  // the device's RSS disagrees; software decides
     }
     if (owner != config_.dispatch.index) return HandTo(owner, std::move(m));
-    return stack_.Input(now, std::move(m));
+    return Input(now, std::move(m));
   }
   if (bytes.size() >= 14 && LoadBe16(bytes.data() + 12) == kEtherTypeArp) {
     for (uint16_t j = 0; j < steering->engines(); ++j) {
@@ -100,7 +100,7 @@ void Engine::Receive(Instant now, Mbuf&& frame) {
       HandTo(j, Mbuf(copy));
     }
   }
-  stack_.Input(now, std::move(m));
+  Input(now, std::move(m));
 }
 
 std::optional<Ipv4Addr> Engine::NextHop(Ipv4Addr dst) const {
@@ -142,7 +142,7 @@ uint16_t Engine::PollOnce(Instant now) {
       if (b.size() >= 14 && LoadBe16(b.data() + 12) == kEtherTypeArp) {
         stack_.LearnArp(now, std::move(m));
       } else {
-        stack_.Input(now, std::move(m));
+        Input(now, std::move(m));
       }
       profile_.Mark(Phase::kTcp);  // what the frame cost after its lookups, when TCP did not mark it
     }
@@ -175,7 +175,7 @@ uint16_t Engine::PollOnce(Instant now) {
   }
   tcp_.Poll(now);
   if (now >= next_poll_) {
-    stack_.Poll(now);
+    tcp_.Unreachable(now, stack_.Poll(now));
     next_poll_ = now + config_.poll_interval;
   }
   profile_.Mark(Phase::kTimers);

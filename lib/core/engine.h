@@ -90,6 +90,10 @@ class Engine {
   /// queued. On this engine's lcore.
   bool Probe(Instant now, Ipv4Addr dst);
 
+  /// Takes ownership of one frame as if this engine's device had received it, and processes it here
+  /// (network layer, then TCP), whichever engine would own its flow. For sibling hand-offs and tests.
+  void Input(Instant now, Mbuf&& frame) { tcp_.Input(now, stack_.Input(now, std::move(frame))); }
+
   /// The network layer (Ethernet, ARP, IPv4, ICMP) under this engine: for the library and its tests.
   NetStack& stack() { return stack_; }
   const NetStack& stack() const { return stack_; }

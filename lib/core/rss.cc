@@ -1,5 +1,8 @@
 #include "lib/core/rss.h"
 
+#include "lib/net/ethernet.h"
+#include "lib/net/ipv4.h"
+
 namespace synack {
 namespace {
 
@@ -48,19 +51,14 @@ RssSteering::RssSteering(const RssKey& key, uint16_t engines, uint16_t reta_size
     : key_(key), hash_(key), engines_(engines == 0 ? 1 : engines), reta_size_(reta_size == 0 ? 128 : reta_size) {}
 
 std::optional<FrameTuple> PeekIpv4Tcp(ConstBytes f) {
-  constexpr size_t kEth = 14;
-  if (f.size() < kEth + 20 || LoadBe16(f.data() + 12) != 0x0800) return std::nullopt;
-  const uint8_t* ip = f.data() + kEth;
-  if ((ip[0] >> 4) != 4) return std::nullopt;
-  const size_t ihl = static_cast<size_t>(ip[0] & 0x0f) * 4;
-  if (ihl < 20 || ip[9] != 6) return std::nullopt;
-  if ((LoadBe16(ip + 6) & 0x3fff) != 0) return std::nullopt;  // a fragment: the stack counts and drops it
-  if (f.size() < kEth + ihl + 4) return std::nullopt;
+  const std::optional<size_t> tcp = PeekTcpOffset(f);
+  if (!tcp || f.size() < *tcp + 4) return std::nullopt;  // a fragment or not TCP: the stack judges it
+  const uint8_t* ip = f.data() + kEthHeaderLen;
   FrameTuple t;
   t.src = Ipv4Addr{LoadBe32(ip + 12)};
   t.dst = Ipv4Addr{LoadBe32(ip + 16)};
-  t.src_port = LoadBe16(ip + ihl);
-  t.dst_port = LoadBe16(ip + ihl + 2);
+  t.src_port = LoadBe16(f.data() + *tcp);
+  t.dst_port = LoadBe16(f.data() + *tcp + 2);
   return t;
 }
 

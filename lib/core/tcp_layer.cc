@@ -113,10 +113,9 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
   const uint32_t span = config.ephemeral_hi - config.ephemeral_lo + 1u;
   next_ephemeral_ = static_cast<uint16_t>(config.ephemeral_lo + (config.isn_key[0] | (config.isn_key[1] << 8)) % span);
   ring_pool_ = pool_ != nullptr && std::string_view(rte_mempool_get_ops(pool_->ops_index)->name).substr(0, 4) == "ring";
-  net_.set_tcp_handler(this);
 }
 
-TcpLayer::~TcpLayer() { net_.set_tcp_handler(nullptr); }
+TcpLayer::~TcpLayer() = default;
 
 // ---------------------------------------------------------------------------------------------------
 // Receive path
@@ -455,12 +454,14 @@ void TcpLayer::Reschedule(uint32_t idx) {
   }
 }
 
-void TcpLayer::Unreachable(Instant now, Ipv4Addr dst) {
+void TcpLayer::Unreachable(Instant now, std::span<const Ipv4Addr> dsts) {
+  if (dsts.empty()) return;
   // Rare (ARP failure), so a scan of the slab is fine; only connections still in SYN-SENT are failed —
   // established ones keep their own retransmission timers and may recover when the neighbour returns.
   for (uint32_t idx = 0; idx < sockets_.capacity(); ++idx) {
     Socket& s = sockets_[idx];
-    if (!sockets_.in_use(idx) || s.key.remote != dst || s.conn.state() != TcpState::kSynSent) continue;
+    if (!sockets_.in_use(idx) || s.conn.state() != TcpState::kSynSent) continue;
+    if (std::find(dsts.begin(), dsts.end(), s.key.remote) == dsts.end()) continue;
     out_.Clear();
     s.conn.Abort(now, out_);
     out_.error = TcpError::kUnreachable;

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -147,7 +148,7 @@ struct TcpLayerCounters {
   void ForEach(absl::FunctionRef<void(std::string_view, uint64_t)> f) const;
 };
 
-class TcpLayer : public TransportHandler {
+class TcpLayer {
  public:
   /// Per-connection choices for Listen and Connect (synack::ConnOptions, in listener_table.h; the name
   /// is kept for code written against TcpLayer::ConnOptions).
@@ -156,17 +157,31 @@ class TcpLayer : public TransportHandler {
   /// `net` sends our segments; `pool` supplies header mbufs and copies; `indirect_pool` supplies the
   /// zero-data-room mbufs that attach payload (both must outlive the layer).
   TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* pool, rte_mempool* indirect_pool);
-  ~TcpLayer() override;
+  ~TcpLayer();
 
-  /// Takes ownership of a received frame carrying TCP (called by NetStack).
-  void Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) override;
+  /// Takes what NetStack::Input passed up (and ownership of its frame): a TCP datagram is received, an
+  /// ICMP error goes to IcmpError, kNone is nothing.
+  void Input(Instant now, Delivery&& d) {
+    switch (d.kind) {
+      case Delivery::Kind::kTcp:
+        return Input(now, std::move(d.frame), d.ip);
+      case Delivery::Kind::kIcmpError:
+        return IcmpError(now, d.icmp);
+      case Delivery::Kind::kNone:
+        return;
+    }
+  }
 
-  /// Fails connections still opening towards `dst` with kUnreachable (ARP gave up; called by NetStack).
-  void Unreachable(Instant now, Ipv4Addr dst) override;
-  /// An ICMP Destination Unreachable quoting a segment of ours (called by NetStack): handed to the
-  /// connection it names (which checks the quoted sequence number); a path MTU it accepts is also
-  /// remembered for new connections to that destination.
-  void IcmpError(Instant now, const synack::IcmpError& e) override;
+  /// Takes ownership of a received frame carrying TCP (`ip` views into it).
+  void Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip);
+
+  /// Fails connections still opening towards each of `dsts` with kUnreachable (ARP gave up; what
+  /// NetStack::Poll returns).
+  void Unreachable(Instant now, std::span<const Ipv4Addr> dsts);
+  /// An ICMP Destination Unreachable quoting a segment of ours: handed to the connection it names
+  /// (which checks the quoted sequence number); a path MTU it accepts is also remembered for new
+  /// connections to that destination.
+  void IcmpError(Instant now, const synack::IcmpError& e);
   /// The path MTU learnt for `dst` (0: none).
   uint16_t PathMtu(Ipv4Addr dst) const;
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "lib/net/checksum.h"
+#include "lib/net/ethernet.h"
 
 namespace synack {
 
@@ -58,6 +59,18 @@ void WriteIpv4Header(uint8_t* out, const Ipv4HeaderFields& f, bool fill_checksum
   StoreBe32(out + 12, f.src.v);
   StoreBe32(out + 16, f.dst.v);
   if (fill_checksum) StoreBe16(out + 10, InternetChecksum(ConstBytes(out, kIpv4MinHeaderLen)));
+}
+
+std::optional<size_t> PeekTcpOffset(ConstBytes frame) {
+  if (frame.size() < kEthHeaderLen + kIpv4MinHeaderLen || LoadBe16(frame.data() + 12) != kEtherTypeIpv4) {
+    return std::nullopt;
+  }
+  const uint8_t* ip = frame.data() + kEthHeaderLen;
+  const size_t ihl = static_cast<size_t>(ip[0] & 0x0f) * 4;
+  if ((ip[0] >> 4) != 4 || ihl < kIpv4MinHeaderLen || ip[9] != kIpProtoTcp) return std::nullopt;
+  if ((LoadBe16(ip + 6) & 0x3fff) != 0) return std::nullopt;  // MF or an offset: a fragment
+  if (frame.size() < kEthHeaderLen + ihl) return std::nullopt;
+  return kEthHeaderLen + ihl;
 }
 
 }  // namespace synack

@@ -2,7 +2,9 @@
 // Pure functions, any core.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "lib/base/bytes.h"
 #include "lib/net/addr.h"
@@ -60,5 +62,11 @@ struct Ipv4HeaderFields {
 // Writes a 20-byte header (no options) at `out`. With `fill_checksum` false the checksum field is
 // left zero for the device to fill (TX offload).
 void WriteIpv4Header(uint8_t* out, const Ipv4HeaderFields& f, bool fill_checksum);
+
+// Where the TCP header starts in an Ethernet frame carrying an unfragmented IPv4 TCP datagram. Checks
+// only the EtherType, the IPv4 version, a header length of at least 20 bytes that `frame` holds, the
+// protocol and the fragment fields (no checksum, no total length): a cheap peek before the full parse,
+// for dispatch and for chained frames. nullopt for anything else.
+std::optional<size_t> PeekTcpOffset(ConstBytes frame);
 
 }  // namespace synack

@@ -27,14 +27,10 @@ ChecksumState RxIpChecksumState(const rte_mbuf* m) {
 // may then stay in the later segments (no copy); anything else is gathered into one buffer first.
 bool TcpHeadersInFirstSegment(ConstBytes first) {
   constexpr size_t kTcpMin = 20;
-  if (first.size() < kEthHeaderLen + kIpv4MinHeaderLen || LoadBe16(first.data() + 12) != kEtherTypeIpv4) return false;
-  const uint8_t* ip = first.data() + kEthHeaderLen;
-  const size_t ihl = static_cast<size_t>(ip[0] & 0x0f) * 4;
-  if ((ip[0] >> 4) != 4 || ihl < kIpv4MinHeaderLen || ip[9] != kIpProtoTcp) return false;
-  if ((LoadBe16(ip + 6) & 0x3fff) != 0) return false;
-  if (first.size() < kEthHeaderLen + ihl + kTcpMin) return false;
-  const size_t doff = static_cast<size_t>(ip[ihl + 12] >> 4) * 4;
-  return first.size() >= kEthHeaderLen + ihl + std::max(doff, kTcpMin);
+  const std::optional<size_t> tcp = PeekTcpOffset(first);
+  if (!tcp || first.size() < *tcp + kTcpMin) return false;
+  const size_t doff = static_cast<size_t>(first[*tcp + 12] >> 4) * 4;
+  return first.size() >= *tcp + std::max(doff, kTcpMin);
 }
 
 }  // namespace
@@ -75,7 +71,7 @@ void NetStack::SendArpRequest(Ipv4Addr target, Ipv4Addr sender) {
   Transmit(std::move(m));
 }
 
-void NetStack::Input(Instant now, Mbuf&& frame) {
+Delivery NetStack::Input(Instant now, Mbuf&& frame) {
   Mbuf m(std::move(frame));
   ++counters_.rx_frames;
   if (!m.contiguous()) {
@@ -84,22 +80,23 @@ void NetStack::Input(Instant now, Mbuf&& frame) {
     } else {
       // Other chained frames are gathered into the first segment when it has room (parsers read
       // contiguous bytes).
-      if (rte_pktmbuf_linearize(m.get()) != 0) return Discard(std::move(m), Drop::kNonContiguous);
+      if (rte_pktmbuf_linearize(m.get()) != 0) return Dropped(std::move(m), Drop::kNonContiguous);
       ++counters_.rx_linearized;
     }
   }
   Parsed<EthernetFrame> eth = ParseEthernet(m.bytes());
-  if (!eth.ok()) return Discard(std::move(m), eth.error());
+  if (!eth.ok()) return Dropped(std::move(m), eth.error());
   if (eth->dst != config_.mac && !eth->dst.is_broadcast()) {
-    return Discard(std::move(m), Drop::kEthNotForUs);
+    return Dropped(std::move(m), Drop::kEthNotForUs);
   }
   switch (eth->ethertype) {
     case kEtherTypeArp:
-      return HandleArp(now, std::move(m), *eth, /*shared=*/false);
+      HandleArp(now, std::move(m), *eth, /*shared=*/false);
+      return {};
     case kEtherTypeIpv4:
       return HandleIpv4(now, std::move(m), *eth);
     default:
-      return Discard(std::move(m), Drop::kEthUnknownType);
+      return Dropped(std::move(m), Drop::kEthUnknownType);
   }
 }
 
@@ -159,17 +156,17 @@ void NetStack::HandleArp(Instant now, Mbuf&& frame, const EthernetFrame& eth, bo
   Transmit(std::move(m));
 }
 
-void NetStack::HandleIpv4(Instant now, Mbuf&& frame, const EthernetFrame& eth) {
+Delivery NetStack::HandleIpv4(Instant now, Mbuf&& frame, const EthernetFrame& eth) {
   Mbuf m(std::move(frame));
   Parsed<Ipv4Packet> ip = ParseIpv4(eth.payload, m.pkt_len() - kEthHeaderLen, RxIpChecksumState(m.get()));
-  if (!ip.ok()) return Discard(std::move(m), ip.error());
-  if (ip->is_fragment()) return Discard(std::move(m), Drop::kIpFragment);
+  if (!ip.ok()) return Dropped(std::move(m), ip.error());
+  if (ip->is_fragment()) return Dropped(std::move(m), Drop::kIpFragment);
   const Ipv4Addr us = config_.local.addr;
   const bool to_broadcast = ip->dst.is_limited_broadcast() || ip->dst == config_.local.broadcast();
-  if (ip->dst != us && !to_broadcast) return Discard(std::move(m), Drop::kIpNotForUs);
+  if (ip->dst != us && !to_broadcast) return Dropped(std::move(m), Drop::kIpNotForUs);
   if (ip->src.is_multicast() || ip->src.is_limited_broadcast() || ip->src == config_.local.broadcast() ||
       ip->src == us) {
-    return Discard(std::move(m), Drop::kIpBadSource);
+    return Dropped(std::move(m), Drop::kIpBadSource);
   }
   ++counters_.ip_rx;
   // Strip Ethernet padding so the mbuf holds exactly the datagram.
@@ -178,40 +175,38 @@ void NetStack::HandleIpv4(Instant now, Mbuf&& frame, const EthernetFrame& eth) {
     case kIpProtoIcmp:
       return HandleIcmp(now, std::move(m), eth, *ip);
     case kIpProtoTcp:
-      if (tcp_ != nullptr) return tcp_->Input(now, std::move(m), *ip);
-      return Discard(std::move(m), Drop::kIpUnknownProtocol);
+      return Delivery{Delivery::Kind::kTcp, std::move(m), *ip, {}};
     default:
-      return Discard(std::move(m), Drop::kIpUnknownProtocol);
+      return Dropped(std::move(m), Drop::kIpUnknownProtocol);
   }
 }
 
-void NetStack::HandleIcmp(Instant now, Mbuf&& frame, const EthernetFrame& eth, const Ipv4Packet& ip) {
+Delivery NetStack::HandleIcmp(Instant now, Mbuf&& frame, const EthernetFrame& eth, const Ipv4Packet& ip) {
   Mbuf m(std::move(frame));
   Parsed<IcmpMessage> icmp = ParseIcmp(ip.payload);
-  if (!icmp.ok()) return Discard(std::move(m), icmp.error());
+  if (!icmp.ok()) return Dropped(std::move(m), icmp.error());
   if (icmp->type == kIcmpEchoReply && icmp->code == 0) {
     ++counters_.icmp_echo_replies_rx;
     last_echo_reply_ = EchoReply{ip.src, icmp->id, icmp->seq, now};
-    return;  // consumed
+    return {};  // consumed
   }
   if (icmp->type == kIcmpDestUnreachable) {
     Parsed<IcmpError> err = ParseIcmpError(*icmp);
-    if (!err.ok()) return Discard(std::move(m), err.error());
-    if (ip.dst != config_.local.addr || err->src != config_.local.addr || err->protocol != kIpProtoTcp ||
-        tcp_ == nullptr) {
-      return Discard(std::move(m), Drop::kIcmpErrorNotOurs);
+    if (!err.ok()) return Dropped(std::move(m), err.error());
+    if (ip.dst != config_.local.addr || err->src != config_.local.addr || err->protocol != kIpProtoTcp) {
+      return Dropped(std::move(m), Drop::kIcmpErrorNotOurs);
     }
     ++counters_.icmp_errors_rx;
-    tcp_->IcmpError(now, *err);  // whether it applies to a live connection is TCP's decision (RFC 5927)
-    return;                      // consumed; `m` frees the frame
+    // Whether it applies to a live connection is TCP's decision (RFC 5927); `m` frees the frame.
+    return Delivery{Delivery::Kind::kIcmpError, Mbuf(), {}, *err};
   }
   if (icmp->type != kIcmpEchoRequest || icmp->code != 0) {
-    return Discard(std::move(m), Drop::kIcmpUnhandledType);
+    return Dropped(std::move(m), Drop::kIcmpUnhandledType);
   }
   ++counters_.icmp_echo_requests_rx;
   if (ip.dst != config_.local.addr) {
     // RFC 1122 3.2.2.6: echo requests to a broadcast address may be silently discarded.
-    return Discard(std::move(m), Drop::kIpNotForUs);
+    return Dropped(std::move(m), Drop::kIpNotForUs);
   }
   // Reuse the request's mbuf: strip to the ICMP message, flip the type, re-checksum, and send it back
   // to the MAC it came from (no ARP round trip needed to answer).
@@ -222,6 +217,7 @@ void NetStack::HandleIcmp(Instant now, Mbuf&& frame, const EthernetFrame& eth, c
   m.ClearOffloadFlags();
   ++counters_.icmp_echo_replies_tx;
   SendIpv4Via(std::move(m), ip.src, kIpProtoIcmp, eth.src);
+  return {};
 }
 
 bool NetStack::PrependIpv4(Mbuf& m, Ipv4Addr dst, uint8_t protocol) {
@@ -304,18 +300,18 @@ bool NetStack::SendEchoRequest(Instant now, Ipv4Addr dst, uint16_t id, uint16_t 
   return true;
 }
 
-void NetStack::Poll(Instant now) {
+std::span<const Ipv4Addr> NetStack::Poll(Instant now) {
+  unreachable_.clear();
   neighbors_.Poll(
       now, [this](Ipv4Addr ip) { SendArpRequest(ip, config_.local.addr); },
       [this, now](Mbuf&& m) {
         // The waiting datagram still starts with the IPv4 header we wrote: tell TCP whom it was for
         // (read through the parser like any header; ours carries no checksum yet when offloaded).
         Parsed<Ipv4Packet> ip = ParseIpv4(m.bytes(), m.pkt_len(), ChecksumState::kGood);
-        const bool tcp = tcp_ != nullptr && ip.ok() && ip->protocol == kIpProtoTcp;
-        const Ipv4Addr dst = tcp ? ip->dst : Ipv4Addr{};
+        if (ip.ok() && ip->protocol == kIpProtoTcp) unreachable_.push_back(ip->dst);
         Discard(std::move(m), Drop::kArpUnresolved);
-        if (tcp) tcp_->Unreachable(now, dst);
       });
+  return unreachable_;
 }
 
 }  // namespace synack

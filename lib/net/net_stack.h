@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <vector>
 
 #include <rte_mempool.h>
 
@@ -40,16 +42,16 @@ struct EchoReply {
   Instant at;
 };
 
-// Receives TCP segments addressed to us (implemented by the engine's TcpLayer).
-class TransportHandler {
- public:
-  virtual ~TransportHandler() = default;
-  // Takes ownership of `frame` (still starting at its Ethernet header); `ip` views into it.
-  virtual void Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) = 0;
-  // A TCP datagram to `dst` was dropped because its next hop never answered ARP.
-  virtual void Unreachable(Instant now, Ipv4Addr dst) {}
-  // An ICMP Destination Unreachable quoting a TCP segment we sent (source address checked).
-  virtual void IcmpError(Instant now, const synack::IcmpError& e) {}
+// What NetStack::Input passes up to the transport layer. Most frames end inside the stack (answered,
+// queued, or dropped with a reason counted): kind kNone. A TCP datagram addressed to us comes back as
+// kTcp with the frame, and an ICMP Destination Unreachable quoting a TCP segment we sent as kIcmpError.
+// The Delivery owns `frame`: whoever receives it moves the frame on or lets it be freed with it.
+struct Delivery {
+  enum class Kind : uint8_t { kNone, kTcp, kIcmpError };
+  Kind kind = Kind::kNone;
+  Mbuf frame;      // kTcp: the frame, still starting at its Ethernet header (Ethernet padding trimmed)
+  Ipv4Packet ip;   // kTcp: its validated IPv4 header (`payload` views into `frame`)
+  IcmpError icmp;  // kIcmpError: the quoted segment (source address checked to be ours)
 };
 
 class NetStack {
@@ -60,15 +62,18 @@ class NetStack {
   // Announces our address with a gratuitous ARP.
   void Start(Instant now);
 
-  // Takes ownership of one received frame.
-  void Input(Instant now, Mbuf&& frame);
+  // Takes ownership of one received frame. Returns what is for the transport layer (see Delivery);
+  // everything else was handled here.
+  [[nodiscard]] Delivery Input(Instant now, Mbuf&& frame);
 
   // Takes ownership of a copy of an ARP frame that a sibling engine received: learns the sender's
   // address (releasing packets waiting on it) but never answers; the receiving engine did that.
   void LearnArp(Instant now, Mbuf&& frame);
 
-  // ARP retries and expiry; cheap enough to call every few milliseconds.
-  void Poll(Instant now);
+  // ARP retries and expiry; cheap enough to call every few milliseconds. Returns the destinations of
+  // TCP datagrams dropped because their next hop never answered ARP (one entry per datagram; valid
+  // until the next call), so TCP can fail connections still opening towards them.
+  std::span<const Ipv4Addr> Poll(Instant now);
 
   // Sends an IPv4 datagram: `payload`'s data is the transport header and body, with headroom for
   // IPv4 and Ethernet headers. Takes ownership; resolves the next hop (queueing on ARP if needed).
@@ -77,9 +82,6 @@ class NetStack {
   // Builds and sends an ICMP echo request with `data_len` bytes of pattern data. False (and a
   // counted drop) when no frame could be allocated.
   bool SendEchoRequest(Instant now, Ipv4Addr dst, uint16_t id, uint16_t seq, uint16_t data_len);
-
-  // Where TCP segments go; without a handler they are dropped as kIpUnknownProtocol.
-  void set_tcp_handler(TransportHandler* h) { tcp_ = h; }
 
   Outbox& outbox() { return outbox_; }
   const NetCounters& counters() const { return counters_; }
@@ -90,8 +92,8 @@ class NetStack {
 
  private:
   void HandleArp(Instant now, Mbuf&& frame, const EthernetFrame& eth, bool shared);
-  void HandleIpv4(Instant now, Mbuf&& frame, const EthernetFrame& eth);
-  void HandleIcmp(Instant now, Mbuf&& frame, const EthernetFrame& eth, const Ipv4Packet& ip);
+  Delivery HandleIpv4(Instant now, Mbuf&& frame, const EthernetFrame& eth);
+  Delivery HandleIcmp(Instant now, Mbuf&& frame, const EthernetFrame& eth, const Ipv4Packet& ip);
   // Prepends an IPv4 header from us to `dst`; false when the headroom is too small.
   bool PrependIpv4(Mbuf& m, Ipv4Addr dst, uint8_t protocol);
   // Prepends IPv4 (to `dst`) and Ethernet (to `dst_mac`) headers and queues the frame for TX.
@@ -100,6 +102,11 @@ class NetStack {
   void SendWithEthernet(Mbuf&& ip_packet, const MacAddr& dst_mac, uint16_t ethertype);
   void SendArpRequest(Ipv4Addr target, Ipv4Addr sender);
   void Discard(Mbuf&& m, Drop reason);
+  // Discard, for the receive path: nothing is delivered.
+  Delivery Dropped(Mbuf&& m, Drop reason) {
+    Discard(std::move(m), reason);
+    return {};
+  }
   void Transmit(Mbuf&& frame);
 
   NetConfig config_;
@@ -109,7 +116,7 @@ class NetStack {
   NetCounters counters_;
   uint16_t next_ip_id_ = 1;
   std::optional<EchoReply> last_echo_reply_;
-  TransportHandler* tcp_ = nullptr;
+  std::vector<Ipv4Addr> unreachable_;  // Poll's result
 };
 
 }  // namespace synack

@@ -367,7 +367,7 @@ TEST_F(SynFloodTest, ReplayedCookieAckIsChargedToTheSourceLimit) {
         testing::Concat(testing::EthHeader(FloodPorts().b, FloodPorts().a, 0x0800),
                         testing::Ipv4(kClientIp, kServerIp, testing::Tcp(kClientIp, kServerIp, f), tcp_ip));
     frame.resize(60, 0);  // Ethernet's minimum frame
-    server_->stack().Input(now_, testing::ToMbuf(testing::TestPool(), frame));
+    server_->Input(now_, testing::ToMbuf(testing::TestPool(), frame));
     // ... and reset what it opened, so the next replay finds no connection again.
     f.flags = 0x04;  // RST
     f.ack = 0;
@@ -375,7 +375,7 @@ TEST_F(SynFloodTest, ReplayedCookieAckIsChargedToTheSourceLimit) {
         testing::Concat(testing::EthHeader(FloodPorts().b, FloodPorts().a, 0x0800),
                         testing::Ipv4(kClientIp, kServerIp, testing::Tcp(kClientIp, kServerIp, f), tcp_ip));
     rst.resize(60, 0);
-    server_->stack().Input(now_, testing::ToMbuf(testing::TestPool(), rst));
+    server_->Input(now_, testing::ToMbuf(testing::TestPool(), rst));
     for (int j = 0; j < 5; ++j) Step();
   }
   EXPECT_LE(sc.cookies_validated - validated_before, 3u) << "replays beyond the source's budget opened connections";

@@ -313,7 +313,7 @@ void Harness::InjectFrame(const Bytes& frame) {
     from = end;
   }
   if (!m) return;
-  stack_->Input(now_, std::move(m));
+  tcp_->Input(now_, stack_->Input(now_, std::move(m)));
 }
 
 uint8_t PeerIndexOf(Ipv4Addr a) {
@@ -567,7 +567,7 @@ void Harness::Advance(Duration d) {
   for (int64_t i = 1; i <= steps; ++i) {
     now_ = i == steps ? end : now_ + Duration::Nanoseconds(d.ns() / steps);
     tcp_->Poll(now_);
-    stack_->Poll(now_);
+    tcp_->Unreachable(now_, stack_->Poll(now_));
     Drain();
     CheckInvariants();
   }
@@ -1065,7 +1065,7 @@ void Harness::Finish() {
          (tcp_->connections() > 0 || tcp_->time_wait_entries() > 0 || stack_->neighbors().pending_packets() > 0)) {
     now_ = now_ + kQuietStep;
     tcp_->Poll(now_);
-    stack_->Poll(now_);
+    tcp_->Unreachable(now_, stack_->Poll(now_));
     Drain();
     if (++steps % 16 == 0) CheckInvariants();
   }

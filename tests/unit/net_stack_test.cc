@@ -36,6 +36,7 @@ class NetStackTest : public ::testing::Test {
     Reset(c);
   }
   void TearDown() override {
+    last_ = Delivery{};
     stack_.reset();
     EXPECT_EQ(rte_mempool_in_use_count(testing::TestPool()), in_use_at_start_) << "mbuf leaked";
   }
@@ -47,7 +48,7 @@ class NetStackTest : public ::testing::Test {
   void Send(const Bytes& frame, Instant now = At(0)) {
     Mbuf m = testing::ToMbuf(testing::TestPool(), frame);
     ASSERT_TRUE(m);
-    stack_->Input(now, std::move(m));
+    last_ = stack_->Input(now, std::move(m));
   }
   void ExpectSent(const Bytes& frame) {
     Mbuf m = stack_->outbox().PopFront();
@@ -70,6 +71,7 @@ class NetStackTest : public ::testing::Test {
   }
 
   std::optional<NetStack> stack_;
+  Delivery last_;  // what the last Send passed up (its frame is freed with it)
   unsigned in_use_at_start_ = 0;
 };
 
@@ -198,13 +200,6 @@ TEST_F(NetStackTest, DropsAndCountsEveryMalformedFrame) {
                          testing::IcmpUnreachable(
                              3, 0, Concat(testing::Ipv4(kPeerIp, kFarIp, {}, testing::IpOpts{64, 6}), Bytes(8, 0))))),
        Drop::kIcmpErrorNotOurs},
-      {"icmp unreachable for our TCP without a TCP layer",
-       Concat(EthHeader(kOurMac, kPeerMac, 0x0800),
-              testing::Ipv4(
-                  kPeerIp, kOurIp,
-                  testing::IcmpUnreachable(
-                      4, 1200, Concat(testing::Ipv4(kOurIp, kPeerIp, {}, testing::IpOpts{64, 6}), Bytes(8, 0))))),
-       Drop::kIcmpErrorNotOurs},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.what);
@@ -223,13 +218,80 @@ TEST_F(NetStackTest, DropsAndCountsEveryMalformedFrame) {
   ExpectDropped(Drop::kIpBadSource);
 }
 
+TEST_F(NetStackTest, PassesTcpAndIcmpErrorsForTcpUpAsValues) {
+  // A TCP segment to us comes back with its frame (padding trimmed) and its parsed IPv4 header.
+  testing::TcpFields f;
+  f.flags = 0x02;
+  Bytes seg = testing::Tcp(kPeerIp, kOurIp, f);
+  Bytes frame = Concat(EthHeader(kOurMac, kPeerMac, 0x0800), testing::Ipv4(kPeerIp, kOurIp, seg, {.protocol = 6}));
+  const size_t unpadded = frame.size();
+  frame.resize(80, 0);  // Ethernet padding beyond the datagram
+  Send(frame);
+  ASSERT_EQ(last_.kind, Delivery::Kind::kTcp);
+  EXPECT_EQ(last_.frame.pkt_len(), unpadded);
+  EXPECT_EQ(last_.ip.src, kPeerIp);
+  EXPECT_EQ(last_.ip.dst, kOurIp);
+  EXPECT_EQ(last_.ip.payload.size(), seg.size());
+  EXPECT_EQ(stack_->counters().total_drops(), 0u);
+  ExpectNothingSent();
+
+  // An ICMP Destination Unreachable quoting a TCP datagram from us: the quoted fields, no frame.
+  Bytes quoted = Concat(testing::Ipv4(kOurIp, kPeerIp, {}, testing::IpOpts{64, 6}),
+                        Bytes{0x9c, 0x40, 0x00, 0x50, 0x01, 0x02, 0x03, 0x04});  // ports 40000 -> 80, seq
+  Send(Concat(EthHeader(kOurMac, kPeerMac, 0x0800),
+              testing::Ipv4(kPeerIp, kOurIp, testing::IcmpUnreachable(4, 1200, quoted))));
+  ASSERT_EQ(last_.kind, Delivery::Kind::kIcmpError);
+  EXPECT_FALSE(last_.frame);
+  EXPECT_EQ(last_.icmp.next_hop_mtu, 1200);
+  EXPECT_EQ(last_.icmp.dst, kPeerIp);
+  EXPECT_EQ(last_.icmp.src_port, 40000);
+  EXPECT_EQ(last_.icmp.dst_port, 80);
+  EXPECT_EQ(last_.icmp.seq, 0x01020304u);
+  EXPECT_EQ(stack_->counters().icmp_errors_rx, 1u);
+
+  // Everything the stack handles itself passes nothing up: a ping is answered ...
+  Send(PingFrame(1, 1, 8));
+  EXPECT_EQ(last_.kind, Delivery::Kind::kNone);
+  EXPECT_FALSE(last_.frame);
+  EXPECT_FALSE(TakeSent().empty());
+  // ... and a TCP segment to another address is dropped here.
+  Send(Concat(EthHeader(kOurMac, kPeerMac, 0x0800),
+              testing::Ipv4(kPeerIp, Ipv4Addr::Of(198, 18, 0, 3), seg, {.protocol = 6})));
+  EXPECT_EQ(last_.kind, Delivery::Kind::kNone);
+  ExpectDropped(Drop::kIpNotForUs);
+}
+
+TEST_F(NetStackTest, PollReturnsTheDestinationsOfTcpDatagramsArpGaveUpOn) {
+  // Two TCP datagrams and a ping wait on one unanswered neighbour; only the TCP ones are reported.
+  for (int i = 0; i < 2; ++i) {
+    Mbuf m = testing::ToMbuf(testing::TestPool(), Bytes(20, 0));
+    ASSERT_TRUE(m);
+    stack_->OutputIpv4(At(0), std::move(m), kPeerIp, kIpProtoTcp);
+  }
+  ASSERT_TRUE(stack_->SendEchoRequest(At(0), kPeerIp, 9, 1, 4));
+  EXPECT_EQ(TakeSent().size(), 42u);  // one ARP request for all three
+  size_t reported = 0;
+  int64_t given_up_at = -1;
+  for (int64_t ms = 100; ms <= 4000; ms += 100) {
+    std::span<const Ipv4Addr> gone = stack_->Poll(At(ms));
+    for (Ipv4Addr a : gone) EXPECT_EQ(a, kPeerIp);
+    if (!gone.empty()) given_up_at = ms;
+    reported += gone.size();
+  }
+  EXPECT_EQ(reported, 2u);
+  EXPECT_EQ(given_up_at, 3000);  // the third request unanswered after its retry interval
+  while (!TakeSent().empty()) {
+  }
+  ExpectDropped(Drop::kArpUnresolved, 3);
+}
+
 TEST_F(NetStackTest, MultiSegmentFramesAreGatheredOrRefused) {
   // A ping split over two segments is gathered into the first and answered.
   Bytes ping = PingFrame(1, 1, 100);
   Mbuf head = testing::ToMbuf(testing::TestPool(), Bytes(ping.begin(), ping.begin() + 40));
   Mbuf tail = testing::ToMbuf(testing::TestPool(), Bytes(ping.begin() + 40, ping.end()));
   ASSERT_EQ(rte_pktmbuf_chain(head.get(), tail.release()), 0);
-  stack_->Input(At(0), std::move(head));
+  last_ = stack_->Input(At(0), std::move(head));
   EXPECT_EQ(TakeSent().size(), ping.size());
   EXPECT_EQ(stack_->counters().rx_linearized, 1u);
   // One that cannot fit in the first segment is dropped and counted.
@@ -237,7 +299,7 @@ TEST_F(NetStackTest, MultiSegmentFramesAreGatheredOrRefused) {
   head = testing::ToMbuf(testing::TestPool(), big);
   tail = testing::ToMbuf(testing::TestPool(), Bytes(1000, 0));
   ASSERT_EQ(rte_pktmbuf_chain(head.get(), tail.release()), 0);
-  stack_->Input(At(0), std::move(head));
+  last_ = stack_->Input(At(0), std::move(head));
   ExpectNothingSent();
   ExpectDropped(Drop::kNonContiguous);
 }

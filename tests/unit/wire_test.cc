@@ -222,6 +222,38 @@ TEST_F(WireTest, Ipv4HeaderWrite) {
   EXPECT_EQ(out[11], 0);
 }
 
+TEST(PeekTcpOffset, EachCheckOnBothSidesOfItsEdge) {
+  // Ethernet + IPv4 (ihl words) + 20 TCP bytes, then cut to `size` bytes.
+  auto frame = [](uint8_t ihl_words, uint8_t protocol = 6, uint16_t frag = 0x4000) {
+    testing::Bytes f = testing::Concat(testing::EthHeader(MacAddr::Broadcast(), MacAddr::Broadcast(), 0x0800),
+                                       testing::Bytes(ihl_words * 4u + 20u, 0));
+    f[14] = static_cast<uint8_t>(0x40 | ihl_words);
+    f[14 + 6] = static_cast<uint8_t>(frag >> 8);
+    f[14 + 7] = static_cast<uint8_t>(frag);
+    f[14 + 9] = protocol;
+    return f;
+  };
+  auto peek = [](const testing::Bytes& f, size_t size) { return PeekTcpOffset(ConstBytes(f.data(), size)); };
+  const testing::Bytes plain = frame(5);
+  EXPECT_EQ(peek(plain, plain.size()), std::optional<size_t>(34));
+  EXPECT_EQ(peek(plain, 34), std::optional<size_t>(34));  // the IPv4 header held; TCP is not checked
+  EXPECT_FALSE(peek(plain, 33).has_value());
+  const testing::Bytes opts = frame(6);  // 24-byte IPv4 header
+  EXPECT_EQ(peek(opts, 38), std::optional<size_t>(38));
+  EXPECT_FALSE(peek(opts, 37).has_value());
+  EXPECT_FALSE(peek(frame(4), 60).has_value());  // ihl 16 < 20
+  EXPECT_FALSE(peek(frame(5, 17), 54).has_value());
+  EXPECT_FALSE(peek(frame(5, 6, 0x2000), 54).has_value());              // more fragments
+  EXPECT_FALSE(peek(frame(5, 6, 0x0001), 54).has_value());              // offset 8
+  EXPECT_EQ(peek(frame(5, 6, 0x0000), 54), std::optional<size_t>(34));  // DF clear is not a fragment
+  testing::Bytes v6 = plain;
+  v6[14] = 0x65;
+  EXPECT_FALSE(peek(v6, v6.size()).has_value());
+  testing::Bytes arp = plain;
+  arp[13] = 0x06;
+  EXPECT_FALSE(peek(arp, arp.size()).has_value());
+}
+
 TEST_F(WireTest, Icmp) {
   Bytes echo = testing::IcmpEcho(8, 0x77, 3, 56);
   Mbuf m = Load(echo);
