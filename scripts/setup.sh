@@ -10,6 +10,7 @@ PKGS=(
   iproute2 iputils-ping iputils-arping tcpdump curl wrk hping3 ethtool procps
   python3 python3-scapy python3-matplotlib
   clang libclang-rt-14-dev clang-format
+  doxygen
 )
 
 missing=()

@@ -1,12 +1,13 @@
-// Loopback: two engines in one process joined by a net_ring port pair — a client and a server with no NIC,
-// no kernel module and no set-up — for the `--loopback` modes of the synack-* tools.
-//
-// Ownership: Loopback owns the EAL (started in Create, cleaned up in the destructor), one mbuf pool and one
-// indirect pool per engine, both ring ports and both engines. The apps passed to Run() stay the caller's.
-// Threading: Create, Run and the destructor are called on the main thread. With two or more lcores, Run
-// polls the server engine (and calls the server app) on the first worker lcore and the client engine (and
-// app) on the main lcore; with one lcore it polls both alternately on the main lcore. Engines resolve each
-// other with ARP over the ring pair like hosts on a wire.
+/// @file
+/// Loopback: two engines in one process joined by a net_ring port pair — a client and a server with no NIC,
+/// no kernel module and no set-up — for the `--loopback` modes of the synack-* tools.
+///
+/// Ownership: Loopback owns the EAL (started in Create, cleaned up in the destructor), one mbuf pool and one
+/// indirect pool per engine, both ring ports and both engines. The apps passed to Run() stay the caller's.
+/// Threading: Create, Run and the destructor are called on the main thread. With two or more lcores, Run
+/// polls the server engine (and calls the server app) on the first worker lcore and the client engine (and
+/// app) on the main lcore; with one lcore it polls both alternately on the main lcore. Engines resolve each
+/// other with ARP over the ring pair like hosts on a wire.
 #pragma once
 
 #include <atomic>
@@ -24,53 +25,64 @@
 
 namespace synack {
 
+/// Everything Loopback::Create needs.
 struct LoopbackOptions {
+  /// argv[0] for the EAL (and its log lines).
   std::string program = "synack";
-  // EAL arguments (as StackConfig::eal_args); `-l` and `--no-pci` are added unless given.
+  /// EAL arguments (as StackConfig::eal_args); `-l` and `--no-pci` are added unless given.
   std::vector<std::string> eal_args;
+  /// The client engine's address and prefix.
   Ipv4Prefix client = {Ipv4Addr::Of(198, 18, 0, 1), 24};
+  /// The server engine's address and prefix.
   Ipv4Prefix server = {Ipv4Addr::Of(198, 18, 0, 2), 24};
-  // The server's next hop for off-link addresses (e.g. the client, so that replies to spoofed flood
-  // sources go back to the client's port and are dropped there).
+  /// The server's next hop for off-link addresses (e.g. the client, so that replies to spoofed flood
+  /// sources go back to the client's port and are dropped there).
   std::optional<Ipv4Addr> server_gateway;
-  uint32_t mbufs = 16383;  // per engine (frames; the same number of indirect mbufs)
-  bool hugepages = false;
-  // Per engine; max_connections, max_time_wait and ephemeral ports are taken from here as given, the
-  // checksum offloads and the ISN keys are filled in by Create.
+  uint32_t mbufs = 16383;  ///< per engine (frames; the same number of indirect mbufs)
+  bool hugepages = false;  ///< use mounted hugepages instead of --no-huge
+  /// The client engine's TCP configuration; max_connections, max_time_wait and ephemeral ports are taken
+  /// from here (and from `server_tcp`) as given, the checksum offloads and the ISN keys are filled in by
+  /// Create.
   TcpLayerConfig client_tcp;
+  /// The server engine's TCP configuration (as `client_tcp`).
   TcpLayerConfig server_tcp;
-  // What both engines send goes through this impaired link (each with its own seed).
+  /// What both engines send goes through this impaired link (each with its own seed).
   ImpairConfig impair;
   /// Measure where each engine's cycles go (see StackConfig::profile).
   bool profile = false;
 };
 
+/// A client and a server engine in one process over a net_ring port pair (ownership and threading: see
+/// the file comment).
 class Loopback {
  public:
-  // Starts the EAL with `options.eal_args` plus defaults for this mode (`--no-pci`; `-l` with the first
-  // two CPUs this process may run on, unless the user chose lcores), then pools, the ring pair and both
-  // engines.
+  /// Starts the EAL with `options.eal_args` plus defaults for this mode (`--no-pci`; `-l` with the first
+  /// two CPUs this process may run on, unless the user chose lcores), then pools, the ring pair and both
+  /// engines.
   static absl::StatusOr<std::unique_ptr<Loopback>> Create(const LoopbackOptions& options);
   ~Loopback();
   Loopback(const Loopback&) = delete;
   Loopback& operator=(const Loopback&) = delete;
 
-  // Starts both engines, then server.Start() and, once that succeeded, client.Start(); polls until
-  // client.Done() or SIGINT/SIGTERM (InstallStopSignals), then lets final segments drain for a few
-  // milliseconds. Returns the first Start error.
+  /// Starts both engines, then server.Start() and, once that succeeded, client.Start(); polls until
+  /// client.Done() or SIGINT/SIGTERM (InstallStopSignals), then lets final segments drain for a few
+  /// milliseconds. Returns the first Start error. Both applications stay the caller's.
   absl::Status Run(Application& server, Application& client);
 
-  // What SIGUSR1 prints (to stdout) during Run: as Stack::SetStatusPrinter; by default both engines'
-  // counters. Called on the main lcore (the client's): the server engine and app are read while they run
-  // on theirs (plain single-writer integers: a status print that may be a few packets stale).
+  /// What SIGUSR1 prints (to stdout) during Run: as Stack::SetStatusPrinter; by default both engines'
+  /// counters. Called on the main lcore (the client's): the server engine and app are read while they run
+  /// on theirs (plain single-writer integers: a status print that may be a few packets stale).
   void SetStatusPrinter(std::function<void(FILE*)> printer) { status_printer_ = std::move(printer); }
 
+  /// The server engine (owned by the Loopback).
   Engine& server() { return *server_; }
+  /// The client engine (owned by the Loopback).
   Engine& client() { return *client_; }
+  /// The options given to Create.
   const LoopbackOptions& options() const { return options_; }
-  // True when the engines run on two lcores.
+  /// True when the engines run on two lcores.
   bool parallel() const { return server_lcore_ != kNoLcore; }
-  // One line: the ring ports, addresses and which lcores poll which engine.
+  /// One line: the ring ports, addresses and which lcores poll which engine.
   std::string Describe() const;
 
  private:

@@ -1,13 +1,14 @@
-// Stack: Synack started on one DPDK port — the EAL, one engine per EAL lcore (`-l 0-3` gives four, each
-// with its own RX/TX queue, mempools, connection table and timers), flow dispatch (hardware RSS with a
-// symmetric key when the device has it and reads it back, otherwise software dispatch over rte_rings)
-// and the poll loops that hand TCP events to one Application per engine.
-//
-// Ownership: the Stack owns the EAL (started in Create, cleaned up when it is destroyed), the port, the
-// pools, the dispatch rings and the engines. Applications passed to Run/RunAll stay the caller's.
-// Threading: Create, Run/RunAll and the destructor on the main thread; each Application's calls on its
-// engine's lcore (Run/RunAll launch the workers). Command-line parsing is not here: the apps build a
-// StackConfig from their flags (apps/common/runtime.h).
+/// @file
+/// Stack: Synack started on one DPDK port — the EAL, one engine per EAL lcore (`-l 0-3` gives four, each
+/// with its own RX/TX queue, mempools, connection table and timers), flow dispatch (hardware RSS with a
+/// symmetric key when the device has it and reads it back, otherwise software dispatch over rte_rings)
+/// and the poll loops that hand TCP events to one Application per engine.
+///
+/// Ownership: the Stack owns the EAL (started in Create, cleaned up when it is destroyed), the port, the
+/// pools, the dispatch rings and the engines. Applications passed to Run/RunAll stay the caller's.
+/// Threading: Create, Run/RunAll and the destructor on the main thread; each Application's calls on its
+/// engine's lcore (Run/RunAll launch the workers). Command-line parsing is not here: the apps build a
+/// StackConfig from their flags (apps/common/runtime.h).
 #pragma once
 
 #include <cstdio>
@@ -69,17 +70,22 @@ class Application {
   virtual bool Done() const { return false; }
 };
 
+/// Synack started on one DPDK port: the EAL, the pools, the port, flow dispatch and one Engine per EAL lcore.
+/// See the file comment for ownership and threading.
 class Stack {
  public:
   /// Starts the EAL, pools and the port, and builds one engine per lcore. Errors name the setting.
+  /// On the main thread.
   static absl::StatusOr<std::unique_ptr<Stack>> Create(const StackConfig& config);
   ~Stack();
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
 
-  /// Engines, one per lcore; engine(0) runs on the main lcore.
+  /// The number of engines, one per lcore.
   size_t engines() const { return engines_.size(); }
+  /// Engine `i` (< engines()); engine(0) runs on the main lcore. Owned by the Stack.
   Engine& engine(size_t i = 0) { return *engines_[i]; }
+  /// The port the engines share: id, MAC, MTU, queues, offloads.
   const PortInfo& port() const { return port_; }
   /// How flows reach their engine, for start-up reports ("software dispatch: ...", "hardware RSS ...").
   const std::string& dispatch() const { return dispatch_; }
@@ -119,10 +125,11 @@ EngineConfig EngineConfigForPort(const PortInfo& port, const Ipv4Prefix& local, 
 
 /// An engine's own pools: frames (RX buffers, frames it builds) and data-less mbufs for zero-copy TX.
 struct EnginePools {
-  rte_mempool* frames = nullptr;
-  rte_mempool* indirect = nullptr;
+  rte_mempool* frames = nullptr;    ///< frames: RX buffers, the frames the engine builds, AllocTxMbuf
+  rte_mempool* indirect = nullptr;  ///< data room 0: the mbufs that attach payload for zero-copy TX
 };
-/// Creates "<name>" and "<name>_ind" with `mbufs` entries each. Control plane, after the EAL started.
+/// Creates the pools `name` and `name`_ind with `mbufs` entries each. Control plane, after the EAL started.
+/// The pools are the caller's (rte_mempool_free them after every engine using them is gone).
 absl::StatusOr<EnginePools> CreateEnginePools(const std::string& name, uint32_t mbufs);
 
 /// One iteration of an engine's loop: PollOnce, hand every TCP event to `app`, then app->OnPoll. With a
@@ -144,9 +151,10 @@ void PrintEngineCounters(FILE* out, const std::vector<const Engine*>& engines, c
 /// Installs SIGINT/SIGTERM handlers that end Run/RunAll (and Loopback::Run), and SIGUSR1 to print the
 /// status (Stack::SetStatusPrinter) and go on. The handlers only set flags; the poll loops act on them.
 void InstallStopSignals();
+/// True once SIGINT or SIGTERM arrived (after InstallStopSignals). Any thread.
 bool StopRequested();
 /// The --file-prefix the EAL runs with (the user's, or the default `synack-<pid>` whose runtime directory is
-/// removed at a clean exit): what `dpdk-telemetry.py -f <prefix>` needs. Empty before Stack/Loopback::Create.
+/// removed at a clean exit): what `dpdk-telemetry.py -f PREFIX` needs. Empty before Stack::Create or Loopback::Create.
 const std::string& EalFilePrefix();
 /// True once per SIGUSR1 received since the last call (the call clears it): the poll loop that sees it
 /// prints the status. Call from one thread only (the main lcore's loop).

@@ -30,48 +30,54 @@
 
 namespace synack {
 
+/// How an engine shares its port with sibling engines (flow dispatch over rings).
 struct DispatchConfig {
-  const RssSteering* steering = nullptr;  // null: a single engine, no dispatch
-  uint16_t index = 0;                     // this engine's index in [0, steering->engines())
-  std::vector<rte_ring*> to;              // [engines]: SP/SC ring carrying frames to engine j (null at index)
-  std::vector<rte_ring*> from;            // [engines]: SP/SC ring carrying frames from engine j (null at index)
+  const RssSteering* steering = nullptr;  ///< null: a single engine, no dispatch
+  uint16_t index = 0;                     ///< this engine's index in [0, steering->engines())
+  std::vector<rte_ring*> to;              ///< [engines]: SP/SC ring carrying frames to engine j (null at index)
+  std::vector<rte_ring*> from;            ///< [engines]: SP/SC ring carrying frames from engine j (null at index)
 };
 
+/// Everything an Engine needs besides its pools (lib/api/stack.h: EngineConfigForPort fills most of it).
 struct EngineConfig {
-  uint16_t port_id = 0;
-  uint16_t queue_id = 0;                  // TX queue
-  std::vector<uint16_t> rx_queues = {0};  // RX queues this engine polls (none: it only gets dispatched frames)
-  uint16_t burst = 32;
-  Duration poll_interval = Duration::Milliseconds(10);  // how often timers (ARP) are driven
-  NetConfig net;
-  TcpLayerConfig tcp;
-  DispatchConfig dispatch;
-  // A seeded impaired link (loss, reordering, duplication, corruption, delay, rate) on what this engine
-  // transmits and/or receives. Off unless enabled().
+  uint16_t port_id = 0;                   ///< DPDK port
+  uint16_t queue_id = 0;                  ///< TX queue
+  std::vector<uint16_t> rx_queues = {0};  ///< RX queues this engine polls (none: it only gets dispatched frames)
+  uint16_t burst = 32;                    ///< frames per RX burst (at most 64)
+  Duration poll_interval = Duration::Milliseconds(10);  ///< how often timers (ARP) are driven
+  NetConfig net;                                        ///< our address, gateway, MAC, ARP and IPv4 settings (NetStack)
+  TcpLayerConfig tcp;                                   ///< the TCP layer's tables and defaults
+  DispatchConfig dispatch;                              ///< sibling engines and the rings to them
+  /// A seeded impaired link (loss, reordering, duplication, corruption, delay, rate) on what this engine
+  /// transmits and/or receives. Off unless enabled().
   ImpairConfig tx_impair;
-  ImpairConfig rx_impair;
-  // Measure where cycles go in one poll out of this many (PhaseProfile; 0: off).
+  ImpairConfig rx_impair;  ///< as `tx_impair`, on what this engine receives
+  /// Measure where cycles go in one poll out of this many (PhaseProfile; 0: off).
   uint32_t profile_every = 0;
 };
 
+/// The per-lcore poll loop over one port's queues, with the NetStack and TcpLayer behind it (see the file
+/// comment).
 class Engine {
  public:
-  // `pool` supplies frames; `indirect_pool` (data room 0) the mbufs that attach payload for zero-copy TX.
+  /// `pool` supplies frames; `indirect_pool` (data room 0) the mbufs that attach payload for zero-copy TX.
+  /// Both stay the caller's and must outlive the engine.
   Engine(const EngineConfig& config, rte_mempool* pool, rte_mempool* indirect_pool);
 
-  // Sends the start-up announcements (gratuitous ARP; engine 0 only when there are several).
+  /// Sends the start-up announcements (gratuitous ARP; engine 0 only when there are several).
   void Start(Instant now);
 
-  // One iteration: receive bursts (device queues and dispatch rings), process them, drive timers when
-  // due, transmit. Returns the number of frames received.
+  /// One iteration: receive bursts (device queues and dispatch rings), process them, drive timers when
+  /// due, transmit. Returns the number of frames received.
   uint16_t PollOnce(Instant now);
 
-  // Runs PollOnce with the TSC clock until `stop` becomes true, then flushes what it can.
+  /// Start, then PollOnce with the TSC clock until `stop` becomes true, then flushes what it can.
   void Run(const std::atomic<bool>& stop);
 
   /// The socket API of this engine (Listen, Connect, Send, Recv, Close, PollEvents, Info, ...).
   TcpLayer& tcp() { return tcp_; }
-  const TcpLayer& tcp() const { return tcp_; }
+  const TcpLayer& tcp() const { return tcp_; }  ///< @copydoc tcp()
+  /// The network layer's counters (frames in and out, drops by reason).
   const NetCounters& counters() const { return stack_.counters(); }
 
   // Addresses and neighbours, for applications (the same on every engine of a stack).
@@ -96,14 +102,16 @@ class Engine {
 
   /// The network layer (Ethernet, ARP, IPv4, ICMP) under this engine: for the library and its tests.
   NetStack& stack() { return stack_; }
-  const NetStack& stack() const { return stack_; }
+  const NetStack& stack() const { return stack_; }  ///< @copydoc stack()
+  /// This engine's index among its siblings (DispatchConfig::index).
   uint16_t index() const { return config_.dispatch.index; }
   /// The frame pool (diagnostics: mbufs in use).
   rte_mempool* pool() const { return pool_; }
-  /// The impairments in effect (null when off).
+  /// The impairment on what this engine transmits (null when off).
   const Impairment* tx_impairment() const { return tx_impair_.get(); }
   /// Cycles per phase of the poll loop (enabled by EngineConfig::profile_every).
   const PhaseProfile& profile() const { return profile_; }
+  /// The impairment on what this engine receives (null when off).
   const Impairment* rx_impairment() const { return rx_impair_.get(); }
 
  private:

@@ -1,7 +1,8 @@
-// The vocabulary of Synack's socket API: connection ids, events and send outcomes (TcpError, why a
-// connection ended, is the protocol core's: lib/tcp/connection.h). Plain values, any core; the calls that
-// use them are TcpLayer's (lib/core/tcp_layer.h), made on the connection's own engine lcore. Applications
-// include them through lib/api/types.h (or lib/api/synack.h).
+/// @file
+/// The vocabulary of Synack's socket API: connection ids, events and send outcomes (TcpError, why a
+/// connection ended, is the protocol core's: lib/tcp/connection.h). Plain values, any core; the calls that
+/// use them are TcpLayer's (lib/core/tcp_layer.h), made on the connection's own engine lcore. Applications
+/// include them through lib/api/types.h (or lib/api/synack.h).
 #pragma once
 
 #include <cstdint>
@@ -12,9 +13,11 @@ namespace synack {
 
 /// Names a connection on its engine. Stale ids (the connection is gone) are detected and refused.
 struct ConnId {
-  uint32_t index = UINT32_MAX;
-  uint32_t generation = 0;
+  uint32_t index = UINT32_MAX;  ///< the connection record's slot on its engine (UINT32_MAX: no connection)
+  uint32_t generation = 0;  ///< the record's generation when the id was made (freeing the record moves it on: stale)
+  /// False for a default-constructed id; true does not mean the connection still exists.
   bool valid() const { return index != UINT32_MAX; }
+  /// Same slot and generation.
   friend bool operator==(const ConnId&, const ConnId&) = default;
 };
 

@@ -38,13 +38,14 @@ enum class SynCookieMode : uint8_t {
 };
 /// "off", "when-full", "always"; nullopt for anything else.
 std::optional<SynCookieMode> ParseSynCookieMode(std::string_view s);
+/// "off", "when-full", "always".
 const char* SynCookieModeName(SynCookieMode m);
 
 /// Per-connection choices for Listen (every accepted connection) and Connect; unset fields keep the
 /// engine's TcpConfig.
 struct ConnOptions {
-  std::optional<CongestionAlgorithm> congestion;
-  std::optional<bool> nodelay;
+  std::optional<CongestionAlgorithm> congestion;  ///< CUBIC or NewReno instead of TcpConfig::congestion
+  std::optional<bool> nodelay;                    ///< Nagle off (true) or on instead of TcpConfig::nodelay
 };
 
 /// What a SYN (or the ACK of a SYN cookie) at a listener gets. Each drop names the TcpLayer counter

@@ -12,6 +12,8 @@
 //
 // Owned by one engine; only that engine's core may call it.
 #pragma once
+/// @file
+/// TcpLayer, its configuration and counters: the socket API of one engine (see the comment above).
 
 #include <cstdint>
 #include <optional>
@@ -50,13 +52,20 @@ namespace synack {
 /// payload that would need a new mbuf (control segments and payload that fits a buffer already held
 /// are still processed, so RX never starves), refuses new connections and sends that need memory;
 /// kExhausted also resets the connection pinning the most memory, every few milliseconds.
-enum class MemoryPressure : uint8_t { kNone, kLow, kCritical, kExhausted };
+enum class MemoryPressure : uint8_t {
+  kNone,      ///< at least 1/4 of the pool free
+  kLow,       ///< less than 1/4 free
+  kCritical,  ///< less than 1/8 free
+  kExhausted  ///< less than 1/16 free
+};
+/// "none", "low", ... for logs.
 const char* MemoryPressureName(MemoryPressure p);
 
 /// A connection that takes over a TIME-WAIT 4-tuple (either side) starts this far above the old
 /// incarnation's SND.NXT (RFC 1122 4.2.2.13; Linux uses the same gap).
 inline constexpr uint32_t kTimeWaitReopenIssGap = 65537;
 
+/// One engine's TCP layer: table sizes, SYN defences, timers and the connections' defaults.
 struct TcpLayerConfig {
   uint32_t max_connections = 16384;  ///< full connection records (slab)
   uint32_t max_time_wait = 16384;    ///< compact TIME-WAIT entries
@@ -65,6 +74,7 @@ struct TcpLayerConfig {
   /// While a listener's half-open queue (or the engine's) is at least half full, half-open connections
   /// get only this many SYN-ACK retransmissions (so they time out after ~3 s instead of ~63 s).
   int synack_retries_under_pressure = 1;
+  /// When listeners answer SYNs with cookies instead of keeping half-open state.
   SynCookieMode syn_cookies = SynCookieMode::kWhenFull;
   SynCookieJar::Config cookie;         ///< cookie time slot and lifetime
   SynSourceLimiter::Config syn_limit;  ///< per-source SYN rate limit (off unless rate > 0)
@@ -75,10 +85,10 @@ struct TcpLayerConfig {
   /// LossState records (SACK scoreboard, out-of-order ranges) shared by the engine's connections while
   /// they recover from loss or reordering; 0: a quarter of max_connections, at least 1024.
   uint32_t loss_states = 0;
-  uint16_t ephemeral_lo = 32768;
-  uint16_t ephemeral_hi = 60999;
+  uint16_t ephemeral_lo = 32768;              ///< lowest source port Connect picks
+  uint16_t ephemeral_hi = 60999;              ///< highest source port Connect picks (inclusive)
   Duration tick = Duration::Milliseconds(1);  ///< timer wheel granularity
-  TcpConfig tcp;
+  TcpConfig tcp;                      ///< every connection's defaults (MSS, buffers, congestion control, timers)
   std::array<uint8_t, 16> isn_key{};  ///< RFC 6528 secret (use RandomKey())
   /// Engine-wide challenge ACKs per second: the mean of a budget drawn at random each second (see
   /// ChallengeAckLimiter); each connection also sends at most one per tcp.challenge_ack_interval.
@@ -87,9 +97,10 @@ struct TcpLayerConfig {
   /// With several engines: the shared flow-to-engine rule and this engine's index. Connect then only
   /// picks source ports whose flow this engine owns. Null for a single engine.
   const RssSteering* steering = nullptr;
-  uint16_t engine_index = 0;
+  uint16_t engine_index = 0;  ///< this engine's index for `steering`
 };
 
+/// The TcpLayerCounters fields, as an X-macro: X(name) for each, in report order.
 #define SYNACK_TCP_LAYER_COUNTERS(X) \
   X(syn_received)                    \
   X(synacks_sent)                    \
@@ -141,13 +152,17 @@ struct TcpLayerMemory {
   size_t time_wait_slot_bytes = 0;  ///< sizeof one compact TIME-WAIT entry with its key
 };
 
+/// The layer's counters (one uint64_t per SYNACK_TCP_LAYER_COUNTERS name: SYNs, cookies, table overflows,
+/// events, memory pressure, bytes in and out). Single writer: the engine's lcore.
 struct TcpLayerCounters {
 #define SYNACK_X(name) uint64_t name = 0;
   SYNACK_TCP_LAYER_COUNTERS(SYNACK_X)
 #undef SYNACK_X
+  /// Calls f(name, value) for every counter, in SYNACK_TCP_LAYER_COUNTERS order.
   void ForEach(absl::FunctionRef<void(std::string_view, uint64_t)> f) const;
 };
 
+/// TCP for one engine and the zero-copy socket API applications call on its lcore (see the file comment).
 class TcpLayer {
  public:
   /// Per-connection choices for Listen and Connect (synack::ConnOptions, in listener_table.h; the name
@@ -172,7 +187,8 @@ class TcpLayer {
     }
   }
 
-  /// Takes ownership of a received frame carrying TCP (`ip` views into it).
+  /// Takes ownership of a received frame carrying TCP (`ip` views into it), in every case: it is freed
+  /// or kept as received data.
   void Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip);
 
   /// Fails connections still opening towards each of `dsts` with kUnreachable (ARP gave up; what
@@ -193,7 +209,8 @@ class TcpLayer {
   /// Accepts connections on `port` of our address. Error if the port is already listening.
   absl::Status Listen(uint16_t port, const ConnOptions& options = {});
   /// Opens a connection; completion is reported by a kConnected or kClosed event. `timeout` (0 = only the
-  /// SYN retry limit) bounds the handshake. Errors: no route, out of ephemeral ports, table full.
+  /// SYN retry limit) bounds the handshake. Errors: no route, port 0, out of ephemeral ports, table full,
+  /// mbuf pool under critical memory pressure.
   absl::StatusOr<ConnId> Connect(Ipv4Addr dst, uint16_t port, Duration timeout = Duration(),
                                  const ConnOptions& options = {});
   /// TCP_INFO-like state of a live connection (cwnd, ssthresh, srtt, retransmissions, ...).
@@ -206,15 +223,19 @@ class TcpLayer {
   /// Fills `out` with pending events, oldest first; returns how many.
   size_t PollEvents(absl::Span<Event> out);
 
-  /// An mbuf for the application to fill and pass to Send.
+  /// An mbuf from the engine's frame pool (standard headroom) for the application to fill and pass to
+  /// Send; the caller owns it. Empty when the pool is exhausted.
   Mbuf AllocTxMbuf();
-  /// Queues `data` (zero-copy: the mbufs themselves are transmitted). On kOk the stack owns `data`;
-  /// otherwise `data` is left untouched with the caller.
+  /// Queues `data` (zero-copy: the mbufs themselves are transmitted; one segment or a chain). On kOk the
+  /// stack owns `data` and `data` is left empty (a small one-segment write may be copied into the tail
+  /// of the send queue and freed at once). On kWouldBlock and kNotConnected `data` is left untouched with
+  /// the caller. An empty or zero-length `data` returns kOk and stays in the caller's handle.
   SendStatus Send(ConnId id, Mbuf&& data);
   /// Copying convenience: queues as many bytes of `data` as fit; returns how many (0 and a later
   /// kWritable when the buffer is full).
   size_t SendCopy(ConnId id, ConstBytes data);
-  /// Hands all received data over as one mbuf chain (the application frees it); empty when none.
+  /// Hands all received data over as one mbuf chain, which the caller owns from now on (free it, or pass
+  /// it to Send); empty when there is none, or for a stale or closed id.
   Mbuf Recv(ConnId id);
   /// Copying convenience: copies up to out.size() received bytes; returns how many.
   size_t RecvCopy(ConnId id, MutableBytes out);
@@ -242,9 +263,13 @@ class TcpLayer {
 
   /// The memory the layer's tables take (sized at construction; constant afterwards).
   TcpLayerMemory Memory() const;
+  /// The layer's counters (SYNs, cookies, overflows, events, memory pressure, bytes).
   const TcpLayerCounters& counters() const { return counters_; }
+  /// The state machine's counters, summed over this engine's connections.
   const TcpCounters& tcp_counters() const { return tcp_counters_; }
+  /// Connections in the flow table (any state but the compact TIME-WAIT entries).
   size_t connections() const { return flows_.size(); }
+  /// Compact TIME-WAIT entries.
   size_t time_wait_entries() const { return tw_.size(); }
   /// The memory pressure level seen at the last check (every few hundred microseconds in Poll).
   MemoryPressure pressure() const { return pressure_; }

@@ -18,6 +18,9 @@
 //
 // Owned by the engine of the core its flow hashes to; only that core may call it.
 #pragma once
+/// @file
+/// The TCP types applications see (TcpState, TcpError, TcpConfig, TcpInfo, TcpCounters) and the
+/// connection state machine behind them (see the comment above).
 
 #include <algorithm>
 #include <array>
@@ -38,81 +41,86 @@
 
 namespace synack {
 
-// A compile-time hook on every state transition (all go through TcpConnection::SetState): define
-// SYNACK_TRACE_TRANSITION(local_port, remote_port, from, to) before this header (e.g. with -D) to log or
-// count them; by default it compiles to nothing.
+/// A compile-time hook on every state transition (all go through TcpConnection::SetState): define
+/// SYNACK_TRACE_TRANSITION(local_port, remote_port, from, to) before this header (e.g. with -D) to log or
+/// count them; by default it compiles to nothing.
 #ifndef SYNACK_TRACE_TRANSITION
 #define SYNACK_TRACE_TRANSITION(local_port, remote_port, from, to) \
   do {                                                             \
   } while (0)
 #endif
 
+/// A connection's state (RFC 9293 names).
 enum class TcpState : uint8_t {
-  kClosed,
-  kListen,
-  kSynSent,
-  kSynReceived,
-  kEstablished,
-  kFinWait1,
-  kFinWait2,
-  kCloseWait,
-  kClosing,
-  kLastAck,
-  kTimeWait,
+  kClosed,       ///< CLOSED: no connection (also what a stale id reports)
+  kListen,       ///< LISTEN
+  kSynSent,      ///< SYN-SENT: our SYN sent (active open)
+  kSynReceived,  ///< SYN-RECEIVED: the peer's SYN answered (passive open)
+  kEstablished,  ///< ESTABLISHED
+  kFinWait1,     ///< FIN-WAIT-1: our FIN sent, not yet acknowledged
+  kFinWait2,     ///< FIN-WAIT-2: our FIN acknowledged, the peer still sending
+  kCloseWait,    ///< CLOSE-WAIT: the peer finished sending, we have not
+  kClosing,      ///< CLOSING: both FINs sent, ours not yet acknowledged
+  kLastAck,      ///< LAST-ACK: the peer finished first, our FIN awaits its ACK
+  kTimeWait,     ///< TIME-WAIT: both finished; lingers 2*MSL
 };
+/// The number of TcpState values.
 inline constexpr size_t kTcpStateCount = 11;
-const char* StateName(TcpState s);  // "SYN-SENT", "TIME-WAIT", ...
+/// "SYN-SENT", "TIME-WAIT", ... for logs.
+const char* StateName(TcpState s);
 
-// Why a connection ended (what the application is told).
+/// Why a connection ended (what the application is told).
 enum class TcpError : uint8_t {
-  kNone,
-  kRefused,      // RST in answer to our SYN
-  kReset,        // RST in a synchronized state
-  kTimedOut,     // retransmissions, SYN retries or keepalive probes exhausted
-  kAborted,      // the application aborted (we sent RST)
-  kUnreachable,  // the next hop never answered ARP: no host at that address
+  kNone,         ///< an orderly close
+  kRefused,      ///< RST in answer to our SYN
+  kReset,        ///< RST in a synchronized state
+  kTimedOut,     ///< retransmissions, SYN retries or keepalive probes exhausted (or an application timeout)
+  kAborted,      ///< the application aborted (we sent RST)
+  kUnreachable,  ///< the next hop never answered ARP: no host at that address
 };
+/// "none", "connection refused", ... for logs.
 const char* ErrorName(TcpError e);
 
 inline constexpr uint16_t kTimestampsOptionBytes = 12;  // NOP,NOP,TS on every segment
 
+/// Every connection's protocol settings (TcpLayerConfig::tcp).
 struct TcpConfig {
-  uint16_t mss = 1460;  // advertised; also the cap on what we send
-  // Floor of the payload per segment whatever MSS the peer announced (Linux's tcp_min_snd_mss is 48):
-  // an MSS option of 0, or one smaller than our option overhead, cannot make us send empty or tiny
-  // segments. Clamped to [1, mss].
+  uint16_t mss = 1460;  ///< advertised; also the cap on what we send
+  /// Floor of the payload per segment whatever MSS the peer announced (Linux's tcp_min_snd_mss is 48):
+  /// an MSS option of 0, or one smaller than our option overhead, cannot make us send empty or tiny
+  /// segments. Clamped to [1, mss].
   uint16_t min_snd_mss = 48;
-  uint8_t window_scale = 7;          // our shift (RFC 7323), used when the peer offers scaling too
-  bool timestamps = true;            // offer RFC 7323 timestamps
-  bool sack_permitted = true;        // offer SACK-permitted (blocks are not generated yet)
-  uint32_t rcv_buffer = 256 * 1024;  // bytes the receive side holds; the advertised window follows it
-  uint32_t snd_buffer = 256 * 1024;  // bytes the send side accepts from the application
-  // Memory (mbuf truesize, not payload bytes) the receive side may pin; 0: twice rcv_buffer. A peer
-  // whose segments cost far more memory than they carry sees the window shrink, then its payload
-  // dropped (rcv_mem_dropped) — never the pool drained.
+  uint8_t window_scale = 7;          ///< our shift (RFC 7323), used when the peer offers scaling too
+  bool timestamps = true;            ///< offer RFC 7323 timestamps
+  bool sack_permitted = true;        ///< offer SACK-permitted (blocks are not generated yet)
+  uint32_t rcv_buffer = 256 * 1024;  ///< bytes the receive side holds; the advertised window follows it
+  uint32_t snd_buffer = 256 * 1024;  ///< bytes the send side accepts from the application
+  /// Memory (mbuf truesize, not payload bytes) the receive side may pin; 0: twice rcv_buffer. A peer
+  /// whose segments cost far more memory than they carry sees the window shrink, then its payload
+  /// dropped (rcv_mem_dropped) — never the pool drained.
   uint32_t rcv_mem = 0;
-  // Memory (mbuf truesize) the send queue may pin; 0: twice snd_buffer. Enforced by the engine.
+  /// Memory (mbuf truesize) the send queue may pin; 0: twice snd_buffer. Enforced by the engine.
   uint32_t snd_mem = 0;
-  RtoConfig rto;
-  CongestionAlgorithm congestion = CongestionAlgorithm::kCubic;
-  uint32_t initial_cwnd_segments = 10;  // RFC 6928
-  bool nodelay = false;                 // true: no Nagle (RFC 9293 3.7.4) — send small segments at once
-  uint32_t quickacks = 16;              // data segments ACKed at once while a connection starts
-  int syn_retries = 6;                  // SYN retransmissions before connect() times out
-  int synack_retries = 5;               // SYN-ACK retransmissions before a half-open connection goes
-  int max_retransmits = 15;             // data/FIN retransmissions before the connection times out;
-                                        // also unanswered zero-window probes before it gives up
-  // At most one challenge ACK (RFC 5961) per connection per interval (Linux's tcp_invalid_ratelimit).
+  RtoConfig rto;                                                 ///< retransmission timeout bounds
+  CongestionAlgorithm congestion = CongestionAlgorithm::kCubic;  ///< CUBIC or NewReno
+  uint32_t initial_cwnd_segments = 10;                           ///< RFC 6928
+  bool nodelay = false;      ///< true: no Nagle (RFC 9293 3.7.4) — send small segments at once
+  uint32_t quickacks = 16;   ///< data segments ACKed at once while a connection starts
+  int syn_retries = 6;       ///< SYN retransmissions before connect() times out
+  int synack_retries = 5;    ///< SYN-ACK retransmissions before a half-open connection goes
+  int max_retransmits = 15;  ///< data/FIN retransmissions before the connection times out;
+                             ///< also unanswered zero-window probes before it gives up
+  /// At most one challenge ACK (RFC 5961) per connection per interval (Linux's tcp_invalid_ratelimit).
   Duration challenge_ack_interval = Duration::Milliseconds(500);
-  Duration msl = Duration::Seconds(30);  // TIME-WAIT lasts 2*MSL
-  Duration delayed_ack = Duration::Milliseconds(40);
-  Duration fin_wait2_timeout = Duration::Seconds(60);  // for connections the application closed
-  bool keepalive = false;
-  Duration keepalive_idle = Duration::Seconds(7200);
-  Duration keepalive_interval = Duration::Seconds(75);
-  int keepalive_probes = 9;
-  Duration persist_min = Duration::Milliseconds(200);
-  Duration persist_max = Duration::Seconds(60);
+  Duration msl = Duration::Seconds(30);                 ///< TIME-WAIT lasts 2*MSL
+  Duration delayed_ack = Duration::Milliseconds(40);    ///< longest an ACK is delayed
+  Duration fin_wait2_timeout = Duration::Seconds(60);   ///< for connections the application closed
+  bool keepalive = false;                               ///< send keepalive probes on idle connections
+  Duration keepalive_idle = Duration::Seconds(7200);    ///< idle time before the first probe
+  Duration keepalive_interval = Duration::Seconds(75);  ///< between unanswered probes
+  int keepalive_probes = 9;                             ///< unanswered probes before the connection times out
+  Duration persist_min = Duration::Milliseconds(200);   ///< shortest zero-window probe interval
+  Duration persist_max = Duration::Seconds(60);         ///< longest (the interval doubles up to it)
 };
 
 // RFC 5961 section 7: the engine-wide limit on challenge ACKs, with a budget drawn at random for each
@@ -153,6 +161,7 @@ class ChallengeAckLimiter {
   Instant window_start_;
 };
 
+/// The TcpCounters fields, as an X-macro: X(name) for each, in report order.
 #define SYNACK_TCP_COUNTERS(X)                                                                                       \
   X(segments_in)                                                                                                     \
   X(segments_out)                                                                                                    \
@@ -199,13 +208,16 @@ class ChallengeAckLimiter {
   X(timeouts)                                                                                                        \
   X(rtt_samples)
 
+/// The state machine's counters (one uint64_t per SYNACK_TCP_COUNTERS name, and the state transitions),
+/// shared by the connections of one engine. Single writer: the engine's lcore.
 struct TcpCounters {
-  std::array<std::array<uint64_t, kTcpStateCount>, kTcpStateCount> transitions{};  // [from][to]
+  std::array<std::array<uint64_t, kTcpStateCount>, kTcpStateCount> transitions{};  ///< [from][to]
 #define SYNACK_X(name) uint64_t name = 0;
   SYNACK_TCP_COUNTERS(SYNACK_X)
 #undef SYNACK_X
+  /// Transitions into `s` from any state.
   uint64_t transitions_to(TcpState s) const;
-  // Every scalar counter by name (transitions not included).
+  /// Every scalar counter by name (transitions not included).
   void ForEach(absl::FunctionRef<void(std::string_view, uint64_t)> f) const;
 };
 
@@ -290,31 +302,31 @@ struct TimeWaitEntry {
   bool ts_enabled = false;
 };
 
-// Linux TCP_INFO-like snapshot of one connection.
+/// Linux TCP_INFO-like snapshot of one connection (TcpLayer::Info).
 struct TcpInfo {
-  TcpState state = TcpState::kClosed;
-  CongestionAlgorithm congestion = CongestionAlgorithm::kCubic;
-  bool in_recovery = false;  // fast recovery or RTO loss recovery
-  uint16_t snd_mss = 0;
-  uint16_t rcv_mss = 0;   // estimated from the peer's segments
-  uint32_t cwnd = 0;      // bytes
-  uint32_t ssthresh = 0;  // bytes (UINT32_MAX before the first loss)
-  uint32_t flight = 0;    // SND.NXT - SND.UNA
-  uint32_t sacked = 0;    // bytes the peer SACKed above SND.UNA
-  uint32_t snd_wnd = 0;
-  uint32_t rcv_wnd = 0;
-  uint32_t unread = 0;
-  uint32_t ooo_bytes = 0;  // kept out of order
-  Duration srtt;
-  Duration rttvar;
-  Duration rto;
-  uint32_t retransmits = 0;        // consecutive RTOs of the current data
-  uint64_t total_retransmits = 0;  // segments retransmitted on this connection
-  uint32_t dupacks = 0;
-  bool ts_enabled = false;
-  bool sack_enabled = false;
-  uint8_t snd_wscale = 0;
-  uint8_t rcv_wscale = 0;
+  TcpState state = TcpState::kClosed;                            ///< the connection's state
+  CongestionAlgorithm congestion = CongestionAlgorithm::kCubic;  ///< its congestion control
+  bool in_recovery = false;                                      ///< fast recovery or RTO loss recovery
+  uint16_t snd_mss = 0;                                          ///< payload per segment we send
+  uint16_t rcv_mss = 0;                                          ///< estimated from the peer's segments
+  uint32_t cwnd = 0;                                             ///< bytes
+  uint32_t ssthresh = 0;                                         ///< bytes (UINT32_MAX before the first loss)
+  uint32_t flight = 0;                                           ///< SND.NXT - SND.UNA
+  uint32_t sacked = 0;                                           ///< bytes the peer SACKed above SND.UNA
+  uint32_t snd_wnd = 0;                                          ///< the peer's window (bytes, scaled)
+  uint32_t rcv_wnd = 0;                                          ///< the window we offer (bytes)
+  uint32_t unread = 0;                                           ///< received bytes the application has not read
+  uint32_t ooo_bytes = 0;                                        ///< kept out of order
+  Duration srtt;                                                 ///< smoothed round-trip time
+  Duration rttvar;                                               ///< round-trip time variation
+  Duration rto;                                                  ///< the current retransmission timeout
+  uint32_t retransmits = 0;                                      ///< consecutive RTOs of the current data
+  uint64_t total_retransmits = 0;                                ///< segments retransmitted on this connection
+  uint32_t dupacks = 0;                                          ///< duplicate ACKs counted towards fast retransmit
+  bool ts_enabled = false;                                       ///< RFC 7323 timestamps negotiated
+  bool sack_enabled = false;                                     ///< SACK negotiated
+  uint8_t snd_wscale = 0;  ///< the peer's window shift (applied to the windows it sends)
+  uint8_t rcv_wscale = 0;  ///< our window shift (applied to the windows we send)
 };
 
 class TcpConnection {
