@@ -166,8 +166,14 @@ uint16_t Engine::PollOnce(Instant now) {
     profile_.Mark(Phase::kRxBurst);
     constexpr uint16_t kAhead = 4;
     for (uint16_t i = 0; i < n && i < kAhead; ++i) PrefetchHeaders(pkts[i]);
+    // A full burst means the ring holds more: new SYNs beyond the budget are dropped unparsed.
+    tcp_.BeginRxBurst(n, burst);
     for (uint16_t i = 0; i < n; ++i) {
       if (i + kAhead < n) PrefetchHeaders(pkts[i + kAhead]);
+      if (tcp_.ShedBeforeParse(ConstBytes(rte_pktmbuf_mtod(pkts[i], const uint8_t*), pkts[i]->data_len))) {
+        rte_pktmbuf_free(pkts[i]);
+        continue;
+      }
       Receive(now, Mbuf(pkts[i]));
       profile_.Mark(Phase::kTcp);  // what the frame cost after its lookups, when TCP did not mark it
     }

@@ -46,6 +46,7 @@ constexpr uint8_t kCookieKeyDomain = 0xc0;
 constexpr uint8_t kLimiterKeyDomain = 0xc1;
 constexpr uint8_t kPeerFilterDomain = 0xc2;
 constexpr uint8_t kChallengeDomain = 0xc3;
+constexpr uint8_t kShedderDomain = 0xc4;
 
 uint64_t Seed64(const std::array<uint8_t, 16>& key) {
   uint64_t v = 0;
@@ -101,6 +102,7 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       isn_(config.isn_key),
       cookies_(DeriveKey(config.isn_key, kCookieKeyDomain), CookieConfig(config)),
       path_mtu_(Seed64(DeriveKey(config.isn_key, kPeerFilterDomain))),
+      shedder_(SynShedder::Config{.seed = Seed64(DeriveKey(config.isn_key, kShedderDomain))}),
       peers_(Seed64(DeriveKey(config.isn_key, kPeerFilterDomain))),
       wheel_(TimerWheel::Config{config.max_connections, config.tick, Instant()}),
       sockets_(config.max_connections, ctx_),
@@ -119,6 +121,33 @@ TcpLayer::~TcpLayer() = default;
 
 // ---------------------------------------------------------------------------------------------------
 // Receive path
+
+void TcpLayer::BeginRxBurst(uint32_t n, uint32_t burst) {
+  if (!config_.shed_syns_under_overload) return;
+  shedder_.BeginBurst(now_, n, burst);
+  if (shedder_.overloaded()) ++counters_.rx_overloaded_bursts;
+}
+
+bool TcpLayer::ShedBeforeParse(ConstBytes frame) {
+  if (!config_.shed_syns_under_overload || !shedder_.overloaded()) return false;
+  const std::optional<SynPeek> syn = PeekSyn(frame);
+  if (!syn || syn->dst != net_.config().local.addr) return false;  // not a new SYN for us: the stack judges it
+  switch (shedder_.Admit(*syn, peers_.MayHave(syn->src))) {
+    case ShedVerdict::kShed:
+      ++counters_.syn_shed;
+      return true;
+    case ShedVerdict::kKnown:
+      ++counters_.syn_shed_known;
+      return false;
+    case ShedVerdict::kRetransmit:
+      ++counters_.syn_shed_retransmit;
+      return false;
+    case ShedVerdict::kProcess:
+    case ShedVerdict::kBudget:
+      return false;
+  }
+  return false;
+}
 
 void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
   Mbuf m(std::move(frame));

@@ -37,6 +37,7 @@
 #include "lib/core/rss.h"
 #include "lib/core/segment_writer.h"
 #include "lib/core/syn_limiter.h"
+#include "lib/core/syn_shedder.h"
 #include "lib/core/time_wait_store.h"
 #include "lib/core/timer_wheel.h"
 #include "lib/net/net_stack.h"
@@ -78,7 +79,10 @@ struct TcpLayerConfig {
   SynCookieMode syn_cookies = SynCookieMode::kWhenFull;
   SynCookieJar::Config cookie;         ///< cookie time slot and lifetime
   SynSourceLimiter::Config syn_limit;  ///< per-source SYN rate limit (off unless rate > 0)
-  uint32_t accept_backlog = 1024;      ///< per listener: accepted connections the application has not seen
+  /// Under receive overload (a full device burst), drop new SYNs beyond an adaptive budget before they
+  /// are parsed (SynShedder; counted as syn_shed). Off: every SYN is processed however deep the ring.
+  bool shed_syns_under_overload = true;
+  uint32_t accept_backlog = 1024;  ///< per listener: accepted connections the application has not seen
   /// Connections the application closed that are still finishing (FIN-WAIT, CLOSING, LAST-ACK, data
   /// still queued). Beyond this, Close() resets the connection instead (as Linux's tcp_max_orphans).
   uint32_t max_orphans = 8192;
@@ -107,6 +111,10 @@ struct TcpLayerConfig {
   X(syn_backlog_overflow)            \
   X(syn_dropped)                     \
   X(syn_source_limited)              \
+  X(syn_shed)                        \
+  X(syn_shed_known)                  \
+  X(syn_shed_retransmit)             \
+  X(rx_overloaded_bursts)            \
   X(half_open_timeouts)              \
   X(cookies_sent)                    \
   X(cookies_validated)               \
@@ -203,6 +211,13 @@ class TcpLayer {
 
   /// Runs due timers; the engine calls it every poll.
   void Poll(Instant now);
+
+  /// The start of a device receive burst of `n` frames when `burst` were asked for (a full one means
+  /// more are waiting: overload). The engine calls it before processing the burst.
+  void BeginRxBurst(uint32_t n, uint32_t burst);
+  /// In an overloaded burst, whether `frame` is a new SYN to drop before parsing (SynShedder): counted as
+  /// syn_shed; the caller still owns the frame and frees it. Cheap: a few header bytes, no lookup.
+  bool ShedBeforeParse(ConstBytes frame);
 
   // --- The application API (see the class comment for the threading model). ---
 
@@ -388,6 +403,7 @@ class TcpLayer {
   Instant next_pressure_check_;
   Instant next_pressure_reset_;
   uint32_t prune_cursor_ = 0;
+  SynShedder shedder_;
   PeerFilter peers_;  // counts connections and TIME-WAIT entries per remote address
   TimerWheel wheel_;
   ConnectionTable<Socket> sockets_;  // the connection records, by ConnId
