@@ -89,8 +89,8 @@ class SynShedder {
   bool last_full_ = false;
   uint32_t burst_ = 32;
   uint32_t budget_ = 0;
-  uint32_t left_ = 0;          // new unknown SYNs still allowed in this burst
-  uint32_t retransmits_ = 0;   // retransmissions still allowed in this burst
+  uint32_t left_ = 0;         // new unknown SYNs still allowed in this burst
+  uint32_t retransmits_ = 0;  // retransmissions still allowed in this burst
 };
 
 }  // namespace synack

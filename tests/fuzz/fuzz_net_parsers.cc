@@ -1,4 +1,5 @@
-// libFuzzer target: the Ethernet/ARP/IPv4/ICMP parsers and NetStack's whole receive path.
+// libFuzzer target: the Ethernet/ARP/IPv4/ICMP parsers, the cheap peeks before them (PeekTcpOffset,
+// PeekIpv4Tcp, PeekSyn) and NetStack's whole receive path.
 //
 // Input: byte 0 is a control byte, then frames, each as a 2-byte big-endian length and that many bytes
 // (the last frame takes whatever is left if its length runs past the end).
@@ -22,6 +23,8 @@
 #include <optional>
 #include <vector>
 
+#include "lib/core/rss.h"
+#include "lib/core/syn_shedder.h"
 #include "lib/net/arp.h"
 #include "lib/net/ethernet.h"
 #include "lib/net/icmp.h"
@@ -50,6 +53,15 @@ void ParseAll(ConstBytes frame) {
   } else {
     FUZZ_CHECK(eth->payload.size() == in.size() - kEthHeaderLen && Within(eth->payload, in), "Ethernet payload");
   }
+  // The cheap peeks before the full parse (dispatch, chained frames, SYN shedding) read only what they
+  // checked is there, and agree with each other.
+  const std::optional<size_t> tcp = PeekTcpOffset(in);
+  if (tcp) FUZZ_CHECK(*tcp >= kEthHeaderLen + kIpv4MinHeaderLen && *tcp <= in.size(), "TCP offset ", *tcp);
+  const std::optional<SynPeek> syn = PeekSyn(in);
+  if (syn) FUZZ_CHECK(tcp && in.size() >= *tcp + 20, "SYN peeked past the TCP header");
+  const std::optional<FrameTuple> tuple = PeekIpv4Tcp(in);
+  if (tuple) FUZZ_CHECK(tcp && in.size() >= *tcp + 4, "ports peeked past the frame");
+  if (syn) FUZZ_CHECK(tuple && tuple->src == syn->src && tuple->dst_port == syn->dst_port, "peeks disagree");
   // Each parser also over the whole input (not only where the Ethernet header says it starts).
   for (ConstBytes body : {in, eth.ok() ? eth->payload : in}) {
     Parsed<ArpPacket> arp = ParseArp(body);

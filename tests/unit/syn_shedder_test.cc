@@ -44,10 +44,10 @@ TEST(PeekSyn, OnlyNewSynsWithTheirHeaderHeld) {
   EXPECT_EQ(p->seq, 0x01020304u);
   EXPECT_TRUE(PeekSyn(ConstBytes(syn.data(), 14 + 20 + 20)).has_value());   // the fixed TCP header held
   EXPECT_FALSE(PeekSyn(ConstBytes(syn.data(), 14 + 20 + 19)).has_value());  // one byte short
-  EXPECT_TRUE(PeekSyn(View(frame(0x02 | 0x08 | 0x01))).has_value());  // PSH, FIN: still new
-  EXPECT_FALSE(PeekSyn(View(frame(0x12))).has_value());  // SYN-ACK
-  EXPECT_FALSE(PeekSyn(View(frame(0x06))).has_value());  // SYN+RST
-  EXPECT_FALSE(PeekSyn(View(frame(0x10))).has_value());  // ACK
+  EXPECT_TRUE(PeekSyn(View(frame(0x02 | 0x08 | 0x01))).has_value());        // PSH, FIN: still new
+  EXPECT_FALSE(PeekSyn(View(frame(0x12))).has_value());                     // SYN-ACK
+  EXPECT_FALSE(PeekSyn(View(frame(0x06))).has_value());                     // SYN+RST
+  EXPECT_FALSE(PeekSyn(View(frame(0x10))).has_value());                     // ACK
 }
 
 TEST(SynShedder, NothingIsShedUnlessTheBurstWasFull) {
