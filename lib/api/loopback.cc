@@ -73,10 +73,17 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const LoopbackOptions
   server_config.profile_every = options.profile ? kProfileEvery : 0;
   lb->server_ = std::make_unique<Engine>(server_config, server_pools->frames, server_pools->indirect);
   if (rte_lcore_count() >= 2) lb->server_lcore_ = rte_get_next_lcore(-1, /*skip_main=*/1, /*wrap=*/0);
+  TelemetrySource ts;
+  ts.kind = "loopback";
+  ts.dispatch = lb->parallel() ? "2 engines on 2 lcores (client, server)" : "2 engines polled alternately on 1 lcore";
+  ts.ports = {TelemetryPortLine(*client_port, "client"), TelemetryPortLine(*server_port, "server")};
+  ts.engines = {{lb->client_.get(), "client"}, {lb->server_.get(), "server"}};
+  lb->telemetry_ = TelemetryRegistration::Register(std::move(ts));
   return lb;
 }
 
 Loopback::~Loopback() {
+  telemetry_.reset();  // no telemetry command reads the engines from now on
   if (server_lcore_ != kNoLcore) {
     stop_.store(true);
     rte_eal_wait_lcore(server_lcore_);

@@ -133,10 +133,17 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options)
     }
     rt->engines_.push_back(std::make_unique<Engine>(ec, pools[i], indirect_pools[i]));
   }
+  TelemetrySource ts;
+  ts.kind = "stack";
+  ts.dispatch = rt->dispatch_;
+  ts.ports.push_back(TelemetryPortLine(rt->port_));
+  for (uint16_t i = 0; i < n; ++i) ts.engines.push_back({rt->engines_[i].get(), absl::StrCat("engine ", i)});
+  rt->telemetry_ = TelemetryRegistration::Register(std::move(ts));
   return rt;
 }
 
 Stack::~Stack() {
+  telemetry_.reset();  // no telemetry command reads the engines from now on
   const uint16_t port = port_.port_id;
   engines_.clear();  // frees every frame the engines still hold before the port and the EAL go
   ClosePort(port);

@@ -177,12 +177,18 @@ uint16_t Engine::PollOnce(Instant now) {
   if (now >= next_poll_) {
     stack_.Poll(now);
     next_poll_ = now + config_.poll_interval;
+    if (telemetry_.Due(now)) PublishTelemetry(now);
   }
   profile_.Mark(Phase::kTimers);
   if (!stack_.outbox().empty() || (tx_impair_ != nullptr && tx_impair_->held() > 0)) Flush(now);
   profile_.Mark(Phase::kTxBurst);
   profile_.EndPoll(total);
   return total;
+}
+
+void Engine::PublishTelemetry(Instant now) {
+  FillEngineSnapshot(*this, now, &telemetry_.scratch());
+  telemetry_.Publish(now);
 }
 
 void Engine::Run(const std::atomic<bool>& stop) {

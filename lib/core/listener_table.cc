@@ -33,7 +33,7 @@ absl::Status ListenerTable::Listen(uint16_t port, const ConnOptions& options) {
     return absl::AlreadyExistsError(absl::StrCat("listen: port ", port, " is already in use"));
   }
   by_port_.emplace(port, static_cast<uint32_t>(listeners_.size()));
-  listeners_.push_back(Listener{port, options, 0, 0});
+  listeners_.push_back(Listener{port, options, 0, 0, ListenerStats{}});
   return absl::OkStatus();
 }
 

@@ -210,13 +210,17 @@ void TcpLayer::InputListen(Instant now, Mbuf&& frame, const FlowKey& key, const 
 void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment& syn, uint32_t li,
                               std::optional<SeqNum> reopen_iss) {
   ++counters_.syn_received;
+  listeners_.CountSyn(li);
   // No SYN-ACK — not even a cookie — when no connection could be admitted: a full connection table,
   // no memory, or an application that is not accepting. A client must never believe in a connection
   // that does not exist; this one's SYN retries either find room later or its connect times out.
   const SynDecision d =
       listeners_.AdmitSyn(now, key.remote, li, sockets_.full(), pressure_ >= MemoryPressure::kCritical);
   if (d.backlog_overflow) ++counters_.syn_backlog_overflow;
-  if (d.verdict == SynVerdict::kCookie) return SendCookieSynAck(now, key, syn);
+  if (d.verdict == SynVerdict::kCookie) {
+    listeners_.CountCookieSent(li);
+    return SendCookieSynAck(now, key, syn);
+  }
   if (d.verdict != SynVerdict::kAccept) return CountSynDrop(d.verdict);
   const uint32_t idx = AllocHalfOpen(key, li);
   if (idx == UINT32_MAX) {
@@ -273,6 +277,7 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
     return true;
   }
   ++counters_.cookies_validated;
+  listeners_.CountCookieValidated(li);
   out_.Clear();
   sockets_[idx].conn.AcceptCookie(now, c, ack, out_,
                                   RxMemFor(sockets_[idx], frame, payload_offset, ack.payload_len, ack.seq));

@@ -13,6 +13,7 @@
 // Owned by one engine; only that engine's core may call it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -243,6 +244,25 @@ class TcpLayer : public TransportHandler {
   uint32_t orphans() const { return orphans_; }
   /// The time of the engine's current poll.
   Instant now() const { return now_; }
+
+  // --- For monitoring (lib/core/telemetry.cc): read-only, on the engine's lcore like everything else. ---
+  const TcpLayerConfig& config() const { return config_; }
+  const ListenerTable& listeners() const { return listeners_; }
+  const TimeWaitStore& time_wait() const { return tw_; }
+  /// Calls f(key, info, send_queue_bytes, recv_queue_bytes) for live connections, lowest record first,
+  /// looking at no more than `scan_limit` records; stops early when f returns false or every live one was
+  /// seen.
+  template <typename F>
+  void ForEachConnection(uint32_t scan_limit, F&& f) const {
+    const uint32_t end = std::min(scan_limit, sockets_.capacity());
+    uint32_t left = sockets_.live();
+    for (uint32_t i = 0; i < end && left > 0; ++i) {
+      if (!sockets_.in_use(i)) continue;
+      --left;
+      const Socket& s = sockets_[i];
+      if (!f(static_cast<const FlowKey&>(s.key), s.conn.Info(), s.snd_q.size(), s.rcv_q.size())) return;
+    }
+  }
 
  private:
   friend class Engine;            // sets the time of each poll
