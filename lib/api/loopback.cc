@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "lib/base/log.h"
 #include "lib/core/clock.h"
 #include "lib/dev/eal.h"
 #include "lib/dev/port.h"
@@ -116,6 +117,8 @@ int Loopback::ServerMain(void* arg) {
   TscClock clock;
   engine.Start(clock.Now());
   lb.server_status_ = app.Start(engine);
+  SYNACK_LOG_DEBUG(kApp, "loopback server application: start %s",
+                   lb.server_status_.ok() ? "ok" : lb.server_status_.ToString().c_str());
   if (!lb.server_status_.ok()) {
     lb.server_state_.store(2, std::memory_order_release);
     return 1;
@@ -144,6 +147,7 @@ absl::Status Loopback::Run(Application& server, Application& client) {
   TscClock clock;
   client_->Start(clock.Now());
   absl::Status status = client.Start(*client_);
+  SYNACK_LOG_DEBUG(kApp, "loopback client application: start %s", status.ok() ? "ok" : status.ToString().c_str());
   if (status.ok()) {
     while (!StopRequested() && !client.Done()) {
       PollEngineOnce(*client_, &client, clock.Now());
@@ -175,6 +179,7 @@ absl::Status Loopback::RunAlternating(Application& server, Application& client) 
   client_->Start(clock.Now());
   if (absl::Status s = server.Start(*server_); !s.ok()) return s;
   absl::Status status = client.Start(*client_);
+  SYNACK_LOG_DEBUG(kApp, "loopback client application: start %s", status.ok() ? "ok" : status.ToString().c_str());
   if (status.ok()) {
     while (!StopRequested() && !client.Done()) {
       PollEngineOnce(*server_, &server, clock.Now());

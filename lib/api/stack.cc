@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "lib/base/log.h"
 #include "lib/core/clock.h"
 #include "lib/dev/eal.h"
 #include "lib/tcp/isn.h"
@@ -172,6 +173,8 @@ int Stack::LaneMain(void* arg) {
   engine.Start(clock.Now());
   if (app != nullptr) {
     lane.status = app->Start(engine);
+    SYNACK_LOG_DEBUG(kApp, "application on engine %u (lcore %u): start %s", static_cast<unsigned>(engine.index()),
+                     rte_lcore_id(), lane.status.ok() ? "ok" : lane.status.ToString().c_str());
     if (!lane.status.ok()) {
       lane.stop->store(true);
       return 1;

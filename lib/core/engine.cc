@@ -2,6 +2,7 @@
 
 #include <rte_ethdev.h>
 
+#include "lib/base/log.h"
 #include "lib/core/clock.h"
 
 namespace synack {
@@ -20,6 +21,11 @@ Engine::Engine(const EngineConfig& config, rte_mempool* pool, rte_mempool* indir
 }
 
 void Engine::Start(Instant now) {
+  RefreshLogLevels();
+  SYNACK_LOG_DEBUG(kCore, "engine %u started: port %u, TX queue %u, %zu RX queue(s), %s dispatch",
+                   static_cast<unsigned>(config_.dispatch.index), static_cast<unsigned>(config_.port_id),
+                   static_cast<unsigned>(config_.queue_id), config_.rx_queues.size(),
+                   config_.dispatch.steering != nullptr ? "software" : "no");
   tcp_.set_now(now);
   // One gratuitous ARP per address is enough; siblings share the port.
   if (config_.dispatch.index == 0) stack_.Start(now);
@@ -187,6 +193,7 @@ uint16_t Engine::PollOnce(Instant now) {
 }
 
 void Engine::PublishTelemetry(Instant now) {
+  RefreshLogLevels();  // a level changed at run time (rte_log_set_level) takes effect here
   FillEngineSnapshot(*this, now, &telemetry_.scratch());
   telemetry_.Publish(now);
 }

@@ -4,6 +4,26 @@
 
 namespace synack {
 
+const char* SynVerdictName(SynVerdict v) {
+  switch (v) {
+    case SynVerdict::kAccept:
+      return "accept";
+    case SynVerdict::kCookie:
+      return "cookie";
+    case SynVerdict::kDropTableFull:
+      return "table_full";
+    case SynVerdict::kDropPressure:
+      return "pressure";
+    case SynVerdict::kDropSourceLimited:
+      return "source_limited";
+    case SynVerdict::kDropAcceptBacklog:
+      return "accept_backlog";
+    case SynVerdict::kDropBacklogFull:
+      return "backlog_full";
+  }
+  return "unknown";
+}
+
 std::optional<SynCookieMode> ParseSynCookieMode(std::string_view s) {
   if (s == "off") return SynCookieMode::kOff;
   if (s == "when-full") return SynCookieMode::kWhenFull;

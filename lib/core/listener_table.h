@@ -59,6 +59,9 @@ enum class SynVerdict : uint8_t {
   kDropBacklogFull,    ///< the half-open queue is full and cookies are off: syn_dropped
 };
 
+/// "accept", "cookie", "table_full", "pressure", "source_limited", "accept_backlog", "backlog_full".
+const char* SynVerdictName(SynVerdict v);
+
 /// The decision for one SYN.
 struct SynDecision {
   SynVerdict verdict = SynVerdict::kAccept;

@@ -308,6 +308,7 @@ void TcpLayer::CountSynDrop(SynVerdict v) {
       break;
   }
   if (counter != nullptr) ++*counter;
+  SYNACK_LOG_DEBUG(kCore, "SYN dropped at a listener: %s", SynVerdictName(v));
 }
 
 uint32_t TcpLayer::AllocHalfOpen(const FlowKey& key, uint32_t li) {
@@ -593,6 +594,11 @@ void TcpLayer::UpdatePressure(Instant now) {
     if (level >= MemoryPressure::kCritical && pressure_ < MemoryPressure::kCritical) ++counters_.pressure_critical;
     if (level >= MemoryPressure::kExhausted) ++counters_.pressure_exhausted;
   }
+  if (level != pressure_) {
+    SYNACK_LOG_DEBUG(kCore, "memory pressure %s -> %s (%llu of %llu frame mbufs free)", MemoryPressureName(pressure_),
+                     MemoryPressureName(level), static_cast<unsigned long long>(avail),
+                     static_cast<unsigned long long>(size));
+  }
   pressure_ = level;
   // Under pressure new windows promise no more than a few segments each.
   window_clamp_ = level >= MemoryPressure::kLow ? uint32_t{4} * config_.tcp.mss : UINT32_MAX;
@@ -812,7 +818,11 @@ void TcpLayer::SetNoDelay(ConnId id, bool nodelay) {
   }
 }
 
-absl::Status TcpLayer::Listen(uint16_t port, const ConnOptions& options) { return listeners_.Listen(port, options); }
+absl::Status TcpLayer::Listen(uint16_t port, const ConnOptions& options) {
+  absl::Status s = listeners_.Listen(port, options);
+  SYNACK_LOG_DEBUG(kCore, "listen on port %u: %s", static_cast<unsigned>(port), s.ok() ? "ok" : s.ToString().c_str());
+  return s;
+}
 
 absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration timeout, const ConnOptions& options) {
   const NetConfig& nc = net_.config();
