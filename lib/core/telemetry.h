@@ -7,7 +7,7 @@
 // own structures on its own lcore (FillEngineSnapshot), then copies it into the seqlock; readers copy the
 // latest published snapshot out and never touch the engine's tables or its plain counters. Publishing
 // costs one scan of at most kTelemetryScanSlots connection records, a sample of at most
-// kTelemetryTimeWaitSamples TIME-WAIT entries and two copies of sizeof(EngineSnapshot) (~7 KiB): no
+// kTelemetryTimeWaitSamples TIME-WAIT entries and two copies of sizeof(EngineSnapshot) (~8 KiB): no
 // allocation, no lock, and the engine never waits for a reader.
 //
 // Ownership and threading: the Engine owns its EngineTelemetry. Due, scratch and Publish are called on the

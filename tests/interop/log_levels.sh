@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # synack.* rte_log types, no root. Usage: log_levels.sh CPS_BIN
 #  `--log-level='synack.*:debug'` prints the EAL start-up and ports (synack.dev), listeners (synack.core), the
-#  applications (synack.app) and every TCP state transition (synack.tcp) of a short `--loopback` run;
+#  applications (synack.app) and the TCP state transitions (synack.tcp) of a short `--loopback` run;
 #  `--log-level=synack.tcp:debug` only the transitions; without the option no synack line at all.
 set -euo pipefail
 cps=$(readlink -f "$1")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; [[ -f ${log:-} ]] && grep -E '^synack\.' "$log" | head -20 | sed 's/^/  | /'; exit 1; }
+fail() {
+  echo "FAIL: $*"
+  if [[ -f ${log:-} ]]; then
+    grep -E '^synack\.' "$log" >"$tmp/lines" || true
+    sed -n '1,30s/^/  | /p' "$tmp/lines"
+  fi
+  exit 1
+}
 
 # run NAME EAL_OPTIONS...: a one-second loopback run of 5 connections; output in $tmp/NAME.log.
 run() {
@@ -20,8 +27,9 @@ run() {
 
 run all "--log-level=synack.*:debug"
 grep -Eq '^synack\.tcp: :[0-9]+ > :5001 SYN-SENT -> ESTABLISHED$' "$log" || fail "all: no client transition line"
-grep -Eq '^synack\.tcp: :5001 > :[0-9]+ SYN-RECEIVED -> ESTABLISHED$' "$log" || fail "all: no server transition line"
-grep -Eq '^synack\.tcp: :[0-9]+ > :500[0-9] FIN-WAIT-2 -> TIME-WAIT$' "$log" || fail "all: no TIME-WAIT line"
+# The server's side: its SYN-RECEIVED comes before the client can be established (later lines may race
+# the end of the run).
+grep -Eq '^synack\.tcp: :5001 > :[0-9]+ CLOSED -> SYN-RECEIVED$' "$log" || fail "all: no server transition line"
 grep -Eq '^synack\.core: listen on port 5001: ok$' "$log" || fail "all: no listen line"
 grep -Eq '^synack\.dev: EAL started: ' "$log" || fail "all: no EAL line"
 grep -Eq '^synack\.dev: port [0-9]+ \(' "$log" || fail "all: no port line"

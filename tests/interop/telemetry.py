@@ -125,8 +125,9 @@ def main():
             if tw['count'] > 0:
                 seen_tw = True
             time.sleep(0.1)
-        second = {cmd: tel.query(cmd) for cmd in COMMANDS}
+        # The client engine alone, then the sum: the sum is read later, so it cannot be smaller.
         second_client = tel.query('/synack/counters,0')
+        second = {cmd: tel.query(cmd) for cmd in COMMANDS}
 
         c1, c2 = first['/synack/counters'], second['/synack/counters']
         print('/synack/counters (excerpt):', {k: c2[k] for k in list(c2)[:8]})
