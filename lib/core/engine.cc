@@ -22,10 +22,11 @@ Engine::Engine(const EngineConfig& config, rte_mempool* pool, rte_mempool* indir
 
 void Engine::Start(Instant now) {
   RefreshLogLevels();
-  SYNACK_LOG_DEBUG(kCore, "engine %u started: port %u, TX queue %u, %zu RX queue(s), %s dispatch",
-                   static_cast<unsigned>(config_.dispatch.index), static_cast<unsigned>(config_.port_id),
-                   static_cast<unsigned>(config_.queue_id), config_.rx_queues.size(),
-                   config_.dispatch.steering != nullptr ? "software" : "no");
+  SYNACK_LOG_DEBUG(
+      kCore, "engine %u started: port %u, TX queue %u, %zu RX queue(s), %s",
+      static_cast<unsigned>(config_.dispatch.index), static_cast<unsigned>(config_.port_id),
+      static_cast<unsigned>(config_.queue_id), config_.rx_queues.size(),
+      config_.dispatch.steering != nullptr ? "flows steered between its engines" : "the only engine on its port");
   tcp_.set_now(now);
   // One gratuitous ARP per address is enough; siblings share the port.
   if (config_.dispatch.index == 0) stack_.Start(now);
