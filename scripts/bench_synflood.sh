@@ -19,7 +19,9 @@
 # For each rate it prints legitimate connections/s, its share of the unflooded rate, connect latency
 # p50/p99, the flood rate actually delivered, and the server's half-open state. Results also go to
 # bench/results/synflood-<date>.json. Environment: BUILD (default build), DURATION (seconds per point,
-# default 3), RATES (default "0 100000 300000 1000000 max").
+# default 3), RATES (default "0 100000 300000 1000000 max"), SYNFLOOD_LOOPBACK_ONLY=1 (part 1 only).
+# The saturation point ("max") also prints where the server's core goes (--profile: share per phase)
+# and every Synack row the SYNs shed unparsed (tcp.syn_shed).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-$root/build}
@@ -90,16 +92,24 @@ for r in "${rates[@]}"; do
   f=$tmp/lo-$r.log
   args=(--loopback --duration "$dur" --concurrency 16)
   [[ $r != 0 ]] && args+=(--flood "$r")
+  [[ $r == max ]] && args+=(--profile)  # the saturation point: where the server's core goes
   "$cps" --file-prefix "sfb$$" -- "${args[@]}" >"$f" 2>&1 || { echo "synack-cps failed:"; tail -20 "$f"; exit 1; }
   parse_synack_client "$f"
   parse_flood "$f"
-  state=$(sed -n 's/^cps server state: //p' "$f")
+  shed=$(awk '/^server counters:/ { s = 1 } s && $1 == "tcp.syn_shed" { print $2 }' "$f")
+  state="$(sed -n 's/^cps server state: //p' "$f"), SYNs shed unparsed ${shed:-0}"
   ho=$(sed -n 's/^cps server state: peak half-open \([0-9]*\),.*/\1/p' "$f")
   record 1 "$r" "${rate:-0}" "$p50" "$p99" "$flood_rate" "${ho:-0}" "$state"
+  if [[ $r == max ]]; then
+    phases=$(awk '/^server counters:/ { s = 1 } s && /^    [a-z_]+ +[0-9.]+%/ { printf "%s %s, ", $1, $2 }' "$f")
+    echo "  server core at saturation: ${phases%, }"
+  fi
 done
 
 # ---------------------------------------------------------------------------------------------------
-if [[ $(id -u) -ne 0 || ! -x $linux_cps ]]; then
+if [[ ${SYNFLOOD_LOOPBACK_ONLY:-0} == 1 ]]; then
+  echo "(parts 2 and 3 skipped: SYNFLOOD_LOOPBACK_ONLY=1)"
+elif [[ $(id -u) -ne 0 || ! -x $linux_cps ]]; then
   echo "(parts 2 and 3 skipped: they need root and $linux_cps)"
 else
   source "$root/scripts/netns.sh"

@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "lib/base/log.h"
 #include "lib/core/clock.h"
 #include "lib/dev/eal.h"
 #include "lib/dev/port.h"
@@ -73,10 +74,17 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const LoopbackOptions
   server_config.profile_every = options.profile ? kProfileEvery : 0;
   lb->server_ = std::make_unique<Engine>(server_config, server_pools->frames, server_pools->indirect);
   if (rte_lcore_count() >= 2) lb->server_lcore_ = rte_get_next_lcore(-1, /*skip_main=*/1, /*wrap=*/0);
+  TelemetrySource ts;
+  ts.kind = "loopback";
+  ts.dispatch = lb->parallel() ? "2 engines on 2 lcores (client, server)" : "2 engines polled alternately on 1 lcore";
+  ts.ports = {TelemetryPortLine(*client_port, "client"), TelemetryPortLine(*server_port, "server")};
+  ts.engines = {{lb->client_.get(), "client"}, {lb->server_.get(), "server"}};
+  lb->telemetry_ = TelemetryRegistration::Register(std::move(ts));
   return lb;
 }
 
 Loopback::~Loopback() {
+  telemetry_.reset();  // no telemetry command reads the engines from now on
   if (server_lcore_ != kNoLcore) {
     stop_.store(true);
     rte_eal_wait_lcore(server_lcore_);
@@ -109,6 +117,8 @@ int Loopback::ServerMain(void* arg) {
   TscClock clock;
   engine.Start(clock.Now());
   lb.server_status_ = app.Start(engine);
+  SYNACK_LOG_DEBUG(kApp, "loopback server application: start %s",
+                   lb.server_status_.ok() ? "ok" : lb.server_status_.ToString().c_str());
   if (!lb.server_status_.ok()) {
     lb.server_state_.store(2, std::memory_order_release);
     return 1;
@@ -137,6 +147,7 @@ absl::Status Loopback::Run(Application& server, Application& client) {
   TscClock clock;
   client_->Start(clock.Now());
   absl::Status status = client.Start(*client_);
+  SYNACK_LOG_DEBUG(kApp, "loopback client application: start %s", status.ok() ? "ok" : status.ToString().c_str());
   if (status.ok()) {
     while (!StopRequested() && !client.Done()) {
       PollEngineOnce(*client_, &client, clock.Now());
@@ -168,6 +179,7 @@ absl::Status Loopback::RunAlternating(Application& server, Application& client) 
   client_->Start(clock.Now());
   if (absl::Status s = server.Start(*server_); !s.ok()) return s;
   absl::Status status = client.Start(*client_);
+  SYNACK_LOG_DEBUG(kApp, "loopback client application: start %s", status.ok() ? "ok" : status.ToString().c_str());
   if (status.ok()) {
     while (!StopRequested() && !client.Done()) {
       PollEngineOnce(*server_, &server, clock.Now());

@@ -107,6 +107,7 @@ class Loopback {
   absl::Status server_status_;
   std::atomic<bool> stop_{false};
   std::function<void(FILE*)> status_printer_;
+  std::unique_ptr<TelemetryRegistration> telemetry_;  // the /synack/ telemetry commands read the engines
 };
 
 }  // namespace synack

@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "lib/base/log.h"
 #include "lib/core/clock.h"
 #include "lib/dev/eal.h"
 #include "lib/tcp/isn.h"
@@ -133,10 +134,17 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options)
     }
     rt->engines_.push_back(std::make_unique<Engine>(ec, pools[i], indirect_pools[i]));
   }
+  TelemetrySource ts;
+  ts.kind = "stack";
+  ts.dispatch = rt->dispatch_;
+  ts.ports.push_back(TelemetryPortLine(rt->port_));
+  for (uint16_t i = 0; i < n; ++i) ts.engines.push_back({rt->engines_[i].get(), absl::StrCat("engine ", i)});
+  rt->telemetry_ = TelemetryRegistration::Register(std::move(ts));
   return rt;
 }
 
 Stack::~Stack() {
+  telemetry_.reset();  // no telemetry command reads the engines from now on
   const uint16_t port = port_.port_id;
   engines_.clear();  // frees every frame the engines still hold before the port and the EAL go
   ClosePort(port);
@@ -165,6 +173,8 @@ int Stack::LaneMain(void* arg) {
   engine.Start(clock.Now());
   if (app != nullptr) {
     lane.status = app->Start(engine);
+    SYNACK_LOG_DEBUG(kApp, "application on engine %u (lcore %u): start %s", static_cast<unsigned>(engine.index()),
+                     rte_lcore_id(), lane.status.ok() ? "ok" : lane.status.ToString().c_str());
     if (!lane.status.ok()) {
       lane.stop->store(true);
       return 1;

@@ -23,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "lib/api/telemetry.h"
 #include "lib/core/engine.h"
 #include "lib/core/rss.h"
 #include "lib/dev/impairment.h"
@@ -117,6 +118,7 @@ class Stack {
   std::vector<rte_ring*> rings_;
   std::vector<std::unique_ptr<Engine>> engines_;
   std::function<void(FILE*)> status_printer_;
+  std::unique_ptr<TelemetryRegistration> telemetry_;  // the /synack/ telemetry commands read the engines
 };
 
 /// An engine's configuration on `port` with our address `local`: the port's MAC and checksum offloads,

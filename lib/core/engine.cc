@@ -2,6 +2,7 @@
 
 #include <rte_ethdev.h>
 
+#include "lib/base/log.h"
 #include "lib/core/clock.h"
 
 namespace synack {
@@ -20,6 +21,12 @@ Engine::Engine(const EngineConfig& config, rte_mempool* pool, rte_mempool* indir
 }
 
 void Engine::Start(Instant now) {
+  RefreshLogLevels();
+  SYNACK_LOG_DEBUG(
+      kCore, "engine %u started: port %u, TX queue %u, %zu RX queue(s), %s",
+      static_cast<unsigned>(config_.dispatch.index), static_cast<unsigned>(config_.port_id),
+      static_cast<unsigned>(config_.queue_id), config_.rx_queues.size(),
+      config_.dispatch.steering != nullptr ? "flows steered between its engines" : "the only engine on its port");
   tcp_.set_now(now);
   // One gratuitous ARP per address is enough; siblings share the port.
   if (config_.dispatch.index == 0) stack_.Start(now);
@@ -183,12 +190,19 @@ uint16_t Engine::PollOnce(Instant now) {
   if (now >= next_poll_) {
     tcp_.Unreachable(now, stack_.Poll(now));
     next_poll_ = now + config_.poll_interval;
+    if (telemetry_.Due(now)) PublishTelemetry(now);
   }
   profile_.Mark(Phase::kTimers);
   if (!stack_.outbox().empty() || (tx_impair_ != nullptr && tx_impair_->held() > 0)) Flush(now);
   profile_.Mark(Phase::kTxBurst);
   profile_.EndPoll(total);
   return total;
+}
+
+void Engine::PublishTelemetry(Instant now) {
+  RefreshLogLevels();  // a level changed at run time (rte_log_set_level) takes effect here
+  FillEngineSnapshot(*this, now, &telemetry_.scratch());
+  telemetry_.Publish(now);
 }
 
 void Engine::Run(const std::atomic<bool>& stop) {

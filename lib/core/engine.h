@@ -25,6 +25,7 @@
 #include "lib/core/phase_profile.h"
 #include "lib/core/rss.h"
 #include "lib/core/tcp_layer.h"
+#include "lib/core/telemetry.h"
 #include "lib/dev/impairment.h"
 #include "lib/net/net_stack.h"
 
@@ -113,9 +114,14 @@ class Engine {
   const PhaseProfile& profile() const { return profile_; }
   /// The impairment on what this engine receives (null when off).
   const Impairment* rx_impairment() const { return rx_impair_.get(); }
+  /// The snapshots this engine publishes for monitoring threads (readable from any thread while the
+  /// engine exists; see lib/core/telemetry.h).
+  const EngineTelemetry& telemetry() const { return telemetry_; }
 
  private:
   void Flush(Instant now);
+  // Fills and publishes a telemetry snapshot (housekeeping, every EngineTelemetry period).
+  void PublishTelemetry(Instant now);
   static void PrefetchHeaders(const rte_mbuf* m);
   // Takes ownership of a frame from the device: processes it here or hands it to its owner.
   void Receive(Instant now, Mbuf&& frame);
@@ -130,6 +136,7 @@ class Engine {
   std::unique_ptr<Impairment> tx_impair_;
   PhaseProfile profile_;
   std::unique_ptr<Impairment> rx_impair_;
+  EngineTelemetry telemetry_;  // published from the housekeeping of PollOnce
 };
 
 }  // namespace synack

@@ -4,6 +4,26 @@
 
 namespace synack {
 
+const char* SynVerdictName(SynVerdict v) {
+  switch (v) {
+    case SynVerdict::kAccept:
+      return "accept";
+    case SynVerdict::kCookie:
+      return "cookie";
+    case SynVerdict::kDropTableFull:
+      return "table_full";
+    case SynVerdict::kDropPressure:
+      return "pressure";
+    case SynVerdict::kDropSourceLimited:
+      return "source_limited";
+    case SynVerdict::kDropAcceptBacklog:
+      return "accept_backlog";
+    case SynVerdict::kDropBacklogFull:
+      return "backlog_full";
+  }
+  return "unknown";
+}
+
 std::optional<SynCookieMode> ParseSynCookieMode(std::string_view s) {
   if (s == "off") return SynCookieMode::kOff;
   if (s == "when-full") return SynCookieMode::kWhenFull;
@@ -33,7 +53,7 @@ absl::Status ListenerTable::Listen(uint16_t port, const ConnOptions& options) {
     return absl::AlreadyExistsError(absl::StrCat("listen: port ", port, " is already in use"));
   }
   by_port_.emplace(port, static_cast<uint32_t>(listeners_.size()));
-  listeners_.push_back(Listener{port, options, 0, 0});
+  listeners_.push_back(Listener{port, options, 0, 0, ListenerStats{}});
   return absl::OkStatus();
 }
 

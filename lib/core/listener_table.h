@@ -60,6 +60,9 @@ enum class SynVerdict : uint8_t {
   kDropBacklogFull,    ///< the half-open queue is full and cookies are off: syn_dropped
 };
 
+/// "accept", "cookie", "table_full", "pressure", "source_limited", "accept_backlog", "backlog_full".
+const char* SynVerdictName(SynVerdict v);
+
 /// The decision for one SYN.
 struct SynDecision {
   SynVerdict verdict = SynVerdict::kAccept;
@@ -67,6 +70,13 @@ struct SynDecision {
   /// syn_backlog_overflow whatever the verdict (a cookie or a drop).
   bool backlog_overflow = false;
   friend bool operator==(const SynDecision&, const SynDecision&) = default;
+};
+
+/// What one listener's SYNs got (the engine-wide numbers are TcpLayerCounters), for monitoring.
+struct ListenerStats {
+  uint64_t syn_received = 0;       ///< SYNs that reached the listener's admission rules
+  uint64_t cookies_sent = 0;       ///< SYN-ACKs carrying a cookie (no state kept)
+  uint64_t cookies_validated = 0;  ///< returning ACKs whose cookie was valid
 };
 
 /// What the caller knows about the engine when a SYN or a cookie ACK arrives.
@@ -125,6 +135,11 @@ class ListenerTable {
   uint32_t accept_queue(uint32_t li) const { return listeners_[li].accept_queue; }
   /// SYN-RECEIVED connections over all listeners.
   uint32_t half_open() const { return half_open_; }
+  /// What listener `li`'s SYNs got (the caller counts them: CountSyn, CountCookieSent, CountCookieValidated).
+  const ListenerStats& stats(uint32_t li) const { return listeners_[li].stats; }
+  void CountSyn(uint32_t li) { ++listeners_[li].stats.syn_received; }
+  void CountCookieSent(uint32_t li) { ++listeners_[li].stats.cookies_sent; }
+  void CountCookieValidated(uint32_t li) { ++listeners_[li].stats.cookies_validated; }
   /// Whether listener `li`'s SYN queue, or the engine's half-open number, is at least half its bound:
   /// half-open connections then get fewer SYN-ACK retransmissions.
   bool UnderPressure(uint32_t li) const;
@@ -154,6 +169,7 @@ class ListenerTable {
     ConnOptions options;
     uint32_t syn_queue = 0;     // SYN-RECEIVED connections
     uint32_t accept_queue = 0;  // kAccepted events not yet drained
+    ListenerStats stats;
   };
   // Whether the half-open bounds (listener `li`'s SYN queue or the engine's) are reached.
   bool SynQueueFull(uint32_t li) const;

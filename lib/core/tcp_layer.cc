@@ -238,13 +238,17 @@ void TcpLayer::InputListen(Instant now, Mbuf&& frame, const FlowKey& key, const 
 void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment& syn, uint32_t li,
                               std::optional<SeqNum> reopen_iss) {
   ++counters_.syn_received;
+  listeners_.CountSyn(li);
   // No SYN-ACK — not even a cookie — when no connection could be admitted: a full connection table,
   // no memory, or an application that is not accepting. A client must never believe in a connection
   // that does not exist; this one's SYN retries either find room later or its connect times out.
   const SynDecision d =
       listeners_.AdmitSyn(now, key.remote, li, sockets_.full(), pressure_ >= MemoryPressure::kCritical);
   if (d.backlog_overflow) ++counters_.syn_backlog_overflow;
-  if (d.verdict == SynVerdict::kCookie) return SendCookieSynAck(now, key, syn);
+  if (d.verdict == SynVerdict::kCookie) {
+    listeners_.CountCookieSent(li);
+    return SendCookieSynAck(now, key, syn);
+  }
   if (d.verdict != SynVerdict::kAccept) return CountSynDrop(d.verdict);
   const uint32_t idx = AllocHalfOpen(key, li);
   if (idx == UINT32_MAX) {
@@ -301,6 +305,7 @@ bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, cons
     return true;
   }
   ++counters_.cookies_validated;
+  listeners_.CountCookieValidated(li);
   out_.Clear();
   sockets_[idx].conn.AcceptCookie(now, c, ack, out_,
                                   RxMemFor(sockets_[idx], frame, payload_offset, ack.payload_len, ack.seq));
@@ -331,6 +336,7 @@ void TcpLayer::CountSynDrop(SynVerdict v) {
       break;
   }
   if (counter != nullptr) ++*counter;
+  SYNACK_LOG_DEBUG(kCore, "SYN dropped at a listener: %s", SynVerdictName(v));
 }
 
 uint32_t TcpLayer::AllocHalfOpen(const FlowKey& key, uint32_t li) {
@@ -618,6 +624,11 @@ void TcpLayer::UpdatePressure(Instant now) {
     if (level >= MemoryPressure::kCritical && pressure_ < MemoryPressure::kCritical) ++counters_.pressure_critical;
     if (level >= MemoryPressure::kExhausted) ++counters_.pressure_exhausted;
   }
+  if (level != pressure_) {
+    SYNACK_LOG_DEBUG(kCore, "memory pressure %s -> %s (%llu of %llu frame mbufs free)", MemoryPressureName(pressure_),
+                     MemoryPressureName(level), static_cast<unsigned long long>(avail),
+                     static_cast<unsigned long long>(size));
+  }
   pressure_ = level;
   // Under pressure new windows promise no more than a few segments each.
   window_clamp_ = level >= MemoryPressure::kLow ? uint32_t{4} * config_.tcp.mss : UINT32_MAX;
@@ -837,7 +848,11 @@ void TcpLayer::SetNoDelay(ConnId id, bool nodelay) {
   }
 }
 
-absl::Status TcpLayer::Listen(uint16_t port, const ConnOptions& options) { return listeners_.Listen(port, options); }
+absl::Status TcpLayer::Listen(uint16_t port, const ConnOptions& options) {
+  absl::Status s = listeners_.Listen(port, options);
+  SYNACK_LOG_DEBUG(kCore, "listen on port %u: %s", static_cast<unsigned>(port), s.ok() ? "ok" : s.ToString().c_str());
+  return s;
+}
 
 absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration timeout, const ConnOptions& options) {
   const NetConfig& nc = net_.config();

@@ -15,6 +15,7 @@
 /// @file
 /// TcpLayer, its configuration and counters: the socket API of one engine (see the comment above).
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -298,6 +299,28 @@ class TcpLayer {
   uint32_t orphans() const { return orphans_; }
   /// The time of the engine's current poll.
   Instant now() const { return now_; }
+
+  // --- For monitoring (lib/core/telemetry.cc): read-only, on the engine's lcore like everything else. ---
+  /// The configuration the layer was built with.
+  const TcpLayerConfig& config() const { return config_; }
+  /// The listeners with their SYN and accept queues (for monitoring).
+  const ListenerTable& listeners() const { return listeners_; }
+  /// The compact TIME-WAIT entries (for monitoring).
+  const TimeWaitStore& time_wait() const { return tw_; }
+  /// Calls f(key, info, send_queue_bytes, recv_queue_bytes) for live connections, lowest record first,
+  /// looking at no more than `scan_limit` records; stops early when f returns false or every live one was
+  /// seen.
+  template <typename F>
+  void ForEachConnection(uint32_t scan_limit, F&& f) const {
+    const uint32_t end = std::min(scan_limit, sockets_.capacity());
+    uint32_t left = sockets_.live();
+    for (uint32_t i = 0; i < end && left > 0; ++i) {
+      if (!sockets_.in_use(i)) continue;
+      --left;
+      const Socket& s = sockets_[i];
+      if (!f(static_cast<const FlowKey&>(s.key), s.conn.Info(), s.snd_q.size(), s.rcv_q.size())) return;
+    }
+  }
 
  private:
   friend class Engine;            // sets the time of each poll

@@ -81,6 +81,24 @@ class TimeWaitStore {
     return false;
   }
 
+  // Calls f(entry) for live entries spread evenly over the ring from the head, oldest first: every entry
+  // when the ring spans at most `max` slots, else about `max` slots at an even stride. Returns how many
+  // live entries it visited (a monitoring sample: lib/core/telemetry.cc scales it to size()).
+  template <typename F>
+  uint64_t Sample(uint32_t max, F&& f) const {
+    const uint64_t span = tail_ - head_;
+    if (span == 0 || max == 0) return 0;
+    const uint64_t step = span <= max ? 1 : (span + max - 1) / max;
+    uint64_t n = 0;
+    for (uint64_t i = head_; i < tail_; i += step) {
+      const Slot& s = ring_[Pos(i)];
+      if (!s.live) continue;
+      f(static_cast<const TimeWaitEntry&>(s.tw));
+      ++n;
+    }
+    return n;
+  }
+
   size_t size() const { return size_; }
   uint32_t capacity() const { return capacity_; }
   // Bytes the store takes in all (ring and index), fixed at construction.

@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "lib/base/log.h"
 
 namespace synack {
 namespace {
@@ -86,6 +87,8 @@ absl::Status InitEal(const EalConfig& config) {
     return absl::InternalError(absl::StrCat("rte_eal_init(", absl::StrJoin(args.begin() + 1, args.end(), " "),
                                             "): ", rte_strerror(rte_errno)));
   }
+  RefreshLogLevels();
+  SYNACK_LOG_DEBUG(kDev, "EAL started: %s", absl::StrJoin(args.begin() + 1, args.end(), " ").c_str());
   g_file_prefix = FilePrefixOf(args);
   // Only the default prefix (unique to this process) is ours to clean up; a user's may be shared.
   g_owned_runtime_dir = FilePrefixOf(config.user_args).empty() ? rte_eal_get_runtime_dir() : "";

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "lib/base/log.h"
 
 namespace synack {
 namespace {
@@ -203,6 +204,7 @@ absl::StatusOr<PortInfo> ConfigurePort(const PortConfig& config) {
     info.link_up = link.link_status == RTE_ETH_LINK_UP;
     info.link_speed_mbps = link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed;
   }
+  SYNACK_LOG_DEBUG(kDev, "%s", info.Describe().c_str());
   return info;
 }
 

@@ -17,6 +17,8 @@ std::string_view DropName(Drop d) {
   return "unknown";
 }
 
+const char* DropNameC(Drop d) { return DropName(d).data(); }
+
 uint64_t NetCounters::total_drops() const {
   uint64_t t = 0;
   for (uint64_t d : drops) t += d;

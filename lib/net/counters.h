@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "absl/functional/function_ref.h"
+#include "lib/base/log.h"
 
 namespace synack {
 
@@ -56,6 +57,8 @@ enum class Drop : uint8_t {
 };
 
 std::string_view DropName(Drop d);
+/// DropName as a C string (the names are literals).
+const char* DropNameC(Drop d);
 
 #define SYNACK_NET_COUNTERS(X) \
   X(rx_frames)                 \
@@ -86,7 +89,11 @@ struct NetCounters {
 #undef SYNACK_X
   std::array<uint64_t, static_cast<size_t>(Drop::kCount)> drops{};
 
-  void Count(Drop d) { ++drops[static_cast<size_t>(d)]; }
+  /// Counts a drop (and logs it at debug level on synack.net when that is on: lib/base/log.h).
+  void Count(Drop d) {
+    ++drops[static_cast<size_t>(d)];
+    SYNACK_LOG_DEBUG(kNet, "drop %s", DropNameC(d));
+  }
   uint64_t dropped(Drop d) const { return drops[static_cast<size_t>(d)]; }
   uint64_t total_drops() const;
   // Visits every counter (drops as "drop.<reason>") in a stable order.

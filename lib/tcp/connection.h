@@ -31,6 +31,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/functional/function_ref.h"
+#include "lib/base/log.h"
 #include "lib/base/time.h"
 #include "lib/tcp/congestion.h"
 #include "lib/tcp/loss_state.h"
@@ -43,11 +44,12 @@ namespace synack {
 
 /// A compile-time hook on every state transition (all go through TcpConnection::SetState): define
 /// SYNACK_TRACE_TRANSITION(local_port, remote_port, from, to) before this header (e.g. with -D) to log or
-/// count them; by default it compiles to nothing.
+/// count them your way. By default it logs "synack.tcp: :<local> > :<remote> FROM -> TO" at debug level
+/// (lib/base/log.h: `--log-level=synack.tcp:debug`); while that is off it costs one bit test.
 #ifndef SYNACK_TRACE_TRANSITION
-#define SYNACK_TRACE_TRANSITION(local_port, remote_port, from, to) \
-  do {                                                             \
-  } while (0)
+#define SYNACK_TRACE_TRANSITION(local_port, remote_port, from, to)                                                    \
+  SYNACK_LOG_DEBUG(kTcp, ":%u > :%u %s -> %s", static_cast<unsigned>(local_port), static_cast<unsigned>(remote_port), \
+                   ::synack::StateName(from), ::synack::StateName(to))
 #endif
 
 /// A connection's state (RFC 9293 names).
