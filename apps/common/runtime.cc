@@ -15,6 +15,9 @@ std::vector<cli::FlagSpec> SynDefenceFlags() {
       {"syn-rate-per-source", true,
        "SYNs per second one source address may send before they are dropped (default 0: no limit)"},
       {"syn-burst-per-source", true, "SYNs a quiet source may send at once under --syn-rate-per-source (default 32)"},
+      {"syn-shed", true,
+       "on | off: when a receive burst comes back full, drop new SYNs from unknown sources beyond an adaptive "
+       "budget before parsing them (default on)"},
   };
 }
 
@@ -37,6 +40,11 @@ absl::StatusOr<SynDefenceOptions> ParseSynDefence(const cli::Flags& flags, SynDe
   absl::StatusOr<int64_t> burst = flags.GetInt("syn-burst-per-source", d.burst_per_source, 1, 1000000);
   if (!burst.ok()) return burst.status();
   d.burst_per_source = static_cast<uint32_t>(*burst);
+  if (std::optional<std::string> v = flags.Get("syn-shed")) {
+    if (*v != "on" && *v != "off")
+      return absl::InvalidArgumentError(absl::StrCat("--syn-shed: '", *v, "' is not on or off"));
+    d.shed = *v == "on";
+  }
   return d;
 }
 
@@ -46,11 +54,13 @@ void SynDefenceOptions::ApplyTo(TcpLayerConfig& tcp) const {
   tcp.max_half_open = max_half_open;
   tcp.syn_limit.rate = rate_per_source;
   tcp.syn_limit.burst = burst_per_source;
+  tcp.shed_syns_under_overload = shed;
 }
 
 std::string SynDefenceOptions::Describe() const {
   std::string s = absl::StrCat("syn cookies ", SynCookieModeName(cookies), ", syn backlog ", syn_backlog,
                                " per listener, ", max_half_open, " half-open per engine");
+  if (!shed) absl::StrAppend(&s, ", no SYN shedding");
   if (rate_per_source > 0) {
     absl::StrAppend(&s, ", ", rate_per_source, " SYN/s per source (burst ", burst_per_source, ")");
   }

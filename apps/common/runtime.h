@@ -25,7 +25,9 @@ struct SynDefenceOptions {
   uint32_t max_half_open = 4096;                     ///< --max-half-open: half-open connections per engine
   uint32_t rate_per_source = 0;    ///< --syn-rate-per-source: SYNs per second per source address (0: no limit)
   uint32_t burst_per_source = 32;  ///< --syn-burst-per-source: SYNs a quiet source may send at once
-  /// Sets the matching TcpLayerConfig fields (syn_cookies, syn_backlog, max_half_open, syn_limit).
+  bool shed = true;                ///< --syn-shed: drop new SYNs unparsed beyond a budget under overload
+  /// Sets the matching TcpLayerConfig fields (syn_cookies, syn_backlog, max_half_open, syn_limit,
+  /// shed_syns_under_overload).
   void ApplyTo(TcpLayerConfig& tcp) const;
   /// One line for start-up reports: "syn cookies when-full, syn backlog 1024, ...".
   std::string Describe() const;

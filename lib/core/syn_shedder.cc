@@ -24,9 +24,7 @@ std::optional<SynPeek> PeekSyn(ConstBytes frame) {
 }
 
 SynShedder::SynShedder(const Config& config)
-    : config_(config), mask_((uint64_t{1} << std::clamp<uint32_t>(config.memory_bits_log2, 6, 32)) - 1) {
-  for (auto& b : bits_) b.assign((mask_ + 1) / 64, 0);
-}
+    : config_(config), words_((uint64_t{1} << std::clamp<uint32_t>(config.memory_bits_log2, 6, 32)) / 64) {}
 
 uint64_t SynShedder::Fingerprint(const SynPeek& syn) const {
   uint64_t a = ((uint64_t{syn.src.v} << 32) | syn.dst.v) ^ config_.seed;
@@ -39,20 +37,22 @@ uint64_t SynShedder::Fingerprint(const SynPeek& syn) const {
   return a;
 }
 
-// Two bits per SYN (a Bloom filter with k = 2), from the two halves of its fingerprint.
-bool SynShedder::Test(uint64_t h) const {
-  const uint64_t b1 = h & mask_, b2 = (h >> 32) & mask_;
-  for (const std::vector<uint64_t>& g : bits_) {
-    if ((g[b1 >> 6] >> (b1 & 63) & 1) && (g[b2 >> 6] >> (b2 & 63) & 1)) return true;
-  }
-  return false;
+// A blocked Bloom filter: two bits (k = 2) in one 64-bit word per SYN, and the two generations' words
+// side by side, so testing both generations and setting the current one touch one cache line.
+uint64_t* SynShedder::Block(uint64_t h) {
+  if (memory_.empty()) memory_.assign(2 * words_, 0);  // the first overload: allocated once
+  return &memory_[2 * ((h >> 12) % words_)];
 }
 
-void SynShedder::Set(uint64_t h) {
-  const uint64_t b1 = h & mask_, b2 = (h >> 32) & mask_;
-  bits_[current_][b1 >> 6] |= uint64_t{1} << (b1 & 63);
-  bits_[current_][b2 >> 6] |= uint64_t{1} << (b2 & 63);
+uint64_t SynShedder::Bits(uint64_t h) { return (uint64_t{1} << (h & 63)) | (uint64_t{1} << ((h >> 6) & 63)); }
+
+bool SynShedder::Test(uint64_t h) {
+  const uint64_t* b = Block(h);
+  const uint64_t bits = Bits(h);
+  return (b[0] & bits) == bits || (b[1] & bits) == bits;
 }
+
+void SynShedder::Set(uint64_t h) { Block(h)[current_] |= Bits(h); }
 
 void SynShedder::BeginBurst(Instant now, uint32_t n, uint32_t burst) {
   if (!started_) {
@@ -64,16 +64,12 @@ void SynShedder::BeginBurst(Instant now, uint32_t n, uint32_t burst) {
   if (now >= rotate_at_) {
     // The older generation is forgotten; what was shed in the last `generation` is still known.
     current_ ^= 1;
-    std::fill(bits_[current_].begin(), bits_[current_].end(), 0);
+    for (size_t i = current_; i < memory_.size(); i += 2) memory_[i] = 0;
     rotate_at_ = now + config_.generation;
   }
   const bool full = burst > 0 && n >= burst;
-  if (full && last_full_) {
-    budget_ = budget_ > 1 ? budget_ - std::max<uint32_t>(1, budget_ / 4) : 1;
-  } else if (!full) {
-    budget_ = std::min(burst_, budget_ + 1);
-  }
-  last_full_ = full;
+  // Multiplicative decrease while behind, additive increase while keeping up.
+  budget_ = full ? (budget_ > 1 ? budget_ - std::max<uint32_t>(1, budget_ / 4) : 1) : std::min(burst_, budget_ + 1);
   overloaded_ = full;
   left_ = budget_;
   retransmits_ = std::max(budget_, kMinRetransmitBudget);
@@ -82,14 +78,14 @@ void SynShedder::BeginBurst(Instant now, uint32_t n, uint32_t burst) {
 ShedVerdict SynShedder::Admit(const SynPeek& syn, bool known_source) {
   if (!overloaded_) return ShedVerdict::kProcess;
   if (known_source) return ShedVerdict::kKnown;
+  if (left_ > 0) {
+    --left_;
+    return ShedVerdict::kBudget;
+  }
   const uint64_t h = Fingerprint(syn);
   if (retransmits_ > 0 && Test(h)) {
     --retransmits_;
     return ShedVerdict::kRetransmit;
-  }
-  if (left_ > 0) {
-    --left_;
-    return ShedVerdict::kBudget;
   }
   Set(h);
   return ShedVerdict::kShed;

@@ -10,13 +10,13 @@
 // grows by one for every burst that is not full, so it settles where the ring just keeps up. A shed SYN
 // is remembered in a two-generation bit set keyed by its 4-tuple and sequence number (a client
 // retransmits the same SYN), so a legitimate client's retransmission is recognised and processed within
-// its own budget (a Bloom filter with two bits per SYN, 2 x 2 MiB); a spoofed flood, which never
-// repeats, only hits set bits by chance. Unknown
+// its own budget (a blocked Bloom filter, two bits per SYN, 2 x 4 MiB allocated at the first overload;
+// one cache line per SYN); a spoofed flood, which never repeats, only hits set bits by chance. Unknown
 // sources are all treated alike: a legitimate client new to this engine is shed no more often than a
 // flood source.
 //
-// Owned by one engine (inside its TcpLayer); only that engine's lcore calls it. No allocation after
-// construction.
+// Owned by one engine (inside its TcpLayer); only that engine's lcore calls it. One allocation, at the
+// first overloaded burst that sheds; none per packet.
 #pragma once
 
 #include <cstdint>
@@ -51,7 +51,7 @@ enum class ShedVerdict : uint8_t {
 class SynShedder {
  public:
   struct Config {
-    uint32_t memory_bits_log2 = 24;              // bits per generation of the shed-SYN memory (2 MiB)
+    uint32_t memory_bits_log2 = 25;              // bits per generation of the shed-SYN memory (4 MiB)
     Duration generation = Duration::Seconds(2);  // a shed SYN is remembered for 2 to 4 s
     uint64_t seed = 0;                           // keys the memory's hash (a per-engine secret)
   };
@@ -71,22 +71,23 @@ class SynShedder {
 
   // Unknown SYNs processed per overloaded burst; retransmissions get max(budget, 4) of their own.
   uint32_t budget() const { return budget_; }
-  // Bytes of the shed-SYN memory (fixed).
-  size_t memory_bytes() const { return (bits_[0].size() + bits_[1].size()) * sizeof(uint64_t); }
+  // Bytes of the shed-SYN memory (allocated at the first overloaded burst; 0 until then).
+  size_t memory_bytes() const { return memory_.size() * sizeof(uint64_t); }
 
  private:
   uint64_t Fingerprint(const SynPeek& syn) const;
-  bool Test(uint64_t h) const;
+  uint64_t* Block(uint64_t h);
+  static uint64_t Bits(uint64_t h);
+  bool Test(uint64_t h);
   void Set(uint64_t h);
 
   Config config_;
-  uint64_t mask_;
-  std::vector<uint64_t> bits_[2];  // [current_] is written; both are read
+  uint64_t words_;                // per generation
+  std::vector<uint64_t> memory_;  // word i of generation g at 2 * i + g; [current_] is written
   int current_ = 0;
   Instant rotate_at_;
   bool started_ = false;
   bool overloaded_ = false;
-  bool last_full_ = false;
   uint32_t burst_ = 32;
   uint32_t budget_ = 0;
   uint32_t left_ = 0;         // new unknown SYNs still allowed in this burst

@@ -13,6 +13,8 @@ expect_flag_error "--port" -- --ip 198.18.0.2/24 --port 0
 expect_flag_error "--port" -- --ip 198.18.0.2/24 --port
 expect_flag_error "--bogus" -- --ip 198.18.0.2/24 --bogus 1
 expect_flag_error "unexpected argument" -- --ip 198.18.0.2/24 stray
+expect_flag_error "--syn-shed" -- --ip 198.18.0.2/24 --syn-shed maybe
+expect_flag_error "--syn-cookies" -- --ip 198.18.0.2/24 --syn-cookies sometimes
 if [[ $name == synack-httpd ]]; then
   expect_flag_error "--body-size" -- --ip 198.18.0.2/24 --body-size -1
   expect_flag_error "--body-size" -- --ip 198.18.0.2/24 --body-size 67108865

@@ -63,9 +63,9 @@ TEST(SynShedder, NothingIsShedUnlessTheBurstWasFull) {
 
 TEST(SynShedder, BudgetThenShedKnownSourcesAlwaysPass) {
   SynShedder s({});
-  s.BeginBurst(At(0), 32, 32);  // first full burst: the budget starts at the burst size
-  ASSERT_EQ(s.budget(), 32u);
-  for (uint32_t i = 0; i < 32; ++i) EXPECT_EQ(s.Admit(Syn(i), false), ShedVerdict::kBudget) << i;
+  s.BeginBurst(At(0), 32, 32);  // first full burst: a quarter off the burst size
+  ASSERT_EQ(s.budget(), 24u);
+  for (uint32_t i = 0; i < 24; ++i) EXPECT_EQ(s.Admit(Syn(i), false), ShedVerdict::kBudget) << i;
   EXPECT_EQ(s.Admit(Syn(32), false), ShedVerdict::kShed);
   EXPECT_EQ(s.Admit(Syn(33), true), ShedVerdict::kKnown);
   EXPECT_EQ(s.Admit(Syn(34), false), ShedVerdict::kShed);
@@ -73,67 +73,70 @@ TEST(SynShedder, BudgetThenShedKnownSourcesAlwaysPass) {
 
 TEST(SynShedder, BudgetShrinksUnderSustainedOverloadAndRecovers) {
   SynShedder s({});
+  s.BeginBurst(At(0), 5, 32);
+  EXPECT_EQ(s.budget(), 32u);  // starts at the burst size; never above it
   s.BeginBurst(At(0), 32, 32);
-  EXPECT_EQ(s.budget(), 32u);
-  s.BeginBurst(At(0), 32, 32);
-  EXPECT_EQ(s.budget(), 24u);  // a quarter off for a full burst after a full burst
+  EXPECT_EQ(s.budget(), 24u);  // a quarter off for each full burst
   s.BeginBurst(At(0), 32, 32);
   EXPECT_EQ(s.budget(), 18u);
   for (int i = 0; i < 20; ++i) s.BeginBurst(At(0), 32, 32);
-  EXPECT_EQ(s.budget(), 1u);  // never below one
-  s.BeginBurst(At(0), 5, 32);
+  EXPECT_EQ(s.budget(), 1u);  // at least one off, never below one
+  s.BeginBurst(At(0), 31, 32);
   EXPECT_EQ(s.budget(), 2u);  // one more per burst that was not full
   s.BeginBurst(At(0), 32, 32);
-  EXPECT_EQ(s.budget(), 2u);  // a full burst after a short one keeps it
+  EXPECT_EQ(s.budget(), 1u);
   for (int i = 0; i < 100; ++i) s.BeginBurst(At(0), 0, 32);
-  EXPECT_EQ(s.budget(), 32u);  // never above the burst
+  EXPECT_EQ(s.budget(), 32u);
 }
 
 TEST(SynShedder, AShedSynSentAgainIsProcessedWithinItsOwnBudget) {
   SynShedder s({.memory_bits_log2 = 20, .generation = Duration::Seconds(2), .seed = 7});
   for (int i = 0; i < 30; ++i) s.BeginBurst(At(0), 32, 32);
   ASSERT_EQ(s.budget(), 1u);
+  EXPECT_EQ(s.memory_bytes(), 0u);  // nothing shed yet: no memory
   s.BeginBurst(At(0), 32, 32);
   EXPECT_EQ(s.Admit(Syn(1000), false), ShedVerdict::kBudget);
   EXPECT_EQ(s.Admit(Syn(1), false), ShedVerdict::kShed);
   EXPECT_EQ(s.Admit(Syn(2), false), ShedVerdict::kShed);
-  // One second later (a client's first SYN retransmission): the same SYN is recognised, once per burst.
+  EXPECT_EQ(s.memory_bytes(), 2u * (1u << 20) / 8);  // two generations of 2^20 bits
+  // One second later (a client's first SYN retransmission): the regular budget goes first, then the
+  // same SYNs are recognised.
   s.BeginBurst(At(1000), 32, 32);
+  EXPECT_EQ(s.Admit(Syn(9), false), ShedVerdict::kBudget);
   EXPECT_EQ(s.Admit(Syn(1), false), ShedVerdict::kRetransmit);
   EXPECT_EQ(s.Admit(Syn(2), false), ShedVerdict::kRetransmit);
-  EXPECT_EQ(s.Admit(Syn(9), false), ShedVerdict::kBudget);  // the regular budget (1) is separate
-  // Beyond the retransmission budget (at least 4 per burst) a retransmission takes the regular one.
+  // A new SYN on a 4-tuple (another sequence number) is not a retransmission.
+  EXPECT_EQ(s.Admit(Syn(3, 99), false), ShedVerdict::kShed);
   for (uint32_t i = 10; i < 10 + SynShedder::kMinRetransmitBudget; ++i) {
     ASSERT_EQ(s.Admit(Syn(i), false), ShedVerdict::kShed);
   }
+  // Next burst: exactly the retransmission budget (at least 4) is processed; the fifth is shed again.
   s.BeginBurst(At(1000), 32, 32);
+  EXPECT_EQ(s.Admit(Syn(20), false), ShedVerdict::kBudget);
   for (uint32_t i = 10; i < 10 + SynShedder::kMinRetransmitBudget; ++i) {
     EXPECT_EQ(s.Admit(Syn(i), false), ShedVerdict::kRetransmit);
   }
-  EXPECT_EQ(s.Admit(Syn(1), false), ShedVerdict::kBudget);  // retransmission budget spent: the regular one
-  EXPECT_EQ(s.Admit(Syn(2), false), ShedVerdict::kShed);
-  // A new SYN on the same 4-tuple (another sequence number) is not a retransmission.
   EXPECT_EQ(s.Admit(Syn(3, 99), false), ShedVerdict::kShed);
   s.BeginBurst(At(1000), 32, 32);
+  EXPECT_EQ(s.Admit(Syn(21), false), ShedVerdict::kBudget);
   EXPECT_EQ(s.Admit(Syn(3, 99), false), ShedVerdict::kRetransmit);
-  EXPECT_EQ(s.Admit(Syn(3, 100), false), ShedVerdict::kBudget);
 }
 
 TEST(SynShedder, ShedSynsAreForgottenAfterTwoGenerations) {
   SynShedder s({.memory_bits_log2 = 20, .generation = Duration::Seconds(2), .seed = 7});
   for (int i = 0; i < 30; ++i) s.BeginBurst(At(0), 32, 32);
-  s.BeginBurst(At(0), 32, 32);
-  ASSERT_EQ(s.Admit(Syn(1000), false), ShedVerdict::kBudget);
+  auto next = [&, n = 2000u](int64_t ms) mutable {
+    s.BeginBurst(At(ms), 32, 32);
+    EXPECT_EQ(s.Admit(Syn(n++), false), ShedVerdict::kBudget);  // spend the regular budget (1)
+  };
+  next(0);
   ASSERT_EQ(s.Admit(Syn(1), false), ShedVerdict::kShed);  // remembered at 0 s, generation 0..2 s
-  s.BeginBurst(At(2000), 32, 32);                         // rotated at 2 s: still in the older generation
+  next(2000);                                             // rotated at 2 s: still in the older generation
   EXPECT_EQ(s.Admit(Syn(1), false), ShedVerdict::kRetransmit);
-  s.BeginBurst(At(3999), 32, 32);
-  ASSERT_EQ(s.Admit(Syn(1000), false), ShedVerdict::kBudget);
+  next(3999);
   EXPECT_EQ(s.Admit(Syn(1), false), ShedVerdict::kRetransmit);
-  s.BeginBurst(At(4000), 32, 32);  // rotated again: gone
-  ASSERT_EQ(s.Admit(Syn(1000), false), ShedVerdict::kBudget);
+  next(4000);  // rotated again: gone
   EXPECT_EQ(s.Admit(Syn(1), false), ShedVerdict::kShed);
-  EXPECT_EQ(s.memory_bytes(), 2u * (1u << 20) / 8);
 }
 
 TEST(SynShedder, AFloodRarelyPassesForARetransmission) {
