@@ -189,7 +189,14 @@ int CmdCounters(const char*, const char* params, rte_tel_data* d) {
     uint64_t publishes = 0;
     for (const EngineSnapshot& s : snaps) publishes += s.publishes;
     rte_tel_data_add_dict_u64(d, "snapshots", publishes);
-    for (const auto& [name, v] : CounterTotals(snaps)) rte_tel_data_add_dict_u64(d, TelemetryName(name).c_str(), v);
+    // A telemetry dict holds RTE_TEL_MAX_DICT_ENTRIES: the scalars come first, the state transitions after
+    // them; what does not fit is said, not silently dropped.
+    const std::vector<std::pair<std::string, uint64_t>> totals = CounterTotals(snaps);
+    const size_t room = RTE_TEL_MAX_DICT_ENTRIES - 3;  // "engine", "snapshots", "truncated"
+    for (size_t i = 0; i < totals.size() && i < room; ++i) {
+      rte_tel_data_add_dict_u64(d, TelemetryName(totals[i].first).c_str(), totals[i].second);
+    }
+    if (totals.size() > room) rte_tel_data_add_dict_u64(d, "truncated", totals.size() - room);
   });
 }
 

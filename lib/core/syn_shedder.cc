@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "lib/net/ethernet.h"
 #include "lib/net/ipv4.h"
 
 namespace synack {
@@ -13,7 +14,7 @@ std::optional<SynPeek> PeekSyn(ConstBytes frame) {
   const uint8_t* t = frame.data() + *tcp;
   constexpr uint8_t kSyn = 0x02, kRst = 0x04, kAck = 0x10;
   if ((t[13] & (kSyn | kRst | kAck)) != kSyn) return std::nullopt;
-  const uint8_t* ip = frame.data() + 14;
+  const uint8_t* ip = frame.data() + kEthHeaderLen;
   SynPeek s;
   s.src = Ipv4Addr{LoadBe32(ip + 12)};
   s.dst = Ipv4Addr{LoadBe32(ip + 16)};
@@ -52,7 +53,10 @@ bool SynShedder::Test(uint64_t h) {
   return (b[0] & bits) == bits || (b[1] & bits) == bits;
 }
 
-void SynShedder::Set(uint64_t h) { Block(h)[current_] |= Bits(h); }
+void SynShedder::Set(uint64_t h) {
+  Block(h)[current_] |= Bits(h);
+  dirty_[current_] = true;
+}
 
 void SynShedder::BeginBurst(Instant now, uint32_t n, uint32_t burst) {
   if (!started_) {
@@ -63,8 +67,12 @@ void SynShedder::BeginBurst(Instant now, uint32_t n, uint32_t burst) {
   }
   if (now >= rotate_at_) {
     // The older generation is forgotten; what was shed in the last `generation` is still known.
+    // Only a generation something was written into is cleared: once a flood is over, nothing is.
     current_ ^= 1;
-    for (size_t i = current_; i < memory_.size(); i += 2) memory_[i] = 0;
+    if (dirty_[current_]) {
+      for (size_t i = current_; i < memory_.size(); i += 2) memory_[i] = 0;
+      dirty_[current_] = false;
+    }
     rotate_at_ = now + config_.generation;
   }
   const bool full = burst > 0 && n >= burst;

@@ -85,6 +85,7 @@ class SynShedder {
   uint64_t words_;                // per generation
   std::vector<uint64_t> memory_;  // word i of generation g at 2 * i + g; [current_] is written
   int current_ = 0;
+  bool dirty_[2] = {false, false};  // a generation written since it was last cleared
   Instant rotate_at_;
   bool started_ = false;
   bool overloaded_ = false;
