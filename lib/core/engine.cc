@@ -173,16 +173,29 @@ uint16_t Engine::PollOnce(Instant now) {
     profile_.Mark(Phase::kRxBurst);
     constexpr uint16_t kAhead = 4;
     for (uint16_t i = 0; i < n && i < kAhead; ++i) PrefetchHeaders(pkts[i]);
-    // A full burst means the ring holds more: new SYNs beyond the budget are dropped unparsed.
+    // A full burst means the ring holds more: new SYNs beyond the budget are dropped unparsed, and the
+    // admitted ones wait until the burst's segments of known flows (and cookie ACKs) have been run.
     tcp_.BeginRxBurst(n, burst);
+    rte_mbuf* deferred[kMaxBurst];
+    uint16_t n_deferred = 0;
     for (uint16_t i = 0; i < n; ++i) {
       if (i + kAhead < n) PrefetchHeaders(pkts[i + kAhead]);
-      if (tcp_.ShedBeforeParse(ConstBytes(rte_pktmbuf_mtod(pkts[i], const uint8_t*), pkts[i]->data_len))) {
-        rte_pktmbuf_free(pkts[i]);
-        continue;
+      switch (tcp_.TriageBeforeParse(ConstBytes(rte_pktmbuf_mtod(pkts[i], const uint8_t*), pkts[i]->data_len))) {
+        case TcpLayer::RxTriage::kShed:
+          rte_pktmbuf_free(pkts[i]);
+          continue;
+        case TcpLayer::RxTriage::kDefer:
+          deferred[n_deferred++] = pkts[i];
+          continue;
+        case TcpLayer::RxTriage::kProcess:
+          break;
       }
       Receive(now, Mbuf(pkts[i]));
       profile_.Mark(Phase::kTcp);  // what the frame cost after its lookups, when TCP did not mark it
+    }
+    for (uint16_t i = 0; i < n_deferred; ++i) {
+      Receive(now, Mbuf(deferred[i]));
+      profile_.Mark(Phase::kTcp);
     }
     total += n;
   }

@@ -8,9 +8,40 @@
 
 namespace synack {
 
+namespace {
+
+// Ethernet + IPv4 with options + TCP with options: the most a reply's headers take after the headroom.
+constexpr uint16_t kMaxReplyHeaders = 14 + 60 + 60;
+
+}  // namespace
+
 SegmentWriter::Frame SegmentWriter::Build(const FlowKey& key, const OutSegment& seg, const MbufChain* snd_q) const {
+  return Write(Mbuf::Alloc(config_.pool), key, seg, snd_q);
+}
+
+bool SegmentWriter::Reusable(const Mbuf& m) {
+  const rte_mbuf* b = m.get();
+  return b != nullptr && b->nb_segs == 1 && RTE_MBUF_DIRECT(b) && rte_mbuf_refcnt_read(b) == 1 &&
+         b->buf_len >= RTE_PKTMBUF_HEADROOM + kMaxReplyHeaders;
+}
+
+SegmentWriter::Frame SegmentWriter::BuildInto(Mbuf&& buffer, const FlowKey& key, const OutSegment& seg) const {
+  Mbuf h(std::move(buffer));
+  const bool reuse = Reusable(h);
+  if (reuse) {
+    rte_pktmbuf_reset(h.get());  // empty, headroom restored, no offload flags from the receive side
+  } else {
+    h = Mbuf::Alloc(config_.pool);
+  }
+  Frame out = Write(std::move(h), key, seg, nullptr);
+  out.reused = reuse && out.frame;
+  return out;
+}
+
+SegmentWriter::Frame SegmentWriter::Write(Mbuf&& header, const FlowKey& key, const OutSegment& seg,
+                                          const MbufChain* snd_q) const {
   Frame out;
-  Mbuf h = Mbuf::Alloc(config_.pool);
+  Mbuf h(std::move(header));
   if (!h) return out;
   const uint16_t hl = static_cast<uint16_t>(kTcpMinHeaderLen + TcpOptionsLength(seg.seg.options));
   uint8_t* tcp = h.Append(hl);

@@ -128,25 +128,25 @@ void TcpLayer::BeginRxBurst(uint32_t n, uint32_t burst) {
   if (shedder_.overloaded()) ++counters_.rx_overloaded_bursts;
 }
 
-bool TcpLayer::ShedBeforeParse(ConstBytes frame) {
-  if (!config_.shed_syns_under_overload || !shedder_.overloaded()) return false;
+TcpLayer::RxTriage TcpLayer::TriageBeforeParse(ConstBytes frame) {
+  if (!config_.shed_syns_under_overload || !shedder_.overloaded()) return RxTriage::kProcess;
   const std::optional<SynPeek> syn = PeekSyn(frame);
-  if (!syn || syn->dst != net_.config().local.addr) return false;  // not a new SYN for us: the stack judges it
+  if (!syn || syn->dst != net_.config().local.addr) return RxTriage::kProcess;  // not a new SYN for us
   switch (shedder_.Admit(*syn, peers_.MayHave(syn->src))) {
     case ShedVerdict::kShed:
       ++counters_.syn_shed;
-      return true;
+      return RxTriage::kShed;
     case ShedVerdict::kKnown:
       ++counters_.syn_shed_known;
-      return false;
+      break;
     case ShedVerdict::kRetransmit:
       ++counters_.syn_shed_retransmit;
-      return false;
+      break;
     case ShedVerdict::kProcess:
     case ShedVerdict::kBudget:
-      return false;
+      break;
   }
-  return false;
+  return RxTriage::kDefer;
 }
 
 void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
@@ -212,7 +212,7 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
   }
   if (std::optional<TcpSegment> rst = ResetForUnmatched(seg)) {
     ++counters_.resets_unmatched;
-    Transmit(key, OutSegment{*rst, 0}, nullptr);
+    TransmitReply(key, *rst, std::move(m));
   }
 }
 
@@ -227,16 +227,17 @@ void TcpLayer::InputListen(Instant now, Mbuf&& frame, const FlowKey& key, const 
       if (InputCookieAck(now, m, key, seg, li, payload_offset)) return;
       if (std::optional<TcpSegment> rst = ResetForUnmatched(seg)) {
         ++counters_.resets_unmatched;
-        Transmit(key, OutSegment{*rst, 0}, nullptr);
+        TransmitReply(key, *rst, std::move(m));
       }
       return;
     case ListenAction::kAcceptSyn:
-      return InputListenSyn(now, key, seg, li, reopen_iss);
+      return InputListenSyn(now, std::move(m), key, seg, li, reopen_iss);
   }
 }
 
-void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment& syn, uint32_t li,
+void TcpLayer::InputListenSyn(Instant now, Mbuf&& frame, const FlowKey& key, const TcpSegment& syn, uint32_t li,
                               std::optional<SeqNum> reopen_iss) {
+  Mbuf m(std::move(frame));  // freed unless a cookie SYN-ACK is written into it
   ++counters_.syn_received;
   listeners_.CountSyn(li);
   // No SYN-ACK — not even a cookie — when no connection could be admitted: a full connection table,
@@ -247,7 +248,7 @@ void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment&
   if (d.backlog_overflow) ++counters_.syn_backlog_overflow;
   if (d.verdict == SynVerdict::kCookie) {
     listeners_.CountCookieSent(li);
-    return SendCookieSynAck(now, key, syn);
+    return SendCookieSynAck(now, key, syn, std::move(m));
   }
   if (d.verdict != SynVerdict::kAccept) return CountSynDrop(d.verdict);
   const uint32_t idx = AllocHalfOpen(key, li);
@@ -263,11 +264,13 @@ void TcpLayer::InputListenSyn(Instant now, const FlowKey& key, const TcpSegment&
   Deliver(idx, out_, nullptr, 0);
 }
 
-void TcpLayer::SendCookieSynAck(Instant now, const FlowKey& key, const TcpSegment& syn) {
+void TcpLayer::SendCookieSynAck(Instant now, const FlowKey& key, const TcpSegment& syn, Mbuf&& syn_frame) {
   const SeqNum iss = cookies_.Encode(now, CookieTupleOf(key), syn.seq, syn.options.mss.value_or(kDefaultMss));
   ++counters_.cookies_sent;
   last_cookie_sent_ = now;
-  Transmit(key, OutSegment{CookieSynAck(now, syn, iss, config_.tcp), 0}, nullptr);
+  // The SYN's bytes are not needed once `synack` is built: it leaves in the SYN's own buffer.
+  const TcpSegment synack = CookieSynAck(now, syn, iss, config_.tcp);
+  TransmitReply(key, synack, std::move(syn_frame));
 }
 
 bool TcpLayer::InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, const TcpSegment& ack, uint32_t li,
@@ -465,7 +468,17 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
 // Transmit path
 
 void TcpLayer::Transmit(const FlowKey& key, const OutSegment& seg, const MbufChain* snd_q) {
-  SegmentWriter::Frame f = writer_.Build(key, seg, snd_q);
+  Send(key, seg, writer_.Build(key, seg, snd_q));
+}
+
+void TcpLayer::TransmitReply(const FlowKey& key, const TcpSegment& seg, Mbuf&& answered) {
+  const OutSegment out{seg, 0};
+  SegmentWriter::Frame f = writer_.BuildInto(std::move(answered), key, out);
+  if (f.reused) ++counters_.replies_in_place;
+  Send(key, out, std::move(f));
+}
+
+void TcpLayer::Send(const FlowKey& key, const OutSegment& seg, SegmentWriter::Frame&& f) {
   if (!f.frame) {
     ++counters_.no_mbufs;  // the connection's timers retransmit
     return;

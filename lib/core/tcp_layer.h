@@ -130,6 +130,7 @@ struct TcpLayerConfig {
   X(time_wait_reused)                \
   X(time_wait_reused_by_connect)     \
   X(resets_unmatched)                \
+  X(replies_in_place)                \
   X(accepted)                        \
   X(connected)                       \
   X(closed)                          \
@@ -216,9 +217,16 @@ class TcpLayer {
   /// The start of a device receive burst of `n` frames when `burst` were asked for (a full one means
   /// more are waiting: overload). The engine calls it before processing the burst.
   void BeginRxBurst(uint32_t n, uint32_t burst);
-  /// In an overloaded burst, whether `frame` is a new SYN to drop before parsing (SynShedder): counted as
-  /// syn_shed; the caller still owns the frame and frees it. Cheap: a few header bytes, no lookup.
-  bool ShedBeforeParse(ConstBytes frame);
+  /// What to do with a frame of the current burst before it is parsed (TriageBeforeParse).
+  enum class RxTriage : uint8_t {
+    kProcess,  ///< now, in arrival order
+    kDefer,    ///< an admitted new SYN of an overloaded burst: after the burst's other frames
+    kShed,     ///< a new SYN beyond the budget: free it unparsed (counted as syn_shed)
+  };
+  /// In an overloaded burst, new SYNs are deferred (segments of known flows and cookie ACKs go first) or
+  /// shed (SynShedder); everything else, and every frame of a burst that is not overloaded, is processed
+  /// now. The caller keeps the frame. Cheap: a few header bytes, no lookup.
+  RxTriage TriageBeforeParse(ConstBytes frame);
 
   // --- The application API (see the class comment for the threading model). ---
 
@@ -367,15 +375,21 @@ class TcpLayer {
   void FreeSocket(uint32_t index);
   void Deliver(uint32_t index, TcpOutput& out, Mbuf* frame, uint32_t payload_offset);
   void Transmit(const FlowKey& key, const OutSegment& seg, const MbufChain* snd_q);
+  // A stateless reply (no payload) to the segment that arrived in `answered`, written into that buffer
+  // when it can be (SegmentWriter::BuildInto). Takes `answered`.
+  void TransmitReply(const FlowKey& key, const TcpSegment& seg, Mbuf&& answered);
+  // Counts and hands `frame` (built for `seg`) to IPv4; an empty frame (no mbufs) is counted.
+  void Send(const FlowKey& key, const OutSegment& seg, SegmentWriter::Frame&& frame);
   void Reschedule(uint32_t index);
   void PushEvent(uint32_t index, EventType type, TcpError error = TcpError::kNone);
   // `reopen_iss`: the SYN ended a TIME-WAIT of this 4-tuple; a new connection starts there.
   void InputListen(Instant now, Mbuf&& frame, const FlowKey& key, const TcpPacket& pkt, uint32_t listener,
                    uint32_t payload_offset, std::optional<SeqNum> reopen_iss);
   // The SYN path of a listener: limits, half-open bounds, then a half-open connection or a cookie.
-  void InputListenSyn(Instant now, const FlowKey& key, const TcpSegment& syn, uint32_t listener,
+  // Takes `frame`, the SYN's buffer, which a cookie SYN-ACK reuses.
+  void InputListenSyn(Instant now, Mbuf&& frame, const FlowKey& key, const TcpSegment& syn, uint32_t listener,
                       std::optional<SeqNum> reopen_iss);
-  void SendCookieSynAck(Instant now, const FlowKey& key, const TcpSegment& syn);
+  void SendCookieSynAck(Instant now, const FlowKey& key, const TcpSegment& syn, Mbuf&& syn_frame);
   // An ACK at a listener that may answer one of our cookies: true if it opened a connection.
   bool InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, const TcpSegment& ack, uint32_t listener,
                       uint32_t payload_offset);

@@ -314,6 +314,8 @@ TEST_F(SynFloodTest, AlwaysCookiesKeepsNoHalfOpenState) {
   EXPECT_EQ(sc.cookies_sent, 20000u + kLegit);
   EXPECT_EQ(sc.cookies_validated, static_cast<uint64_t>(kLegit));
   EXPECT_EQ(sc.syn_backlog_overflow, 0u);
+  // Every stateless reply left in the buffer of the segment it answered: no allocation on the cookie path.
+  EXPECT_EQ(sc.replies_in_place, sc.cookies_sent + sc.resets_unmatched);
 }
 
 TEST_F(SynFloodTest, OneSourceBeyondItsRateIsLimitedOthersAreNot) {

@@ -316,7 +316,7 @@ void Harness::InjectFrame(const Bytes& frame) {
   // Like a device whose ring is sometimes behind: in every other run of 8 frames each burst is "full", so
   // SYN shedding runs (new SYNs beyond its budget are dropped unparsed, as the engine does).
   tcp_->BeginRxBurst((injected_ / 8) % 2 == 1 ? 32 : 1, 32);
-  if (tcp_->ShedBeforeParse(m.bytes())) return;  // `m` freed
+  if (tcp_->TriageBeforeParse(m.bytes()) == TcpLayer::RxTriage::kShed) return;  // `m` freed
   tcp_->Input(now_, stack_->Input(now_, std::move(m)));
 }
 

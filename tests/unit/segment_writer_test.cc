@@ -1,9 +1,11 @@
 // SegmentWriter on real mbufs: the payload is attached zero-copy (indirect mbufs referencing the send
 // queue's, which keep their data), the header and options are what the core asked for, and the
 // checksum is right — in software, prepared for offload, and in software despite offload when an inner
-// piece has an odd length (the net_tap quirk). An empty indirect pool fails cleanly.
+// piece has an odd length (the net_tap quirk). An empty indirect pool fails cleanly. A reply is written
+// into the buffer it answers only when that buffer is one direct segment nobody else references.
 #include "lib/core/segment_writer.h"
 
+#include <algorithm>
 #include <numeric>
 #include <vector>
 
@@ -118,6 +120,65 @@ TEST(SegmentWriter, AnEmptyIndirectPoolFailsWithoutLeaking) {
   EXPECT_TRUE(w.Build(kKey, Seg(0, 0), nullptr).frame);
   for (rte_mbuf* m : held) rte_pktmbuf_free(m);
   rte_mempool_free(empty);
+}
+
+// A received frame: `len` bytes of 0xee (with RX offload flags, as a device sets them).
+Mbuf Received(uint16_t len) {
+  Mbuf m = Mbuf::Alloc(testing::TestPool());
+  uint8_t* p = m.Append(len);
+  std::fill(p, p + len, 0xee);
+  m.get()->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+  return m;
+}
+
+TEST(SegmentWriter, ReplyIsWrittenIntoTheBufferItAnswers) {
+  SegmentWriter w({testing::TestPool(), testing::TestIndirectPool(), false});
+  Mbuf rx = Received(60);
+  rx.Adj(14);  // the stack has stripped the Ethernet header
+  const rte_mbuf* buffer = rx.get();
+  const unsigned in_use = rte_mempool_in_use_count(testing::TestPool());
+  SegmentWriter::Frame f = w.BuildInto(std::move(rx), kKey, Seg(0, 0));
+  ASSERT_TRUE(f.frame);
+  EXPECT_TRUE(f.reused);
+  EXPECT_EQ(f.frame.get(), buffer);
+  EXPECT_EQ(rte_mempool_in_use_count(testing::TestPool()), in_use);  // nothing allocated
+  EXPECT_EQ(f.frame.get()->ol_flags & (RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD), 0u);
+  EXPECT_EQ(rte_pktmbuf_headroom(f.frame.get()), RTE_PKTMBUF_HEADROOM);  // room for IPv4 and Ethernet again
+  const std::vector<uint8_t> bytes = Bytes(f.frame);
+  Parsed<TcpPacket> p = ParseTcp(ConstBytes(bytes.data(), bytes.size()), kKey.local, kKey.remote, ChecksumState::kUnknown);
+  ASSERT_TRUE(p.ok());  // only the new header: none of the old bytes, a valid checksum
+  EXPECT_EQ(bytes.size(), kTcpMinHeaderLen + TcpOptionsLength(Seg(0, 0).seg.options));
+  EXPECT_EQ(p->seg.seq, SeqNum(1000));
+  EXPECT_EQ(p->seg.payload_len, 0u);
+}
+
+TEST(SegmentWriter, ReplyGetsItsOwnBufferWhenTheAnsweredOneIsShared) {
+  SegmentWriter w({testing::TestPool(), testing::TestIndirectPool(), false});
+  // Referenced by an indirect mbuf (a queue still holds its payload): written elsewhere, freed once.
+  Mbuf rx = Received(60);
+  Mbuf clone(rte_pktmbuf_clone(rx.get(), testing::TestIndirectPool()));
+  ASSERT_TRUE(clone);
+  EXPECT_FALSE(SegmentWriter::Reusable(rx));
+  const rte_mbuf* buffer = rx.get();
+  SegmentWriter::Frame f = w.BuildInto(std::move(rx), kKey, Seg(0, 0));
+  ASSERT_TRUE(f.frame);
+  EXPECT_FALSE(f.reused);
+  EXPECT_NE(f.frame.get(), buffer);
+  EXPECT_EQ(rte_mbuf_refcnt_read(buffer), 1);  // our reference was dropped, the clone's remains
+  const std::vector<uint8_t> kept = Bytes(clone);
+  EXPECT_EQ(kept, std::vector<uint8_t>(60, 0xee));  // the clone's bytes were not overwritten
+  // Indirect and chained buffers are not reused either.
+  EXPECT_FALSE(SegmentWriter::Reusable(clone));
+  Mbuf chained = Received(20);
+  Mbuf tail = Received(20);
+  ASSERT_EQ(rte_pktmbuf_chain(chained.get(), tail.release()), 0);
+  EXPECT_FALSE(SegmentWriter::Reusable(chained));
+  const unsigned in_use = rte_mempool_in_use_count(testing::TestPool());
+  SegmentWriter::Frame g = w.BuildInto(std::move(chained), kKey, Seg(0, 0));
+  ASSERT_TRUE(g.frame);
+  EXPECT_FALSE(g.reused);
+  EXPECT_EQ(rte_mempool_in_use_count(testing::TestPool()), in_use - 1);  // two segments freed, one allocated
+  EXPECT_FALSE(SegmentWriter::Reusable(Mbuf()));
 }
 
 }  // namespace

@@ -371,5 +371,44 @@ TEST_F(TcpLayerTest, EventsQueuedBeforeUserDataWasAttachedCarryItWhenPolled) {
   for (const Event& e : ev) EXPECT_EQ(e.user_data, 42u) << EventName(e.type);
 }
 
+// Before parsing, an overloaded burst's new SYNs wait for the burst's other frames (kDefer) or, beyond
+// the shedder's budget, are dropped unparsed (kShed); everything else is processed in order. A burst
+// that is not full changes nothing.
+TEST_F(TcpLayerTest, OverloadedBurstDefersNewSynsAndShedsThoseBeyondTheBudget) {
+  Start();
+  auto [iss, id] = Open(5000);  // the peer's address is now known here
+  const Ipv4Addr stranger = Ipv4Addr::Of(198, 18, 0, 77);
+  auto frame = [](Ipv4Addr src, const TcpFields& f) {
+    testing::IpOpts o;
+    o.protocol = 6;
+    return testing::Concat(testing::EthHeader(testing::kWireOurMac, testing::kWirePeerMac, 0x0800),
+                           testing::Ipv4(src, testing::kWireOurIp, testing::Tcp(src, testing::kWireOurIp, f), o));
+  };
+  auto triage = [&](const Bytes& b) { return peer_->tcp().TriageBeforeParse(ConstBytes(b.data(), b.size())); };
+  using T = TcpLayer::RxTriage;
+  const Bytes syn = frame(stranger, Fields(kSyn, 1, 0, 65535, 50000));
+  const Bytes ack = frame(testing::kWirePeerIp, Fields(kAck, 5001, iss + 1));
+  peer_->tcp().BeginRxBurst(31, 32);  // one short of full: not overloaded
+  EXPECT_EQ(triage(syn), T::kProcess);
+  EXPECT_EQ(triage(ack), T::kProcess);
+  peer_->tcp().BeginRxBurst(32, 32);  // full: overloaded
+  EXPECT_EQ(peer_->tcp().counters().rx_overloaded_bursts, 1u);
+  EXPECT_EQ(triage(ack), T::kProcess);
+  EXPECT_EQ(triage(frame(testing::kWirePeerIp, Fields(kSyn, 9, 0, 65535, 40001))), T::kDefer);  // a known source
+  EXPECT_EQ(peer_->tcp().counters().syn_shed_known, 1u);
+  int deferred = 0;
+  int shed = 0;
+  for (uint16_t i = 0; i < 64; ++i) {
+    const T t = triage(frame(stranger, Fields(kSyn, 1000u * i, 0, 65535, static_cast<uint16_t>(50001 + i))));
+    EXPECT_NE(t, T::kProcess);
+    (t == T::kDefer ? deferred : shed) += 1;
+  }
+  EXPECT_GE(deferred, 1);
+  EXPECT_GE(shed, 1) << "the budget of one burst is below 64 new SYNs";
+  EXPECT_EQ(peer_->tcp().counters().syn_shed, static_cast<uint64_t>(shed));
+  EXPECT_EQ(triage(ack), T::kProcess) << "segments of known flows are never shed";
+  EXPECT_EQ(peer_->tcp().counters().syn_received, 1u) << "triage parses nothing";
+}
+
 }  // namespace
 }  // namespace synack
