@@ -145,7 +145,8 @@ TEST(SegmentWriter, ReplyIsWrittenIntoTheBufferItAnswers) {
   EXPECT_EQ(f.frame.get()->ol_flags & (RTE_MBUF_F_RX_IP_CKSUM_GOOD | RTE_MBUF_F_RX_L4_CKSUM_GOOD), 0u);
   EXPECT_EQ(rte_pktmbuf_headroom(f.frame.get()), RTE_PKTMBUF_HEADROOM);  // room for IPv4 and Ethernet again
   const std::vector<uint8_t> bytes = Bytes(f.frame);
-  Parsed<TcpPacket> p = ParseTcp(ConstBytes(bytes.data(), bytes.size()), kKey.local, kKey.remote, ChecksumState::kUnknown);
+  Parsed<TcpPacket> p =
+      ParseTcp(ConstBytes(bytes.data(), bytes.size()), kKey.local, kKey.remote, ChecksumState::kUnknown);
   ASSERT_TRUE(p.ok());  // only the new header: none of the old bytes, a valid checksum
   EXPECT_EQ(bytes.size(), kTcpMinHeaderLen + TcpOptionsLength(Seg(0, 0).seg.options));
   EXPECT_EQ(p->seg.seq, SeqNum(1000));
