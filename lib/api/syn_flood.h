@@ -9,6 +9,7 @@
 /// destructor belong to the control thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -70,7 +71,22 @@ class SynFlood {
   SynFlood() = default;
   uint64_t Next();  // xorshift64*
 
+  // Every SYN is the same frame but for the source address, IP ID, source port, sequence number and
+  // TSval: a template written once (again when the destination MAC changes) with those fields zero and
+  // the checksums' sums over everything else, so a SYN costs a copy, five stores and two short sums.
+  struct Template {
+    std::array<uint8_t, 128> frame{};
+    uint16_t len = 0;        // Ethernet + IPv4 + TCP with options
+    uint16_t tsval_off = 0;  // of the TSval within the TCP header
+    uint32_t ip_sum = 0;     // one's-complement sum of the IPv4 header with the variable fields zero
+    uint32_t tcp_sum = 0;    // pseudo-header + TCP header, likewise
+    MacAddr dst_mac;         // the template's destination (rebuilt when options_.dst_mac changes)
+    bool valid = false;
+  };
+  void BuildTemplate();
+
   SynFloodOptions options_;
+  Template template_;
   rte_mempool* pool_ = nullptr;
   bool owns_pool_ = false;
   uint64_t rng_ = 1;

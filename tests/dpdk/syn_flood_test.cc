@@ -3,7 +3,9 @@
 // server's tiny SYN queue, and a legitimate client opening connections that must all succeed and
 // exchange data — with the server's half-open state, connection table and mbufs in use flat.
 #include <algorithm>
+#include <cstring>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -427,6 +429,71 @@ TEST_F(SynFloodTest, ReplayedCookieAckIsChargedToTheSourceLimit) {
   }
   EXPECT_LE(sc.cookies_validated - validated_before, 3u) << "replays beyond the source's budget opened connections";
   EXPECT_GE(sc.syn_source_limited - limited_before, 45u);
+}
+
+// The generator's frames come from a template patched per SYN: every one must still be a well-formed SYN
+// with both checksums right (the server verifies them), varied where the flood varies, the same for the
+// same seed, and a SYN that finds no room in the outbox is counted, not queued.
+TEST(SynFloodGenerator, EverySynIsValidVariedAndReproducible) {
+  SynFloodOptions fo;
+  fo.sources = Ipv4Prefix{Ipv4Addr::Of(198, 19, 0, 0), 16};
+  fo.target = kServerIp;
+  fo.target_port = kPort;
+  fo.src_mac = MacAddr{{0x02, 0, 0, 0, 0, 1}};
+  fo.dst_mac = MacAddr{{0x02, 0, 0, 0, 0, 2}};
+  fo.burst = 64;
+  fo.seed = 42;
+  absl::StatusOr<std::unique_ptr<SynFlood>> a = SynFlood::Create("gen_test_a", fo);
+  absl::StatusOr<std::unique_ptr<SynFlood>> b = SynFlood::Create("gen_test_b", fo);
+  ASSERT_TRUE(a.ok() && b.ok());
+  Outbox out_a(256), out_b(256);
+  const Instant t0 = Instant::FromNanoseconds(1);
+  EXPECT_EQ((*a)->Poll(t0, out_a), 64u);
+  EXPECT_EQ((*b)->Poll(t0, out_b), 64u);
+  const MacAddr new_hop{{0x02, 0, 0, 0, 0, 3}};
+  (*a)->set_dst_mac(new_hop);  // a new next hop: the template is rebuilt
+  EXPECT_EQ((*a)->Poll(t0, out_a), 64u);
+  std::set<uint32_t> seqs;
+  std::set<uint32_t> sources;
+  for (int i = 0; i < 128; ++i) {
+    Mbuf m = out_a.PopFront();
+    ASSERT_TRUE(m);
+    Parsed<EthernetFrame> eth = ParseEthernet(m.bytes());
+    ASSERT_TRUE(eth.ok());
+    EXPECT_EQ(eth->dst, i < 64 ? fo.dst_mac : new_hop);
+    Parsed<Ipv4Packet> ip = ParseIpv4(eth->payload, ChecksumState::kUnknown);
+    ASSERT_TRUE(ip.ok()) << "IPv4 checksum of SYN " << i;
+    EXPECT_TRUE(fo.sources.Contains(ip->src));
+    EXPECT_NE(ip->src.v & 0xffff, 0u);
+    EXPECT_EQ(ip->dst, kServerIp);
+    Parsed<TcpPacket> tcp = ParseTcp(ip->payload, ip->src, ip->dst, ChecksumState::kUnknown);
+    ASSERT_TRUE(tcp.ok()) << "TCP checksum of SYN " << i;
+    EXPECT_EQ(tcp->seg.flags, tcp_flags::kSyn);
+    EXPECT_EQ(tcp->seg.dst_port, kPort);
+    EXPECT_GE(tcp->seg.src_port, 1024);
+    EXPECT_EQ(tcp->seg.options.mss, 1460);
+    EXPECT_EQ(tcp->seg.options.window_scale, 7);
+    EXPECT_TRUE(tcp->seg.options.sack_permitted);
+    ASSERT_TRUE(tcp->seg.options.timestamps.has_value());
+    EXPECT_EQ(tcp->seg.options.timestamps->tsecr, 0u);
+    seqs.insert(tcp->seg.seq.raw());
+    sources.insert(ip->src.v);
+    if (i < 64) {
+      Mbuf twin = out_b.PopFront();
+      ASSERT_TRUE(twin);
+      ASSERT_EQ(twin.data_len(), m.data_len());
+      EXPECT_EQ(std::memcmp(twin.data(), m.data(), m.data_len()), 0) << "same seed, same SYN " << i;
+    }
+  }
+  EXPECT_GT(seqs.size(), 120u);
+  EXPECT_GT(sources.size(), 100u);
+  // Room for 3 more: 3 queued, the rest of the burst counted as not sent.
+  Outbox small(4);
+  ASSERT_TRUE(small.Push(Mbuf::Alloc((*a)->pool())));
+  const uint64_t not_sent = (*a)->not_sent();
+  EXPECT_EQ((*a)->Poll(t0, small), 3u);
+  EXPECT_EQ((*a)->not_sent(), not_sent + 61);
+  EXPECT_EQ((*a)->sent(), 131u);
 }
 
 }  // namespace
