@@ -58,16 +58,19 @@ struct SentSegment {
   Ipv4Addr dst;
   TcpSegment seg;
   Bytes payload;
+  Ipv4Addr src;  // which of our addresses sent it
 };
 
 class WirePeer {
  public:
-  // `pool`: where the stack allocates (null: the shared test pool).
+  // `pool`: where the stack allocates (null: the shared test pool). `local_count`: our addresses, from
+  // kWireOurIp on.
   explicit WirePeer(const TcpLayerConfig& tcp, rte_mempool* pool = nullptr,
-                    Instant start = Instant::FromNanoseconds(int64_t{1} << 40))
+                    Instant start = Instant::FromNanoseconds(int64_t{1} << 40), uint32_t local_count = 1)
       : pool_(pool != nullptr ? pool : TestPool()), now_(start) {
     NetConfig nc;
     nc.local = Ipv4Prefix{kWireOurIp, 24};
+    nc.local_count = local_count;
     nc.mac = kWireOurMac;
     stack_.emplace(nc, pool_);
     tcp_.emplace(tcp, *stack_, pool_, TestIndirectPool());
@@ -167,7 +170,7 @@ class WirePeer {
         ADD_FAILURE() << "the stack sent a TCP segment it cannot parse back: " << DropName(tcp.error());
         continue;
       }
-      out.push_back(SentSegment{ip->dst, tcp->seg, Bytes(tcp->payload.begin(), tcp->payload.end())});
+      out.push_back(SentSegment{ip->dst, tcp->seg, Bytes(tcp->payload.begin(), tcp->payload.end()), ip->src});
     }
     return out;
   }

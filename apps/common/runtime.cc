@@ -127,6 +127,9 @@ std::vector<cli::FlagSpec> CommonFlags() {
   std::vector<cli::FlagSpec> syn = SynDefenceFlags();
   std::vector<cli::FlagSpec> flags = {
       {"ip", true, "our address with prefix length, e.g. 198.18.0.2/24 (required)"},
+      {"ip-count", true,
+       "own N consecutive addresses from --ip on, 1..256 (default 1): each answers ARP, and connects spread over "
+       "them (more 4-tuples towards one server port)"},
       {"gateway", true, "next hop for off-link destinations, e.g. 198.18.0.1"},
       {"eth-port", true, "DPDK port id to use (default 0)"},
       {"mbufs", true, "mbufs in the pool (default 16383)"},
@@ -149,12 +152,27 @@ absl::StatusOr<CommonOptions> ParseCommon(const cli::Flags& flags) {
   absl::StatusOr<Ipv4Prefix> local = ParseIpv4Prefix(*ip);
   if (!local.ok()) return absl::InvalidArgumentError(absl::StrCat("--ip: ", local.status().message()));
   o.local = *local;
+  absl::StatusOr<int64_t> count = flags.GetInt("ip-count", 1, 1, kMaxLocalAddresses);
+  if (!count.ok()) return count.status();
+  o.local_count = static_cast<uint32_t>(*count);
+  // The last address must still be a host address of the prefix (below its broadcast address).
+  const uint64_t last = uint64_t{o.local.addr.v} + o.local_count - 1;
+  if (o.local_count > 1 && (o.local.len >= 31 || last >= o.local.broadcast().v)) {
+    return absl::InvalidArgumentError(absl::StrCat("--ip-count: ", o.local_count, " addresses from ",
+                                                   o.local.addr.ToString(), " run past the end of ", o.local.ToString(),
+                                                   " (lower the count or widen the prefix)"));
+  }
   if (std::optional<std::string> g = flags.Get("gateway")) {
     absl::StatusOr<Ipv4Addr> gw = ParseIpv4Addr(*g);
     if (!gw.ok()) return absl::InvalidArgumentError(absl::StrCat("--gateway: ", gw.status().message()));
     if (!o.local.Contains(*gw)) {
       return absl::InvalidArgumentError(absl::StrCat("--gateway: ", gw->ToString(), " is not inside ",
                                                      o.local.ToString(), " (pick an on-link next hop)"));
+    }
+    if (gw->v - o.local.addr.v < o.local_count) {
+      return absl::InvalidArgumentError(absl::StrCat("--gateway: ", gw->ToString(),
+                                                     " is one of our own addresses (--ip",
+                                                     o.local_count > 1 ? ", --ip-count" : "", ")"));
     }
     o.gateway = *gw;
   }
@@ -187,6 +205,7 @@ StackConfig MakeStackConfig(const std::string& program, const cli::SplitArgs& ar
   c.eal_args = args.eal;
   c.hugepages = options.hugepages;
   c.local = options.local;
+  c.local_count = options.local_count;
   c.gateway = options.gateway;
   c.eth_port = options.eth_port;
   c.mbufs = options.mbufs;

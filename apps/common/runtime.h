@@ -60,6 +60,7 @@ absl::StatusOr<TuningOptions> ParseTuning(const cli::Flags& flags);
 /// The flags every app takes, parsed.
 struct CommonOptions {
   Ipv4Prefix local;                 ///< --ip: our address and prefix length (required)
+  uint32_t local_count = 1;         ///< --ip-count: addresses from `local.addr` on
   std::optional<Ipv4Addr> gateway;  ///< --gateway: next hop for off-link destinations
   uint16_t eth_port = 0;            ///< --eth-port: DPDK port id
   uint32_t mbufs = 16383;           ///< --mbufs: mbufs per engine pool

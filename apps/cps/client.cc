@@ -179,8 +179,8 @@ void CpsClient::PrintSummary(FILE* out, Instant now, bool running) const {
     if (out_of_ports != 0) {
       std::fprintf(out,
                    "tuple space exhausted: %llu connects found no free 4-tuple; the tuple space, not the stack, "
-                   "limits this run: widen it with --connect ADDR:LO-HI (the server: --port LO-HI) or "
-                   "--ephemeral-ports\n",
+                   "limits this run: widen it with --connect ADDR:LO-HI (the server: --port LO-HI), "
+                   "--ip-count or --ephemeral-ports\n",
                    static_cast<unsigned long long>(out_of_ports));
     }
   }
@@ -244,13 +244,15 @@ void CpsClient::AddResultsJson(JsonWriter& w, Instant now) const {
 }
 
 uint64_t CpsClient::Tuples() const {
-  return uint64_t{config_.ports} * config_.ephemeral.size() / std::max<uint32_t>(config_.engines, 1);
+  return uint64_t{config_.addresses} * config_.ports * config_.ephemeral.size() /
+         std::max<uint32_t>(config_.engines, 1);
 }
 
 std::string CpsClient::TupleSpace() const {
-  const uint64_t all = uint64_t{config_.ports} * config_.ephemeral.size();
-  std::string s = absl::StrCat("1 address x ", config_.ports, config_.ports == 1 ? " server port" : " server ports",
-                               " x ", config_.ephemeral.size(), " ephemeral ports = ", all, " 4-tuples");
+  const uint64_t all = uint64_t{config_.addresses} * config_.ports * config_.ephemeral.size();
+  std::string s = absl::StrCat(config_.addresses, config_.addresses == 1 ? " address x " : " addresses x ",
+                               config_.ports, config_.ports == 1 ? " server port" : " server ports", " x ",
+                               config_.ephemeral.size(), " ephemeral ports = ", all, " 4-tuples");
   if (config_.engines > 1) {
     absl::StrAppend(&s, " (RSS gives this engine of ", config_.engines, " ~", Tuples(), ")");
   }
@@ -465,7 +467,7 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   // entries, 56 B each): when it is full, closed connections keep their full records and fill the table.
   if (!flags.Has("max-connections")) common->max_connections = std::max<uint32_t>(65536, 4 * config->concurrency);
   if (!flags.Has("max-time-wait")) {
-    const uint64_t tuples = uint64_t{config->ports} * config->ephemeral.size();
+    const uint64_t tuples = uint64_t{common->local_count} * config->ports * config->ephemeral.size();
     common->max_time_wait =
         static_cast<uint32_t>(std::max<uint64_t>(common->max_connections, std::min<uint64_t>(tuples, 4u << 20)));
   }
@@ -482,6 +484,7 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<std::unique_ptr<Stack>> rt = StartStack(kProgram, split, *common, tcp);
   if (!rt.ok()) return Fail(rt.status().message());
   config->engines = static_cast<uint32_t>((*rt)->engines());
+  config->addresses = common->local_count;
   InstallStopSignals();
   std::unique_ptr<SynFlood> flood;
   if (*flood_options) {

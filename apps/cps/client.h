@@ -32,6 +32,7 @@ struct ClientConfig {
   uint16_t port = 5001;
   uint16_t ports = 1;                // destination ports port..port+ports-1, used in turn
   PortRange ephemeral{1024, 65535};  // our source ports (--ephemeral-ports)
+  uint32_t addresses = 1;            // our source addresses (--ip-count)
   uint32_t engines = 1;  // engines of the client's stack: with several, RSS gives ours ~1/engines of the ports
   uint32_t concurrency = 16;
   Duration duration = Duration::Seconds(5);

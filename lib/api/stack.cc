@@ -117,6 +117,7 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options)
     // Engines beyond the device's RX queues poll none: their frames come over the dispatch rings.
     ec.rx_queues = i < pc.rx_queues ? std::vector<uint16_t>{i} : std::vector<uint16_t>{};
     ec.net.gateway = options.gateway;
+    ec.net.local_count = options.local_count;
     // A real port: both directions go through the impaired link (each engine with its own fates).
     ec.tx_impair = ec.rx_impair = options.impair;
     ec.profile_every = options.profile ? kProfileEvery : 0;

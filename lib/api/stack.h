@@ -40,8 +40,12 @@ struct StackConfig {
   std::vector<std::string> eal_args;
   /// Use mounted hugepages instead of --no-huge.
   bool hugepages = false;
-  /// Our address and prefix length (one per stack; every engine answers for it).
+  /// Our address and prefix length (every engine answers for it).
   Ipv4Prefix local;
+  /// Addresses we own: `local.addr` and the next local_count - 1 (inside `local`, at most
+  /// kMaxLocalAddresses): each answered by ARP, and Connect spreads connections over them, which
+  /// multiplies a load generator's 4-tuples towards one server port.
+  uint32_t local_count = 1;
   /// Next hop for off-link destinations (must be inside `local`).
   std::optional<Ipv4Addr> gateway;
   /// DPDK port id.

@@ -131,7 +131,7 @@ void TcpLayer::BeginRxBurst(uint32_t n, uint32_t burst) {
 TcpLayer::RxTriage TcpLayer::TriageBeforeParse(ConstBytes frame) {
   if (!config_.shed_syns_under_overload || !shedder_.overloaded()) return RxTriage::kProcess;
   const std::optional<SynPeek> syn = PeekSyn(frame);
-  if (!syn || syn->dst != net_.config().local.addr) return RxTriage::kProcess;  // not a new SYN for us
+  if (!syn || !net_.IsLocal(syn->dst)) return RxTriage::kProcess;  // not a new SYN for us
   switch (shedder_.Admit(*syn, peers_.MayHave(syn->src))) {
     case ShedVerdict::kShed:
       ++counters_.syn_shed;
@@ -153,7 +153,7 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
   Mbuf m(std::move(frame));
   now_ = now;
   NetCounters& nc = net_.mutable_counters();
-  if (ip.dst != net_.config().local.addr) {
+  if (!net_.IsLocal(ip.dst)) {
     nc.Count(Drop::kIpNotForUs);  // TCP is never broadcast
     return;
   }
@@ -488,7 +488,7 @@ void TcpLayer::Send(const FlowKey& key, const OutSegment& seg, SegmentWriter::Fr
   }
   if (f.cksum_in_software) ++counters_.tx_cksum_in_software;
   counters_.bytes_out += seg.seg.payload_len;
-  net_.OutputIpv4(now_, std::move(f.frame), key.remote, kIpProtoTcp);
+  net_.OutputIpv4(now_, std::move(f.frame), key.local, key.remote, kIpProtoTcp);
 }
 
 void TcpLayer::Reschedule(uint32_t idx) {
@@ -874,6 +874,9 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
         absl::StrCat("connect: no route to ", dst.ToString(), " (not in ", nc.local.ToString(), " and no gateway)"));
   }
   if (port == 0) return absl::InvalidArgumentError("connect: port 0");
+  if (net_.IsLocal(dst)) {
+    return absl::InvalidArgumentError(absl::StrCat("connect: ", dst.ToString(), " is one of our own addresses"));
+  }
   if (pressure_ >= MemoryPressure::kCritical) {
     return absl::ResourceExhaustedError(absl::StrCat("connect: mbuf pool under ", MemoryPressureName(pressure_),
                                                      " pressure; retry once memory is freed"));
@@ -883,7 +886,10 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
     return absl::ResourceExhaustedError(
         absl::StrCat("connect: connection table full (max_connections ", config_.max_connections, ")"));
   }
-  const uint32_t span = config_.ephemeral_hi - config_.ephemeral_lo + 1u;
+  // Candidates are (local address, port) pairs: every local address in turn with a port, then the next
+  // port — with one address, simply the next port.
+  const uint32_t addresses = net_.local_count();
+  const uint32_t span = (config_.ephemeral_hi - config_.ephemeral_lo + 1u) * addresses;
   FlowKey key{nc.local.addr, dst, 0, port};
   // The flow must hash to this engine (so the peer's answers come back here) and its 4-tuple must not
   // be in use. Free ports are preferred. When the first kBusyBeforeOldest candidate ports are all taken
@@ -896,7 +902,7 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
   constexpr uint32_t kOldestScan = 64;
   constexpr uint32_t kLookPastReusable = 64;
   const auto reusable_towards_peer = [&](const FlowKey& k, const TimeWaitEntry& tw) {
-    return k.remote == dst && k.remote_port == port && k.local == key.local && k.local_port >= config_.ephemeral_lo &&
+    return k.remote == dst && k.remote_port == port && net_.IsLocal(k.local) && k.local_port >= config_.ephemeral_lo &&
            k.local_port <= config_.ephemeral_hi && TimeWaitReusable(tw);
   };
   std::optional<uint16_t> free_port;
@@ -904,9 +910,13 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
   uint32_t busy = 0;
   uint32_t past_reusable = 0;
   for (uint32_t i = 0; i < span && !free_port && past_reusable <= kLookPastReusable; ++i) {
+    key.local = net_.LocalAddress(next_local_);
     key.local_port = next_ephemeral_;
-    next_ephemeral_ =
-        next_ephemeral_ == config_.ephemeral_hi ? config_.ephemeral_lo : static_cast<uint16_t>(next_ephemeral_ + 1);
+    if (++next_local_ == addresses) {
+      next_local_ = 0;
+      next_ephemeral_ =
+          next_ephemeral_ == config_.ephemeral_hi ? config_.ephemeral_lo : static_cast<uint16_t>(next_ephemeral_ + 1);
+    }
     if (reuse) ++past_reusable;
     if (config_.steering != nullptr && config_.steering->OwnerOf(key) != config_.engine_index) continue;
     const bool live = flows_.Contains(key);
@@ -928,7 +938,7 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
   // peer that still remembers it sees the new SYN as newer.
   std::optional<SeqNum> iss_floor;
   if (free_port) {
-    key.local_port = *free_port;
+    // `key` is the free candidate (the loop stopped on it).
   } else if (reuse) {
     key = *reuse;
     iss_floor = tw_.Find(key)->snd_nxt + kTimeWaitReopenIssGap;

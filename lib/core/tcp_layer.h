@@ -449,6 +449,7 @@ class TcpLayer {
   ListenerTable listeners_;  // listeners, their SYN and accept queues, the SYN admission rules
   EventQueue events_;
   uint16_t next_ephemeral_;
+  uint32_t next_local_ = 0;  // index of the local address Connect tries next
   TcpLayerCounters counters_;
   TcpOutput out_;                    // reused for every call: no allocation per segment
   PhaseProfile* profile_ = nullptr;  // the engine's, when it profiles (set by Engine)

@@ -35,8 +35,24 @@ bool TcpHeadersInFirstSegment(ConstBytes first) {
 
 }  // namespace
 
+namespace {
+
+// NetConfig::local_count within [1, kMaxLocalAddresses] and within the prefix: no address past its
+// broadcast address.
+uint32_t ClampLocalCount(const NetConfig& c) {
+  const uint32_t last = c.local.len >= 32 ? c.local.addr.v : (c.local.addr.v | ~c.local.mask()) - 1;
+  const uint32_t room = last >= c.local.addr.v ? last - c.local.addr.v + 1 : 1;
+  return std::clamp<uint32_t>(std::min(c.local_count, room), 1, kMaxLocalAddresses);
+}
+
+}  // namespace
+
 NetStack::NetStack(const NetConfig& config, rte_mempool* pool)
-    : config_(config), pool_(pool), neighbors_(config.arp), outbox_(config.outbox_capacity) {}
+    : config_(config),
+      pool_(pool),
+      neighbors_(config.arp),
+      outbox_(config.outbox_capacity),
+      local_count_(ClampLocalCount(config)) {}
 
 void NetStack::Discard(Mbuf&& m, Drop reason) {
   Mbuf dropped(std::move(m));  // freed here, exactly once
@@ -48,9 +64,11 @@ void NetStack::Transmit(Mbuf&& frame) {
 }
 
 void NetStack::Start(Instant /*now*/) {
-  // Gratuitous ARP (RFC 5227 announcement): sender and target are both our address.
-  SendArpRequest(config_.local.addr, config_.local.addr);
-  ++counters_.arp_gratuitous_tx;
+  // Gratuitous ARP (RFC 5227 announcement): sender and target are both our address — each of them.
+  for (uint32_t i = 0; i < local_count_; ++i) {
+    SendArpRequest(LocalAddress(i), LocalAddress(i));
+    ++counters_.arp_gratuitous_tx;
+  }
 }
 
 void NetStack::SendArpRequest(Ipv4Addr target, Ipv4Addr sender) {
@@ -112,11 +130,11 @@ void NetStack::HandleArp(Instant now, Mbuf&& frame, const EthernetFrame& eth, bo
   Mbuf m(std::move(frame));
   Parsed<ArpPacket> arp = ParseArp(eth.payload);
   if (!arp.ok()) return Discard(std::move(m), arp.error());
-  if (arp->spa == config_.local.addr) {
+  if (IsLocal(arp->spa)) {
     // Another host claims our address (we never receive our own frames back).
     return Discard(std::move(m), Drop::kArpConflict);
   }
-  const bool for_us = arp->tpa == config_.local.addr;
+  const bool for_us = IsLocal(arp->tpa);
   if (shared) {
     // A sibling engine counted and answered it; only learn, so packets waiting here can leave.
     if (for_us && !arp->spa.is_zero() && !arp->sha.is_multicast()) {
@@ -145,7 +163,7 @@ void NetStack::HandleArp(Instant now, Mbuf&& frame, const EthernetFrame& eth, bo
   ArpPacket reply;
   reply.op = kArpOpReply;
   reply.sha = config_.mac;
-  reply.spa = config_.local.addr;
+  reply.spa = arp->tpa;  // the address asked for (one of ours)
   reply.tha = arp->sha;
   reply.tpa = arp->spa;
   m.TrimTo(kEthHeaderLen + kArpLen);
@@ -161,11 +179,10 @@ Delivery NetStack::HandleIpv4(Instant now, Mbuf&& frame, const EthernetFrame& et
   Parsed<Ipv4Packet> ip = ParseIpv4(eth.payload, m.pkt_len() - kEthHeaderLen, RxIpChecksumState(m.get()));
   if (!ip.ok()) return Dropped(std::move(m), ip.error());
   if (ip->is_fragment()) return Dropped(std::move(m), Drop::kIpFragment);
-  const Ipv4Addr us = config_.local.addr;
   const bool to_broadcast = ip->dst.is_limited_broadcast() || ip->dst == config_.local.broadcast();
-  if (ip->dst != us && !to_broadcast) return Dropped(std::move(m), Drop::kIpNotForUs);
+  if (!IsLocal(ip->dst) && !to_broadcast) return Dropped(std::move(m), Drop::kIpNotForUs);
   if (ip->src.is_multicast() || ip->src.is_limited_broadcast() || ip->src == config_.local.broadcast() ||
-      ip->src == us) {
+      IsLocal(ip->src)) {
     return Dropped(std::move(m), Drop::kIpBadSource);
   }
   ++counters_.ip_rx;
@@ -193,7 +210,7 @@ Delivery NetStack::HandleIcmp(Instant now, Mbuf&& frame, const EthernetFrame& et
   if (icmp->type == kIcmpDestUnreachable) {
     Parsed<IcmpError> err = ParseIcmpError(*icmp);
     if (!err.ok()) return Dropped(std::move(m), err.error());
-    if (ip.dst != config_.local.addr || err->src != config_.local.addr || err->protocol != kIpProtoTcp) {
+    if (!IsLocal(ip.dst) || !IsLocal(err->src) || err->protocol != kIpProtoTcp) {
       return Dropped(std::move(m), Drop::kIcmpErrorNotOurs);
     }
     ++counters_.icmp_errors_rx;
@@ -204,7 +221,7 @@ Delivery NetStack::HandleIcmp(Instant now, Mbuf&& frame, const EthernetFrame& et
     return Dropped(std::move(m), Drop::kIcmpUnhandledType);
   }
   ++counters_.icmp_echo_requests_rx;
-  if (ip.dst != config_.local.addr) {
+  if (!IsLocal(ip.dst)) {
     // RFC 1122 3.2.2.6: echo requests to a broadcast address may be silently discarded.
     return Dropped(std::move(m), Drop::kIpNotForUs);
   }
@@ -216,17 +233,17 @@ Delivery NetStack::HandleIcmp(Instant now, Mbuf&& frame, const EthernetFrame& et
   WriteIcmpEcho(p, kIcmpEchoReply, icmp->id, icmp->seq, icmp_len - kIcmpHeaderLen);
   m.ClearOffloadFlags();
   ++counters_.icmp_echo_replies_tx;
-  SendIpv4Via(std::move(m), ip.src, kIpProtoIcmp, eth.src);
+  SendIpv4Via(std::move(m), ip.dst, ip.src, kIpProtoIcmp, eth.src);
   return {};
 }
 
-bool NetStack::PrependIpv4(Mbuf& m, Ipv4Addr dst, uint8_t protocol) {
+bool NetStack::PrependIpv4(Mbuf& m, Ipv4Addr src, Ipv4Addr dst, uint8_t protocol) {
   if (m.pkt_len() > 0xffff - kIpv4MinHeaderLen) return false;
   const uint16_t payload_len = static_cast<uint16_t>(m.pkt_len());
   uint8_t* p = m.Prepend(kIpv4MinHeaderLen);
   if (p == nullptr) return false;
   Ipv4HeaderFields f;
-  f.src = config_.local.addr;
+  f.src = src;
   f.dst = dst;
   f.protocol = protocol;
   f.id = next_ip_id_++;
@@ -235,9 +252,9 @@ bool NetStack::PrependIpv4(Mbuf& m, Ipv4Addr dst, uint8_t protocol) {
   return true;
 }
 
-void NetStack::SendIpv4Via(Mbuf&& payload, Ipv4Addr dst, uint8_t protocol, const MacAddr& dst_mac) {
+void NetStack::SendIpv4Via(Mbuf&& payload, Ipv4Addr src, Ipv4Addr dst, uint8_t protocol, const MacAddr& dst_mac) {
   Mbuf m(std::move(payload));
-  if (!PrependIpv4(m, dst, protocol)) return Discard(std::move(m), Drop::kNoHeadroom);
+  if (!PrependIpv4(m, src, dst, protocol)) return Discard(std::move(m), Drop::kNoHeadroom);
   SendWithEthernet(std::move(m), dst_mac, kEtherTypeIpv4);
 }
 
@@ -256,13 +273,17 @@ void NetStack::SendWithEthernet(Mbuf&& ip_packet, const MacAddr& dst_mac, uint16
 }
 
 void NetStack::OutputIpv4(Instant now, Mbuf&& payload, Ipv4Addr dst, uint8_t protocol) {
+  OutputIpv4(now, std::move(payload), config_.local.addr, dst, protocol);
+}
+
+void NetStack::OutputIpv4(Instant now, Mbuf&& payload, Ipv4Addr src, Ipv4Addr dst, uint8_t protocol) {
   Mbuf m(std::move(payload));
   Ipv4Addr next_hop = dst;
   if (!config_.local.Contains(dst)) {
     if (!config_.gateway) return Discard(std::move(m), Drop::kNoRoute);
     next_hop = *config_.gateway;
   }
-  if (!PrependIpv4(m, dst, protocol)) return Discard(std::move(m), Drop::kNoHeadroom);
+  if (!PrependIpv4(m, src, dst, protocol)) return Discard(std::move(m), Drop::kNoHeadroom);
   if (const MacAddr* mac = neighbors_.Find(next_hop)) {
     return SendWithEthernet(std::move(m), *mac, kEtherTypeIpv4);
   }

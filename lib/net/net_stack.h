@@ -25,8 +25,15 @@
 
 namespace synack {
 
+// Most addresses one NetStack owns (NetConfig::local_count).
+inline constexpr uint32_t kMaxLocalAddresses = 256;
+
 struct NetConfig {
-  Ipv4Prefix local;                  // our address and its subnet
+  Ipv4Prefix local;  // our (first) address and its subnet
+  // Our addresses: local.addr and the next local_count - 1 (all inside `local`; NetStack clamps the
+  // count to the prefix and to kMaxLocalAddresses). Each is answered by ARP, accepted as a destination
+  // and usable as a source (a load generator's range of client addresses).
+  uint32_t local_count = 1;
   std::optional<Ipv4Addr> gateway;   // next hop for off-link destinations
   MacAddr mac;                       // the port's MAC
   bool tx_ip_cksum_offload = false;  // the device fills IPv4 header checksums
@@ -78,6 +85,13 @@ class NetStack {
   // Sends an IPv4 datagram: `payload`'s data is the transport header and body, with headroom for
   // IPv4 and Ethernet headers. Takes ownership; resolves the next hop (queueing on ARP if needed).
   void OutputIpv4(Instant now, Mbuf&& payload, Ipv4Addr dst, uint8_t protocol);
+  // The same from `src`, which must be one of our addresses (IsLocal).
+  void OutputIpv4(Instant now, Mbuf&& payload, Ipv4Addr src, Ipv4Addr dst, uint8_t protocol);
+  // Whether `a` is one of our addresses (NetConfig::local_count consecutive from local.addr).
+  bool IsLocal(Ipv4Addr a) const { return a.v - config_.local.addr.v < local_count_; }
+  // How many addresses we own, and the i-th (i < local_count()).
+  uint32_t local_count() const { return local_count_; }
+  Ipv4Addr LocalAddress(uint32_t i) const { return Ipv4Addr{config_.local.addr.v + i}; }
 
   // Builds and sends an ICMP echo request with `data_len` bytes of pattern data. False (and a
   // counted drop) when no frame could be allocated.
@@ -94,10 +108,10 @@ class NetStack {
   void HandleArp(Instant now, Mbuf&& frame, const EthernetFrame& eth, bool shared);
   Delivery HandleIpv4(Instant now, Mbuf&& frame, const EthernetFrame& eth);
   Delivery HandleIcmp(Instant now, Mbuf&& frame, const EthernetFrame& eth, const Ipv4Packet& ip);
-  // Prepends an IPv4 header from us to `dst`; false when the headroom is too small.
-  bool PrependIpv4(Mbuf& m, Ipv4Addr dst, uint8_t protocol);
-  // Prepends IPv4 (to `dst`) and Ethernet (to `dst_mac`) headers and queues the frame for TX.
-  void SendIpv4Via(Mbuf&& payload, Ipv4Addr dst, uint8_t protocol, const MacAddr& dst_mac);
+  // Prepends an IPv4 header from `src` (ours) to `dst`; false when the headroom is too small.
+  bool PrependIpv4(Mbuf& m, Ipv4Addr src, Ipv4Addr dst, uint8_t protocol);
+  // Prepends IPv4 (from `src` to `dst`) and Ethernet (to `dst_mac`) headers and queues the frame for TX.
+  void SendIpv4Via(Mbuf&& payload, Ipv4Addr src, Ipv4Addr dst, uint8_t protocol, const MacAddr& dst_mac);
   // Prepends only the Ethernet header to a frame that already has its IPv4 header.
   void SendWithEthernet(Mbuf&& ip_packet, const MacAddr& dst_mac, uint16_t ethertype);
   void SendArpRequest(Ipv4Addr target, Ipv4Addr sender);
@@ -114,6 +128,7 @@ class NetStack {
   NeighborCache neighbors_;
   Outbox outbox_;
   NetCounters counters_;
+  uint32_t local_count_ = 1;  // NetConfig::local_count, clamped
   uint16_t next_ip_id_ = 1;
   std::optional<EchoReply> last_echo_reply_;
   std::vector<Ipv4Addr> unreachable_;  // Poll's result

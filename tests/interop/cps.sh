@@ -4,7 +4,8 @@
 #    runs 2 s with 0 failures, bare and with a 64-byte request; over a range of server ports with 0
 #    failures; with a tuple space of 8 4-tuples, the tuple-space report;
 #  memif (no root; exit 77 when net_memif cannot start): --server --port 5001-5016 and --client
-#    --connect ADDR:5001-5016 in two processes joined by net_memif: connections on every port, 0 failures;
+#    --connect ADDR:5001-5016 --ip-count 4 in two processes joined by net_memif: connections on every
+#    port from four client addresses (each resolved by the server's ARP), 0 failures;
 #  netns (root, else exit 77): synack-cps on net_tap in a namespace this script creates, the Linux kernel
 #    (198.18.0.1) on the other side: (b) --client against a Python accept-and-close server, (c) --server
 #    for a Python client (200 connect/close, then 20 request/response), (d) --client to a closed port
@@ -46,6 +47,10 @@ loopback() {
   expect_flag_error "--ephemeral-ports" -- --loopback --ephemeral-ports 0-100
   expect_flag_error "--ephemeral-ports" -- --client --ip 198.18.0.1/24 --connect 198.18.0.2:5001 --ephemeral-ports x
   expect_flag_error "--ephemeral-ports" -- --server --ip 198.18.0.2/24 --ephemeral-ports 1024-2047
+  expect_flag_error "--ip-count" -- --client --ip 198.18.0.1/24 --connect 198.18.0.2:5001 --ip-count 0
+  expect_flag_error "--ip-count" -- --client --ip 198.18.0.1/16 --connect 198.18.0.2:5001 --ip-count 257
+  expect_flag_error "--ip-count" -- --client --ip 198.18.0.250/24 --connect 198.18.0.2:5001 --ip-count 6
+  expect_flag_error "--gateway" -- --client --ip 198.18.0.10/24 --ip-count 4 --gateway 198.18.0.13 --connect 198.19.0.2:5001
   [[ $("$bin" --help) == *"--loopback"* ]] || { echo "FAIL: --help"; flag_errors=1; }
   [[ $flag_errors -eq 0 ]] || exit 1
 
@@ -151,7 +156,7 @@ memif() {
   fi
   echo "--- synack-cps --client --connect 198.18.0.2:5001-5016 over net_memif"
   timeout 60 "$bin" --no-pci -l 1 --file-prefix "cpsmc$$" --vdev "net_memif0,role=client$vdev" -- \
-    --client --ip 198.18.0.1/24 --connect 198.18.0.2:5001-5016 --duration 2 --concurrency 16 \
+    --client --ip 198.18.0.10/24 --ip-count 4 --connect 198.18.0.2:5001-5016 --duration 2 --concurrency 16 \
     --connect-timeout-ms 3000 >"$clilog" 2>&1 &
   local cpid=$!
   # DPDK 22.11's memif driver unmaps a departing peer's memory from its control thread while the lcore
@@ -170,6 +175,10 @@ memif() {
   grep -Ev '^  ' "$srvlog"
   [[ $rc -eq 0 ]] || fail "memif: the client exited $rc"
   grep -Eq '^cps client: 198\.18\.0\.2:5001-5016,' "$clilog" || fail "memif: the client did not take the range"
+  grep -Eq '^4-tuples: 4 addresses x 16 server ports' "$clilog" || fail "memif: the client did not take 4 addresses"
+  # The server answered every client address: it learnt the first from the client's ARP request and
+  # asked for the other three.
+  grep -Eq '^  arp_replies_rx [3-9]' "$srvlog" || fail "memif: the server did not resolve 4 client addresses"
   grep -Eq '^cps: [1-9][0-9]* ok, 0 failed' "$clilog" || fail "memif: expected successes and 0 failures"
   grep -Eq '^cps server: accepted [1-9][0-9]*, reset/timed out 0$' "$srvlog" || fail "memif: the server accepted none"
   cleanup_memif

@@ -370,5 +370,65 @@ TEST_F(NetStackTest, FullOutboxIsBackPressureWithACounter) {
   ExpectDropped(Drop::kTxQueueFull, 3);
 }
 
+// A range of local addresses (NetConfig::local_count): each is announced, answered by ARP with itself as
+// the sender, accepted as a destination (the one past the range is not) and answers pings from itself;
+// a frame claiming any of them as its source is refused; the count is clamped to the prefix.
+TEST_F(NetStackTest, EveryAddressOfALocalRangeIsOurs) {
+  NetConfig c;
+  c.local = Ipv4Prefix{kOurIp, 24};  // .2, .3, .4
+  c.mac = kOurMac;
+  c.local_count = 3;
+  Reset(c);
+  const Ipv4Addr last = Ipv4Addr::Of(198, 18, 0, 4);
+  const Ipv4Addr past = Ipv4Addr::Of(198, 18, 0, 5);
+  EXPECT_EQ(stack_->local_count(), 3u);
+  EXPECT_TRUE(stack_->IsLocal(kOurIp));
+  EXPECT_TRUE(stack_->IsLocal(last));
+  EXPECT_FALSE(stack_->IsLocal(past));
+  EXPECT_FALSE(stack_->IsLocal(kPeerIp));  // .1: below the range
+  stack_->Start(At(0));
+  for (uint8_t i = 2; i <= 4; ++i) {
+    const Ipv4Addr a = Ipv4Addr::Of(198, 18, 0, i);
+    ExpectSent(testing::ArpFrame(1, MacAddr::Broadcast(), kOurMac, a, MacAddr{}, a));
+  }
+  ExpectNothingSent();
+  Send(testing::ArpFrame(1, MacAddr::Broadcast(), kPeerMac, kPeerIp, MacAddr{}, last));
+  ExpectSent(testing::ArpFrame(2, kPeerMac, kOurMac, last, kPeerMac, kPeerIp));
+  Send(testing::ArpFrame(1, MacAddr::Broadcast(), kPeerMac, kPeerIp, MacAddr{}, past));
+  ExpectNothingSent();
+  Send(PingFrame(9, 1, 8, last));
+  Bytes reply = TakeSent();
+  ASSERT_EQ(reply.size(), 14u + 20u + 8u + 8u);
+  EXPECT_EQ(Bytes(reply.begin() + 26, reply.begin() + 30), (Bytes{198, 18, 0, 4}))
+      << "the reply comes from the address pinged";
+  Send(PingFrame(9, 2, 8, past));
+  ExpectNothingSent();
+  testing::TcpFields f;
+  f.flags = 0x02;
+  Send(Concat(EthHeader(kOurMac, kPeerMac, 0x0800),
+              testing::Ipv4(kPeerIp, last, testing::Tcp(kPeerIp, last, f), {.protocol = 6})));
+  EXPECT_EQ(last_.kind, Delivery::Kind::kTcp);
+  Send(Concat(EthHeader(kOurMac, kPeerMac, 0x0800),
+              testing::Ipv4(last, kOurIp, testing::Tcp(last, kOurIp, f), {.protocol = 6})));
+  EXPECT_EQ(last_.kind, Delivery::Kind::kNone);
+  EXPECT_EQ(stack_->counters().dropped(Drop::kIpBadSource), 1u);
+  EXPECT_EQ(stack_->counters().dropped(Drop::kIpNotForUs), 1u);
+  EXPECT_EQ(stack_->counters().dropped(Drop::kArpNotForUs), 1u);
+  // Clamped: never past the prefix's last host address, never more than kMaxLocalAddresses.
+  c.local = Ipv4Prefix{Ipv4Addr::Of(198, 18, 0, 250), 24};
+  c.local_count = 10;
+  Reset(c);
+  EXPECT_EQ(stack_->local_count(), 5u);  // .250 .. .254
+  EXPECT_TRUE(stack_->IsLocal(Ipv4Addr::Of(198, 18, 0, 254)));
+  EXPECT_FALSE(stack_->IsLocal(Ipv4Addr::Of(198, 18, 0, 255)));
+  c.local = Ipv4Prefix{Ipv4Addr::Of(198, 18, 0, 1), 16};
+  c.local_count = 100000;
+  Reset(c);
+  EXPECT_EQ(stack_->local_count(), kMaxLocalAddresses);
+  c.local_count = 0;
+  Reset(c);
+  EXPECT_EQ(stack_->local_count(), 1u);
+}
+
 }  // namespace
 }  // namespace synack

@@ -1,6 +1,9 @@
 // TcpLayer with the test as its peer on the wire (tests/wire_peer.h): real frames in, the frames the
 // layer sends parsed back out, real mbufs throughout and every one back in its pool at the end.
+#include <set>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <rte_mempool.h>
@@ -408,6 +411,45 @@ TEST_F(TcpLayerTest, OverloadedBurstDefersNewSynsAndShedsThoseBeyondTheBudget) {
   EXPECT_EQ(peer_->tcp().counters().syn_shed, static_cast<uint64_t>(shed));
   EXPECT_EQ(triage(ack), T::kProcess) << "segments of known flows are never shed";
   EXPECT_EQ(peer_->tcp().counters().syn_received, 1u) << "triage parses nothing";
+}
+
+// With a range of local addresses, active opens take every address in turn with a port before moving to
+// the next port, so one server port gets addresses x ports 4-tuples; the answers reach each connection
+// at the address it used, and RSTs and SYN-ACKs leave from the address they answer for.
+TEST_F(TcpLayerTest, ConnectsSpreadOverEveryLocalAddress) {
+  TcpLayerConfig c = SmallConfig();
+  c.ephemeral_lo = 40000;
+  c.ephemeral_hi = 40001;  // two ports x three addresses: six 4-tuples towards the peer's port 80
+  peer_.emplace(c, nullptr, Instant::FromNanoseconds(int64_t{1} << 40), 3);
+  std::set<std::pair<uint32_t, uint16_t>> tuples;
+  std::vector<std::pair<SentSegment, ConnId>> opened;
+  for (int i = 0; i < 6; ++i) {
+    absl::StatusOr<ConnId> id = peer_->tcp().Connect(testing::kWirePeerIp, 80, Duration::Seconds(5));
+    ASSERT_TRUE(id.ok()) << id.status();
+    std::optional<SentSegment> syn = peer_->SentOne();
+    ASSERT_TRUE(syn && syn->seg.flags == kSyn);
+    EXPECT_TRUE(peer_->stack().IsLocal(syn->src));
+    tuples.insert({syn->src.v, syn->seg.src_port});
+    opened.push_back({*syn, *id});
+  }
+  EXPECT_EQ(tuples.size(), 6u) << "every (address, port) pair once";
+  EXPECT_FALSE(peer_->tcp().Connect(testing::kWirePeerIp, 80, Duration::Seconds(5)).ok()) << "all six in use";
+  EXPECT_EQ(peer_->tcp().Connect(Ipv4Addr::Of(198, 18, 0, 4), 80, Duration::Seconds(5)).status().code(),
+            absl::StatusCode::kInvalidArgument)
+      << "the last of our own addresses";
+  // The SYN-ACK to the third address completes that connection only.
+  const auto& [syn, id] = opened[2];
+  TcpFields sa = testing::PeerFields(syn.seg.src_port, kSyn | kAck, 7000, syn.seg.seq.raw() + 1, 65535, 80);
+  testing::IpOpts o;
+  o.protocol = 6;
+  peer_->InjectFrame(testing::Concat(
+      testing::EthHeader(testing::kWireOurMac, testing::kWirePeerMac, 0x0800),
+      testing::Ipv4(testing::kWirePeerIp, syn.src, testing::Tcp(testing::kWirePeerIp, syn.src, sa), o)));
+  EXPECT_EQ(peer_->tcp().State(id), TcpState::kEstablished);
+  std::optional<SentSegment> ack = peer_->SentOne();
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->src, syn.src);
+  EXPECT_EQ(peer_->tcp().State(opened[1].second), TcpState::kSynSent);
 }
 
 }  // namespace
