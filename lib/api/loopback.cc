@@ -44,9 +44,13 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const LoopbackOptions
   std::unique_ptr<Loopback> lb(new Loopback());
   lb->eal_started_ = true;
   lb->options_ = options;
-  absl::StatusOr<EnginePools> client_pools = CreateEnginePools("lo_client", options.mbufs);
+  if (rte_lcore_count() >= 2) lb->server_lcore_ = rte_get_next_lcore(-1, /*skip_main=*/1, /*wrap=*/0);
+  // Each engine's pools on the NUMA socket of the lcore it runs on (the server's: the main one's when alone).
+  absl::StatusOr<EnginePools> client_pools =
+      CreateEnginePools("lo_client", options.mbufs, LcoreSocket(rte_get_main_lcore()));
   if (!client_pools.ok()) return client_pools.status();
-  absl::StatusOr<EnginePools> server_pools = CreateEnginePools("lo_server", options.mbufs);
+  absl::StatusOr<EnginePools> server_pools = CreateEnginePools(
+      "lo_server", options.mbufs, LcoreSocket(lb->parallel() ? lb->server_lcore_ : rte_get_main_lcore()));
   if (!server_pools.ok()) return server_pools.status();
 
   absl::StatusOr<RingPair> pair = CreateRingPair("synack_lo", 1, 4096);
@@ -73,7 +77,6 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const LoopbackOptions
   server_config.tx_impair.seed = options.impair.seed * 7919 + 13;
   server_config.profile_every = options.profile ? kProfileEvery : 0;
   lb->server_ = std::make_unique<Engine>(server_config, server_pools->frames, server_pools->indirect);
-  if (rte_lcore_count() >= 2) lb->server_lcore_ = rte_get_next_lcore(-1, /*skip_main=*/1, /*wrap=*/0);
   TelemetrySource ts;
   ts.kind = "loopback";
   ts.dispatch = lb->parallel() ? "2 engines on 2 lcores (client, server)" : "2 engines polled alternately on 1 lcore";

@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
@@ -46,10 +48,13 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options)
   std::unique_ptr<Stack> rt(new Stack());
   const uint16_t n = static_cast<uint16_t>(rte_lcore_count());
 
-  // Each engine owns its pools: RX buffers of its queue, frames it builds, indirect mbufs for zero-copy.
+  // Each engine owns its pools: RX buffers of its queue, frames it builds, indirect mbufs for zero-copy —
+  // on the NUMA socket of the lcore it runs on.
+  const std::vector<unsigned> lcores = EngineLcores();
   std::vector<rte_mempool*> pools, indirect_pools;
   for (uint16_t i = 0; i < n; ++i) {
-    absl::StatusOr<EnginePools> p = CreateEnginePools(absl::StrCat("app_pool", i), options.mbufs);
+    absl::StatusOr<EnginePools> p =
+        CreateEnginePools(absl::StrCat("app_pool", i), options.mbufs, LcoreSocket(lcores[i]));
     if (!p.ok()) return p.status();
     pools.push_back(p->frames);
     indirect_pools.push_back(p->indirect);
@@ -81,6 +86,18 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options)
   absl::StatusOr<PortInfo> port = ConfigurePort(pc);
   if (!port.ok()) return port.status();
   rt->port_ = *port;
+  if (const std::string w = NoHugepagesWarning(port->port_id, port->bus, port->driver, rte_eal_has_hugepages() != 0);
+      !w.empty()) {
+    std::fprintf(stderr, "%s\n", w.c_str());
+  }
+  for (uint16_t i = 0; i < n; ++i) {
+    if (port->socket >= 0 && LcoreSocket(lcores[i]) != port->socket) {
+      std::fprintf(stderr,
+                   "synack: warning: engine %u runs on lcore %u (NUMA socket %d), port %u is on socket %d: pick lcores "
+                   "on the NIC's node (README, \"Running on a real NIC\")\n",
+                   i, lcores[i], LcoreSocket(lcores[i]), port->port_id, port->socket);
+    }
+  }
 
   if (n > 1) {
     const bool hw = port->rss && pc.rx_queues == n;
@@ -102,8 +119,10 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options)
   for (uint16_t a = 0; a < n; ++a) {
     for (uint16_t b = 0; b < n; ++b) {
       if (a == b) continue;
-      rte_ring* r = rte_ring_create(absl::StrCat("dispatch", a, "_", b).c_str(), 4096, SOCKET_ID_ANY,
-                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
+      // On the consumer's socket (engine b polls it), else anywhere.
+      const std::string name = absl::StrCat("dispatch", a, "_", b);
+      rte_ring* r = rte_ring_create(name.c_str(), 4096, LcoreSocket(lcores[b]), RING_F_SP_ENQ | RING_F_SC_DEQ);
+      if (r == nullptr) r = rte_ring_create(name.c_str(), 4096, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
       if (r == nullptr) {
         return absl::ResourceExhaustedError(absl::StrCat("rte_ring_create(dispatch): ", rte_strerror(rte_errno)));
       }
@@ -133,7 +152,15 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options)
         ec.dispatch.from.push_back(rt->rings_[size_t{j} * n + i]);
       }
     }
-    rt->engines_.push_back(std::make_unique<Engine>(ec, pools[i], indirect_pools[i]));
+    // Built on its own lcore: its tables (connection slab, flow and TIME-WAIT tables, timer wheel) are
+    // first touched there, so they land on that lcore's NUMA node like its pools.
+    std::unique_ptr<Engine> engine;
+    if (absl::Status s =
+            RunOnLcore(lcores[i], [&] { engine = std::make_unique<Engine>(ec, pools[i], indirect_pools[i]); });
+        !s.ok()) {
+      return s;
+    }
+    rt->engines_.push_back(std::move(engine));
   }
   TelemetrySource ts;
   ts.kind = "stack";
@@ -242,11 +269,13 @@ EngineConfig EngineConfigForPort(const PortInfo& port, const Ipv4Prefix& local, 
   return ec;
 }
 
-absl::StatusOr<EnginePools> CreateEnginePools(const std::string& name, uint32_t mbufs) {
+absl::StatusOr<EnginePools> CreateEnginePools(const std::string& name, uint32_t mbufs, int socket_id) {
   EnginePools p;
-  absl::StatusOr<rte_mempool*> frames = CreateMbufPool(name, mbufs);
+  absl::StatusOr<rte_mempool*> frames = CreateMbufPool(name, mbufs, socket_id);
+  if (!frames.ok() && socket_id >= 0) frames = CreateMbufPool(name, mbufs, SOCKET_ID_ANY);
   if (!frames.ok()) return frames.status();
-  absl::StatusOr<rte_mempool*> indirect = CreateIndirectPool(name + "_ind", mbufs);
+  absl::StatusOr<rte_mempool*> indirect = CreateIndirectPool(name + "_ind", mbufs, socket_id);
+  if (!indirect.ok() && socket_id >= 0) indirect = CreateIndirectPool(name + "_ind", mbufs, SOCKET_ID_ANY);
   if (!indirect.ok()) return indirect.status();
   p.frames = *frames;
   p.indirect = *indirect;

@@ -134,9 +134,12 @@ struct EnginePools {
   rte_mempool* frames = nullptr;    ///< frames: RX buffers, the frames the engine builds, AllocTxMbuf
   rte_mempool* indirect = nullptr;  ///< data room 0: the mbufs that attach payload for zero-copy TX
 };
-/// Creates the pools `name` and `name`_ind with `mbufs` entries each. Control plane, after the EAL started.
-/// The pools are the caller's (rte_mempool_free them after every engine using them is gone).
-absl::StatusOr<EnginePools> CreateEnginePools(const std::string& name, uint32_t mbufs);
+/// Creates the pools `name` and `name`_ind with `mbufs` entries each on NUMA socket `socket_id` — the
+/// socket of the lcore the engine runs on (LcoreSocket); -1: the calling lcore's. When that socket has no
+/// memory for them (e.g. --no-huge puts all of it on socket 0), they go on any socket instead. Control
+/// plane, after the EAL started. The pools are the caller's (rte_mempool_free them after every engine using
+/// them is gone).
+absl::StatusOr<EnginePools> CreateEnginePools(const std::string& name, uint32_t mbufs, int socket_id = -1);
 
 /// One iteration of an engine's loop: PollOnce, hand every TCP event to `app`, then app->OnPoll. With a
 /// null `app` the events are discarded. On the engine's lcore.

@@ -1,6 +1,7 @@
 #include "lib/api/telemetry.h"
 
 #include <cstdio>
+#include <iterator>
 #include <mutex>
 #include <string_view>
 #include <utility>
@@ -310,6 +311,64 @@ int CmdTimeWait(const char*, const char* params, rte_tel_data* d) {
   });
 }
 
+// The phases of TcpPhases in the order /synack/latency lists them.
+struct PhaseColumn {
+  const char* name;
+  LogHistogram TcpPhases::*histogram;
+};
+constexpr PhaseColumn kPhaseColumns[] = {
+    {"open_passive", &TcpPhases::open_passive}, {"open_active", &TcpPhases::open_active},
+    {"lifetime", &TcpPhases::lifetime},         {"close", &TcpPhases::close},
+    {"time_wait", &TcpPhases::time_wait},
+};
+
+int CmdLatency(const char*, const char* params, rte_tel_data* d) {
+  return WithSource(params, d, [&](const TelemetrySource& src, const std::vector<size_t>& which) {
+    const std::vector<EngineSnapshot> snaps = ReadSnapshots(src, which);
+    // Summed over the engines asked for; `established` and `cookie_opens` come from the same snapshots, so
+    // open_passive + open_active + cookie_opens == established (every opening but a cookie's is timed).
+    std::vector<LogHistogram> merged(std::size(kPhaseColumns));
+    uint64_t publishes = 0, established = 0, cookie_opens = 0;
+    for (const EngineSnapshot& s : snaps) {
+      publishes += s.publishes;
+      established += s.tcp.transitions_to(TcpState::kEstablished);
+      cookie_opens += s.layer.cookies_validated;
+      for (size_t p = 0; p < std::size(kPhaseColumns); ++p) merged[p].Merge(s.tcp.phases.*kPhaseColumns[p].histogram);
+    }
+    std::vector<std::string> names;
+    std::vector<uint64_t> count, mean, p50, p90, p99, max, bounds;
+    for (size_t p = 0; p < std::size(kPhaseColumns); ++p) {
+      const LogHistogram& h = merged[p];
+      const uint64_t n = h.count();
+      names.push_back(kPhaseColumns[p].name);
+      count.push_back(n);
+      mean.push_back(n == 0 ? 0 : h.sum_us / n);
+      p50.push_back(h.QuantileUpperUs(0.5));
+      p90.push_back(h.QuantileUpperUs(0.9));
+      p99.push_back(h.QuantileUpperUs(0.99));
+      max.push_back(h.QuantileUpperUs(1.0));
+    }
+    for (uint32_t b = 0; b + 1 < LogHistogram::kBuckets; ++b) bounds.push_back(LogHistogram::UpperBoundUs(b));
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_string(d, "engine", EngineName(which, src.engines.size()).c_str());
+    rte_tel_data_add_dict_u64(d, "snapshots", publishes);
+    rte_tel_data_add_dict_u64(d, "established", established);
+    rte_tel_data_add_dict_u64(d, "cookie_opens", cookie_opens);
+    AddStringColumn(d, "phase", names);
+    AddU64Column(d, "count", count);
+    AddU64Column(d, "mean_us", mean);
+    AddU64Column(d, "p50_us", p50);  // percentiles: the upper bound of the bucket that holds them
+    AddU64Column(d, "p90_us", p90);
+    AddU64Column(d, "p99_us", p99);
+    AddU64Column(d, "max_us", max);
+    AddU64Column(d, "upper_bounds_us", bounds);  // of the buckets; the last bucket of each histogram is open
+    for (size_t p = 0; p < std::size(kPhaseColumns); ++p) {
+      AddU64Column(d, kPhaseColumns[p].name,
+                   std::vector<uint64_t>(std::begin(merged[p].buckets), std::end(merged[p].buckets)));
+    }
+  });
+}
+
 void RegisterCommand(const char* cmd, telemetry_cb fn, const char* help) {
   if (int rc = rte_telemetry_register_cmd(cmd, fn, help); rc != 0) {
     std::fprintf(stderr, "synack: rte_telemetry_register_cmd(%s): %d\n", cmd, rc);
@@ -326,6 +385,9 @@ void RegisterCommands() {
   RegisterCommand("/synack/conns", CmdConns,
                   "Synack: connections (4-tuple, state, queues, cwnd, rto, srtt), first 64. Parameter: engine|all");
   RegisterCommand("/synack/timewait", CmdTimeWait, "Synack: TIME-WAIT count and age histogram. Parameter: engine|all");
+  RegisterCommand("/synack/latency", CmdLatency,
+                  "Synack: handshake, lifetime, close and TIME-WAIT durations (log2 us histograms). Parameter: "
+                  "engine|all");
 }
 
 }  // namespace

@@ -11,6 +11,14 @@
 //   /synack/conns[,<e>|all]      an `ss`-like listing: 4-tuple, state, send/receive queue bytes, cwnd,
 //                                flight, rto, srtt; at most kTelemetryReplyConns rows with a `truncated` flag
 //   /synack/timewait[,<e>|all]   TIME-WAIT entry count and age histogram
+//   /synack/latency[,<e>|all]    how long connections spend in each phase of their life (TcpPhases, power-of-
+//                                two µs buckets): open_passive (SYN received -> ESTABLISHED), open_active
+//                                (SYN sent -> ESTABLISHED), lifetime (ESTABLISHED -> our FIN), close (our
+//                                FIN -> TIME-WAIT or CLOSED), time_wait (TIME-WAIT residency); per phase a
+//                                row of count, mean_us, p50/p90/p99/max_us (bucket upper bounds) and its
+//                                buckets as a column named after it, with upper_bounds_us (the last bucket
+//                                open); `established` and `cookie_opens` from the same snapshots:
+//                                open_passive + open_active + cookie_opens == established
 //
 // Every reply is a dict; lists are columns (arrays of equal length: DPDK 22.11 nests only arrays of
 // values). A command with no live stack, or a bad engine, answers {"error": "..."}.

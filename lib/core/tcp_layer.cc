@@ -710,7 +710,10 @@ uint16_t TcpLayer::PathMtu(Ipv4Addr dst) const { return path_mtu_.Get(now_, dst)
 void TcpLayer::Poll(Instant now) {
   now_ = now;
   if (now >= next_pressure_check_) UpdatePressure(now);
-  tw_.Expire(now, [&](const FlowKey& key) { peers_.Remove(key.remote); });
+  tw_.Expire(now, [&](const FlowKey& key, const TimeWaitEntry& tw) {
+    tcp_counters_.phases.time_wait.Add(TimeWaitResidency(tw, now, config_.tcp));
+    peers_.Remove(key.remote);
+  });
   wheel_.Advance(now, [&](uint32_t id) {
     Socket& s = sockets_[id];
     if (!sockets_.in_use(id)) return;
@@ -790,6 +793,9 @@ bool TcpLayer::ToTimeWait(uint32_t idx) {
 }
 
 void TcpLayer::EraseTimeWait(const FlowKey& key) {
+  // A SYN or an active open reuses the 4-tuple: its TIME-WAIT ends now.
+  if (const TimeWaitEntry* tw = tw_.Find(key))
+    tcp_counters_.phases.time_wait.Add(TimeWaitResidency(*tw, now_, config_.tcp));
   if (tw_.Erase(key)) peers_.Remove(key.remote);
 }
 

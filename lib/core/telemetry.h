@@ -1,7 +1,8 @@
 // EngineTelemetry: what an engine shows to monitoring threads (DPDK's telemetry thread, lib/api/telemetry.h)
-// while it runs — a snapshot of its counters, listeners, a bounded listing of its connections and its
-// TIME-WAIT ages, published every `every` (100 ms) of the engine's own clock from its housekeeping (the
-// part of Engine::PollOnce that runs every poll_interval, never per packet).
+// while it runs — a snapshot of its counters (with the connection phase histograms, TcpCounters::phases),
+// listeners, a bounded listing of its connections and its TIME-WAIT ages, published every `every` (100 ms) of the
+// engine's own clock from its housekeeping (the part of Engine::PollOnce that runs every poll_interval, never per
+// packet).
 //
 // Design: a seqlock per engine (lib/base/seqlock.h). The engine fills a private scratch snapshot from its
 // own structures on its own lcore (FillEngineSnapshot), then copies it into the seqlock; readers copy the

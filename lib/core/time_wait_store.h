@@ -42,9 +42,9 @@ class TimeWaitStore {
   // Removes `key`; false when absent.
   bool Erase(const FlowKey& key);
 
-  // Removes every entry whose 2*MSL has passed (expires <= now), oldest first, calling on_erase(key)
-  // for each; returns how many. A late entry at the head that is not due moves to the tail (once per
-  // restart), so restarted entries never hold up the others.
+  // Removes every entry whose 2*MSL has passed (expires <= now), oldest first, calling
+  // on_erase(key, entry) for each; returns how many. A late entry at the head that is not due moves to the tail (once
+  // per restart), so restarted entries never hold up the others.
   template <typename F>
   uint32_t Expire(Instant now, F&& on_erase) {
     uint32_t n = 0;
@@ -56,7 +56,7 @@ class TimeWaitStore {
           MoveHeadToTail();
           continue;
         }
-        on_erase(static_cast<const FlowKey&>(s.key));
+        on_erase(static_cast<const FlowKey&>(s.key), static_cast<const TimeWaitEntry&>(s.tw));
         Unindex(s.key);
         s.live = false;
         --size_;

@@ -10,6 +10,8 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -116,6 +118,31 @@ std::vector<std::string> FirstCpusLcoreArgs(int n) {
   std::string list;
   for (size_t i = 0; i < cpus.size(); ++i) list += (i == 0 ? "" : ",") + std::to_string(cpus[i]);
   return {"-l", list};
+}
+
+std::vector<unsigned> EngineLcores() {
+  std::vector<unsigned> lcores = {rte_get_main_lcore()};
+  unsigned lcore;
+  RTE_LCORE_FOREACH_WORKER(lcore) lcores.push_back(lcore);
+  return lcores;
+}
+
+int LcoreSocket(unsigned lcore) { return static_cast<int>(rte_lcore_to_socket_id(lcore)); }
+
+absl::Status RunOnLcore(unsigned lcore, absl::FunctionRef<void()> fn) {
+  if (lcore == rte_lcore_id()) {
+    fn();
+    return absl::OkStatus();
+  }
+  auto run = [](void* arg) {
+    (*static_cast<absl::FunctionRef<void()>*>(arg))();
+    return 0;
+  };
+  if (int rc = rte_eal_remote_launch(run, &fn, lcore); rc != 0) {
+    return absl::InternalError(absl::StrCat("rte_eal_remote_launch(lcore ", lcore, "): ", rte_strerror(-rc)));
+  }
+  rte_eal_wait_lcore(lcore);
+  return absl::OkStatus();
 }
 
 }  // namespace synack

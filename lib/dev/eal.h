@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 
 namespace synack {
@@ -40,5 +41,17 @@ const std::string& EalFilePrefix();
 // "-l a,b,..." naming the first `n` CPUs this process may run on (fewer when it may use fewer; "-l 0"
 // when the affinity mask cannot be read): the default lcores of two-engine tools such as --loopback.
 std::vector<std::string> FirstCpusLcoreArgs(int n);
+
+// The lcores a Stack's engines run on, in engine order: the main lcore (engine 0), then the workers in
+// EAL order (Stack::RunAll launches engine i on the i-th). After InitEal.
+std::vector<unsigned> EngineLcores();
+
+// The NUMA socket of `lcore` (rte_lcore_to_socket_id): where its engine's pools and tables belong.
+int LcoreSocket(unsigned lcore);
+
+// Runs `fn` on `lcore` and waits for it to return: directly when that is the calling lcore, otherwise
+// through rte_eal_remote_launch (the worker must be idle, as it is between InitEal and the poll loops).
+// Memory `fn` allocates and first touches lands on that lcore's NUMA node. Control plane, main lcore.
+absl::Status RunOnLcore(unsigned lcore, absl::FunctionRef<void()> fn);
 
 }  // namespace synack

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <rte_bus.h>
+#include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -21,9 +23,8 @@ absl::Status DpdkError(std::string_view call, uint16_t port, int rc) {
 }  // namespace
 
 absl::StatusOr<rte_mempool*> CreateMbufPool(const std::string& name, uint32_t n, int socket_id) {
-  rte_mempool* mp =
-      rte_pktmbuf_pool_create(name.c_str(), n, /*cache_size=*/256, /*priv_size=*/0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                              socket_id < 0 ? static_cast<int>(rte_socket_id()) : socket_id);
+  rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), n, /*cache_size=*/256, /*priv_size=*/0,
+                                            RTE_MBUF_DEFAULT_BUF_SIZE, socket_id < 0 ? SOCKET_ID_ANY : socket_id);
   if (mp == nullptr) {
     return absl::ResourceExhaustedError(
         absl::StrFormat("rte_pktmbuf_pool_create(%s, %u mbufs): %s (give EAL more memory with -m, or fewer mbufs)",
@@ -34,7 +35,7 @@ absl::StatusOr<rte_mempool*> CreateMbufPool(const std::string& name, uint32_t n,
 
 absl::StatusOr<rte_mempool*> CreateIndirectPool(const std::string& name, uint32_t n, int socket_id) {
   rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), n, /*cache_size=*/256, /*priv_size=*/0, /*data_room=*/0,
-                                            socket_id < 0 ? static_cast<int>(rte_socket_id()) : socket_id);
+                                            socket_id < 0 ? SOCKET_ID_ANY : socket_id);
   if (mp == nullptr) {
     return absl::ResourceExhaustedError(
         absl::StrFormat("rte_pktmbuf_pool_create(%s, %u indirect mbufs): %s", name, n, rte_strerror(rte_errno)));
@@ -43,6 +44,14 @@ absl::StatusOr<rte_mempool*> CreateIndirectPool(const std::string& name, uint32_
 }
 
 uint16_t AvailablePorts() { return rte_eth_dev_count_avail(); }
+
+std::string NoHugepagesWarning(uint16_t port, const std::string& bus, const std::string& driver, bool hugepages) {
+  if (hugepages || bus.empty() || bus == "vdev") return "";
+  return absl::StrFormat(
+      "synack: warning: port %u (%s on the %s bus) runs without hugepages; a NIC wants them (reserve hugepages and "
+      "pass --hugepages: README, \"Running on a real NIC\")",
+      port, driver, bus);
+}
 
 std::string PortInfo::Describe() const {
   return absl::StrFormat(
@@ -106,6 +115,10 @@ absl::StatusOr<PortInfo> ConfigurePort(const PortConfig& config) {
   PortInfo info;
   info.port_id = port;
   info.driver = dev_info.driver_name != nullptr ? dev_info.driver_name : "?";
+  if (const rte_bus* bus = dev_info.device != nullptr ? rte_dev_bus(dev_info.device) : nullptr) {
+    info.bus = rte_bus_name(bus);
+  }
+  info.socket = rte_eth_dev_socket_id(port);
   char name[RTE_ETH_NAME_MAX_LEN] = {};
   if (rte_eth_dev_get_name_by_port(port, name) == 0) info.name = name;
 

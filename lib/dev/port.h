@@ -15,9 +15,11 @@
 
 namespace synack {
 
-// Creates a packet mbuf pool with room for `n` frames of standard size.
+// Creates a packet mbuf pool with room for `n` frames of standard size, on NUMA socket `socket_id`
+// (-1, SOCKET_ID_ANY: the calling lcore's socket if it has the memory, else any).
 absl::StatusOr<rte_mempool*> CreateMbufPool(const std::string& name, uint32_t n, int socket_id = -1);
-// Creates a pool of data-less mbufs used to attach (not copy) payload for zero-copy transmit.
+// Creates a pool of data-less mbufs used to attach (not copy) payload for zero-copy transmit (`socket_id`
+// as for CreateMbufPool).
 absl::StatusOr<rte_mempool*> CreateIndirectPool(const std::string& name, uint32_t n, int socket_id = -1);
 
 struct PortConfig {
@@ -39,6 +41,8 @@ struct PortInfo {
   uint16_t port_id = 0;
   std::string driver;
   std::string name;
+  std::string bus;  // the device's bus (rte_dev_bus): "pci" for a NIC, "vdev" for a virtual device
+  int socket = -1;  // the device's NUMA node (rte_eth_dev_socket_id; -1: unknown, as for virtual devices)
   MacAddr mac;
   uint16_t mtu = 1500;
   bool rx_ip_cksum = false;  // offloads enabled on the port
@@ -62,5 +66,12 @@ absl::StatusOr<PortInfo> ConfigurePort(const PortConfig& config);
 
 // Stops and closes the port (control plane, after engines stopped).
 void ClosePort(uint16_t port_id);
+
+// The one-line start-up warning for a port that runs without hugepages, or "" when none is due. A device
+// on a hardware bus (pci, or any bus but vdev) DMAs into the mbuf pools and wants hugepages: with
+// --no-huge every 4 KiB page is its own IOVA mapping, slow or refused by its driver. Virtual devices
+// (the vdev bus) and an unknown bus ("") need none. `hugepages`: whether the EAL runs on hugepages
+// (rte_eal_has_hugepages). Pure: Stack::Create prints it.
+std::string NoHugepagesWarning(uint16_t port, const std::string& bus, const std::string& driver, bool hugepages);
 
 }  // namespace synack

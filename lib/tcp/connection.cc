@@ -86,15 +86,53 @@ bool TcpConnection::synchronized() const {
   }
 }
 
-void TcpConnection::SetState(TcpState s, TcpOutput& out) {
+void TcpConnection::SetState(Instant now, TcpState s, TcpOutput& out) {
   ++ctx_.counters->transitions[static_cast<size_t>(state_)][static_cast<size_t>(s)];
   SYNACK_TRACE_TRANSITION(ep_.local_port, ep_.remote_port, state_, s);
+  RecordPhase(now, state_, s);
   state_ = s;
   if (s == TcpState::kEstablished) out.events |= tcp_events::kConnected;
 }
 
-void TcpConnection::Finish(TcpError e, TcpOutput& out) {
-  SetState(TcpState::kClosed, out);
+// One timestamp, phase_at_, marks where the current phase began; a transition that ends a phase adds its
+// duration to the engine's histogram and starts the next. CLOSE-WAIT, FIN-WAIT-2 and CLOSING continue the
+// phase they are in (the lifetime runs until our FIN, the close until CLOSED or TIME-WAIT).
+void TcpConnection::RecordPhase(Instant now, TcpState from, TcpState to) {
+  TcpPhases& p = ctx_.counters->phases;
+  LogHistogram* ended = nullptr;
+  switch (to) {
+    case TcpState::kSynSent:
+    case TcpState::kSynReceived:
+      // A simultaneous open (SYN-SENT -> SYN-RECEIVED) keeps the time of its SYN.
+      if (from == TcpState::kClosed || from == TcpState::kListen) phase_at_ = now;
+      return;
+    case TcpState::kEstablished:
+      ended = passive_ ? &p.open_passive : &p.open_active;
+      break;
+    case TcpState::kFinWait1:
+    case TcpState::kLastAck:
+      ended = &p.lifetime;
+      break;
+    case TcpState::kTimeWait:
+      ended = &p.close;
+      break;
+    case TcpState::kClosed:
+      if (from == TcpState::kTimeWait) {
+        ended = &p.time_wait;
+      } else if (from == TcpState::kFinWait1 || from == TcpState::kFinWait2 || from == TcpState::kClosing ||
+                 from == TcpState::kLastAck) {
+        ended = &p.close;
+      }
+      break;
+    default:
+      return;
+  }
+  if (ended != nullptr && phase_at_ != Instant::Never()) ended->Add(now - phase_at_);
+  phase_at_ = now;
+}
+
+void TcpConnection::Finish(Instant now, TcpError e, TcpOutput& out) {
+  SetState(now, TcpState::kClosed, out);
   ReleaseResources();
   out.events |= tcp_events::kClosed;
   out.error = e;
@@ -104,14 +142,14 @@ void TcpConnection::Finish(TcpError e, TcpOutput& out) {
 }
 
 void TcpConnection::EnterTimeWait(Instant now, TcpOutput& out) {
-  SetState(TcpState::kTimeWait, out);
+  SetState(now, TcpState::kTimeWait, out);
   out.events |= tcp_events::kTimeWait;
   rto_deadline_ = pto_deadline_ = persist_deadline_ = keepalive_deadline_ = Instant::Never();
   close_deadline_ = now + ctx_.config->msl * 2;
 }
 
 void TcpConnection::Established(Instant now, TcpOutput& out) {
-  SetState(TcpState::kEstablished, out);
+  SetState(now, TcpState::kEstablished, out);
   ArmKeepalive(now);
   last_send_ = now;
   // RFC 6298 5.7: the SYN or SYN-ACK was lost and no RTT was measured: data starts with RTO = 3 s
@@ -134,7 +172,7 @@ void TcpConnection::Connect(Instant now, Endpoint ep, SeqNum iss, TcpOutput& out
   snd_una_ = iss;
   snd_nxt_ = iss + 1;
   recover_ = high_rxt_ = lost_point_ = iss;
-  SetState(TcpState::kSynSent, out);
+  SetState(now, TcpState::kSynSent, out);
   SendSyn(now, out);
   rtt_timing_ = true;
   rtt_seq_ = iss;
@@ -162,7 +200,7 @@ void TcpConnection::AcceptSyn(Instant now, const TcpSegment& syn, SeqNum iss, Tc
   snd_wl1_ = syn.seq;
   snd_wl2_ = iss;
   last_rx_ = now;
-  SetState(TcpState::kSynReceived, out);
+  SetState(now, TcpState::kSynReceived, out);
   SendSyn(now, out);
   rtt_timing_ = true;
   rtt_seq_ = iss;
@@ -199,7 +237,8 @@ void TcpConnection::AcceptCookie(Instant now, const CookieSyn& cookie, const Tcp
   snd_wl2_ = cookie.iss;
   last_rx_ = now;
   skip_ts_rtt_ = true;
-  SetState(TcpState::kSynReceived, out);
+  SetState(now, TcpState::kSynReceived, out);
+  phase_at_ = Instant::Never();  // when the SYN came is unknown: no handshake sample (TcpPhases)
   Input(now, ack, out, mem);
 }
 
@@ -262,7 +301,7 @@ bool TcpConnection::OnIcmpUnreachable(Instant now, uint8_t code, uint16_t next_h
     case 3:  // port unreachable
       if (state_ == TcpState::kSynSent) {
         ++ctx_.counters->icmp_hard_errors;
-        Finish(TcpError::kUnreachable, out);
+        Finish(now, TcpError::kUnreachable, out);
       }
       return true;
     default:  // soft errors: the retransmission timer decides
@@ -405,7 +444,7 @@ void TcpConnection::InputSynSent(Instant now, const TcpSegment& seg, TcpOutput& 
   }
   if (seg.rst()) {
     ++ctx_.counters->resets_in;
-    if (seg.ack_flag()) Finish(TcpError::kRefused, out);
+    if (seg.ack_flag()) Finish(now, TcpError::kRefused, out);
     return;
   }
   if (!seg.syn()) return;
@@ -437,7 +476,7 @@ void TcpConnection::InputSynSent(Instant now, const TcpSegment& seg, TcpOutput& 
     return;
   }
   // Simultaneous open (RFC 9293 figure 8): SYN-ACK with the same ISS.
-  SetState(TcpState::kSynReceived, out);
+  SetState(now, TcpState::kSynReceived, out);
   SendSyn(now, out);
 }
 
@@ -459,9 +498,9 @@ bool TcpConnection::CheckRst(Instant now, const TcpSegment& seg, TcpOutput& out)
     return false;
   }
   if (state_ == TcpState::kSynReceived) {
-    Finish(passive_ ? TcpError::kReset : TcpError::kRefused, out);
+    Finish(now, passive_ ? TcpError::kReset : TcpError::kRefused, out);
   } else {
-    Finish(TcpError::kReset, out);
+    Finish(now, TcpError::kReset, out);
   }
   return true;
 }
@@ -484,7 +523,7 @@ bool TcpConnection::CheckAck(Instant now, const TcpSegment& seg, TcpOutput& out)
     snd_wl2_ = seg.ack;
     Established(now, out);
     // A CLOSE while SYN-RECEIVED was queued until now (RFC 9293 3.10.4): the FIN goes after the data.
-    if (fin_queued_) SetState(TcpState::kFinWait1, out);
+    if (fin_queued_) SetState(now, TcpState::kFinWait1, out);
   }
   if (seg.ack > snd_nxt_) {
     ++ctx_.counters->ack_too_new;
@@ -518,7 +557,7 @@ bool TcpConnection::CheckAck(Instant now, const TcpSegment& seg, TcpOutput& out)
   switch (state_) {
     case TcpState::kFinWait1:
       if (fin_acked()) {
-        SetState(TcpState::kFinWait2, out);
+        SetState(now, TcpState::kFinWait2, out);
         if (app_closed_) close_deadline_ = now + ctx_.config->fin_wait2_timeout;
       }
       break;
@@ -530,7 +569,7 @@ bool TcpConnection::CheckAck(Instant now, const TcpSegment& seg, TcpOutput& out)
       break;
     case TcpState::kLastAck:
       if (fin_acked()) {
-        Finish(TcpError::kNone, out);
+        Finish(now, TcpError::kNone, out);
         return false;
       }
       break;
@@ -813,7 +852,7 @@ bool TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& o
     // the peer at once with a RST instead of accepting it into an orphan.
     ++ctx_.counters->abort_on_data;
     SendRst(now, snd_nxt_, out);
-    Finish(TcpError::kAborted, out);
+    Finish(now, TcpError::kAborted, out);
     return false;
   }
   // The peer's segment size, for the delayed-ACK rule (the largest seen, capped at our MSS; as Linux).
@@ -935,13 +974,13 @@ void TcpConnection::AcceptFin(Instant now, TcpOutput& out) {
   switch (state_) {
     case TcpState::kSynReceived:
     case TcpState::kEstablished:
-      SetState(TcpState::kCloseWait, out);
+      SetState(now, TcpState::kCloseWait, out);
       break;
     case TcpState::kFinWait1:
       if (fin_acked()) {
         EnterTimeWait(now, out);
       } else {
-        SetState(TcpState::kClosing, out);
+        SetState(now, TcpState::kClosing, out);
       }
       break;
     case TcpState::kFinWait2:
@@ -956,7 +995,7 @@ void TcpConnection::InputTimeWait(Instant now, const TcpSegment& seg, TcpOutput&
   TimeWaitEntry tw = ToTimeWait();
   const size_t before = out.segments.size();
   if (TimeWaitInput(tw, now, seg, *ctx_.config, *ctx_.counters, out)) {
-    Finish(TcpError::kNone, out);
+    Finish(now, TcpError::kNone, out);
     out.events |= tcp_events::kReuseSyn;
     return;
   }
@@ -1048,7 +1087,7 @@ void TcpConnection::Consume(Instant now, uint32_t n, TcpOutput& out, uint32_t me
 void TcpConnection::Shutdown(Instant now, TcpOutput& out) {
   switch (state_) {
     case TcpState::kSynSent:
-      Finish(TcpError::kNone, out);
+      Finish(now, TcpError::kNone, out);
       return;
     case TcpState::kSynReceived:
       // RFC 9293 3.10.4: queued until ESTABLISHED (CheckAck moves on to FIN-WAIT-1 then); until our
@@ -1057,11 +1096,11 @@ void TcpConnection::Shutdown(Instant now, TcpOutput& out) {
       return;
     case TcpState::kEstablished:
       fin_queued_ = true;
-      SetState(TcpState::kFinWait1, out);
+      SetState(now, TcpState::kFinWait1, out);
       break;
     case TcpState::kCloseWait:
       fin_queued_ = true;
-      SetState(TcpState::kLastAck, out);
+      SetState(now, TcpState::kLastAck, out);
       break;
     default:
       return;
@@ -1074,7 +1113,7 @@ void TcpConnection::Close(Instant now, TcpOutput& out) {
   if (rcv_unread_ > 0 && synchronized()) {
     // RFC 1122 4.2.2.13 / RFC 2525: closing with unread data resets the connection.
     SendRst(now, snd_nxt_, out);
-    Finish(TcpError::kAborted, out);
+    Finish(now, TcpError::kAborted, out);
     return;
   }
   if (state_ == TcpState::kFinWait2) close_deadline_ = now + ctx_.config->fin_wait2_timeout;
@@ -1086,7 +1125,7 @@ void TcpConnection::Abort(Instant now, TcpOutput& out) {
   if (state_ != TcpState::kSynSent && state_ != TcpState::kTimeWait && state_ != TcpState::kListen) {
     SendRst(now, snd_nxt_, out);
   }
-  Finish(TcpError::kAborted, out);
+  Finish(now, TcpError::kAborted, out);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1148,7 +1187,7 @@ void TcpConnection::OnTimer(Instant now, TcpOutput& out) {
   const TcpConfig& c = *ctx_.config;
   if (close_deadline_ <= now) {
     // End of TIME-WAIT, or an orphaned FIN-WAIT-2 that waited long enough.
-    Finish(state_ == TcpState::kTimeWait ? TcpError::kNone : TcpError::kTimedOut, out);
+    Finish(now, state_ == TcpState::kTimeWait ? TcpError::kNone : TcpError::kTimedOut, out);
     return;
   }
   if (pto_deadline_ <= now) {
@@ -1161,7 +1200,7 @@ void TcpConnection::OnTimer(Instant now, TcpOutput& out) {
                       : state_ == TcpState::kSynReceived ? (synack_retries_ >= 0 ? synack_retries_ : c.synack_retries)
                                                          : c.max_retransmits;
     if (retries_ >= limit) {
-      Finish(TcpError::kTimedOut, out);
+      Finish(now, TcpError::kTimedOut, out);
       return;
     }
     ++retries_;
@@ -1175,7 +1214,7 @@ void TcpConnection::OnTimer(Instant now, TcpOutput& out) {
     if (persist_unanswered_ >= c.max_retransmits) {
       ++ctx_.counters->persist_timeouts;
       SendRst(now, snd_nxt_, out);
-      Finish(TcpError::kTimedOut, out);
+      Finish(now, TcpError::kTimedOut, out);
       return;
     }
     ++persist_unanswered_;
@@ -1192,7 +1231,7 @@ void TcpConnection::OnTimer(Instant now, TcpOutput& out) {
   }
   if (keepalive_deadline_ <= now) {
     if (keepalive_sent_ >= c.keepalive_probes) {
-      Finish(TcpError::kTimedOut, out);
+      Finish(now, TcpError::kTimedOut, out);
       return;
     }
     ++keepalive_sent_;

@@ -32,6 +32,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/functional/function_ref.h"
 #include "lib/base/log.h"
+#include "lib/base/log_histogram.h"
 #include "lib/base/time.h"
 #include "lib/tcp/congestion.h"
 #include "lib/tcp/loss_state.h"
@@ -210,10 +211,23 @@ class ChallengeAckLimiter {
   X(timeouts)                                                                                                        \
   X(rtt_samples)
 
+/// How long connections spend in each phase of their life, per engine (TcpCounters::phases; the
+/// /synack/latency telemetry command). TcpConnection::SetState records the first four from one
+/// timestamp per connection (when its current phase began); the engine records the TIME-WAIT residency
+/// of its compact entries when they leave the store.
+struct TcpPhases {
+  LogHistogram open_passive;  ///< SYN received -> ESTABLISHED (connections opened from a SYN cookie: none)
+  LogHistogram open_active;   ///< SYN sent -> ESTABLISHED (simultaneous opens included)
+  LogHistogram lifetime;      ///< ESTABLISHED -> our FIN queued (Close/Shutdown: FIN-WAIT-1 or LAST-ACK)
+  LogHistogram close;         ///< our FIN -> TIME-WAIT, or -> CLOSED (LAST-ACK's ACK, a reset, a timeout)
+  LogHistogram time_wait;     ///< TIME-WAIT -> gone (2*MSL expiry, or a SYN or connect reusing the 4-tuple)
+};
+
 /// The state machine's counters (one uint64_t per SYNACK_TCP_COUNTERS name, and the state transitions),
 /// shared by the connections of one engine. Single writer: the engine's lcore.
 struct TcpCounters {
   std::array<std::array<uint64_t, kTcpStateCount>, kTcpStateCount> transitions{};  ///< [from][to]
+  TcpPhases phases;                                                                ///< phase durations (not in ForEach)
 #define SYNACK_X(name) uint64_t name = 0;
   SYNACK_TCP_COUNTERS(SYNACK_X)
 #undef SYNACK_X
@@ -442,8 +456,9 @@ class TcpConnection {
 
  private:
   bool synchronized() const;
-  void SetState(TcpState s, TcpOutput& out);
-  void Finish(TcpError e, TcpOutput& out);  // -> CLOSED with kClosed event
+  void SetState(Instant now, TcpState s, TcpOutput& out);
+  void RecordPhase(Instant now, TcpState from, TcpState to);  // TcpPhases, from SetState
+  void Finish(Instant now, TcpError e, TcpOutput& out);       // -> CLOSED with kClosed event
 
   // Segment arrival, one function per RFC 9293 3.10.7 step.
   void InputSynchronized(Instant now, const TcpSegment& seg, TcpOutput& out, RxMem mem);  // SYN-RECEIVED .. LAST-ACK
@@ -527,6 +542,8 @@ class TcpConnection {
   bool app_closed_ = false;     // Close() called: orphaned once the FIN is out
   bool skip_ts_rtt_ = false;    // opened from a cookie: the handshake ACK's TSecr was rounded, no RTT sample
   int8_t synack_retries_ = -1;  // -1: the configured limit
+  // When the current phase of the connection's life began (TcpPhases; Never: unknown, no sample).
+  Instant phase_at_ = Instant::Never();
 
   // Send sequence space (RFC 9293 3.3.1).
   SeqNum iss_;
@@ -617,6 +634,11 @@ class TcpConnection {
 bool TimeWaitInput(TimeWaitEntry& tw, Instant now, const TcpSegment& seg, const TcpConfig& config,
                    TcpCounters& counters, TcpOutput& out);
 bool TimeWaitAcceptsSyn(const TimeWaitEntry& tw, const TcpSegment& syn);
+// How long a compact entry has been in TIME-WAIT at `now` (TcpPhases::time_wait): since 2*MSL before
+// its deadline — so from the last retransmitted FIN that restarted 2*MSL, if any.
+inline Duration TimeWaitResidency(const TimeWaitEntry& tw, Instant now, const TcpConfig& config) {
+  return now - (tw.expires - config.msl * 2);
+}
 
 // The payload bytes per segment we send: the peer's MSS option (536 when absent) capped at our own
 // `config.mss`, minus the timestamps option when every segment carries it, clamped to

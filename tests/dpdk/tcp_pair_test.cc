@@ -236,6 +236,11 @@ TEST_F(TcpPairTest, ConnectReusesOldTimeWaitPortsOnlyWhenNoneIsFree) {
   ASSERT_TRUE(reused.ok()) << reused.status();
   EXPECT_EQ(client_->tcp().counters().time_wait_reused_by_connect, 1u);
   EXPECT_EQ(client_->tcp().time_wait_entries(), 2u);
+  // Its TIME-WAIT ended there: one residency, of at least the second the reuse rule asks for.
+  const LogHistogram& residency = client_->tcp().tcp_counters().phases.time_wait;
+  EXPECT_EQ(residency.count(), 1u);
+  EXPECT_GE(residency.sum_us, 1'000'000u);
+  EXPECT_LT(residency.sum_us, 2'000'000u);
   RunUntil([&] { return CountClient(EventType::kConnected) == 4; });
   ASSERT_TRUE(client_->tcp().SendCopy(*reused, ConstBytes(reinterpret_cast<const uint8_t*>("x"), 1)) == 1);
   RunUntil([&] { return client_->tcp().Readable(*reused) == 1; });  // echoed

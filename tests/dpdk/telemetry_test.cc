@@ -184,6 +184,17 @@ TEST_F(TelemetryTest, CommandsAnswerFromTheEnginesSnapshots) {
   EXPECT_TRUE(Has(tel.Query("/synack/counters,2"), "\"error\":\"no engine '2'")) << "bad engine";
   EXPECT_TRUE(Has(tel.Query("/synack/conns,x"), "\"error\"")) << "bad engine";
 
+  // Phases: the client's five opens are active, the server's passive, every one timed.
+  const std::string lat = tel.Query("/synack/latency");
+  EXPECT_TRUE(Has(lat, "\"engine\":\"all\"")) << lat;
+  EXPECT_TRUE(Has(lat, "\"established\":10,\"cookie_opens\":0")) << lat;
+  EXPECT_TRUE(Has(lat, "\"phase\":[\"open_passive\",\"open_active\",\"lifetime\",\"close\",\"time_wait\"]")) << lat;
+  EXPECT_TRUE(Has(lat, "\"count\":[5,5,0,0,0]")) << lat;
+  EXPECT_TRUE(Has(lat, "\"upper_bounds_us\":[1,2,4,8,16,")) << lat;
+  EXPECT_TRUE(Has(tel.Query("/synack/latency,0"), "\"count\":[0,5,0,0,0]"));
+  EXPECT_TRUE(Has(tel.Query("/synack/latency,1"), "\"count\":[5,0,0,0,0]"));
+  EXPECT_TRUE(Has(tel.Query("/synack/latency,2"), "\"error\":\"no engine '2'")) << "bad engine";
+
   // The client closes first: its side ends in TIME-WAIT.
   for (ConnId id : connected_) client_->tcp().Close(id);
   for (ConnId id : accepted_) server_->tcp().Close(id);
@@ -194,6 +205,20 @@ TEST_F(TelemetryTest, CommandsAnswerFromTheEnginesSnapshots) {
   EXPECT_TRUE(Has(tw, "\"count\":5,\"oldest_ms\":1")) << tw;  // ~1.1 s old
   EXPECT_TRUE(Has(tw, "\"age_histogram\":[0,5,0,0,0,0,0,0]")) << tw;
   EXPECT_TRUE(Has(tel.Query("/synack/conns"), "\"connections\":0,\"listed\":0,\"truncated\":0"));
+  // Both sides' lifetimes and closes: the client's close ends in TIME-WAIT, the server's in CLOSED.
+  EXPECT_TRUE(Has(tel.Query("/synack/latency,0"), "\"count\":[0,5,5,5,0]"));
+  EXPECT_TRUE(Has(tel.Query("/synack/latency,1"), "\"count\":[5,0,5,5,0]"));
+  // 2*MSL later the client's compact TIME-WAIT entries expire from the store: five residencies of 60 s,
+  // in the bucket [2^25, 2^26) µs.
+  for (int i = 0; i < 6000; ++i) {
+    now_ = now_ + Duration::Milliseconds(10);
+    client_->PollOnce(now_);
+    server_->PollOnce(now_);
+  }
+  EXPECT_TRUE(Has(tel.Query("/synack/timewait,0"), "\"count\":0"));
+  const std::string client_lat = tel.Query("/synack/latency,0");
+  EXPECT_TRUE(Has(client_lat, "\"count\":[0,5,5,5,5]")) << client_lat;
+  EXPECT_TRUE(Has(client_lat, "\"time_wait\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,5,0,")) << client_lat;
 
   reg.reset();
   EXPECT_TRUE(Has(tel.Query("/synack/info"), "\"error\":\"no live synack stack in this process\""));

@@ -7,8 +7,10 @@ include --no-shconf; telemetry is not turned off), connects to its DPDK telemetr
 and while connections flow queries every /synack/ command, parses the JSON and checks that the numbers
 are consistent and move between two queries: info names the two engines, counters grow, listeners show the
 server's port with its SYNs, conns lists live connections (columns of equal length, bounded), timewait
-counts the client's TIME-WAIT entries with a histogram that sums to the count, and a bad engine answers an
-error dict. Then the process ends cleanly.
+counts the client's TIME-WAIT entries with a histogram that sums to the count, latency's phase histograms
+grow and agree with their rows and with the connections established (the client's opens are active, the
+server's passive; every handshake timed), and a bad engine answers an error dict. Then the process ends
+cleanly.
 """
 import json
 import os
@@ -18,7 +20,31 @@ import sys
 import tempfile
 import time
 
-COMMANDS = ['/synack/info', '/synack/counters', '/synack/listeners', '/synack/conns', '/synack/timewait']
+COMMANDS = ['/synack/info', '/synack/counters', '/synack/listeners', '/synack/conns', '/synack/timewait',
+            '/synack/latency']
+PHASES = ['open_passive', 'open_active', 'lifetime', 'close', 'time_wait']
+
+
+def check_latency(lat, what):
+    """One /synack/latency reply on its own: rows, columns and buckets agree."""
+    if lat.get('phase') != PHASES:
+        fail(f'{what}: phases {lat.get("phase")}')
+    bounds = lat['upper_bounds_us']
+    if bounds != [1 << b for b in range(len(bounds))] or len(bounds) != 39:
+        fail(f'{what}: bucket bounds {bounds}')
+    for i, p in enumerate(PHASES):
+        hist = lat[p]
+        if len(hist) != len(bounds) + 1:
+            fail(f'{what}: {p} has {len(hist)} buckets')
+        if sum(hist) != lat['count'][i]:
+            fail(f'{what}: {p} buckets sum to {sum(hist)}, count {lat["count"][i]}')
+        if lat['count'][i] > 0:
+            q = [lat[k][i] for k in ('p50_us', 'p90_us', 'p99_us', 'max_us')]
+            if q != sorted(q) or q[0] == 0 or lat['mean_us'][i] > q[-1]:
+                fail(f'{what}: {p} percentiles {q}, mean {lat["mean_us"][i]}')
+    opened = lat['count'][0] + lat['count'][1] + lat['cookie_opens']
+    if opened != lat['established']:
+        fail(f'{what}: {opened} timed opens (with cookies) but {lat["established"]} established')
 
 
 def fail(msg, log=None):
@@ -156,9 +182,43 @@ def main():
             fail('/synack/timewait: never counted an entry (the client closes first)')
         print('/synack/timewait:', json.dumps(second['/synack/timewait']))
 
+        # /synack/latency: the sum, then each engine (read later: at least as much as the sum's share).
+        lat1, lat2 = first['/synack/latency'], second['/synack/latency']
+        check_latency(lat1, '/synack/latency (first)')
+        check_latency(lat2, '/synack/latency')
+        print('/synack/latency:', json.dumps({k: lat2[k] for k in ('engine', 'established', 'phase', 'count',
+                                                                   'p50_us', 'p99_us')}))
+        count1, count2 = dict(zip(PHASES, lat1['count'])), dict(zip(PHASES, lat2['count']))
+        for p in ['open_passive', 'open_active', 'lifetime', 'close']:
+            if not count2[p] > count1[p]:
+                fail(f'/synack/latency: {p} did not grow: {count1[p]} -> {count2[p]}')
+        if count2['time_wait'] < count1['time_wait']:
+            fail(f'/synack/latency: time_wait went back: {count1["time_wait"]} -> {count2["time_wait"]}')
+        # The client (engine 0) opens actively and closes first (its close ends in TIME-WAIT); the server
+        # (engine 1) opens passively. The established counts match /synack/counters' within the few
+        # connections of a snapshot period or two.
+        client, server = tel.query('/synack/latency,0'), tel.query('/synack/latency,1')
+        check_latency(client, '/synack/latency,0')
+        check_latency(server, '/synack/latency,1')
+        if client['engine'] != '0' or server['engine'] != '1':
+            fail(f'/synack/latency: engine names {client["engine"]}, {server["engine"]}')
+        c, s = dict(zip(PHASES, client['count'])), dict(zip(PHASES, server['count']))
+        if c['open_passive'] != 0 or s['open_active'] != 0 or c['open_active'] < count2['open_active'] or \
+                s['open_passive'] < count2['open_passive']:
+            fail(f'/synack/latency: client {c}, server {s}, sum {count2}')
+        est = c2.get('tcp/connected', 0) + c2.get('tcp/accepted', 0)
+        if est == 0 or abs(est - lat2['established']) > 0.25 * est:
+            fail(f'/synack/latency: {lat2["established"]} established, /synack/counters {est}')
+        # TIME-WAIT entries the client took over were at least 1 s old (its reuse rule): no sample below 0.5 s.
+        if c['time_wait'] > 0 and sum(client['time_wait'][:20]) != 0:
+            fail(f'/synack/latency,0: TIME-WAIT residencies under 0.5 s: {client["time_wait"]}')
+
         err = tel.query('/synack/counters,99')
         if 'error' not in err:
             fail(f'/synack/counters,99: expected an error: {err}')
+        err = tel.query('/synack/latency,99')
+        if 'error' not in err:
+            fail(f'/synack/latency,99: expected an error: {err}')
         tel.sock.close()
         rc = proc.wait(timeout=30)
         if rc != 0:

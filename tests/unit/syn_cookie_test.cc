@@ -283,6 +283,9 @@ TEST(SynCookie, ConnectionFromCookieIsEstablishedWithTheSynsOptions) {
   EXPECT_EQ(
       counters.transitions[static_cast<size_t>(TcpState::kSynReceived)][static_cast<size_t>(TcpState::kEstablished)],
       1u);
+  // When the SYN came is unknown (no state was kept): no handshake sample; the lifetime starts now.
+  EXPECT_EQ(counters.phases.open_passive.count(), 0u);
+  EXPECT_EQ(counters.phases.open_active.count(), 0u);
 
   // Our reply carries the peer's TSval and the right sequence numbers.
   out.Clear();

@@ -270,6 +270,91 @@ TEST_F(TcpTest, FinRetransmittedInOrderIsTakenToo) {
   ExpectSent(Out(kAck, kIss + 1, kPeerIss + 102, 65535 - 100));
 }
 
+// TcpPhases: each phase's duration lands once in its histogram, in the bucket of its exact length.
+void ExpectOneSample(const LogHistogram& h, Duration d, const char* phase) {
+  EXPECT_EQ(h.count(), 1u) << phase;
+  EXPECT_EQ(h.buckets[LogHistogram::BucketOf(d)], 1u) << phase;
+  EXPECT_EQ(h.sum_us, static_cast<uint64_t>(d.ns() / 1000)) << phase;
+}
+
+TEST_F(TcpTest, PhasesOfAPassiveOpenAndALocalCloseThroughTimeWait) {
+  New();
+  App([this](TcpConnection& c, Instant now, TcpOutput& out) {
+    c.AcceptSyn(now, WithPeerOptions(Seg(kSyn, kPeerIss)), SeqNum(kIss), out);
+  });
+  TakeSent();
+  Advance(Duration::Microseconds(300));
+  Send(Seg(kAck, kPeerIss + 1, kIss + 1));
+  ASSERT_EQ(state(), TcpState::kEstablished);
+  ExpectOneSample(counters_.phases.open_passive, Duration::Microseconds(300), "open_passive");
+  EXPECT_EQ(counters_.phases.open_active.count(), 0u);
+  Advance(Duration::Milliseconds(5));
+  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Close(now, out); });
+  ExpectOneSample(counters_.phases.lifetime, Duration::Milliseconds(5), "lifetime");
+  ExpectSent(Out(kAck | kFin, kIss + 1, kPeerIss + 1));
+  Advance(Duration::Milliseconds(2));
+  Send(Seg(kAck, kPeerIss + 1, kIss + 2));
+  ASSERT_EQ(state(), TcpState::kFinWait2);
+  EXPECT_EQ(counters_.phases.close.count(), 0u) << "FIN-WAIT-2 continues the close";
+  Advance(Duration::Milliseconds(1));
+  Send(Seg(kAck | kFin, kPeerIss + 1, kIss + 2));
+  ASSERT_EQ(state(), TcpState::kTimeWait);
+  ExpectOneSample(counters_.phases.close, Duration::Milliseconds(3), "close");
+  RunUntil(now_ + Duration::Seconds(60));
+  ASSERT_EQ(state(), TcpState::kClosed);
+  ExpectOneSample(counters_.phases.time_wait, Duration::Seconds(60), "time_wait");
+}
+
+TEST_F(TcpTest, PhasesOfAnActiveOpenAndARemoteClose) {
+  New();
+  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Connect(now, {kOurPort, kPeerPort}, SeqNum(kIss), out); });
+  TakeSent();
+  Advance(Duration::Microseconds(100));
+  Send(Seg(kSyn | kAck, kPeerIss, kIss + 1));
+  ASSERT_EQ(state(), TcpState::kEstablished);
+  ExpectOneSample(counters_.phases.open_active, Duration::Microseconds(100), "open_active");
+  EXPECT_EQ(counters_.phases.open_passive.count(), 0u);
+  TakeSent();
+  Advance(Duration::Milliseconds(4));
+  Send(Seg(kAck | kFin, kPeerIss + 1, kIss + 1));
+  ASSERT_EQ(state(), TcpState::kCloseWait);
+  EXPECT_EQ(counters_.phases.lifetime.count(), 0u) << "the lifetime runs until our FIN";
+  Advance(Duration::Milliseconds(6));
+  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Close(now, out); });
+  ASSERT_EQ(state(), TcpState::kLastAck);
+  ExpectOneSample(counters_.phases.lifetime, Duration::Milliseconds(10), "lifetime");
+  Advance(Duration::Microseconds(250));
+  Send(Seg(kAck, kPeerIss + 2, kIss + 2));
+  ASSERT_EQ(state(), TcpState::kClosed);
+  ExpectOneSample(counters_.phases.close, Duration::Microseconds(250), "close");
+  EXPECT_EQ(counters_.phases.time_wait.count(), 0u);
+}
+
+TEST_F(TcpTest, SimultaneousOpenIsTimedFromOurSyn) {
+  New();
+  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Connect(now, {kOurPort, kPeerPort}, SeqNum(kIss), out); });
+  TakeSent();
+  Advance(Duration::Microseconds(50));
+  Send(Seg(kSyn, kPeerIss));
+  ASSERT_EQ(state(), TcpState::kSynReceived);
+  Advance(Duration::Microseconds(70));
+  Send(Seg(kSyn | kAck, kPeerIss, kIss + 1));
+  ASSERT_EQ(state(), TcpState::kEstablished);
+  ExpectOneSample(counters_.phases.open_active, Duration::Microseconds(120), "open_active");
+  EXPECT_EQ(counters_.phases.open_passive.count(), 0u);
+}
+
+TEST_F(TcpTest, ResetEndsTheLifetimeWithoutASample) {
+  EstablishPassive();
+  Advance(Duration::Milliseconds(1));
+  Send(Seg(kRst, kPeerIss + 1));
+  ASSERT_EQ(state(), TcpState::kClosed);
+  EXPECT_EQ(counters_.phases.open_passive.count(), 1u);
+  EXPECT_EQ(counters_.phases.lifetime.count(), 0u);
+  EXPECT_EQ(counters_.phases.close.count(), 0u);
+  EXPECT_EQ(counters_.phases.time_wait.count(), 0u);
+}
+
 TEST_F(TcpTest, CloseWithUnreadDataSendsReset) {
   EstablishPassive();
   Send(Seg(kAck | kPsh, kPeerIss + 1, kIss + 1, 65535, 10));

@@ -99,6 +99,11 @@ TEST_F(TcpLayerTest, SynReopeningCompactTimeWaitGetsIssAboveOldSndNxt) {
   EXPECT_EQ(synack->seg.flags, kSyn | kAck);
   EXPECT_EQ(synack->seg.seq, SeqNum(iss + 2 + kTimeWaitReopenIssGap));
   EXPECT_EQ(peer_->tcp().counters().time_wait_reused, 1u);
+  // The compact entry's TIME-WAIT ended with the SYN, two seconds in (TcpPhases::time_wait).
+  const LogHistogram& residency = peer_->tcp().tcp_counters().phases.time_wait;
+  EXPECT_EQ(residency.count(), 1u);
+  EXPECT_GE(residency.sum_us, 2'000'000u);
+  EXPECT_LT(residency.sum_us, 2'100'000u);
 }
 
 TEST_F(TcpLayerTest, SynReopeningFullRecordTimeWaitGetsIssAboveOldSndNxt) {
@@ -115,6 +120,7 @@ TEST_F(TcpLayerTest, SynReopeningFullRecordTimeWaitGetsIssAboveOldSndNxt) {
   ASSERT_TRUE(synack);
   EXPECT_EQ(synack->seg.flags, kSyn | kAck);
   EXPECT_EQ(synack->seg.seq, SeqNum(iss + 2 + kTimeWaitReopenIssGap));
+  EXPECT_EQ(peer_->tcp().tcp_counters().phases.time_wait.count(), 1u) << "the full record's TIME-WAIT ended";
 }
 
 // CVE-2016-5696: with one engine-wide challenge-ACK budget, an off-path attacker could spend part of

@@ -31,7 +31,7 @@ Instant At(int64_t ms) { return Instant() + Duration::Milliseconds(ms); }
 
 std::vector<FlowKey> ExpireAt(TimeWaitStore& s, Instant now) {
   std::vector<FlowKey> gone;
-  s.Expire(now, [&](const FlowKey& k) { gone.push_back(k); });
+  s.Expire(now, [&](const FlowKey& k, const TimeWaitEntry&) { gone.push_back(k); });
   return gone;
 }
 
