@@ -17,6 +17,12 @@ struct EalConfig {
   // false: add `--no-huge -m <memory_mb> --no-shconf` unless the user chose memory options.
   // true: use mounted hugepages (`--in-memory`).
   bool hugepages = false;
+  // Serve packet capture to secondary processes (dpdk-dumpcap, dpdk-pdump): keep the shared
+  // configuration (no --no-shconf, no --in-memory) in mounted hugepages — a secondary cannot attach to a
+  // --no-huge primary (there is no hugepage map to open) — and call rte_pdump_init after start-up
+  // (rte_pdump_uninit in CleanupEal). Implies hugepages; InitEal refuses it with --no-huge, --no-shconf
+  // or --in-memory among the user's arguments.
+  bool pdump = false;
   int memory_mb = 512;
   // Quiet EAL's start-up chatter unless the user set --log-level.
   bool quiet = true;
@@ -28,9 +34,10 @@ std::vector<std::string> BuildEalArgs(const EalConfig& config);
 // Starts the EAL; the error names the failing step and DPDK's reason.
 absl::Status InitEal(const EalConfig& config);
 
-// Releases EAL resources (rte_eal_cleanup). Safe to call once after InitEal succeeded. When the file
-// prefix was ours (the default `synack-<pid>`), also removes its runtime directory
-// (/var/run/dpdk/synack-<pid> as root), which DPDK leaves behind, so clean exits leave nothing there.
+// Releases EAL resources (rte_pdump_uninit when pdump, rte_eal_cleanup). Safe to call once after InitEal
+// succeeded. When the file prefix was ours (the default `synack-<pid>`), also removes its runtime
+// directory (/var/run/dpdk/synack-<pid> as root), which DPDK leaves behind, so clean exits leave nothing
+// there; with pdump, also the hugepage files of its prefix that DPDK left in the hugetlbfs mounts.
 void CleanupEal();
 
 // The --file-prefix the EAL runs with (the user's or the default `synack-<pid>`), empty before InitEal:
