@@ -38,7 +38,7 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const LoopbackOptions
   eal.hugepages = options.hugepages;
   eal.pdump = options.pdump;
   if (!HasAnyArg(options.eal_args, {"-l", "-c", "--lcores"})) {
-    std::vector<std::string> l = FirstCpusLcoreArgs(2);
+    std::vector<std::string> l = FirstCpusLcoreArgs(2, options.pdump ? 1 : 0);
     eal.user_args.insert(eal.user_args.end(), l.begin(), l.end());
   }
   if (!HasAnyArg(options.eal_args, {"--no-pci", "-a", "--allow", "-b", "--block"})) eal.user_args.push_back("--no-pci");

@@ -10,6 +10,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_lcore.h>
 #include <rte_pdump.h>
 
 #include "absl/strings/match.h"
@@ -93,6 +94,10 @@ std::vector<std::string> BuildEalArgs(const EalConfig& config) {
     args.insert(args.end(), {"--no-huge", "-m", std::to_string(config.memory_mb)});
     if (!HasArg(u, {"--no-shconf"})) args.push_back("--no-shconf");
   }
+  if (config.pdump && !HasArg(u, {"-l", "-c", "--lcores"})) {
+    std::vector<std::string> l = FirstCpusLcoreArgs(RTE_MAX_LCORE - 1, 1);
+    args.insert(args.end(), l.begin(), l.end());
+  }
   if (!HasArg(u, {"--file-prefix"})) args.push_back(absl::StrCat("--file-prefix=synack-", getpid()));
   if (config.quiet && !HasArg(u, {"--log-level"})) args.push_back("--log-level=4");  // errors only
   args.insert(args.end(), u.begin(), u.end());
@@ -117,6 +122,12 @@ absl::Status InitEal(const EalConfig& config) {
                      config.pdump ? " (--pdump needs free hugepages on a mounted hugetlbfs, e.g. echo 256 > "
                                     "/proc/sys/vm/nr_hugepages; mount -t hugetlbfs nodev /dev/hugepages)"
                                   : ""));
+  }
+  if (config.pdump && rte_lcore_is_enabled(0)) {
+    rte_eal_cleanup();
+    return absl::InvalidArgumentError(
+        "--pdump: lcore id 0 is dpdk-dumpcap's (it shares its pool's lcore-0 cache with ours): give the engines "
+        "other lcore ids, e.g. --lcores 1@0,2@1 instead of -l 0-1");
   }
   if (config.pdump && rte_pdump_init() != 0) {
     const std::string reason = rte_strerror(rte_errno);
@@ -149,7 +160,7 @@ void CleanupEal() {
 
 const std::string& EalFilePrefix() { return g_file_prefix; }
 
-std::vector<std::string> FirstCpusLcoreArgs(int n) {
+std::vector<std::string> FirstCpusLcoreArgs(int n, int first_lcore_id) {
   cpu_set_t set;
   CPU_ZERO(&set);
   std::vector<int> cpus;
@@ -160,7 +171,12 @@ std::vector<std::string> FirstCpusLcoreArgs(int n) {
   }
   if (cpus.empty()) cpus.push_back(0);
   std::string list;
-  for (size_t i = 0; i < cpus.size(); ++i) list += (i == 0 ? "" : ",") + std::to_string(cpus[i]);
+  for (size_t i = 0; i < cpus.size(); ++i) {
+    if (i > 0) list += ",";
+    if (first_lcore_id > 0) list += absl::StrCat(first_lcore_id + static_cast<int>(i), "@");
+    list += std::to_string(cpus[i]);
+  }
+  if (first_lcore_id > 0) return {"--lcores", list};
   return {"-l", list};
 }
 

@@ -21,7 +21,10 @@ struct EalConfig {
   // configuration (no --no-shconf, no --in-memory) in mounted hugepages — a secondary cannot attach to a
   // --no-huge primary (there is no hugepage map to open) — and call rte_pdump_init after start-up
   // (rte_pdump_uninit in CleanupEal). Implies hugepages; InitEal refuses it with --no-huge, --no-shconf
-  // or --in-memory among the user's arguments.
+  // or --in-memory among the user's arguments. DPDK 22.11's dpdk-dumpcap always runs as lcore id 0 and
+  // its capture pool's lcore-0 cache would be shared unsynchronised with an engine of ours on lcore id 0
+  // (which then crashes freeing into it): without lcore options the engines get ids from 1
+  // (`--lcores 1@cpu0,2@cpu1,...`), and InitEal refuses lcore id 0.
   bool pdump = false;
   int memory_mb = 512;
   // Quiet EAL's start-up chatter unless the user set --log-level.
@@ -46,6 +49,8 @@ const std::string& EalFilePrefix();
 
 // "-l a,b,..." naming the first `n` CPUs this process may run on (fewer when it may use fewer; "-l 0"
 // when the affinity mask cannot be read): the default lcores of two-engine tools such as --loopback.
-std::vector<std::string> FirstCpusLcoreArgs(int n);
+// With `first_lcore_id` > 0, "--lcores F@a,F+1@b,...": the same CPUs under lcore ids from F (--pdump
+// leaves lcore id 0 to dpdk-dumpcap, see EalConfig::pdump).
+std::vector<std::string> FirstCpusLcoreArgs(int n, int first_lcore_id = 0);
 
 }  // namespace synack

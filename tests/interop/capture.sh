@@ -119,7 +119,8 @@ PY
 pdump() {
   [[ $(id -u) -eq 0 ]] || { echo "skipped: dpdk-dumpcap needs root (hugepages, /var/run/dpdk)"; exit 77; }
   command -v dpdk-dumpcap >/dev/null || { echo "skipped: no dpdk-dumpcap (package dpdk)"; exit 77; }
-  local nr_file=/proc/sys/vm/nr_hugepages old free prefix log pid out
+  local free log out
+  nr_file=/proc/sys/vm/nr_hugepages  # global: the EXIT trap restores the count
   old=$(cat $nr_file)
   free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
   if ((free < 128)); then

@@ -145,6 +145,11 @@ TEST(Eal, PdumpKeepsTheSharedConfigurationInHugepages) {
   EXPECT_FALSE(has("--no-huge"));    // a secondary cannot attach to a --no-huge primary
   EXPECT_FALSE(has("--no-shconf"));  // nor find one without its shared configuration
   EXPECT_FALSE(has("--in-memory"));  // which --in-memory also drops
+  // Lcore id 0 stays dpdk-dumpcap's: the engines' ids start at 1.
+  auto lcores = std::find(a.begin(), a.end(), "--lcores");
+  ASSERT_NE(lcores, a.end());
+  EXPECT_EQ(lcores[1].rfind("1@", 0), 0u) << lcores[1];
+  EXPECT_EQ(FirstCpusLcoreArgs(1, 1)[0], "--lcores");
   c.user_args = {"--no-huge"};
   absl::Status s = InitEal(c);  // refused before the EAL starts
   EXPECT_EQ(s.message().substr(0, 9), "--pdump: ") << s;
