@@ -6,8 +6,8 @@
 #  tap (root, else 77): synack-hello on net_tap in a namespace with --pcap, a Linux client: the
 #    handshake and FIN of the kernel's connection in the file (a real port);
 #  pdump (root and hugepages, else 77): `synack-cps --loopback --pdump` and dpdk-dumpcap attached to it
-#    (-D lists the ring ports; -i PORT -w F -c N): tshark finds a handshake in what dumpcap wrote; no
-#    hugepage file is left behind. Reserves hugepages when none are free and restores the count after.
+#    (-D lists the ring ports; -i PORT -w F until the app ends): tshark finds a handshake in what dumpcap
+#    wrote; the app exits 0 and leaves no hugepage file behind. Reserves hugepages when none are free and restores the count after.
 set -euo pipefail
 what=$1
 cps=$(readlink -f "$2")
@@ -142,7 +142,7 @@ pdump() {
     exit 77
   fi
   log=$tmp/app.log
-  timeout -s INT 60 "$cps" --file-prefix "$prefix" -- --loopback --duration 12 --concurrency 1 --pdump >"$log" 2>&1 &
+  timeout -s INT 60 "$cps" --file-prefix "$prefix" -- --loopback --duration 4 --concurrency 1 --pdump >"$log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do
     grep -q '^cps client' "$log" && break
@@ -153,13 +153,19 @@ pdump() {
   out=$(timeout 30 dpdk-dumpcap --file-prefix "$prefix" -D 2>/dev/null) || fail "dpdk-dumpcap -D: $out"
   echo "$out"
   grep -q 'net_ring_synack_lo_a' <<<"$out" || fail "dpdk-dumpcap -D does not list the client's ring port"
-  timeout 30 dpdk-dumpcap --file-prefix "$prefix" -i net_ring_synack_lo_a -w "$tmp/dump.pcapng" -c 500 -q ||
-    fail "dpdk-dumpcap exited $?"
-  echo "dpdk-dumpcap: $(tshark -r "$tmp/dump.pcapng" 2>/dev/null | wc -l) packets"
-  echo "handshake and FIN of $(handshake "$tmp/dump.pcapng") (dpdk-dumpcap)"
+  # dumpcap captures until the app ends, then exits by itself. (Stopping dumpcap first, with -c N or
+  # SIGINT, can crash the app under DPDK 22.11: dumpcap frees its pool right after asking the app to
+  # remove its callbacks, without waiting for an engine still inside one; see README.)
+  timeout 60 dpdk-dumpcap --file-prefix "$prefix" -i net_ring_synack_lo_a -w "$tmp/dump.pcapng" -s 96 -a duration:50 -q \
+    >"$tmp/dumpcap.log" 2>&1 &
+  dumpcap=$!
   wait "$pid" || { cat "$log"; fail "synack-cps --pdump exited $?"; }
   pid=
   grep -E '^cps:' "$log"
+  wait "$dumpcap" || { cat "$tmp/dumpcap.log"; fail "dpdk-dumpcap exited $?"; }
+  grep -E 'Primary|Packets' "$tmp/dumpcap.log" || true
+  capinfos -c "$tmp/dump.pcapng" 2>/dev/null | grep -i 'number of packets' || true
+  echo "handshake and FIN of $(handshake "$tmp/dump.pcapng") (dpdk-dumpcap)"
   if compgen -G "/dev/hugepages/${prefix}map_*" >/dev/null; then fail "hugepage files left: /dev/hugepages/${prefix}map_*"; fi
   echo PASS
 }
