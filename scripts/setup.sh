@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake ninja-build meson pkg-config
   dpdk dpdk-dev libdpdk-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libabsl-dev
-  iproute2 iputils-ping iputils-arping tcpdump curl wrk hping3 ethtool procps
+  iproute2 iputils-ping iputils-arping tcpdump tshark curl wrk hping3 ethtool procps
   python3 python3-scapy python3-matplotlib
   clang libclang-rt-14-dev clang-format
   doxygen
@@ -27,6 +27,8 @@ if ((${#missing[@]})); then
   fi
   echo "setup.sh: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # tshark's package asks whether non-root users may capture: no (the tests read files as root).
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -101,6 +101,8 @@ void ApplyTuning(const TuningOptions& tuning, LoopbackOptions& lo) {
   tuning.ApplyTo(lo.server_tcp);
   lo.impair = tuning.impair;
   lo.profile = tuning.profile;
+  lo.capture = tuning.capture;
+  lo.pdump = tuning.pdump;
 }
 
 absl::StatusOr<std::unique_ptr<Loopback>> StartLoopback(const char* program, const cli::SplitArgs& args,
@@ -110,6 +112,7 @@ absl::StatusOr<std::unique_ptr<Loopback>> StartLoopback(const char* program, con
   absl::StatusOr<std::unique_ptr<Loopback>> lb = Loopback::Create(lo);
   if (!lb.ok()) return lb;
   PrintEalPrefix();
+  PrintCapture((*lb)->capture(), lo.pdump);
   std::printf("%s\n", (*lb)->Describe().c_str());
   std::printf("tcp: %s\n", tuning.Describe().c_str());
   return lb;

@@ -1,5 +1,8 @@
 #include "apps/common/runtime.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <rte_ethdev.h>
 
 #include "absl/strings/str_cat.h"
@@ -93,7 +96,15 @@ std::vector<cli::FlagSpec> TuningFlags() {
            "reorder_delay=500us,dup=0.5%,corrupt=0.1%,delay=1ms,rate=10g,queue=1000,seed=7"},
           {"profile", false,
            "measure where each engine's cycles go (rx, parse, lookup, tcp, deliver/tx build, timers, tx, app; "
-           "one poll in 16) and print it with the counters"}};
+           "one poll in 16) and print it with the counters"},
+          {"pcap", true,
+           "FILE[,count=N]: write every frame each engine receives from and sends to its port to the pcapng FILE "
+           "(the first N packets only with count=N); copies the writer cannot keep up with are dropped and "
+           "counted as capture.dropped, never waited for"},
+          {"pdump", false,
+           "let dpdk-dumpcap capture from this process (dpdk-dumpcap --file-prefix P -i PORT -w FILE): runs "
+           "on mounted hugepages with DPDK's shared configuration, as a secondary cannot attach to a --no-huge "
+           "process; implies --hugepages (without --in-memory), needs free hugepages"}};
 }
 
 absl::StatusOr<TuningOptions> ParseTuning(const cli::Flags& flags) {
@@ -115,6 +126,22 @@ absl::StatusOr<TuningOptions> ParseTuning(const cli::Flags& flags) {
     if (!v.ok()) return v.status();
     (std::string_view(name) == "snd-buffer" ? t.snd_buffer : t.rcv_buffer) = static_cast<uint32_t>(*v);
   }
+  if (std::optional<std::string> spec = flags.Get("pcap")) {
+    absl::StatusOr<CaptureConfig> c = ParseCaptureSpec(*spec);
+    if (!c.ok()) return c.status();
+    // Refuse a file that cannot be created before DPDK starts.
+    const size_t slash = c->path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : c->path.substr(0, slash);
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return absl::InvalidArgumentError(absl::StrCat("--pcap: ", c->path, ": directory ", dir, " does not exist"));
+    }
+    if (access(dir.c_str(), W_OK) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--pcap: ", c->path, ": directory ", dir, " is not writable"));
+    }
+    t.capture = *c;
+  }
+  t.pdump = flags.Has("pdump");
   if (std::optional<std::string> spec = flags.Get("impair")) {
     absl::StatusOr<ImpairConfig> imp = ParseImpairSpec(*spec);
     if (!imp.ok()) return imp.status();
@@ -216,14 +243,30 @@ StackConfig MakeStackConfig(const std::string& program, const cli::SplitArgs& ar
   options.tuning.ApplyTo(c.tcp);
   c.impair = options.tuning.impair;
   c.profile = options.tuning.profile;
+  c.capture = options.tuning.capture;
+  c.pdump = options.tuning.pdump;
   return c;
 }
 
 absl::StatusOr<std::unique_ptr<Stack>> CreateStack(const std::string& program, const cli::SplitArgs& args,
                                                    const CommonOptions& options, const TcpLayerConfig& tcp) {
   absl::StatusOr<std::unique_ptr<Stack>> stack = Stack::Create(MakeStackConfig(program, args, options, tcp));
-  if (stack.ok()) PrintEalPrefix();
+  if (stack.ok()) {
+    PrintEalPrefix();
+    PrintCapture((*stack)->capture(), options.tuning.pdump);
+  }
   return stack;
+}
+
+void PrintCapture(const CaptureWriter* capture, bool pdump) {
+  if (capture != nullptr) std::printf("%s\n", capture->Describe().c_str());
+  if (pdump) {
+    std::printf(
+        "pdump: dpdk-dumpcap may attach: dpdk-dumpcap --file-prefix %s -D lists the ports, -i PORT -w FILE "
+        "captures\n",
+        EalFilePrefix().c_str());
+  }
+  std::fflush(stdout);
 }
 
 void PrintEalPrefix() {

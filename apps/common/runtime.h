@@ -46,8 +46,10 @@ struct TuningOptions {
   uint32_t rcv_buffer = 0;  ///< --rcv-buffer: bytes per connection (0: the stack's default, 256 KiB)
   ImpairConfig impair;      ///< --impair: applied to what every engine sends and receives (loopback: sends)
   bool profile = false;     ///< --profile: each engine's cycles per phase, printed with the counters
-  /// Sets TcpLayerConfig::tcp's congestion, nodelay and (when non-zero) buffer sizes; `impair` and
-  /// `profile` go to the StackConfig (MakeStackConfig).
+  CaptureConfig capture;    ///< --pcap FILE[,count=N]: every engine's frames to a pcapng file
+  bool pdump = false;       ///< --pdump: let dpdk-dumpcap attach (hugepages, shared configuration)
+  /// Sets TcpLayerConfig::tcp's congestion, nodelay and (when non-zero) buffer sizes; `impair`,
+  /// `profile`, `capture` and `pdump` go to the StackConfig (MakeStackConfig).
   void ApplyTo(TcpLayerConfig& tcp) const;
   /// One line for start-up reports: "cubic, nagle, impaired link: loss=1%,seed=1".
   std::string Describe() const;
@@ -85,6 +87,9 @@ StackConfig MakeStackConfig(const std::string& program, const cli::SplitArgs& ar
                             const TcpLayerConfig& tcp);
 /// "eal: file prefix synack-<pid> (dpdk-telemetry.py -f synack-<pid>)" on stdout: how to find this process.
 void PrintEalPrefix();
+/// The start-up lines of the capture options on stdout: "capture: writing FILE ..." when `capture` is not
+/// null, "pdump: ..." (how to run dpdk-dumpcap against this process) when `pdump`.
+void PrintCapture(const CaptureWriter* capture, bool pdump);
 /// Stack::Create(MakeStackConfig(...)), then PrintEalPrefix (only when Create succeeded).
 absl::StatusOr<std::unique_ptr<Stack>> CreateStack(const std::string& program, const cli::SplitArgs& args,
                                                    const CommonOptions& options, const TcpLayerConfig& tcp);

@@ -1,5 +1,7 @@
 #include "lib/api/loopback.h"
 
+#include <algorithm>
+
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_pause.h>
@@ -34,8 +36,9 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const LoopbackOptions
   eal.program_name = options.program;
   eal.user_args = options.eal_args;
   eal.hugepages = options.hugepages;
+  eal.pdump = options.pdump;
   if (!HasAnyArg(options.eal_args, {"-l", "-c", "--lcores"})) {
-    std::vector<std::string> l = FirstCpusLcoreArgs(2);
+    std::vector<std::string> l = FirstCpusLcoreArgs(2, options.pdump ? 1 : 0);
     eal.user_args.insert(eal.user_args.end(), l.begin(), l.end());
   }
   if (!HasAnyArg(options.eal_args, {"--no-pci", "-a", "--allow", "-b", "--block"})) eal.user_args.push_back("--no-pci");
@@ -67,7 +70,15 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const LoopbackOptions
   if (!server_port.ok()) return server_port.status();
   lb->server_port_ = pair->b;
 
+  if (options.capture.enabled()) {
+    absl::StatusOr<std::unique_ptr<CaptureWriter>> w =
+        CaptureWriter::Open(options.capture, 2, std::max(CaptureSnapLen(*client_port), CaptureSnapLen(*server_port)));
+    if (!w.ok()) return w.status();
+    lb->capture_ = std::move(*w);
+  }
+
   EngineConfig client_config = EngineConfigForPort(*client_port, options.client, options.client_tcp);
+  if (lb->capture_ != nullptr) client_config.capture = lb->capture_->tap(0);
   client_config.tx_impair = options.impair;
   client_config.profile_every = options.profile ? kProfileEvery : 0;
   lb->client_ = std::make_unique<Engine>(client_config, client_pools->frames, client_pools->indirect);
@@ -76,6 +87,7 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const LoopbackOptions
   server_config.tx_impair = options.impair;
   server_config.tx_impair.seed = options.impair.seed * 7919 + 13;
   server_config.profile_every = options.profile ? kProfileEvery : 0;
+  if (lb->capture_ != nullptr) server_config.capture = lb->capture_->tap(1);
   lb->server_ = std::make_unique<Engine>(server_config, server_pools->frames, server_pools->indirect);
   TelemetrySource ts;
   ts.kind = "loopback";
@@ -83,6 +95,7 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const LoopbackOptions
   ts.ports = {TelemetryPortLine(*client_port, "client"), TelemetryPortLine(*server_port, "server")};
   ts.engines = {{lb->client_.get(), "client"}, {lb->server_.get(), "server"}};
   lb->telemetry_ = TelemetryRegistration::Register(std::move(ts));
+  if (lb->capture_ != nullptr) lb->capture_->Start();
   return lb;
 }
 
@@ -95,6 +108,7 @@ Loopback::~Loopback() {
   // Engines free the frames they hold before their ports and the EAL go.
   client_.reset();
   server_.reset();
+  capture_.reset();  // writes what the engines queued last and closes the file
   if (!eal_started_) return;
   ClosePort(client_port_);
   ClosePort(server_port_);

@@ -50,6 +50,11 @@ struct LoopbackOptions {
   ImpairConfig impair;
   /// Measure where each engine's cycles go (see StackConfig::profile).
   bool profile = false;
+  /// Write every frame both engines send and receive to a pcapng file (see StackConfig::capture). Each
+  /// frame appears twice: sent on one ring port, received on the other (the file's interfaces).
+  CaptureConfig capture;
+  /// Let dpdk-dumpcap attach (see StackConfig::pdump): its `-i` takes the ring ports' names.
+  bool pdump = false;
 };
 
 /// A client and a server engine in one process over a net_ring port pair (ownership and threading: see
@@ -84,6 +89,8 @@ class Loopback {
   bool parallel() const { return server_lcore_ != kNoLcore; }
   /// One line: the ring ports, addresses and which lcores poll which engine.
   std::string Describe() const;
+  /// The pcapng writer of LoopbackOptions::capture (null when capture is off). Owned by the Loopback.
+  const CaptureWriter* capture() const { return capture_.get(); }
 
  private:
   static constexpr unsigned kNoLcore = ~0u;
@@ -98,6 +105,7 @@ class Loopback {
   uint16_t server_port_ = 0;
   unsigned server_lcore_ = kNoLcore;
   bool eal_started_ = false;
+  std::unique_ptr<CaptureWriter> capture_;  // outlives the engines (they hold its taps)
   std::unique_ptr<Engine> client_;
   std::unique_ptr<Engine> server_;
 

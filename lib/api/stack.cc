@@ -44,6 +44,7 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options)
   eal.program_name = options.program;
   eal.user_args = options.eal_args;
   eal.hugepages = options.hugepages;
+  eal.pdump = options.pdump;
   if (absl::Status s = InitEal(eal); !s.ok()) return s;
   std::unique_ptr<Stack> rt(new Stack());
   const uint16_t n = static_cast<uint16_t>(rte_lcore_count());
@@ -130,8 +131,15 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options)
     }
   }
 
+  if (options.capture.enabled()) {
+    absl::StatusOr<std::unique_ptr<CaptureWriter>> w = CaptureWriter::Open(options.capture, n, CaptureSnapLen(*port));
+    if (!w.ok()) return w.status();
+    rt->capture_ = std::move(*w);
+  }
+
   for (uint16_t i = 0; i < n; ++i) {
     EngineConfig ec = EngineConfigForPort(*port, options.local, options.tcp);
+    if (rt->capture_ != nullptr) ec.capture = rt->capture_->tap(i);
     ec.queue_id = i;
     // Engines beyond the device's RX queues poll none: their frames come over the dispatch rings.
     ec.rx_queues = i < pc.rx_queues ? std::vector<uint16_t>{i} : std::vector<uint16_t>{};
@@ -168,6 +176,7 @@ absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options)
   ts.ports.push_back(TelemetryPortLine(rt->port_));
   for (uint16_t i = 0; i < n; ++i) ts.engines.push_back({rt->engines_[i].get(), absl::StrCat("engine ", i)});
   rt->telemetry_ = TelemetryRegistration::Register(std::move(ts));
+  if (rt->capture_ != nullptr) rt->capture_->Start();
   return rt;
 }
 
@@ -175,6 +184,7 @@ Stack::~Stack() {
   telemetry_.reset();  // no telemetry command reads the engines from now on
   const uint16_t port = port_.port_id;
   engines_.clear();  // frees every frame the engines still hold before the port and the EAL go
+  capture_.reset();  // writes what the engines queued last and closes the file
   ClosePort(port);
   for (rte_ring* r : rings_) {
     if (r == nullptr) continue;
@@ -253,6 +263,11 @@ absl::Status Stack::RunAll(const std::vector<Application*>& apps) {
     if (!l.status.ok()) return l.status;
   }
   return absl::OkStatus();
+}
+
+uint32_t CaptureSnapLen(const PortInfo& port) {
+  // The largest frame the port carries: Ethernet header, a VLAN tag, the MTU.
+  return std::max<uint32_t>(port.mtu, 1500) + 18;
 }
 
 EngineConfig EngineConfigForPort(const PortInfo& port, const Ipv4Prefix& local, const TcpLayerConfig& tcp) {
@@ -336,6 +351,10 @@ std::vector<std::pair<std::string, uint64_t>> EngineCounterTotals(const std::vec
       if (imp == nullptr) continue;
       const char* dir = imp == e->tx_impairment() ? "impair.tx." : "impair.rx.";
       imp->counters().ForEach([&](std::string_view n, uint64_t v) { add(absl::StrCat(dir, std::string(n)), v); });
+    }
+    if (const CaptureTap* tap = e->capture()) {
+      tap->counters().ForEach(
+          [&](std::string_view n, uint64_t v) { add(absl::StrCat("capture.", std::string(n)), v); });
     }
     add("tcp.connections", e->tcp().connections());
     add("tcp.time_wait", e->tcp().time_wait_entries());

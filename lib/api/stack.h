@@ -26,6 +26,7 @@
 #include "lib/api/telemetry.h"
 #include "lib/core/engine.h"
 #include "lib/core/rss.h"
+#include "lib/dev/capture.h"
 #include "lib/dev/impairment.h"
 #include "lib/dev/port.h"
 
@@ -59,6 +60,13 @@ struct StackConfig {
   ImpairConfig impair;
   /// Measure where each engine's cycles go (PhaseProfile, one poll in 16); PrintCounters reports it.
   bool profile = false;
+  /// Write every frame each engine receives from and sends to the port to a pcapng file (off unless
+  /// `capture.path` is set; lib/dev/capture.h). Copies that find the capture's pool or ring full are
+  /// dropped and counted (`capture.dropped`), never waited for.
+  CaptureConfig capture;
+  /// Let dpdk-dumpcap (a DPDK secondary process) capture from this process: hugepages with the shared
+  /// configuration instead of `--no-huge --no-shconf`, and rte_pdump_init (lib/dev/eal.h EalConfig::pdump).
+  bool pdump = false;
 };
 
 /// One application instance per engine; every call on that engine's lcore.
@@ -94,6 +102,8 @@ class Stack {
   const PortInfo& port() const { return port_; }
   /// How flows reach their engine, for start-up reports ("software dispatch: ...", "hardware RSS ...").
   const std::string& dispatch() const { return dispatch_; }
+  /// The pcapng writer of StackConfig::capture (null when capture is off). Owned by the Stack.
+  const CaptureWriter* capture() const { return capture_.get(); }
 
   /// Runs `app` on engine 0 (the main lcore); the other engines poll without an application (they still
   /// receive and forward frames). Until SIGINT/SIGTERM or app.Done(); returns the app's Start error.
@@ -120,6 +130,7 @@ class Stack {
   std::string dispatch_;
   std::unique_ptr<RssSteering> steering_;
   std::vector<rte_ring*> rings_;
+  std::unique_ptr<CaptureWriter> capture_;  // outlives the engines (they hold its taps)
   std::vector<std::unique_ptr<Engine>> engines_;
   std::function<void(FILE*)> status_printer_;
   std::unique_ptr<TelemetryRegistration> telemetry_;  // the /synack/ telemetry commands read the engines
@@ -128,6 +139,9 @@ class Stack {
 /// An engine's configuration on `port` with our address `local`: the port's MAC and checksum offloads,
 /// the MSS capped by its MTU, a fresh ISN key. Queues, dispatch and impairment are the caller's.
 EngineConfig EngineConfigForPort(const PortInfo& port, const Ipv4Prefix& local, const TcpLayerConfig& tcp);
+
+/// The bytes a capture keeps of each frame on `port` (CaptureWriter::Open): the largest frame it carries.
+uint32_t CaptureSnapLen(const PortInfo& port);
 
 /// An engine's own pools: frames (RX buffers, frames it builds) and data-less mbufs for zero-copy TX.
 struct EnginePools {

@@ -35,8 +35,11 @@ void Engine::Start(Instant now) {
 }
 
 void Engine::Flush(Instant now) {
-  auto tx = [this](rte_mbuf** pkts, uint16_t n) {
-    return rte_eth_tx_burst(config_.port_id, config_.queue_id, pkts, n);
+  auto tx = [this](rte_mbuf** pkts, uint16_t n) -> uint16_t {
+    auto send = [this](rte_mbuf** p, uint16_t k) { return rte_eth_tx_burst(config_.port_id, config_.queue_id, p, k); };
+    if (config_.capture == nullptr) [[likely]]
+      return send(pkts, n);
+    return config_.capture->Transmit(config_.port_id, config_.queue_id, pkts, n, send);
   };
   if (tx_impair_ == nullptr) {
     // Frames the device does not take stay in the outbox and are retried on the next poll.
@@ -157,6 +160,9 @@ uint16_t Engine::PollOnce(Instant now) {
   }
   for (uint16_t q : config_.rx_queues) {
     uint16_t n = rte_eth_rx_burst(config_.port_id, q, pkts, burst);
+    // Captured as the device delivered them, before any impairment or processing.
+    if (config_.capture != nullptr) [[unlikely]]
+      config_.capture->Received(config_.port_id, q, pkts, n);
     if (rx_impair_ != nullptr) {
       // Through the impaired link before the stack sees them: take all, process what is due.
       rx_impair_->Submit(now, pkts, n);

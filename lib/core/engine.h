@@ -26,6 +26,7 @@
 #include "lib/core/rss.h"
 #include "lib/core/tcp_layer.h"
 #include "lib/core/telemetry.h"
+#include "lib/dev/capture.h"
 #include "lib/dev/impairment.h"
 #include "lib/net/net_stack.h"
 
@@ -55,6 +56,9 @@ struct EngineConfig {
   ImpairConfig rx_impair;  ///< as `tx_impair`, on what this engine receives
   /// Measure where cycles go in one poll out of this many (PhaseProfile; 0: off).
   uint32_t profile_every = 0;
+  /// Copies every frame of this engine's device RX and TX bursts for a pcapng file (lib/dev/capture.h;
+  /// null: off, one branch per burst). Owned by the caller (a CaptureWriter), which outlives the engine.
+  CaptureTap* capture = nullptr;
 };
 
 /// The per-lcore poll loop over one port's queues, with the NetStack and TcpLayer behind it (see the file
@@ -114,6 +118,8 @@ class Engine {
   const PhaseProfile& profile() const { return profile_; }
   /// The impairment on what this engine receives (null when off).
   const Impairment* rx_impairment() const { return rx_impair_.get(); }
+  /// This engine's packet-capture tap (null when capture is off).
+  const CaptureTap* capture() const { return config_.capture; }
   /// The snapshots this engine publishes for monitoring threads (readable from any thread while the
   /// engine exists; see lib/core/telemetry.h).
   const EngineTelemetry& telemetry() const { return telemetry_; }

@@ -12,11 +12,13 @@
 #include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_pdump.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "lib/base/log.h"
+#include "lib/dev/capture.h"
 
 namespace synack {
 namespace {
@@ -33,6 +35,7 @@ bool HasArg(const std::vector<std::string>& args, std::initializer_list<absl::st
 // The file prefix of the running EAL, and its runtime directory when the prefix is ours to remove.
 std::string g_file_prefix;
 std::string g_owned_runtime_dir;
+bool g_pdump = false;  // rte_pdump_init was called
 
 // The value of the last `--file-prefix X` / `--file-prefix=X` in `args`, or empty.
 std::string FilePrefixOf(const std::vector<std::string>& args) {
@@ -59,6 +62,24 @@ void RemoveRuntimeDir(const std::string& dir) {
   }
 }
 
+// Removes `<prefix>map_*` (the names DPDK gives hugepage files) from every mounted hugetlbfs.
+void RemoveHugepageFiles(const std::string& prefix) {
+  FILE* mounts = std::fopen("/proc/mounts", "r");
+  if (mounts == nullptr) return;
+  char dev[256], dir[4096], type[64];
+  const std::string stem = prefix + "map_";
+  while (std::fscanf(mounts, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
+    if (std::strcmp(type, "hugetlbfs") != 0) continue;
+    DIR* d = opendir(dir);
+    if (d == nullptr) continue;
+    while (dirent* e = readdir(d)) {
+      if (absl::StartsWith(e->d_name, stem)) unlink(absl::StrCat(dir, "/", e->d_name).c_str());
+    }
+    closedir(d);
+  }
+  std::fclose(mounts);
+}
+
 }  // namespace
 
 std::vector<std::string> BuildEalArgs(const EalConfig& config) {
@@ -66,11 +87,17 @@ std::vector<std::string> BuildEalArgs(const EalConfig& config) {
   const auto& u = config.user_args;
   const bool user_chose_memory =
       HasArg(u, {"--no-huge", "-m", "--socket-mem", "--in-memory", "--huge-dir", "--legacy-mem"});
-  if (config.hugepages) {
+  if (config.pdump) {
+    // Mounted hugepages and the shared configuration, as DPDK starts by default: secondaries attach.
+  } else if (config.hugepages) {
     if (!user_chose_memory) args.push_back("--in-memory");
   } else if (!user_chose_memory) {
     args.insert(args.end(), {"--no-huge", "-m", std::to_string(config.memory_mb)});
     if (!HasArg(u, {"--no-shconf"})) args.push_back("--no-shconf");
+  }
+  if (config.pdump && !HasArg(u, {"-l", "-c", "--lcores"})) {
+    std::vector<std::string> l = FirstCpusLcoreArgs(RTE_MAX_LCORE - 1, 1);
+    args.insert(args.end(), l.begin(), l.end());
   }
   if (!HasArg(u, {"--file-prefix"})) args.push_back(absl::StrCat("--file-prefix=synack-", getpid()));
   if (config.quiet && !HasArg(u, {"--log-level"})) args.push_back("--log-level=4");  // errors only
@@ -79,6 +106,11 @@ std::vector<std::string> BuildEalArgs(const EalConfig& config) {
 }
 
 absl::Status InitEal(const EalConfig& config) {
+  if (config.pdump && HasArg(config.user_args, {"--no-huge", "--no-shconf", "--in-memory"})) {
+    return absl::InvalidArgumentError(
+        "--pdump: dpdk-dumpcap cannot attach to a process started with --no-huge, --no-shconf or --in-memory "
+        "(drop them: --pdump runs on mounted hugepages with the shared configuration)");
+  }
   std::vector<std::string> args = BuildEalArgs(config);
   std::vector<char*> argv;
   argv.reserve(args.size() + 1);
@@ -86,8 +118,27 @@ absl::Status InitEal(const EalConfig& config) {
   argv.push_back(nullptr);
   int rc = rte_eal_init(static_cast<int>(args.size()), argv.data());
   if (rc < 0) {
-    return absl::InternalError(absl::StrCat("rte_eal_init(", absl::StrJoin(args.begin() + 1, args.end(), " "),
-                                            "): ", rte_strerror(rte_errno)));
+    return absl::InternalError(
+        absl::StrCat("rte_eal_init(", absl::StrJoin(args.begin() + 1, args.end(), " "), "): ", rte_strerror(rte_errno),
+                     config.pdump ? " (--pdump needs free hugepages on a mounted hugetlbfs, e.g. echo 256 > "
+                                    "/proc/sys/vm/nr_hugepages; mount -t hugetlbfs nodev /dev/hugepages)"
+                                  : ""));
+  }
+  if (config.pdump && rte_lcore_is_enabled(0)) {
+    rte_eal_cleanup();
+    return absl::InvalidArgumentError(
+        "--pdump: lcore id 0 is dpdk-dumpcap's (it shares its pool's lcore-0 cache with ours): give the engines "
+        "other lcore ids, e.g. --lcores 1@0,2@1 instead of -l 0-1");
+  }
+  if (config.pdump && rte_pdump_init() != 0) {
+    const std::string reason = rte_strerror(rte_errno);
+    rte_eal_cleanup();
+    return absl::InternalError(absl::StrCat("--pdump: rte_pdump_init: ", reason));
+  }
+  g_pdump = config.pdump;
+  if (config.pdump) {
+    // pdump copies with rte_pcapng_copy on the engines' lcores: its clock must be set before them.
+    if (absl::Status s = InitPcapngClock(); !s.ok()) return s;
   }
   RefreshLogLevels();
   SYNACK_LOG_DEBUG(kDev, "EAL started: %s", absl::StrJoin(args.begin() + 1, args.end(), " ").c_str());
@@ -98,14 +149,19 @@ absl::Status InitEal(const EalConfig& config) {
 }
 
 void CleanupEal() {
+  if (g_pdump) rte_pdump_uninit();
   rte_eal_cleanup();
   if (!g_owned_runtime_dir.empty()) RemoveRuntimeDir(g_owned_runtime_dir);
   g_owned_runtime_dir.clear();
+  // A shared-configuration primary leaves the files of the hugepages it still held at exit; nothing else
+  // uses them now (a secondary that still maps one keeps its mapping).
+  if (g_pdump && !g_file_prefix.empty()) RemoveHugepageFiles(g_file_prefix);
+  g_pdump = false;
 }
 
 const std::string& EalFilePrefix() { return g_file_prefix; }
 
-std::vector<std::string> FirstCpusLcoreArgs(int n) {
+std::vector<std::string> FirstCpusLcoreArgs(int n, int first_lcore_id) {
   cpu_set_t set;
   CPU_ZERO(&set);
   std::vector<int> cpus;
@@ -116,7 +172,12 @@ std::vector<std::string> FirstCpusLcoreArgs(int n) {
   }
   if (cpus.empty()) cpus.push_back(0);
   std::string list;
-  for (size_t i = 0; i < cpus.size(); ++i) list += (i == 0 ? "" : ",") + std::to_string(cpus[i]);
+  for (size_t i = 0; i < cpus.size(); ++i) {
+    if (i > 0) list += ",";
+    if (first_lcore_id > 0) list += absl::StrCat(first_lcore_id + static_cast<int>(i), "@");
+    list += std::to_string(cpus[i]);
+  }
+  if (first_lcore_id > 0) return {"--lcores", list};
   return {"-l", list};
 }
 

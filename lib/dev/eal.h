@@ -18,6 +18,15 @@ struct EalConfig {
   // false: add `--no-huge -m <memory_mb> --no-shconf` unless the user chose memory options.
   // true: use mounted hugepages (`--in-memory`).
   bool hugepages = false;
+  // Serve packet capture to secondary processes (dpdk-dumpcap, dpdk-pdump): keep the shared
+  // configuration (no --no-shconf, no --in-memory) in mounted hugepages — a secondary cannot attach to a
+  // --no-huge primary (there is no hugepage map to open) — and call rte_pdump_init after start-up
+  // (rte_pdump_uninit in CleanupEal). Implies hugepages; InitEal refuses it with --no-huge, --no-shconf
+  // or --in-memory among the user's arguments. DPDK 22.11's dpdk-dumpcap always runs as lcore id 0 and
+  // its capture pool's lcore-0 cache would be shared unsynchronised with an engine of ours on lcore id 0
+  // (which then crashes freeing into it): without lcore options the engines get ids from 1
+  // (`--lcores 1@cpu0,2@cpu1,...`), and InitEal refuses lcore id 0.
+  bool pdump = false;
   int memory_mb = 512;
   // Quiet EAL's start-up chatter unless the user set --log-level.
   bool quiet = true;
@@ -29,9 +38,10 @@ std::vector<std::string> BuildEalArgs(const EalConfig& config);
 // Starts the EAL; the error names the failing step and DPDK's reason.
 absl::Status InitEal(const EalConfig& config);
 
-// Releases EAL resources (rte_eal_cleanup). Safe to call once after InitEal succeeded. When the file
-// prefix was ours (the default `synack-<pid>`), also removes its runtime directory
-// (/var/run/dpdk/synack-<pid> as root), which DPDK leaves behind, so clean exits leave nothing there.
+// Releases EAL resources (rte_pdump_uninit when pdump, rte_eal_cleanup). Safe to call once after InitEal
+// succeeded. When the file prefix was ours (the default `synack-<pid>`), also removes its runtime
+// directory (/var/run/dpdk/synack-<pid> as root), which DPDK leaves behind, so clean exits leave nothing
+// there; with pdump, also the hugepage files of its prefix that DPDK left in the hugetlbfs mounts.
 void CleanupEal();
 
 // The --file-prefix the EAL runs with (the user's or the default `synack-<pid>`), empty before InitEal:
@@ -40,7 +50,9 @@ const std::string& EalFilePrefix();
 
 // "-l a,b,..." naming the first `n` CPUs this process may run on (fewer when it may use fewer; "-l 0"
 // when the affinity mask cannot be read): the default lcores of two-engine tools such as --loopback.
-std::vector<std::string> FirstCpusLcoreArgs(int n);
+// With `first_lcore_id` > 0, "--lcores F@a,F+1@b,...": the same CPUs under lcore ids from F (--pdump
+// leaves lcore id 0 to dpdk-dumpcap, see EalConfig::pdump).
+std::vector<std::string> FirstCpusLcoreArgs(int n, int first_lcore_id = 0);
 
 // The lcores a Stack's engines run on, in engine order: the main lcore (engine 0), then the workers in
 // EAL order (Stack::RunAll launches engine i on the i-th). After InitEal.

@@ -6,6 +6,7 @@
 #include "apps/common/json.h"
 #include "apps/common/modes.h"
 #include "apps/common/report.h"
+#include "lib/dev/capture.h"
 #include "lib/dev/eal.h"
 
 namespace synack {
@@ -133,6 +134,60 @@ TEST(Eal, DefaultsNeedNoSetUp) {
   EXPECT_FALSE(has("--no-huge"));  // the user chose memory options
   EXPECT_EQ(std::count_if(a.begin(), a.end(), [](const std::string& s) { return s.rfind("--file-prefix", 0) == 0; }),
             1);
+}
+
+TEST(Eal, PdumpKeepsTheSharedConfigurationInHugepages) {
+  EalConfig c;
+  c.pdump = true;
+  c.hugepages = true;  // --pdump wins over --hugepages' --in-memory
+  std::vector<std::string> a = BuildEalArgs(c);
+  auto has = [&](const std::string& s) { return std::find(a.begin(), a.end(), s) != a.end(); };
+  EXPECT_FALSE(has("--no-huge"));    // a secondary cannot attach to a --no-huge primary
+  EXPECT_FALSE(has("--no-shconf"));  // nor find one without its shared configuration
+  EXPECT_FALSE(has("--in-memory"));  // which --in-memory also drops
+  // Lcore id 0 stays dpdk-dumpcap's: the engines' ids start at 1.
+  auto lcores = std::find(a.begin(), a.end(), "--lcores");
+  ASSERT_NE(lcores, a.end());
+  EXPECT_EQ(lcores[1].rfind("1@", 0), 0u) << lcores[1];
+  EXPECT_EQ(FirstCpusLcoreArgs(1, 1)[0], "--lcores");
+  c.user_args = {"--no-huge"};
+  absl::Status s = InitEal(c);  // refused before the EAL starts
+  EXPECT_EQ(s.message().substr(0, 9), "--pdump: ") << s;
+}
+
+TEST(Capture, SpecIsFileAndOptionalCount) {
+  absl::StatusOr<CaptureConfig> c = ParseCaptureSpec("/tmp/x.pcapng");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->path, "/tmp/x.pcapng");
+  EXPECT_EQ(c->count, 0u);
+  EXPECT_EQ(c->Describe(), "/tmp/x.pcapng");
+  c = ParseCaptureSpec("out.pcapng,count=1000");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->path, "out.pcapng");
+  EXPECT_EQ(c->count, 1000u);
+  EXPECT_EQ(c->Describe(), "out.pcapng,count=1000");
+  for (const char* bad : {"", ",count=5", "x,count=0", "x,count=", "x,count=-1", "x,count=2e3", "x,snaplen=64",
+                          "x,count=1099511627777"}) {
+    absl::StatusOr<CaptureConfig> r = ParseCaptureSpec(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(ErrorOf(r).rfind("--pcap: ", 0), 0u) << ErrorOf(r);
+  }
+}
+
+TEST(Capture, FlagsReachTheStackConfig) {
+  std::vector<cli::FlagSpec> specs = app::CommonFlags();
+  absl::StatusOr<cli::Flags> f =
+      cli::Flags::Parse({"--ip", "198.18.0.2/24", "--pcap", "/tmp/c.pcapng,count=7", "--pdump"}, specs);
+  ASSERT_TRUE(f.ok()) << f.status();
+  absl::StatusOr<app::CommonOptions> o = app::ParseCommon(*f);
+  ASSERT_TRUE(o.ok()) << o.status();
+  StackConfig sc = app::MakeStackConfig("t", {}, *o, {});
+  EXPECT_EQ(sc.capture.path, "/tmp/c.pcapng");
+  EXPECT_EQ(sc.capture.count, 7u);
+  EXPECT_TRUE(sc.pdump);
+  f = cli::Flags::Parse({"--ip", "198.18.0.2/24", "--pcap", "/nonexistent-synack-dir/c.pcapng"}, specs);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(ErrorOf(app::ParseCommon(*f)).rfind("--pcap: ", 0), 0u);
 }
 
 TEST(Json, QuotesAndEscapes) {
