@@ -55,6 +55,18 @@ std::string PortInfo::Describe() const {
          (!rss_note.empty() ? absl::StrCat("; rss off: ", rss_note) : "");
 }
 
+std::string PortInfo::DescribeDevice() const {
+  const std::string rss =
+      rss_ipv4_tcp ? absl::StrFormat("ipv4-tcp (key %u B, reta %u)", rss_key_size, max_reta_size) : std::string("none");
+  const std::string max_frame =
+      max_rx_pktlen == UINT32_MAX ? std::string("no limit") : absl::StrCat(max_rx_pktlen, " B");
+  return absl::StrFormat(
+      "device %s: queues rx %u tx %u; rss %s; mtu %u (range %u-%u, max frame %s); tx multi-seg %s, rx scatter %s, "
+      "tso %s",
+      driver, max_rx_queues, max_tx_queues, rss, mtu, min_mtu, max_mtu, max_frame, tx_multi_segs ? "yes" : "no",
+      rx_scatter ? "yes" : "no", tso ? "yes" : "no");
+}
+
 // Programs the redirection table as i % queues and reads key, hash types and table back; returns why
 // the device's RSS cannot be trusted to match the software hash, or "" when it matches.
 static std::string VerifyRss(uint16_t port, uint16_t reta_size, uint16_t queues, const std::vector<uint8_t>& key) {
@@ -108,6 +120,18 @@ absl::StatusOr<PortInfo> ConfigurePort(const PortConfig& config) {
   info.driver = dev_info.driver_name != nullptr ? dev_info.driver_name : "?";
   char name[RTE_ETH_NAME_MAX_LEN] = {};
   if (rte_eth_dev_get_name_by_port(port, name) == 0) info.name = name;
+
+  info.max_rx_queues = dev_info.max_rx_queues;
+  info.max_tx_queues = dev_info.max_tx_queues;
+  info.rss_ipv4_tcp = (dev_info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP) != 0;
+  info.rss_key_size = dev_info.hash_key_size;
+  info.max_reta_size = dev_info.reta_size;
+  info.min_mtu = dev_info.min_mtu;
+  info.max_mtu = dev_info.max_mtu;
+  info.max_rx_pktlen = dev_info.max_rx_pktlen;
+  info.tx_multi_segs = (dev_info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+  info.rx_scatter = (dev_info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) != 0;
+  info.tso = (dev_info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) != 0;
 
   if (config.rx_queues > dev_info.max_rx_queues || config.tx_queues > dev_info.max_tx_queues) {
     return absl::InvalidArgumentError(
@@ -205,6 +229,7 @@ absl::StatusOr<PortInfo> ConfigurePort(const PortConfig& config) {
     info.link_speed_mbps = link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed;
   }
   SYNACK_LOG_DEBUG(kDev, "%s", info.Describe().c_str());
+  SYNACK_LOG_DEBUG(kDev, "%s", info.DescribeDevice().c_str());
   return info;
 }
 
