@@ -107,8 +107,9 @@ if [[ $device == tap ]]; then
 fi
 
 echo "--- synack_vdev_pair client over net_$device"
-# --linger-s: the client stays up after its verdict until the server has stopped (DPDK 22.11's memif
-# driver can fault in a peer's rx_burst while the other side disconnects; see cps.sh).
+# --linger-s: after its verdict the client stops polling and keeps its port open until the server has
+# stopped (DPDK 22.11's memif driver can fault in a peer's rx_burst while the other side disconnects; see
+# cps.sh): neither side polls while the other closes its port.
 "${run[@]}" timeout 90 "$bin" "${common[@]}" "${cli_eal[@]}" -- --role client --ip 198.18.0.1/24 \
   --peer 198.18.0.2 --connections 300 --concurrency 64 --timeout-s 40 --linger-s 30 >"$clilog" 2>&1 &
 cpid=$!
