@@ -27,7 +27,7 @@ sock=/tmp/synack-vdev-pair-$$.sock
 cleanup() {
   [[ -n $cpid ]] && kill -INT "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null
   [[ -n $spid ]] && kill -INT "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
-  [[ $device != memif ]] && ns_cleanup
+  declare -F ns_cleanup >/dev/null && ns_cleanup
   rm -f "$srvlog" "$clilog" "$sock"
 }
 trap cleanup EXIT
