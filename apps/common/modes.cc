@@ -92,6 +92,7 @@ absl::StatusOr<std::unique_ptr<Stack>> StartStack(const char* program, const cli
   absl::StatusOr<std::unique_ptr<Stack>> stack = CreateStack(program, args, options, tcp);
   if (!stack.ok()) return stack;
   std::printf("port: %s\n", (*stack)->port().Describe().c_str());
+  std::printf("device: %s\n", (*stack)->port().DescribeDevice().c_str());
   std::printf("tcp: %s\n", options.tuning.Describe().c_str());
   return stack;
 }

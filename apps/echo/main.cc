@@ -84,6 +84,7 @@ int Main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<Stack>> rt = CreateStack("synack-echo", split, *common, TcpLayerConfig{});
   if (!rt.ok()) return fail(rt.status().message());
   std::printf("port: %s\n", (*rt)->port().Describe().c_str());
+  std::printf("device: %s\n", (*rt)->port().DescribeDevice().c_str());
   std::printf("engines: %s\n", (*rt)->dispatch().c_str());
   std::printf("listeners: %s\n", common->syn.Describe().c_str());
   InstallStopSignals();

@@ -8,7 +8,11 @@
 namespace synack {
 
 Engine::Engine(const EngineConfig& config, rte_mempool* pool, rte_mempool* indirect_pool)
-    : config_(config), pool_(pool), stack_(config.net, pool), tcp_(config.tcp, stack_, pool, indirect_pool) {
+    : config_(config),
+      pool_(pool),
+      indirect_pool_(indirect_pool),
+      stack_(config.net, pool),
+      tcp_(config.tcp, stack_, pool, indirect_pool) {
   if (config_.dispatch.steering != nullptr) {
     const size_t n = config_.dispatch.steering->engines();
     config_.dispatch.to.resize(n, nullptr);

@@ -112,6 +112,8 @@ class Engine {
   uint16_t index() const { return config_.dispatch.index; }
   /// The frame pool (diagnostics: mbufs in use).
   rte_mempool* pool() const { return pool_; }
+  /// The pool of data-less mbufs that attach payload for zero-copy TX (diagnostics: mbufs in use).
+  rte_mempool* indirect_pool() const { return indirect_pool_; }
   /// The impairment on what this engine transmits (null when off).
   const Impairment* tx_impairment() const { return tx_impair_.get(); }
   /// Cycles per phase of the poll loop (enabled by EngineConfig::profile_every).
@@ -136,6 +138,7 @@ class Engine {
 
   EngineConfig config_;
   rte_mempool* pool_;
+  rte_mempool* indirect_pool_;
   NetStack stack_;
   TcpLayer tcp_;
   Instant next_poll_;

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <rte_bus.h>
+#include <rte_cycles.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -64,6 +65,18 @@ std::string PortInfo::Describe() const {
          (!rss_note.empty() ? absl::StrCat("; rss off: ", rss_note) : "");
 }
 
+std::string PortInfo::DescribeDevice() const {
+  const std::string rss =
+      rss_ipv4_tcp ? absl::StrFormat("ipv4-tcp (key %u B, reta %u)", rss_key_size, max_reta_size) : std::string("none");
+  const std::string max_frame =
+      max_rx_pktlen == UINT32_MAX ? std::string("no limit") : absl::StrCat(max_rx_pktlen, " B");
+  return absl::StrFormat(
+      "device %s: queues rx %u tx %u; rss %s; mtu %u (range %u-%u, max frame %s); tx multi-seg %s, rx scatter %s, "
+      "tso %s",
+      driver, max_rx_queues, max_tx_queues, rss, mtu, min_mtu, max_mtu, max_frame, tx_multi_segs ? "yes" : "no",
+      rx_scatter ? "yes" : "no", tso ? "yes" : "no");
+}
+
 // Programs the redirection table as i % queues and reads key, hash types and table back; returns why
 // the device's RSS cannot be trusted to match the software hash, or "" when it matches.
 static std::string VerifyRss(uint16_t port, uint16_t reta_size, uint16_t queues, const std::vector<uint8_t>& key) {
@@ -121,6 +134,18 @@ absl::StatusOr<PortInfo> ConfigurePort(const PortConfig& config) {
   info.socket = rte_eth_dev_socket_id(port);
   char name[RTE_ETH_NAME_MAX_LEN] = {};
   if (rte_eth_dev_get_name_by_port(port, name) == 0) info.name = name;
+
+  info.max_rx_queues = dev_info.max_rx_queues;
+  info.max_tx_queues = dev_info.max_tx_queues;
+  info.rss_ipv4_tcp = (dev_info.flow_type_rss_offloads & RTE_ETH_RSS_NONFRAG_IPV4_TCP) != 0;
+  info.rss_key_size = dev_info.hash_key_size;
+  info.max_reta_size = dev_info.reta_size;
+  info.min_mtu = dev_info.min_mtu;
+  info.max_mtu = dev_info.max_mtu;
+  info.max_rx_pktlen = dev_info.max_rx_pktlen;
+  info.tx_multi_segs = (dev_info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+  info.rx_scatter = (dev_info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) != 0;
+  info.tso = (dev_info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) != 0;
 
   if (config.rx_queues > dev_info.max_rx_queues || config.tx_queues > dev_info.max_tx_queues) {
     return absl::InvalidArgumentError(
@@ -218,12 +243,21 @@ absl::StatusOr<PortInfo> ConfigurePort(const PortConfig& config) {
     info.link_speed_mbps = link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed;
   }
   SYNACK_LOG_DEBUG(kDev, "%s", info.Describe().c_str());
+  SYNACK_LOG_DEBUG(kDev, "%s", info.DescribeDevice().c_str());
   return info;
 }
 
 void ClosePort(uint16_t port_id) {
+  rte_eth_dev_info dev_info;
+  const bool memif = rte_eth_dev_info_get(port_id, &dev_info) == 0 && dev_info.driver_name != nullptr &&
+                     std::strcmp(dev_info.driver_name, "net_memif") == 0;
   rte_eth_dev_stop(port_id);
   rte_eth_dev_close(port_id);
+  // DPDK 22.11's net_memif: closing tells a connected peer, whose hang-up reaches the EAL interrupt thread
+  // a moment later; rte_eal_cleanup (next, in every caller) unmaps the control socket's interrupt handle
+  // without stopping that thread, which then faults in rte_intr_fd_get (seen once in ~30 server exits).
+  // Give the thread time to handle the hang-up first.
+  if (memif) rte_delay_us_sleep(100 * 1000);
 }
 
 }  // namespace synack

@@ -54,7 +54,21 @@ struct PortInfo {
   std::string rss_note;    // why RSS is not used, when it was asked for
   bool link_up = false;
   uint32_t link_speed_mbps = 0;
-  std::string Describe() const;  // one line for start-up reports
+  // What the device can do (rte_eth_dev_info), whatever this configuration asked of it: the quirks that
+  // decide how the stack runs over it (software checksums, software dispatch, chained frames, MSS).
+  uint16_t max_rx_queues = 0;
+  uint16_t max_tx_queues = 0;
+  bool rss_ipv4_tcp = false;   // the device can hash IPv4/TCP flows into RX queues
+  uint8_t rss_key_size = 0;    // its RSS key size in bytes (0: none)
+  uint16_t max_reta_size = 0;  // its redirection table size (0: none)
+  uint16_t min_mtu = 0;
+  uint16_t max_mtu = 0;
+  uint32_t max_rx_pktlen = 0;          // the longest frame it receives
+  bool tx_multi_segs = false;          // advertises chained mbufs on TX (zero-copy TX sends chains either way)
+  bool rx_scatter = false;             // can receive a frame into several mbufs
+  bool tso = false;                    // TCP segmentation offload (not used by the stack)
+  std::string Describe() const;        // one line for start-up reports
+  std::string DescribeDevice() const;  // one line: the device's capabilities (the fields above)
 };
 
 // Number of ports DPDK probed (devices and --vdev).

@@ -1,5 +1,7 @@
 // Two engines joined by a real net_ring port pair: ARP resolution both ways and ping, through the
 // real ethdev RX/TX paths; plus port configuration on virtual devices.
+#include <cstdio>
+
 #include <gtest/gtest.h>
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
@@ -57,6 +59,11 @@ TEST(EnginePair, RingPortsReportThemselves) {
   EXPECT_NE(p.a.mac, p.b.mac);
   EXPECT_TRUE(p.a.link_up);
   EXPECT_NE(p.a.Describe().find("net_ring"), std::string::npos);
+  // The device's quirks, as every app prints them at start-up (the README's table of virtual devices).
+  std::printf("%s\n%s\n", p.a.Describe().c_str(), p.a.DescribeDevice().c_str());
+  EXPECT_NE(p.a.DescribeDevice().find("device net_ring: queues rx "), std::string::npos);
+  EXPECT_FALSE(p.a.tx_tcp_cksum);  // no offloads: the stack checksums in software
+  EXPECT_FALSE(p.a.rss_ipv4_tcp);  // no RSS: several engines dispatch in software
 }
 
 TEST(EnginePair, ResolveEachOtherAndPing) {
@@ -124,6 +131,8 @@ TEST(VirtualDevices, NullDeviceConfiguresWithoutOffloads) {
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->driver, "net_null");
   EXPECT_FALSE(info->tx_ip_cksum);  // so the stack computes checksums itself
+  std::printf("%s\n%s\n", info->Describe().c_str(), info->DescribeDevice().c_str());
+  EXPECT_NE(info->DescribeDevice().find("device net_null: queues rx "), std::string::npos);
 }
 
 TEST(VirtualDevices, MissingPortIsAClearError) {
