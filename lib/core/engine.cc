@@ -179,33 +179,46 @@ uint16_t Engine::PollOnce(Instant now) {
       });
     }
     // Headers span two cache lines (Ethernet + IPv4 + a TCP header with options); the frames were
-    // written by the device or another core, so fetch a few frames ahead of the one being parsed.
+    // written by the device or another core. The mbuf headers of the whole burst are fetched at once
+    // (finding a frame's bytes needs its buf_addr and data_off), then the frames' header lines.
     profile_.Mark(Phase::kRxBurst);
-    constexpr uint16_t kAhead = 4;
-    for (uint16_t i = 0; i < n && i < kAhead; ++i) PrefetchHeaders(pkts[i]);
+    for (uint16_t i = 0; i < n; ++i) rte_prefetch0(pkts[i]);
     // A full burst means the ring holds more: new SYNs beyond the budget are dropped unparsed, and the
     // admitted ones wait until the burst's segments of known flows (and cookie ACKs) have been run.
     tcp_.BeginRxBurst(n, burst);
-    rte_mbuf* deferred[kMaxBurst];
-    uint16_t n_deferred = 0;
-    for (uint16_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) PrefetchHeaders(pkts[i + kAhead]);
-      switch (tcp_.TriageBeforeParse(ConstBytes(rte_pktmbuf_mtod(pkts[i], const uint8_t*), pkts[i]->data_len))) {
-        case TcpLayer::RxTriage::kShed:
-          rte_pktmbuf_free(pkts[i]);
-          continue;
-        case TcpLayer::RxTriage::kDefer:
-          deferred[n_deferred++] = pkts[i];
-          continue;
-        case TcpLayer::RxTriage::kProcess:
-          break;
+    if (tcp_.rx_overloaded()) {
+      for (uint16_t i = 0; i < n; ++i) PrefetchHeaders(pkts[i]);
+      TcpLayer::RxTriage verdict[kMaxBurst];
+      tcp_.TriageBurst(std::span<rte_mbuf* const>(pkts, n), verdict);
+      rte_mbuf* shed[kMaxBurst];
+      rte_mbuf* deferred[kMaxBurst];
+      uint16_t n_shed = 0;
+      uint16_t n_deferred = 0;
+      for (uint16_t i = 0; i < n; ++i) {
+        if (verdict[i] == TcpLayer::RxTriage::kShed) shed[n_shed++] = pkts[i];
       }
-      Receive(now, Mbuf(pkts[i]));
-      profile_.Mark(Phase::kTcp);  // what the frame cost after its lookups, when TCP did not mark it
-    }
-    for (uint16_t i = 0; i < n_deferred; ++i) {
-      Receive(now, Mbuf(deferred[i]));
-      profile_.Mark(Phase::kTcp);
+      rte_pktmbuf_free_bulk(shed, n_shed);
+      profile_.Mark(Phase::kParse);  // peeking and shedding: what the flood costs before any parsing
+      for (uint16_t i = 0; i < n; ++i) {
+        if (verdict[i] == TcpLayer::RxTriage::kDefer) {
+          deferred[n_deferred++] = pkts[i];
+        } else if (verdict[i] == TcpLayer::RxTriage::kProcess) {
+          Receive(now, Mbuf(pkts[i]));
+          profile_.Mark(Phase::kTcp);
+        }
+      }
+      for (uint16_t i = 0; i < n_deferred; ++i) {
+        Receive(now, Mbuf(deferred[i]));
+        profile_.Mark(Phase::kTcp);
+      }
+    } else {
+      constexpr uint16_t kAhead = 4;
+      for (uint16_t i = 0; i < n && i < kAhead; ++i) PrefetchHeaders(pkts[i]);
+      for (uint16_t i = 0; i < n; ++i) {
+        if (i + kAhead < n) PrefetchHeaders(pkts[i + kAhead]);
+        Receive(now, Mbuf(pkts[i]));
+        profile_.Mark(Phase::kTcp);  // what the frame cost after its lookups, when TCP did not mark it
+      }
     }
     total += n;
   }

@@ -83,14 +83,17 @@ void SynShedder::BeginBurst(Instant now, uint32_t n, uint32_t burst) {
   retransmits_ = std::max(budget_, kMinRetransmitBudget);
 }
 
-ShedVerdict SynShedder::Admit(const SynPeek& syn, bool known_source) {
+void SynShedder::Prefetch(uint64_t h) {
+  if (overloaded_) __builtin_prefetch(Block(h), 1);
+}
+
+ShedVerdict SynShedder::Admit(uint64_t h, bool known_source) {
   if (!overloaded_) return ShedVerdict::kProcess;
   if (known_source) return ShedVerdict::kKnown;
   if (left_ > 0) {
     --left_;
     return ShedVerdict::kBudget;
   }
-  const uint64_t h = Fingerprint(syn);
   if (retransmits_ > 0 && Test(h)) {
     --retransmits_;
     return ShedVerdict::kRetransmit;

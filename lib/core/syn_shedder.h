@@ -63,7 +63,12 @@ class SynShedder {
   bool overloaded() const { return overloaded_; }
   // For a new SYN in the current burst; `known_source`: the engine has connections or TIME-WAIT entries
   // that may be with `syn.src`. A kShed verdict is remembered.
-  ShedVerdict Admit(const SynPeek& syn, bool known_source);
+  ShedVerdict Admit(const SynPeek& syn, bool known_source) { return Admit(Fingerprint(syn), known_source); }
+  // The same in two steps, for a whole burst: the fingerprint of each SYN (and a prefetch of the memory
+  // it may touch), then the verdicts in arrival order once those lines are on their way.
+  uint64_t Fingerprint(const SynPeek& syn) const;
+  void Prefetch(uint64_t fingerprint);
+  ShedVerdict Admit(uint64_t fingerprint, bool known_source);
 
   // Retransmissions of shed SYNs processed per overloaded burst, at least (the memory answers "seen"
   // for a few flood SYNs by chance; they must not crowd out the real ones).
@@ -75,7 +80,6 @@ class SynShedder {
   size_t memory_bytes() const { return memory_.size() * sizeof(uint64_t); }
 
  private:
-  uint64_t Fingerprint(const SynPeek& syn) const;
   uint64_t* Block(uint64_t h);
   static uint64_t Bits(uint64_t h);
   bool Test(uint64_t h);

@@ -220,13 +220,20 @@ class TcpLayer {
   /// What to do with a frame of the current burst before it is parsed (TriageBeforeParse).
   enum class RxTriage : uint8_t {
     kProcess,  ///< now, in arrival order
-    kDefer,    ///< an admitted new SYN of an overloaded burst: after the burst's other frames
+    kDefer,    ///< an admitted new SYN from an unknown source in an overloaded burst: after the other frames
     kShed,     ///< a new SYN beyond the budget: free it unparsed (counted as syn_shed)
   };
-  /// In an overloaded burst, new SYNs are deferred (segments of known flows and cookie ACKs go first) or
-  /// shed (SynShedder); everything else, and every frame of a burst that is not overloaded, is processed
-  /// now. The caller keeps the frame. Cheap: a few header bytes, no lookup.
+  /// In an overloaded burst, new SYNs from sources without connections here are deferred (segments of
+  /// known flows, SYNs of known sources and cookie ACKs go first) or shed (SynShedder); everything else,
+  /// and every frame of a burst that is not overloaded, is processed now. The caller keeps the frame.
+  /// Cheap: a few header bytes, no lookup.
   RxTriage TriageBeforeParse(ConstBytes frame);
+  /// TriageBeforeParse for a whole burst (`frames` whose first segments hold what the peek reads), in two
+  /// passes so the cache misses overlap: peek every frame and prefetch the shed memory of each unknown
+  /// new SYN, then the verdicts in arrival order into `out` (frames.size() entries).
+  void TriageBurst(std::span<rte_mbuf* const> frames, RxTriage* out);
+  /// Whether the current burst is overloaded (TriageBurst can answer other than kProcess).
+  bool rx_overloaded() const { return config_.shed_syns_under_overload && shedder_.overloaded(); }
 
   // --- The application API (see the class comment for the threading model). ---
 
@@ -393,6 +400,8 @@ class TcpLayer {
   // An ACK at a listener that may answer one of our cookies: true if it opened a connection.
   bool InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, const TcpSegment& ack, uint32_t listener,
                       uint32_t payload_offset);
+  // Counts the shedder's verdict on a new SYN of an overloaded burst: shed, or processed after the rest.
+  RxTriage CountTriage(ShedVerdict v);
   // Counts a SYN or cookie ACK that ListenerTable refused (nothing for kAccept and kCookie).
   void CountSynDrop(SynVerdict v);
   // A connection record for a passive open, counted in the listener's and the engine's half-open

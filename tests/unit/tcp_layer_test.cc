@@ -380,9 +380,10 @@ TEST_F(TcpLayerTest, EventsQueuedBeforeUserDataWasAttachedCarryItWhenPolled) {
   for (const Event& e : ev) EXPECT_EQ(e.user_data, 42u) << EventName(e.type);
 }
 
-// Before parsing, an overloaded burst's new SYNs wait for the burst's other frames (kDefer) or, beyond
-// the shedder's budget, are dropped unparsed (kShed); everything else is processed in order. A burst
-// that is not full changes nothing.
+// Before parsing, an overloaded burst's new SYNs from unknown sources wait for the burst's other frames
+// (kDefer) or, beyond the shedder's budget, are dropped unparsed (kShed); everything else — SYNs of
+// sources with connections here included — is processed in order. A burst that is not full changes
+// nothing.
 TEST_F(TcpLayerTest, OverloadedBurstDefersNewSynsAndShedsThoseBeyondTheBudget) {
   Start();
   auto [iss, id] = Open(5000);  // the peer's address is now known here
@@ -403,7 +404,7 @@ TEST_F(TcpLayerTest, OverloadedBurstDefersNewSynsAndShedsThoseBeyondTheBudget) {
   peer_->tcp().BeginRxBurst(32, 32);  // full: overloaded
   EXPECT_EQ(peer_->tcp().counters().rx_overloaded_bursts, 1u);
   EXPECT_EQ(triage(ack), T::kProcess);
-  EXPECT_EQ(triage(frame(testing::kWirePeerIp, Fields(kSyn, 9, 0, 65535, 40001))), T::kDefer);  // a known source
+  EXPECT_EQ(triage(frame(testing::kWirePeerIp, Fields(kSyn, 9, 0, 65535, 40001))), T::kProcess);  // a known source
   EXPECT_EQ(peer_->tcp().counters().syn_shed_known, 1u);
   int deferred = 0;
   int shed = 0;
@@ -456,6 +457,49 @@ TEST_F(TcpLayerTest, ConnectsSpreadOverEveryLocalAddress) {
   ASSERT_TRUE(ack);
   EXPECT_EQ(ack->src, syn.src);
   EXPECT_EQ(peer_->tcp().State(opened[1].second), TcpState::kSynSent);
+}
+
+// The burst form gives the verdicts, in order, and the counts that frame-by-frame triage gives.
+TEST_F(TcpLayerTest, TriageOfAWholeBurstMatchesFrameByFrame) {
+  WirePeer one(SmallConfig());
+  WirePeer burst(SmallConfig());
+  for (WirePeer* p : {&one, &burst}) ASSERT_TRUE(p->tcp().Listen(kPort).ok());
+  auto frame = [](Ipv4Addr src, const TcpFields& f) {
+    testing::IpOpts o;
+    o.protocol = 6;
+    return testing::Concat(testing::EthHeader(testing::kWireOurMac, testing::kWirePeerMac, 0x0800),
+                           testing::Ipv4(src, testing::kWireOurIp, testing::Tcp(src, testing::kWireOurIp, f), o));
+  };
+  std::vector<Bytes> frames;
+  for (uint16_t i = 0; i < 48; ++i) {
+    const Ipv4Addr src = Ipv4Addr::Of(198, 18, 0, static_cast<uint8_t>(100 + i % 7));
+    frames.push_back(i % 5 == 0 ? frame(src, Fields(kAck, 1, 1, 65535, static_cast<uint16_t>(41000 + i)))
+                                : frame(src, Fields(kSyn, 77u * i, 0, 65535, static_cast<uint16_t>(41000 + i))));
+  }
+  std::vector<Mbuf> held;
+  std::vector<rte_mbuf*> raw;
+  for (const Bytes& b : frames) {
+    held.push_back(testing::ToMbuf(testing::TestPool(), b));
+    raw.push_back(held.back().get());
+  }
+  for (int round = 0; round < 3; ++round) {  // three full bursts: the budget shrinks, more is shed
+    one.tcp().BeginRxBurst(32, 32);
+    burst.tcp().BeginRxBurst(32, 32);
+    std::vector<TcpLayer::RxTriage> got(raw.size());
+    burst.tcp().TriageBurst(std::span<rte_mbuf* const>(raw.data(), raw.size()), got.data());
+    for (size_t i = 0; i < frames.size(); ++i) {
+      EXPECT_EQ(got[i], one.tcp().TriageBeforeParse(ConstBytes(frames[i].data(), frames[i].size())))
+          << "round " << round << " frame " << i;
+    }
+  }
+  EXPECT_GT(burst.tcp().counters().syn_shed, 0u);
+  EXPECT_EQ(burst.tcp().counters().syn_shed, one.tcp().counters().syn_shed);
+  EXPECT_EQ(burst.tcp().counters().syn_shed_retransmit, one.tcp().counters().syn_shed_retransmit);
+  // Not overloaded: everything is processed.
+  burst.tcp().BeginRxBurst(3, 32);
+  std::vector<TcpLayer::RxTriage> got(raw.size(), TcpLayer::RxTriage::kShed);
+  burst.tcp().TriageBurst(std::span<rte_mbuf* const>(raw.data(), raw.size()), got.data());
+  for (TcpLayer::RxTriage t : got) EXPECT_EQ(t, TcpLayer::RxTriage::kProcess);
 }
 
 }  // namespace
