@@ -93,21 +93,7 @@ tap() {
   pid=$!
   ns_wait_ready "$log" '^listening on 198.18.0.2:8080' || { echo "FAIL: no readiness line"; cat "$log"; exit 1; }
   ns_peer_up "$ns" "$iface" 5 || fail "no $iface in $ns"
-  ip netns exec "$ns" timeout 30 /usr/bin/python3 - <<'PY'
-import socket
-for i in range(3):
-    c = socket.create_connection(("198.18.0.2", 8080), timeout=5)
-    c.sendall(b"hi\n")
-    got = b""
-    while True:
-        b = c.recv(100)
-        if not b:
-            break
-        got += b
-    assert got == b"hello from synack\n", got
-    c.close()
-print("3 greetings ok")
-PY
+  ip netns exec "$ns" timeout 30 /usr/bin/python3 "$here/greet.py" 3
   kill -INT "$pid"
   wait "$pid"
   pid=
