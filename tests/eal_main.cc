@@ -61,7 +61,9 @@ class EalEnvironment : public ::testing::Environment {
     g_indirect = *indirect;
   }
   void TearDown() override {
-    // Leave the EAL up: DPDK's cleanup is not needed at process exit and ports may still be open.
+    // Leave the EAL up (DPDK's cleanup is not needed at process exit and ports may still be open), but
+    // not its empty runtime directory under /var/run/dpdk.
+    RemoveOwnedRuntimeDir();
   }
 
  private:

@@ -151,12 +151,16 @@ absl::Status InitEal(const EalConfig& config) {
 void CleanupEal() {
   if (g_pdump) rte_pdump_uninit();
   rte_eal_cleanup();
-  if (!g_owned_runtime_dir.empty()) RemoveRuntimeDir(g_owned_runtime_dir);
-  g_owned_runtime_dir.clear();
+  RemoveOwnedRuntimeDir();
   // A shared-configuration primary leaves the files of the hugepages it still held at exit; nothing else
   // uses them now (a secondary that still maps one keeps its mapping).
   if (g_pdump && !g_file_prefix.empty()) RemoveHugepageFiles(g_file_prefix);
   g_pdump = false;
+}
+
+void RemoveOwnedRuntimeDir() {
+  if (!g_owned_runtime_dir.empty()) RemoveRuntimeDir(g_owned_runtime_dir);
+  g_owned_runtime_dir.clear();
 }
 
 const std::string& EalFilePrefix() { return g_file_prefix; }

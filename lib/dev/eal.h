@@ -43,6 +43,9 @@ absl::Status InitEal(const EalConfig& config);
 // directory (/var/run/dpdk/synack-<pid> as root), which DPDK leaves behind, so clean exits leave nothing
 // there; with pdump, also the hugepage files of its prefix that DPDK left in the hugetlbfs mounts.
 void CleanupEal();
+// Only the directory part of CleanupEal, for a process that leaves the EAL up until it exits (the test
+// binaries): removes the default prefix's runtime directory; a no-op for a user's prefix or when done.
+void RemoveOwnedRuntimeDir();
 
 // The --file-prefix the EAL runs with (the user's or the default `synack-<pid>`), empty before InitEal:
 // what `dpdk-telemetry.py -f <prefix>` needs to find this process.

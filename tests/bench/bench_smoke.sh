@@ -10,7 +10,8 @@ bin=$(readlink -f "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 raw=$(mktemp -d)
 out=$(mktemp -d)
-trap 'rm -rf "$raw" "$out"' EXIT
+# The EAL runtime directories of the --file-prefix values used below are ours to remove too.
+trap 'rm -rf "$raw" "$out" /var/run/dpdk/smk$$ 2>/dev/null' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 lcps=$bin/linux_cps
 # Below the ephemeral range (32768-60999), so no client socket of an earlier run holds it.

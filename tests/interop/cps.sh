@@ -136,6 +136,8 @@ memif() {
   cleanup_memif() {
     [[ -n $spid ]] && kill -INT "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
     rm -f "$sock" "$srvlog" "$clilog"
+    [[ $(id -u) -eq 0 ]] && rm -rf "/var/run/dpdk/cpsms$$" "/var/run/dpdk/cpsmc$$"
+    true
   }
   trap cleanup_memif EXIT
   local vdev=",id=0,socket=$sock,socket-abstract=no"

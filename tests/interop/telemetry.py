@@ -13,6 +13,7 @@ server's passive; every handshake timed), and a bad engine answers an error dict
 cleanly.
 """
 import json
+import shutil
 import os
 import socket
 import subprocess
@@ -228,6 +229,8 @@ def main():
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+        shutil.rmtree(runtime_dir(prefix), ignore_errors=True)  # DPDK leaves it for a --file-prefix
 
 
 if __name__ == '__main__':

@@ -29,6 +29,10 @@ cleanup() {
   [[ -n $spid ]] && kill -INT "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
   declare -F ns_cleanup >/dev/null && ns_cleanup
   rm -f "$srvlog" "$clilog" "$sock"
+  # The EAL runtime directories of our two --file-prefix values (DPDK leaves them; ours to remove).
+  rm -rf "${XDG_RUNTIME_DIR:-/tmp}/dpdk/vdps$$" "${XDG_RUNTIME_DIR:-/tmp}/dpdk/vdpc$$" 2>/dev/null
+  [[ $(id -u) -eq 0 ]] && rm -rf "/var/run/dpdk/vdps$$" "/var/run/dpdk/vdpc$$"
+  true
 }
 trap cleanup EXIT
 
