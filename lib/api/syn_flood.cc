@@ -102,7 +102,15 @@ uint32_t SynFlood::Poll(Instant now, Outbox& outbox) {
   // What the outbox can take this poll, allocated in one go (`want` <= burst <= 256).
   uint32_t n = std::min<uint32_t>(static_cast<uint32_t>(want), outbox.capacity() - outbox.size());
   rte_mbuf* bufs[256];
-  while (n > 0 && rte_pktmbuf_alloc_bulk(pool_, bufs, n) != 0) n /= 2;  // the pool is nearly empty
+  if (n > 0 && rte_pktmbuf_alloc_bulk(pool_, bufs, n) != 0) {
+    // The pool is nearly empty: take what it has (it may still change under us: then one by one).
+    n = std::min<uint32_t>(n, rte_mempool_avail_count(pool_));
+    if (n > 0 && rte_pktmbuf_alloc_bulk(pool_, bufs, n) != 0) {
+      uint32_t got = 0;
+      while (got < n && (bufs[got] = rte_pktmbuf_alloc(pool_)) != nullptr) ++got;
+      n = got;
+    }
+  }
   not_sent_ += want - n;
   for (uint32_t i = 0; i < n; ++i) {
     Mbuf m(bufs[i]);

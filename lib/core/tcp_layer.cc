@@ -931,6 +931,11 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
   // port — with one address, simply the next port.
   const uint32_t addresses = net_.local_count();
   const uint32_t span = (config_.ephemeral_hi - config_.ephemeral_lo + 1u) * addresses;
+  // One call looks at no more candidates than one address's ports (per engine sharing the flows): with
+  // a wide address range and a full tuple space a connect fails after a bounded scan, and the cursor
+  // keeps its place, so the next one goes on from there instead of scanning millions again.
+  const uint32_t engines = config_.steering != nullptr ? std::max<uint32_t>(config_.steering->engines(), 1) : 1;
+  const uint32_t scan = std::min<uint64_t>(span, uint64_t{65536} * engines);
   FlowKey key{nc.local.addr, dst, 0, port};
   // The flow must hash to this engine (so the peer's answers come back here) and its 4-tuple must not
   // be in use. Free ports are preferred. When the first kBusyBeforeOldest candidate ports are all taken
@@ -950,7 +955,7 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
   std::optional<FlowKey> reuse;
   uint32_t busy = 0;
   uint32_t past_reusable = 0;
-  for (uint32_t i = 0; i < span && !free_port && past_reusable <= kLookPastReusable; ++i) {
+  for (uint32_t i = 0; i < scan && !free_port && past_reusable <= kLookPastReusable; ++i) {
     key.local = net_.LocalAddress(next_local_);
     key.local_port = next_ephemeral_;
     if (++next_local_ == addresses) {
@@ -987,7 +992,8 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
     ++counters_.time_wait_reused_by_connect;
   } else {
     return absl::ResourceExhaustedError(absl::StrCat("connect: out of ephemeral ports towards ", dst.ToString(), ":",
-                                                     port, " (", span, " in use or in TIME-WAIT)"));
+                                                     port, " (", scan, " of ", span,
+                                                     " source address and port pairs tried, in use or in TIME-WAIT)"));
   }
   const uint32_t idx = AllocSocket(key);
   if (idx == UINT32_MAX) {
