@@ -298,7 +298,13 @@ absl::StatusOr<EnginePools> CreateEnginePools(const std::string& name, uint32_t 
 }
 
 void PollEngineOnce(Engine& engine, Application* app, Instant now) {
-  Event events[64];
+  // Left uninitialised: PollEvents writes what it returns, and zeroing 64 events on every poll cost a
+  // loopback engine ~8% of its cycles (an engine polls a few million times a second).
+  union Buffer {
+    Buffer() {}
+    Event e[64];
+  } buf;
+  absl::Span<Event> events(buf.e);
   engine.PollOnce(now);
   for (size_t n; (n = engine.tcp().PollEvents(events)) > 0;) {
     if (app == nullptr) continue;

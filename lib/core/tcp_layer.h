@@ -459,6 +459,10 @@ class TcpLayer {
   EventQueue events_;
   uint16_t next_ephemeral_;
   uint32_t next_local_ = 0;  // index of the local address Connect tries next
+  // Connects towards saturated_remote_ since one last found a free port: every one of them took a
+  // TIME-WAIT 4-tuple over (0: not saturated). See Connect.
+  uint32_t saturated_connects_ = 0;
+  Ipv4Addr saturated_remote_;
   TcpLayerCounters counters_;
   TcpOutput out_;                    // reused for every call: no allocation per segment
   PhaseProfile* profile_ = nullptr;  // the engine's, when it profiles (set by Engine)

@@ -6,26 +6,25 @@
 namespace synack {
 
 TimeWaitStore::TimeWaitStore(uint32_t capacity) : capacity_(std::max<uint32_t>(capacity, 1)) {
+  capacity_ = std::min<uint32_t>(capacity_, uint32_t{1} << 30);
   ring_.resize(capacity_);
-  size_t cap = 16;
-  while (cap < 2 * size_t{capacity_}) cap <<= 1;
-  index_.assign(cap, kEmpty);
-  mask_ = cap - 1;
+  index_.assign(2 * size_t{capacity_}, kEmpty);
   std::random_device rd;
   seed_ = (uint64_t{rd()} << 32) | rd();
 }
 
 size_t TimeWaitStore::IndexOf(const FlowKey& key) const {
-  for (size_t i = Home(key);; i = (i + 1) & mask_) {
-    const uint32_t pos = index_[i];
-    if (pos == kEmpty) return SIZE_MAX;
-    if (ring_[pos].key == key) return i;
+  const uint32_t hash = Hash(key);
+  for (size_t i = Home(hash);; i = Next(i)) {
+    const uint64_t slot = index_[i];
+    if (slot == kEmpty) return SIZE_MAX;
+    if (HashOf(slot) == hash && ring_[PosOf(slot)].key == key) return i;
   }
 }
 
 TimeWaitEntry* TimeWaitStore::Find(const FlowKey& key) {
   const size_t i = IndexOf(key);
-  return i == SIZE_MAX ? nullptr : &ring_[index_[i]].tw;
+  return i == SIZE_MAX ? nullptr : &ring_[PosOf(index_[i])].tw;
 }
 
 const TimeWaitEntry* TimeWaitStore::Find(const FlowKey& key) const {
@@ -43,9 +42,10 @@ bool TimeWaitStore::Insert(const FlowKey& key, const TimeWaitEntry& tw) {
   ring_[pos] = Slot{key, true, false, tw};
   if (ring_[pos].tw.expires < last_expires_) ring_[pos].tw.expires = last_expires_;  // late, never early
   last_expires_ = ring_[pos].tw.expires;
-  size_t i = Home(key);
-  while (index_[i] != kEmpty) i = (i + 1) & mask_;
-  index_[i] = pos;
+  const uint32_t hash = Hash(key);
+  size_t i = Home(hash);
+  while (index_[i] != kEmpty) i = Next(i);
+  index_[i] = (uint64_t{hash} << 32) | pos;
   ++size_;
   return true;
 }
@@ -54,8 +54,8 @@ void TimeWaitStore::Unindex(const FlowKey& key) {
   size_t hole = IndexOf(key);
   if (hole == SIZE_MAX) return;
   // Backward-shift deletion: move later members of the probe run into the hole when their home allows.
-  for (size_t j = (hole + 1) & mask_; index_[j] != kEmpty; j = (j + 1) & mask_) {
-    const size_t home = Home(ring_[index_[j]].key);
+  for (size_t j = Next(hole); index_[j] != kEmpty; j = Next(j)) {
+    const size_t home = Home(HashOf(index_[j]));
     // `j` may move to `hole` unless its home lies cyclically in (hole, j].
     const bool home_between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
     if (home_between) continue;
@@ -68,7 +68,7 @@ void TimeWaitStore::Unindex(const FlowKey& key) {
 bool TimeWaitStore::Erase(const FlowKey& key) {
   const size_t i = IndexOf(key);
   if (i == SIZE_MAX) return false;
-  Slot& s = ring_[index_[i]];
+  Slot& s = ring_[PosOf(index_[i])];
   Unindex(key);
   s.live = false;
   --size_;
@@ -79,7 +79,7 @@ bool TimeWaitStore::Erase(const FlowKey& key) {
 void TimeWaitStore::Requeue(const FlowKey& key) {
   const size_t i = IndexOf(key);
   if (i == SIZE_MAX) return;
-  Slot& s = ring_[index_[i]];
+  Slot& s = ring_[PosOf(index_[i])];
   s.late = true;
   if (s.tw.expires > last_expires_) last_expires_ = s.tw.expires;
 }
@@ -95,7 +95,8 @@ void TimeWaitStore::MoveHeadToTail() {
   const uint32_t to = Pos(tail_++);
   ring_[to] = ring_[from];
   ring_[from].live = false;
-  index_[IndexOf(ring_[to].key)] = to;
+  uint64_t& slot = index_[IndexOf(ring_[to].key)];
+  slot = (slot & ~uint64_t{UINT32_MAX}) | to;
 }
 
 }  // namespace synack

@@ -7,9 +7,12 @@
 // the head, which is where an active open that must take a TIME-WAIT 4-tuple over finds one
 // (FindOldest).
 //
-// Index: open addressing over 32-bit ring positions (linear probing, backward-shift deletion, at most
-// half full), keyed with a per-store random seed; the 4-tuple is compared in the ring entry itself.
-// Memory: 48 bytes per ring entry (kEntryBytes) plus 8-16 bytes of index per entry.
+// Index: open addressing (linear probing, backward-shift deletion, exactly twice as many slots as the
+// ring, so at most half full) over 64-bit slots, each a ring position and the 32-bit hash of its key
+// (keyed with a per-store random seed). A probe compares hashes first and reads the ring entry — another
+// cache line, usually a DRAM miss in a large store — only when they match; deletion finds the home of
+// the entries it shifts from their hashes, without reading the ring at all.
+// Memory: 48 bytes per ring entry (kEntryBytes) plus 16 bytes of index per entry: 64 in all.
 // Fixed capacity, no allocation after construction. Owned by one engine; only its core may call it.
 #pragma once
 
@@ -102,11 +105,13 @@ class TimeWaitStore {
   size_t size() const { return size_; }
   uint32_t capacity() const { return capacity_; }
   // Bytes the store takes in all (ring and index), fixed at construction.
-  size_t MemoryBytes() const { return ring_.size() * sizeof(Slot) + index_.size() * sizeof(uint32_t); }
+  size_t MemoryBytes() const { return ring_.size() * sizeof(Slot) + index_.size() * sizeof(uint64_t); }
   static constexpr size_t kEntryBytes = 48;
 
  private:
-  static constexpr uint32_t kEmpty = UINT32_MAX;
+  // An index slot: ring position in the low 32 bits, the key's hash in the high 32; all ones is empty
+  // (no ring position is UINT32_MAX: capacity is at most 2^30).
+  static constexpr uint64_t kEmpty = UINT64_MAX;
   struct Slot {
     FlowKey key;
     bool live = false;
@@ -116,7 +121,12 @@ class TimeWaitStore {
   static_assert(sizeof(Slot) == kEntryBytes);
 
   uint32_t Pos(uint64_t seq) const { return static_cast<uint32_t>(seq % capacity_); }
-  size_t Home(const FlowKey& key) const { return static_cast<size_t>(FlowHash(key, seed_)) & mask_; }
+  uint32_t Hash(const FlowKey& key) const { return static_cast<uint32_t>(FlowHash(key, seed_)); }
+  // The index slot a hash starts probing from: the hash scaled onto [0, index size).
+  size_t Home(uint32_t hash) const { return static_cast<size_t>((uint64_t{hash} * index_.size()) >> 32); }
+  size_t Next(size_t i) const { return i + 1 == index_.size() ? 0 : i + 1; }
+  static uint32_t PosOf(uint64_t slot) { return static_cast<uint32_t>(slot); }
+  static uint32_t HashOf(uint64_t slot) { return static_cast<uint32_t>(slot >> 32); }
   // The index slot holding `key`'s ring position, or SIZE_MAX.
   size_t IndexOf(const FlowKey& key) const;
   void Unindex(const FlowKey& key);
@@ -127,8 +137,7 @@ class TimeWaitStore {
 
   uint32_t capacity_;
   std::vector<Slot> ring_;
-  std::vector<uint32_t> index_;  // ring positions; kEmpty
-  size_t mask_ = 0;
+  std::vector<uint64_t> index_;  // 2 * capacity_ slots: (hash << 32) | ring position, or kEmpty
   uint64_t seed_ = 0;
   uint64_t head_ = 0;  // ring sequence numbers: slot Pos(i) for i in [head_, tail_)
   uint64_t tail_ = 0;

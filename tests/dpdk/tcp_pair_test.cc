@@ -289,6 +289,59 @@ TEST_F(TcpPairTest, ConnectTakesOverTheOldestTimeWaitWhenEveryPortIsBusy) {
   RunUntil([&] { return client_->tcp().connections() == 0 && server_->tcp().connections() == 0; });
 }
 
+TEST_F(TcpPairTest, SaturatedConnectsTakeTheOldestTimeWaitFirstAndEverySixteenthScansForFreedPorts) {
+  // Twenty ephemeral ports: nineteen in TIME-WAIT, one (40008) live. A second later the first connect
+  // scans 40000-40007 (busy), takes the head of the store, and leaves its cursor at 40008. Then 40008 is
+  // aborted (no TIME-WAIT): it is free. Connects 2-16 of the saturated run ask the head of the store
+  // first and take TIME-WAIT entries; the 17th scans first again and finds 40008.
+  EngineConfig c = Config(SharedPorts().pair.a, SharedPorts().a, kClientIp, 1);
+  c.tcp.ephemeral_lo = 40000;
+  c.tcp.ephemeral_hi = 40019;
+  client_.emplace(c, testing::TestPool(), testing::TestIndirectPool());
+  client_->Start(now_);
+  std::vector<ConnId> ids;
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<ConnId> id = client_->tcp().Connect(kServerIp, 7);
+    ASSERT_TRUE(id.ok()) << id.status();
+    ids.push_back(*id);
+  }
+  RunUntil([&] { return CountClient(EventType::kConnected) == 20; });
+  std::optional<ConnId> kept;
+  for (ConnId id : ids) {
+    if (client_->tcp().Flow(id)->local_port == 40008) {
+      kept = id;
+    } else {
+      client_->tcp().Close(id);
+    }
+  }
+  ASSERT_TRUE(kept.has_value());
+  RunUntil([&] { return client_->tcp().connections() == 1 && server_->tcp().connections() == 1; });
+  ASSERT_EQ(client_->tcp().time_wait_entries(), 19u);
+  Run(Duration::Milliseconds(1100), Duration::Milliseconds(1));
+
+  std::vector<uint16_t> ports;
+  std::vector<ConnId> opened;
+  absl::StatusOr<ConnId> first = client_->tcp().Connect(kServerIp, 7);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ports.push_back(client_->tcp().Flow(*first)->local_port);
+  opened.push_back(*first);
+  client_->tcp().Abort(*kept);
+  EXPECT_EQ(client_->tcp().time_wait_entries(), 18u);  // the abort left no TIME-WAIT entry
+  for (int i = 2; i <= 17; ++i) {
+    absl::StatusOr<ConnId> id = client_->tcp().Connect(kServerIp, 7);
+    ASSERT_TRUE(id.ok()) << i << ": " << id.status();
+    ports.push_back(client_->tcp().Flow(*id)->local_port);
+    opened.push_back(*id);
+  }
+  for (size_t i = 0; i < 16; ++i) EXPECT_NE(ports[i], 40008) << "connect " << i + 1 << " took the free port";
+  EXPECT_EQ(ports[16], 40008) << "the 17th connect scans first and finds the port freed by the abort";
+  EXPECT_EQ(client_->tcp().counters().time_wait_reused_by_connect, 16u);
+  EXPECT_EQ(client_->tcp().time_wait_entries(), 3u);
+  RunUntil([&] { return CountClient(EventType::kConnected) == 37; });
+  for (ConnId id : opened) client_->tcp().Close(id);
+  RunUntil([&] { return client_->tcp().connections() == 0 && server_->tcp().connections() == 0; });
+}
+
 TEST_F(TcpPairTest, ThousandsOfConnections) {
   constexpr int kTotal = 3000;
   constexpr int kConcurrent = 200;
