@@ -53,3 +53,40 @@ def document(raw, name):
     except ValueError:
         print(f"{name} is not one JSON document; its figures are n/a", file=sys.stderr)
         return None
+
+
+# --- connection rate over a run ----------------------------------------------------------------------
+# A connection-rate run is judged by its per-second rates: the first seconds use 4-tuples never used
+# before, the later ones must take TIME-WAIT 4-tuples over (the steady state).
+WINDOW_S = 5  # the first and last seconds compared
+
+
+def synack_seconds(doc):
+    """The per-second connection rates of a `synack-cps --json` document ("intervals", one a second
+    unless the run gave --interval), in order. The final partial interval (the drain after the run
+    stopped opening, usually milliseconds) is left out: an interval counts when it is at least half as
+    long as the longest."""
+    intervals = [i for i in (doc or {}).get("intervals", []) if "conns_per_s" in i and "seconds" in i]
+    longest = max((i["seconds"] for i in intervals), default=0)
+    return [i["conns_per_s"] for i in intervals if i["seconds"] >= 0.5 * longest]
+
+
+def linux_seconds(text):
+    """The per-second connection rates of `linux_cps client`'s progress lines
+    ('t=Ns conns/s=R ok=N failed=F inflight=K'), in order."""
+    return [float(m.group(1)) for m in re.finditer(r"^t=\d+s conns/s=([\d.]+) ", text, re.M)]
+
+
+def mean(values):
+    return sum(values) / len(values) if values else None
+
+
+def steady_state(rates, window=WINDOW_S):
+    """What a per-second series says about the steady state: the average over the whole run, over the
+    first `window` seconds and over the last `window` seconds, and last/first. With fewer than `window`
+    seconds the windows are None (the two windows overlap when the run is shorter than 2 x window)."""
+    first = mean(rates[:window]) if len(rates) >= window else None
+    last = mean(rates[-window:]) if len(rates) >= window else None
+    return {"seconds": len(rates), "avg_conns_per_s": mean(rates), "first_conns_per_s": first,
+            "last_conns_per_s": last, "last_over_first": last / first if first and last is not None else None,
+            "per_second": rates}

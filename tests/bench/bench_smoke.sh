@@ -3,8 +3,9 @@
 # pingpong and sink/bulk pairs over 127.0.0.1 for a second each, the device-ceiling tool on a net_ring
 # pair, the handshake micro-benchmark, and bench_report.py turning those outputs into the JSON, markdown
 # and table (the numbers are whatever this machine gives; the checks are that each tool ran and every
-# figure was parsed). Usage: bench_smoke.sh DIR (where linux_cps, synack_dev_ceiling and
-# synack_handshake_bench were built)
+# figure was parsed), then tests/bench/steady_state_test.py (the per-second connection rates on captured
+# output). Usage: bench_smoke.sh DIR (where linux_cps, synack_dev_ceiling and synack_handshake_bench
+# were built)
 set -euo pipefail
 bin=$(readlink -f "$1")
 here=$(cd "$(dirname "$0")" && pwd)
@@ -65,9 +66,12 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["device_ceiling_pps"] > 0, "ceiling"
 assert r["cps"][0]["linux"]["conns_per_s"] > 0, "linux cps"
+assert len(r["cps"][0]["linux"]["run"]["per_second"]) >= 1, "linux cps: no per-second rate (t=Ns lines)"
 assert r["latency"]["linux"]["p50_us"] > 0, "linux latency"
 assert r["micro"]["BM_HandshakeAndTeardown/request_bytes:0"]["ns"] > 0, "handshake"
 assert r["micro"]["BM_HandshakeAndTeardown/request_bytes:0"]["failures"] == 0, "handshake failures"
 PY
 [[ -s $out/smoke.md ]] || fail "no markdown written"
+# The connection-rate steady state (per-second rates, first/last seconds) on captured tool output.
+/usr/bin/python3 "$here/steady_state_test.py" 2>"$raw/steady.txt" || fail "steady_state_test.py: $(cat "$raw/steady.txt")"
 echo "PASS"
