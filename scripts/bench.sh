@@ -51,6 +51,9 @@ cleanup() {
   for p in "${namespaces[@]}"; do ip netns del "$p" 2>/dev/null || true; done
   [[ -n $hp_mounted ]] && umount /dev/hugepages 2>/dev/null || true
   [[ -n $hp_prev ]] && echo "$hp_prev" >/proc/sys/vm/nr_hugepages 2>/dev/null || true
+  # The EAL runtime directories of the --file-prefix values chosen below (the tools remove only a
+  # default prefix's).
+  for p in bdc bcs bpp bpf bho; do rm -rf "/var/run/dpdk/$p$$"; done
   rm -rf "$raw"
 }
 trap cleanup EXIT
