@@ -66,21 +66,10 @@ void SynFlood::BuildTemplate() {
   ip.payload_len = tcp_len;
   WriteIpv4Header(p + kEthHeaderLen, ip, /*fill_checksum=*/false);
   uint8_t* tcp = p + kEthHeaderLen + kIpv4MinHeaderLen;
-  WriteTcpHeader(tcp, syn);
+  t.tsval_off = WriteTcpHeader(tcp, syn);  // TSval 0 in the template: rewritten in every copy
   StoreBe16(tcp + 16, 0);
   t.ip_sum = ChecksumAdd(0, ConstBytes(p + kEthHeaderLen, kIpv4MinHeaderLen));
   t.tcp_sum = ChecksumAdd(TcpPseudoHeaderSum(Ipv4Addr{0}, options_.target, tcp_len), ConstBytes(tcp, tcp_len));
-  // Find the timestamps option (kind 8: kind, length, TSval, TSecr) among the options just written.
-  t.tsval_off = 0;
-  for (uint16_t i = kTcpMinHeaderLen; i < tcp_len;) {
-    if (tcp[i] == 0) break;
-    if (tcp[i] == 1) {
-      ++i;
-      continue;
-    }
-    if (tcp[i] == 8) t.tsval_off = static_cast<uint16_t>(i + 2);
-    i = static_cast<uint16_t>(i + std::max<uint8_t>(tcp[i + 1], 2));
-  }
   t.dst_mac = options_.dst_mac;
   t.valid = t.tsval_off != 0;
 }

@@ -15,8 +15,8 @@
 // sources are all treated alike: a legitimate client new to this engine is shed no more often than a
 // flood source.
 //
-// Owned by one engine (inside its TcpLayer); only that engine's lcore calls it. One allocation, at the
-// first overloaded burst that sheds; none per packet.
+// Owned by one engine (inside its TcpLayer); only that engine's lcore calls it. One allocation, when an
+// overloaded burst first touches the memory (Prefetch, or Admit beyond the budget); none per packet.
 #pragma once
 
 #include <cstdint>

@@ -128,39 +128,47 @@ void TcpLayer::BeginRxBurst(uint32_t n, uint32_t burst) {
   if (shedder_.overloaded()) ++counters_.rx_overloaded_bursts;
 }
 
-TcpLayer::RxTriage TcpLayer::TriageBeforeParse(ConstBytes frame) {
-  if (!rx_overloaded()) return RxTriage::kProcess;
-  const std::optional<SynPeek> syn = PeekSyn(frame);
-  if (!syn || !net_.IsLocal(syn->dst)) return RxTriage::kProcess;  // not a new SYN for us
-  return CountTriage(shedder_.Admit(*syn, peers_.MayHave(syn->src)));
+template <typename FirstSegment>
+void TcpLayer::Triage(size_t n, const FirstSegment& first_segment, RxTriage* out) {
+  if (!rx_overloaded()) {
+    std::fill(out, out + n, RxTriage::kProcess);
+    return;
+  }
+  // The new SYNs for us of up to kChunk frames, in arrival order: where, and what Admit needs.
+  constexpr size_t kChunk = 64;
+  uint8_t at[kChunk];
+  uint64_t fingerprint[kChunk];
+  bool known[kChunk];
+  for (size_t base = 0; base < n; base += kChunk) {
+    const size_t k = std::min(kChunk, n - base);
+    size_t syns = 0;
+    for (size_t i = 0; i < k; ++i) {
+      out[base + i] = RxTriage::kProcess;
+      const std::optional<SynPeek> syn = PeekSyn(first_segment(base + i));
+      if (!syn || !net_.IsLocal(syn->dst)) continue;  // not a new SYN for us
+      at[syns] = static_cast<uint8_t>(i);
+      known[syns] = peers_.MayHave(syn->src);
+      fingerprint[syns] = shedder_.Fingerprint(*syn);
+      if (!known[syns]) shedder_.Prefetch(fingerprint[syns]);
+      ++syns;
+    }
+    for (size_t j = 0; j < syns; ++j) out[base + at[j]] = CountTriage(shedder_.Admit(fingerprint[j], known[j]));
+  }
 }
 
 void TcpLayer::TriageBurst(std::span<rte_mbuf* const> frames, RxTriage* out) {
-  if (!rx_overloaded()) {
-    std::fill(out, out + frames.size(), RxTriage::kProcess);
-    return;
-  }
-  constexpr size_t kChunk = 64;
-  uint64_t fingerprint[kChunk];
-  bool known[kChunk];
-  for (size_t base = 0; base < frames.size(); base += kChunk) {
-    const size_t n = std::min(kChunk, frames.size() - base);
-    for (size_t i = 0; i < n; ++i) {
-      const rte_mbuf* m = frames[base + i];
-      const std::optional<SynPeek> syn = PeekSyn(ConstBytes(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len));
-      if (!syn || !net_.IsLocal(syn->dst)) {
-        out[base + i] = RxTriage::kProcess;
-        continue;
-      }
-      out[base + i] = RxTriage::kDefer;  // decided below
-      known[i] = peers_.MayHave(syn->src);
-      fingerprint[i] = shedder_.Fingerprint(*syn);
-      if (!known[i]) shedder_.Prefetch(fingerprint[i]);
-    }
-    for (size_t i = 0; i < n; ++i) {
-      if (out[base + i] == RxTriage::kDefer) out[base + i] = CountTriage(shedder_.Admit(fingerprint[i], known[i]));
-    }
-  }
+  const auto first_segment = [frames](size_t i) {
+    const rte_mbuf* m = frames[i];
+    return ConstBytes(rte_pktmbuf_mtod(m, const uint8_t*), m->data_len);
+  };
+  Triage(frames.size(), first_segment, out);
+}
+
+TcpLayer::RxTriage TcpLayer::TriageBeforeParse(ConstBytes frame) {
+  const auto first_segment = [frame](size_t) { return frame; };
+  RxTriage out;
+  Triage(1, first_segment, &out);
+  return out;
 }
 
 TcpLayer::RxTriage TcpLayer::CountTriage(ShedVerdict v) {

@@ -217,7 +217,7 @@ class TcpLayer {
   /// The start of a device receive burst of `n` frames when `burst` were asked for (a full one means
   /// more are waiting: overload). The engine calls it before processing the burst.
   void BeginRxBurst(uint32_t n, uint32_t burst);
-  /// What to do with a frame of the current burst before it is parsed (TriageBeforeParse).
+  /// What to do with a frame of the current burst before it is parsed (TriageBurst).
   enum class RxTriage : uint8_t {
     kProcess,  ///< now, in arrival order
     kDefer,    ///< an admitted new SYN from an unknown source in an overloaded burst: after the other frames
@@ -225,13 +225,13 @@ class TcpLayer {
   };
   /// In an overloaded burst, new SYNs from sources without connections here are deferred (segments of
   /// known flows, SYNs of known sources and cookie ACKs go first) or shed (SynShedder); everything else,
-  /// and every frame of a burst that is not overloaded, is processed now. The caller keeps the frame.
-  /// Cheap: a few header bytes, no lookup.
-  RxTriage TriageBeforeParse(ConstBytes frame);
-  /// TriageBeforeParse for a whole burst (`frames` whose first segments hold what the peek reads), in two
-  /// passes so the cache misses overlap: peek every frame and prefetch the shed memory of each unknown
-  /// new SYN, then the verdicts in arrival order into `out` (frames.size() entries).
+  /// and every frame of a burst that is not overloaded, is processed now. Writes the verdicts, in arrival
+  /// order, into `out` (frames.size() entries); the caller keeps the frames. Cheap: a few header bytes of
+  /// each frame's first segment, no lookup. In two passes so the cache misses overlap: peek every frame and
+  /// prefetch the shed memory of each unknown new SYN, then decide in arrival order.
   void TriageBurst(std::span<rte_mbuf* const> frames, RxTriage* out);
+  /// TriageBurst for a burst of one frame, given as its first segment's bytes (same verdict, same counts).
+  RxTriage TriageBeforeParse(ConstBytes frame);
   /// Whether the current burst is overloaded (TriageBurst can answer other than kProcess).
   bool rx_overloaded() const { return config_.shed_syns_under_overload && shedder_.overloaded(); }
 
@@ -400,6 +400,10 @@ class TcpLayer {
   // An ACK at a listener that may answer one of our cookies: true if it opened a connection.
   bool InputCookieAck(Instant now, Mbuf& frame, const FlowKey& key, const TcpSegment& ack, uint32_t listener,
                       uint32_t payload_offset);
+  // The one triage path behind TriageBurst and TriageBeforeParse: `n` frames, the first segment of frame
+  // i being `first_segment(i)` (a ConstBytes). Defined and instantiated in tcp_layer.cc only.
+  template <typename FirstSegment>
+  void Triage(size_t n, const FirstSegment& first_segment, RxTriage* out);
   // Counts the shedder's verdict on a new SYN of an overloaded burst: shed, or processed after the rest.
   RxTriage CountTriage(ShedVerdict v);
   // Counts a SYN or cookie ACK that ListenerTable refused (nothing for kAccept and kCookie).

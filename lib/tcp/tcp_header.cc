@@ -136,7 +136,7 @@ uint16_t TcpOptionsLength(const TcpOptions& o) {
   return static_cast<uint16_t>(FixedOptionsLength(o) + (sacks ? 4 + sacks * kSackBlockLen : 0));
 }
 
-void WriteTcpHeader(uint8_t* out, const TcpSegment& s) {
+uint16_t WriteTcpHeader(uint8_t* out, const TcpSegment& s) {
   const TcpOptions& o = s.options;
   const uint16_t header_len = static_cast<uint16_t>(kTcpMinHeaderLen + TcpOptionsLength(o));
   StoreBe16(out, s.src_port);
@@ -150,6 +150,7 @@ void WriteTcpHeader(uint8_t* out, const TcpSegment& s) {
   StoreBe16(out + 18, s.urgent);
 
   uint8_t* p = out + kTcpMinHeaderLen;
+  uint16_t tsval_offset = 0;
   if (o.mss) {
     *p++ = tcp_option::kMss;
     *p++ = kMssLen;
@@ -166,6 +167,7 @@ void WriteTcpHeader(uint8_t* out, const TcpSegment& s) {
     }
     *p++ = tcp_option::kTimestamps;
     *p++ = kTimestampsLen;
+    tsval_offset = static_cast<uint16_t>(p - out);
     StoreBe32(p, o.timestamps->tsval);
     StoreBe32(p + 4, o.timestamps->tsecr);
     p += 8;
@@ -192,6 +194,7 @@ void WriteTcpHeader(uint8_t* out, const TcpSegment& s) {
       p += kSackBlockLen;
     }
   }
+  return tsval_offset;
 }
 
 uint32_t TcpPseudoHeaderSum(Ipv4Addr src, Ipv4Addr dst, uint16_t tcp_len) {

@@ -56,8 +56,10 @@ uint16_t TcpOptionsLength(const TcpOptions& o);
 
 // Writes the header and options of `s` at `out` (kTcpMinHeaderLen + TcpOptionsLength(s.options) bytes,
 // data offset set to match). The checksum field is left zero: follow with FillTcpChecksum or
-// FillTcpPseudoChecksumForOffload once the payload is in place.
-void WriteTcpHeader(uint8_t* out, const TcpSegment& s);
+// FillTcpPseudoChecksumForOffload once the payload is in place. Returns where it put TSval: the offset
+// from `out` of the timestamps option's value (TSval, then TSecr), or 0 when `s` has no timestamps (for a
+// header written once and patched per segment).
+uint16_t WriteTcpHeader(uint8_t* out, const TcpSegment& s);
 
 // The IPv4 pseudo-header (src, dst, zero, protocol 6, `tcp_len`) as an unfolded partial sum, to seed
 // ChecksumAdd.

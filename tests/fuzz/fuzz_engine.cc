@@ -314,9 +314,13 @@ void Harness::InjectFrame(const Bytes& frame) {
   }
   if (!m) return;
   // Like a device whose ring is sometimes behind: in every other run of 8 frames each burst is "full", so
-  // SYN shedding runs (new SYNs beyond its budget are dropped unparsed, as the engine does).
+  // SYN shedding runs (new SYNs beyond its budget are dropped unparsed, through the engine's own call on
+  // the scattered mbuf).
   tcp_->BeginRxBurst((injected_ / 8) % 2 == 1 ? 32 : 1, 32);
-  if (tcp_->TriageBeforeParse(m.bytes()) == TcpLayer::RxTriage::kShed) return;  // `m` freed
+  rte_mbuf* const burst[1] = {m.get()};
+  TcpLayer::RxTriage verdict;
+  tcp_->TriageBurst(burst, &verdict);
+  if (verdict == TcpLayer::RxTriage::kShed) return;  // `m` freed
   tcp_->Input(now_, stack_->Input(now_, std::move(m)));
 }
 

@@ -25,6 +25,7 @@
 #include <memory>
 #include <vector>
 
+#include "lib/base/bytes.h"
 #include "lib/net/checksum.h"
 #include "lib/tcp/tcp_header.h"
 #include "tests/fuzz/fuzz_env.h"
@@ -72,7 +73,16 @@ void RoundTrip(const TcpSegment& seg, ConstBytes payload, Ipv4Addr src, Ipv4Addr
   const size_t total = hl + payload.size();
   if (total > 0xffff) return;  // cannot be one IPv4 datagram
   auto buf = std::make_unique<uint8_t[]>(total);
-  WriteTcpHeader(buf.get(), seg);
+  const uint16_t tsval_at = WriteTcpHeader(buf.get(), seg);
+  if (seg.options.timestamps) {
+    FUZZ_CHECK(tsval_at >= kTcpMinHeaderLen + 2 && tsval_at + 8u <= hl &&
+                   buf[tsval_at - 2] == tcp_option::kTimestamps &&
+                   LoadBe32(buf.get() + tsval_at) == seg.options.timestamps->tsval &&
+                   LoadBe32(buf.get() + tsval_at + 4) == seg.options.timestamps->tsecr,
+               "TSval reported at ", tsval_at, " for ", Describe(seg));
+  } else {
+    FUZZ_CHECK(tsval_at == 0, "TSval reported at ", tsval_at, " without timestamps");
+  }
   if (!payload.empty()) std::memcpy(buf.get() + hl, payload.data(), payload.size());
   FillTcpChecksum(buf.get(), static_cast<uint16_t>(total), src, dst);
   Parsed<TcpPacket> again = ParseTcp(ConstBytes(buf.get(), total), src, dst, ChecksumState::kUnknown);

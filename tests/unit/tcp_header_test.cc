@@ -152,6 +152,36 @@ TEST(TcpOptionsLengthTest, LinuxLayoutSizes) {
   }
 }
 
+// WriteTcpHeader reports where it put TSval (a header written once and patched per segment relies on it),
+// in every layout of the other options, and 0 without timestamps.
+TEST(WriteTcpHeaderTest, ReportsWhereTsvalWent) {
+  Bytes out(kTcpMinHeaderLen + kTcpMaxOptionsLen, 0xee);
+  TcpSegment s;
+  EXPECT_EQ(WriteTcpHeader(out.data(), s), 0);
+  s.options.mss = 1460;
+  s.options.sack_permitted = true;
+  s.options.window_scale = 7;
+  s.options.sack_count = 1;
+  EXPECT_EQ(WriteTcpHeader(out.data(), s), 0) << "every option but timestamps";
+  for (int layout = 0; layout < 16; ++layout) {
+    TcpSegment t;
+    if (layout & 1) t.options.mss = 1460;
+    t.options.sack_permitted = (layout & 2) != 0;
+    if (layout & 4) t.options.window_scale = 7;
+    t.options.sack_count = (layout & 8) ? 2 : 0;
+    t.options.timestamps = TcpTimestamps{0x01020304, 0x05060708};
+    const uint16_t at = WriteTcpHeader(out.data(), t);
+    // MSS (4 bytes) if any, then SACKOK or NOP,NOP, then the option's kind and length.
+    EXPECT_EQ(at, kTcpMinHeaderLen + ((layout & 1) ? 4 : 0) + 4) << "layout " << layout;
+    ASSERT_GE(at, kTcpMinHeaderLen + 2);
+    ASSERT_LE(at + 8u, kTcpMinHeaderLen + TcpOptionsLength(t.options));
+    EXPECT_EQ(out[at - 2], tcp_option::kTimestamps);
+    EXPECT_EQ(out[at - 1], 10);
+    EXPECT_EQ(LoadBe32(out.data() + at), 0x01020304u);
+    EXPECT_EQ(LoadBe32(out.data() + at + 4), 0x05060708u);
+  }
+}
+
 TEST_F(TcpHeaderTest, SynWithAllOptionsMatchesLinuxLayoutAndRoundTrips) {
   const TcpSegment s = SynWithAllOptions();
   const Bytes wire = Emit(s, {});
