@@ -53,7 +53,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
   for p in "${namespaces[@]}"; do ip netns del "$p" 2>/dev/null; done
-  rm -rf "$raw"
+  rm -rf "/var/run/dpdk/bls$$" "$raw"  # the EAL runtime directory of our --file-prefix
 }
 trap cleanup EXIT
 started=$SECONDS

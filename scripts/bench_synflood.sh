@@ -43,6 +43,7 @@ cleanup() {
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   [[ -n $ns ]] && ip netns del "$ns" 2>/dev/null || true
   [[ -n ${cns:-} ]] && ip netns del "$cns" 2>/dev/null || true
+  for p in sfb sff sfs; do rm -rf "/var/run/dpdk/$p$$"; done  # our --file-prefix runtime directories
   rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -325,7 +325,7 @@ std::span<const Ipv4Addr> NetStack::Poll(Instant now) {
   unreachable_.clear();
   neighbors_.Poll(
       now, [this](Ipv4Addr ip) { SendArpRequest(ip, config_.local.addr); },
-      [this, now](Mbuf&& m) {
+      [this](Mbuf&& m) {
         // The waiting datagram still starts with the IPv4 header we wrote: tell TCP whom it was for
         // (read through the parser like any header; ours carries no checksum yet when offloaded).
         Parsed<Ipv4Packet> ip = ParseIpv4(m.bytes(), m.pkt_len(), ChecksumState::kGood);

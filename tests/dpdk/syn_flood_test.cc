@@ -54,6 +54,9 @@ class SynFloodTest : public ::testing::Test {
     sc.net.gateway = kClientIp;
     sc.tcp = server_tcp;
     sc.tcp.isn_key.fill(9);
+    // The link both ways, when a test impairs it: the client's port carries the flood too.
+    cc.tx_impair = client_tx_impair_;
+    sc.tx_impair = server_tx_impair_;
     client_ = std::make_unique<Engine>(cc, testing::TestPool(), testing::TestIndirectPool());
     server_ = std::make_unique<Engine>(sc, testing::TestPool(), testing::TestIndirectPool());
     client_->Start(now_);
@@ -168,6 +171,8 @@ class SynFloodTest : public ::testing::Test {
 
   Instant now_ = Instant() + Duration::Seconds(1);
   Duration step_ = Duration::Microseconds(50);
+  ImpairConfig client_tx_impair_;  // set before Start()
+  ImpairConfig server_tx_impair_;
   bool flooding_ = true;
   int succeeded_during_flood_ = -1;
   uint32_t max_half_open_seen_ = 0;
@@ -296,6 +301,49 @@ TEST_F(SynFloodSampledTest, FloodBeyondWhatTheServerCanParseIsShedBeforeParsing)
   // The server's mbufs in use stayed flat (the ring's depth, not the flood's length).
   ASSERT_GT(samples_, 1000);
   EXPECT_LT(max_in_use_ - min_in_use_, 1024u) << "min " << min_in_use_ << " max " << max_in_use_;
+}
+
+TEST_F(SynFloodSampledTest, SheddingOverALossyReorderingDuplicatingLinkStillServesEveryClient) {
+  // As above, with the link impaired both ways (the flood's frames too): legitimate SYNs, SYN-ACKs,
+  // cookie ACKs, data and FINs are lost, held back and duplicated while the server sheds. Every
+  // connection must still echo its bytes intact, and every mbuf (the link's copies too) come back.
+  ASSERT_TRUE((client_tx_impair_ = *ParseImpairSpec("loss=1%,reorder=2%,dup=1%,seed=11")).enabled());
+  server_tx_impair_ = *ParseImpairSpec("loss=1%,reorder=2%,dup=1%,seed=12");
+  TcpLayerConfig tcp;
+  tcp.max_connections = 256;
+  tcp.max_time_wait = 4096;
+  tcp.syn_backlog = 32;
+  tcp.max_half_open = 32;
+  SynFloodOptions fo;
+  fo.rate = 0;
+  fo.burst = 64;
+  fo.count = 1'000'000;
+  Start(tcp, fo);
+
+  constexpr int kLegit = 300;
+  RunFloodWithClients(kLegit, 8, Duration::Milliseconds(1));
+  const TcpLayerCounters& sc = server_->tcp().counters();
+  EXPECT_TRUE(flood_->done());
+  EXPECT_EQ(failed_, 0);
+  EXPECT_EQ(succeeded_, kLegit) << "every legitimate connection echoed its bytes (each one checked)";
+  EXPECT_GT(succeeded_during_flood_, kLegit / 2) << "legitimate clients were served during the flood";
+  // The server was overloaded and shed, and the link did all three things to the segments.
+  EXPECT_GT(sc.rx_overloaded_bursts, 1000u);
+  EXPECT_GT(sc.syn_shed, flood_->sent() / 3);
+  EXPECT_GT(sc.syn_shed_known, 0u);
+  for (const Impairment* imp : {client_->tx_impairment(), server_->tx_impairment()}) {
+    ASSERT_NE(imp, nullptr);
+    EXPECT_GT(imp->counters().lost, 0u);
+    EXPECT_GT(imp->counters().reordered, 0u);
+    EXPECT_GT(imp->counters().duplicated, 0u);
+  }
+  // Lost segments cost retransmissions, not connections: bounded by a few RTOs.
+  ASSERT_EQ(durations_.size(), static_cast<size_t>(kLegit));
+  std::sort(durations_.begin(), durations_.end());
+  EXPECT_LT(durations_[kLegit / 2], Duration::Milliseconds(20)) << durations_[kLegit / 2].ns() << " ns";
+  EXPECT_LT(durations_.back(), Duration::Seconds(8)) << durations_.back().ns() << " ns";
+  ASSERT_GT(samples_, 1000);
+  EXPECT_LT(max_in_use_ - min_in_use_, 2048u) << "min " << min_in_use_ << " max " << max_in_use_;
 }
 
 TEST_F(SynFloodTest, AlwaysCookiesKeepsNoHalfOpenState) {

@@ -176,7 +176,9 @@ TEST_F(ImpairmentTest, CorruptionFlipsOneBitOfACopyAfterTheEthernetHeader) {
     const uint8_t* d = rte_pktmbuf_mtod(p[0], const uint8_t*);
     for (int i = 0; i < 200; ++i) {
       bits += __builtin_popcount(d[i]);
-      if (d[i] != 0) EXPECT_GE(i, 14);
+      if (d[i] != 0) {
+        EXPECT_GE(i, 14);
+      }
     }
     rte_pktmbuf_free(p[0]);
     return k;
