@@ -245,7 +245,7 @@ void TcpLayer::Input(Instant now, Mbuf&& frame, const Ipv4Packet& ip) {
       return;
     }
     reopen_iss = tw->snd_nxt + kTimeWaitReopenIssGap;
-    EraseTimeWait(key);
+    TakeTimeWait(key);  // `tw` dangles from here
     ++counters_.time_wait_reused;
   }
   // No connection: a listener, or a reset (RFC 9293 3.10.7.1).
@@ -825,7 +825,15 @@ void TcpLayer::FreeSocket(uint32_t idx) {
 
 bool TcpLayer::ToTimeWait(uint32_t idx) {
   Socket& s = sockets_[idx];
-  if (!tw_.Insert(s.key, s.conn.ToTimeWait())) {
+  std::optional<TimeWaitStore::Evicted> evicted;
+  const bool stored = tw_.Insert(s.key, s.conn.ToTimeWait(), &evicted);
+  counters_.time_wait_rotated = tw_.rotated();  // entries moved behind later ones to make room
+  if (evicted) {  // the oldest left early: the ring was full of entries and holes far from its head
+    ++counters_.time_wait_evicted;
+    tcp_counters_.phases.time_wait.Add(TimeWaitResidency(evicted->tw, now_, config_.tcp));
+    peers_.Remove(evicted->key.remote);
+  }
+  if (!stored) {
     ++counters_.time_wait_full;  // keep the full record until it expires
     return false;
   }
@@ -835,11 +843,13 @@ bool TcpLayer::ToTimeWait(uint32_t idx) {
   return true;
 }
 
-void TcpLayer::EraseTimeWait(const FlowKey& key) {
-  // A SYN or an active open reuses the 4-tuple: its TIME-WAIT ends now.
-  if (const TimeWaitEntry* tw = tw_.Find(key))
+std::optional<TimeWaitEntry> TcpLayer::TakeTimeWait(const FlowKey& key) {
+  std::optional<TimeWaitEntry> tw = tw_.Take(key);
+  if (tw) {
     tcp_counters_.phases.time_wait.Add(TimeWaitResidency(*tw, now_, config_.tcp));
-  if (tw_.Erase(key)) peers_.Remove(key.remote);
+    peers_.Remove(key.remote);
+  }
+  return tw;
 }
 
 TcpLayerMemory TcpLayer::Memory() const {
@@ -1011,8 +1021,7 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
     saturated_remote_ = dst;
     ++saturated_connects_;
     key = *reuse;
-    iss_floor = tw_.Find(key)->snd_nxt + kTimeWaitReopenIssGap;
-    EraseTimeWait(key);
+    iss_floor = TakeTimeWait(key)->snd_nxt + kTimeWaitReopenIssGap;  // `reuse` came from the store
     ++counters_.time_wait_reused_by_connect;
   } else {
     return absl::ResourceExhaustedError(absl::StrCat("connect: out of ephemeral ports towards ", dst.ToString(), ":",

@@ -126,6 +126,8 @@ struct TcpLayerConfig {
   X(syn_table_full)                  \
   X(cookie_ack_table_full)           \
   X(time_wait_full)                  \
+  X(time_wait_rotated)               \
+  X(time_wait_evicted)               \
   X(time_wait_entries)               \
   X(time_wait_reused)                \
   X(time_wait_reused_by_connect)     \
@@ -430,7 +432,8 @@ class TcpLayer {
   // kExhausted: resets the connection (among a sample of the table) whose queues pin the most memory.
   void ResetMostExpensive(Instant now);
   bool ToTimeWait(uint32_t index);
-  void EraseTimeWait(const FlowKey& key);
+  // Ends `key`'s TIME-WAIT now (a SYN or an active open reuses the 4-tuple); its entry, or nullopt.
+  std::optional<TimeWaitEntry> TakeTimeWait(const FlowKey& key);
   // An active open may take over this TIME-WAIT 4-tuple.
   bool TimeWaitReusable(const TimeWaitEntry& tw) const;
 

@@ -35,9 +35,30 @@ void TimeWaitStore::DropDeadHead() {
   while (head_ != tail_ && !ring_[Pos(head_)].live) ++head_;
 }
 
-bool TimeWaitStore::Insert(const FlowKey& key, const TimeWaitEntry& tw) {
-  if (tail_ - head_ == capacity_) DropDeadHead();
-  if (tail_ - head_ == capacity_ || IndexOf(key) != SIZE_MAX) return false;
+void TimeWaitStore::MakeRoom(std::optional<Evicted>* evicted) {
+  DropDeadHead();
+  if (size_ == capacity_) return;  // every slot live: nothing to reach, nothing to evict
+  // In a full ring the head's slot is the next tail slot, so a rotation moves neither the entry nor its
+  // index slot. It now sits behind entries that expire later than it does: it leaves late, never early.
+  for (uint32_t i = 0; i < kMaxRotate && tail_ - head_ == capacity_; ++i) {
+    MoveHeadToTail();
+    ++rotated_;
+    DropDeadHead();
+  }
+  if (tail_ - head_ < capacity_ || evicted == nullptr) return;
+  Slot& s = ring_[Pos(head_)];  // live: DropDeadHead stopped on it
+  *evicted = Evicted{s.key, s.tw};
+  UnindexAt(IndexOf(s.key));
+  s.live = false;
+  --size_;
+  ++evictions_;
+  DropDeadHead();
+}
+
+bool TimeWaitStore::Insert(const FlowKey& key, const TimeWaitEntry& tw, std::optional<Evicted>* evicted) {
+  if (IndexOf(key) != SIZE_MAX) return false;  // before making room: a refused key evicts nothing
+  if (tail_ - head_ == capacity_) MakeRoom(evicted);
+  if (tail_ - head_ == capacity_) return false;
   const uint32_t pos = Pos(tail_++);
   ring_[pos] = Slot{key, true, false, tw};
   if (ring_[pos].tw.expires < last_expires_) ring_[pos].tw.expires = last_expires_;  // late, never early
@@ -50,8 +71,7 @@ bool TimeWaitStore::Insert(const FlowKey& key, const TimeWaitEntry& tw) {
   return true;
 }
 
-void TimeWaitStore::Unindex(const FlowKey& key) {
-  size_t hole = IndexOf(key);
+void TimeWaitStore::UnindexAt(size_t hole) {
   if (hole == SIZE_MAX) return;
   // Backward-shift deletion: move later members of the probe run into the hole when their home allows.
   for (size_t j = Next(hole); index_[j] != kEmpty; j = Next(j)) {
@@ -65,15 +85,16 @@ void TimeWaitStore::Unindex(const FlowKey& key) {
   index_[hole] = kEmpty;
 }
 
-bool TimeWaitStore::Erase(const FlowKey& key) {
+std::optional<TimeWaitEntry> TimeWaitStore::Take(const FlowKey& key) {
   const size_t i = IndexOf(key);
-  if (i == SIZE_MAX) return false;
+  if (i == SIZE_MAX) return std::nullopt;
   Slot& s = ring_[PosOf(index_[i])];
-  Unindex(key);
+  UnindexAt(i);
   s.live = false;
   --size_;
+  const TimeWaitEntry tw = s.tw;
   DropDeadHead();
-  return true;
+  return tw;
 }
 
 void TimeWaitStore::Requeue(const FlowKey& key) {

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "lib/base/time.h"
@@ -32,9 +33,18 @@ class TimeWaitStore {
 
   // Adds `key` in TIME-WAIT until `tw.expires` — or until the latest deadline added before, if that is
   // later (an application that closes a connection long after it reached TIME-WAIT): the ring stays in
-  // expiry order, and an entry may leave late, never early. False when the key is present or the ring
-  // is full.
-  bool Insert(const FlowKey& key, const TimeWaitEntry& tw);
+  // expiry order, and an entry may leave late, never early. When the ring is full but holds dead slots
+  // (entries taken over before they expired), live head entries move to the tail in place until a dead
+  // one reaches the head, at most kMaxRotate of them (rotated()): each keeps its deadline and leaves when
+  // it reaches the head again, late by at most one pass of the ring. If that finds no dead slot and
+  // `evicted` is given, the head entry — the oldest, nearest its deadline — leaves early instead and is
+  // written there (evictions()). False when the key is present, when every slot holds a live entry, or
+  // when the ring is full, no dead slot lies within kMaxRotate of its head and `evicted` is null.
+  struct Evicted {
+    FlowKey key;
+    TimeWaitEntry tw;
+  };
+  bool Insert(const FlowKey& key, const TimeWaitEntry& tw, std::optional<Evicted>* evicted = nullptr);
   // The entry for `key` (the caller may update it in place: TimeWaitInput), or null.
   TimeWaitEntry* Find(const FlowKey& key);
   const TimeWaitEntry* Find(const FlowKey& key) const;
@@ -42,8 +52,10 @@ class TimeWaitStore {
   // to the tail when it reaches the head before its new deadline instead of stopping there. No-op when
   // absent.
   void Requeue(const FlowKey& key);
+  // Removes `key` and returns its entry (one index probe); nullopt when absent.
+  std::optional<TimeWaitEntry> Take(const FlowKey& key);
   // Removes `key`; false when absent.
-  bool Erase(const FlowKey& key);
+  bool Erase(const FlowKey& key) { return Take(key).has_value(); }
 
   // Removes every entry whose 2*MSL has passed (expires <= now), oldest first, calling
   // on_erase(key, entry) for each; returns how many. A late entry at the head that is not due moves to the tail (once
@@ -60,7 +72,7 @@ class TimeWaitStore {
           continue;
         }
         on_erase(static_cast<const FlowKey&>(s.key), static_cast<const TimeWaitEntry&>(s.tw));
-        Unindex(s.key);
+        UnindexAt(IndexOf(s.key));
         s.live = false;
         --size_;
         ++n;
@@ -103,6 +115,11 @@ class TimeWaitStore {
   }
 
   size_t size() const { return size_; }
+  // Live entries moved from the head to the tail to make room for an Insert (see Insert).
+  uint64_t rotated() const { return rotated_; }
+  // Entries that left early because the full ring had no dead slot near its head (see Insert).
+  uint64_t evictions() const { return evictions_; }
+  static constexpr uint32_t kMaxRotate = 64;
   uint32_t capacity() const { return capacity_; }
   // Bytes the store takes in all (ring and index), fixed at construction.
   size_t MemoryBytes() const { return ring_.size() * sizeof(Slot) + index_.size() * sizeof(uint64_t); }
@@ -129,9 +146,13 @@ class TimeWaitStore {
   static uint32_t HashOf(uint64_t slot) { return static_cast<uint32_t>(slot >> 32); }
   // The index slot holding `key`'s ring position, or SIZE_MAX.
   size_t IndexOf(const FlowKey& key) const;
-  void Unindex(const FlowKey& key);
+  // Empties index slot `hole` (from IndexOf; SIZE_MAX: nothing to do), shifting its probe run back.
+  void UnindexAt(size_t hole);
   // Frees dead slots at the head so the tail can advance.
   void DropDeadHead();
+  // A full ring: frees its dead head slots, or rotates up to kMaxRotate live ones to reach one, or
+  // (when `evicted` is given) removes the head entry into it.
+  void MakeRoom(std::optional<Evicted>* evicted);
   // The live, late head entry becomes the newest (the tail), no longer late.
   void MoveHeadToTail();
 
@@ -143,6 +164,8 @@ class TimeWaitStore {
   uint64_t tail_ = 0;
   size_t size_ = 0;
   Instant last_expires_;  // the latest deadline inserted: the ring's order
+  uint64_t rotated_ = 0;
+  uint64_t evictions_ = 0;
 };
 
 }  // namespace synack

@@ -120,6 +120,22 @@ class TcpPairTest : public ::testing::Test {
     for (const Event& e : client_events_) n += e.type == t;
     return n;
   }
+  // Replaces the client with one whose ephemeral ports are lo..hi, and connects on every one of them.
+  std::vector<ConnId> ClientConnectedOnEveryEphemeralPort(uint16_t lo, uint16_t hi) {
+    EngineConfig c = Config(SharedPorts().pair.a, SharedPorts().a, kClientIp, 1);
+    c.tcp.ephemeral_lo = lo;
+    c.tcp.ephemeral_hi = hi;
+    client_.emplace(c, testing::TestPool(), testing::TestIndirectPool());
+    client_->Start(now_);
+    std::vector<ConnId> ids;
+    for (int i = lo; i <= hi; ++i) {
+      absl::StatusOr<ConnId> id = client_->tcp().Connect(kServerIp, 7);
+      EXPECT_TRUE(id.ok()) << id.status();
+      if (id.ok()) ids.push_back(*id);
+    }
+    RunUntil([&] { return CountClient(EventType::kConnected) == ids.size(); });
+    return ids;
+  }
 
   Instant now_ = Instant::FromNanoseconds(int64_t{5} * 1000000000);
   std::optional<Engine> client_, server_;
@@ -255,18 +271,9 @@ TEST_F(TcpPairTest, ConnectTakesOverTheOldestTimeWaitWhenEveryPortIsBusy) {
   // store holds them oldest first from 40011 to 40000. A second later every port is busy, and the
   // connect takes the oldest 4-tuple (40011) from the head of the store, not the first busy port its
   // scan passes (40000).
-  EngineConfig c = Config(SharedPorts().pair.a, SharedPorts().a, kClientIp, 1);
-  c.tcp.ephemeral_lo = 40000;
-  c.tcp.ephemeral_hi = 40011;
-  client_.emplace(c, testing::TestPool(), testing::TestIndirectPool());
-  client_->Start(now_);
-  std::vector<ConnId> ids;
-  for (int i = 0; i < 12; ++i) {
-    absl::StatusOr<ConnId> id = client_->tcp().Connect(kServerIp, 7);
-    ASSERT_TRUE(id.ok()) << id.status();
-    ids.push_back(*id);
-  }
-  RunUntil([&] { return CountClient(EventType::kConnected) == 12; });
+  std::vector<ConnId> ids = ClientConnectedOnEveryEphemeralPort(40000, 40011);
+  ASSERT_EQ(ids.size(), 12u);
+  ASSERT_EQ(CountClient(EventType::kConnected), 12u);
   std::sort(ids.begin(), ids.end(), [&](ConnId a, ConnId b) {
     return client_->tcp().Flow(a)->local_port > client_->tcp().Flow(b)->local_port;
   });
@@ -294,18 +301,9 @@ TEST_F(TcpPairTest, SaturatedConnectsTakeTheOldestTimeWaitFirstAndEverySixteenth
   // scans 40000-40007 (busy), takes the head of the store, and leaves its cursor at 40008. Then 40008 is
   // aborted (no TIME-WAIT): it is free. Connects 2-16 of the saturated run ask the head of the store
   // first and take TIME-WAIT entries; the 17th scans first again and finds 40008.
-  EngineConfig c = Config(SharedPorts().pair.a, SharedPorts().a, kClientIp, 1);
-  c.tcp.ephemeral_lo = 40000;
-  c.tcp.ephemeral_hi = 40019;
-  client_.emplace(c, testing::TestPool(), testing::TestIndirectPool());
-  client_->Start(now_);
-  std::vector<ConnId> ids;
-  for (int i = 0; i < 20; ++i) {
-    absl::StatusOr<ConnId> id = client_->tcp().Connect(kServerIp, 7);
-    ASSERT_TRUE(id.ok()) << id.status();
-    ids.push_back(*id);
-  }
-  RunUntil([&] { return CountClient(EventType::kConnected) == 20; });
+  std::vector<ConnId> ids = ClientConnectedOnEveryEphemeralPort(40000, 40019);
+  ASSERT_EQ(ids.size(), 20u);
+  ASSERT_EQ(CountClient(EventType::kConnected), 20u);
   std::optional<ConnId> kept;
   for (ConnId id : ids) {
     if (client_->tcp().Flow(id)->local_port == 40008) {

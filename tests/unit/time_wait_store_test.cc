@@ -5,6 +5,7 @@
 #include "lib/core/time_wait_store.h"
 
 #include <map>
+#include <optional>
 #include <random>
 #include <tuple>
 #include <vector>
@@ -66,15 +67,90 @@ TEST(TimeWaitStore, FullRingIsRefusedUntilItsHeadLeaves) {
   ASSERT_TRUE(s.Erase(Key(0)));
   EXPECT_TRUE(s.Insert(Key(9), Entry(At(200))));
   EXPECT_FALSE(s.Insert(Key(10), Entry(At(200))));
-  // Erasing from the middle leaves a dead slot the head has not reached: still full...
+  EXPECT_EQ(s.rotated(), 0u);
+  // Erasing from the middle leaves a dead slot behind the live head (Key 1): the insert moves the head
+  // entry to the tail to bring the dead slot to the head, and frees it.
   ASSERT_TRUE(s.Erase(Key(2)));
-  EXPECT_FALSE(s.Insert(Key(10), Entry(At(200))));
-  // ...until the head entry expires; then both its slot and the dead one behind it are free.
-  EXPECT_EQ(ExpireAt(s, At(101)), (std::vector<FlowKey>{Key(1)}));
-  EXPECT_TRUE(s.Insert(Key(10), Entry(At(300))));
-  EXPECT_TRUE(s.Insert(Key(11), Entry(At(300))));
+  EXPECT_TRUE(s.Insert(Key(10), Entry(At(200))));
+  EXPECT_EQ(s.rotated(), 1u);
   EXPECT_EQ(s.size(), 3u);
+  ASSERT_NE(s.Find(Key(1)), nullptr);
+  EXPECT_FALSE(s.Insert(Key(11), Entry(At(300))));  // full of live entries: nothing to rotate towards
+  EXPECT_EQ(s.rotated(), 1u);
+  // Key 1 kept its deadline (101) but now waits behind Key 9 (200): late, never early.
+  EXPECT_TRUE(ExpireAt(s, At(101)).empty());
+  EXPECT_EQ(ExpireAt(s, At(200)), (std::vector<FlowKey>{Key(9), Key(1), Key(10)}));
   EXPECT_FALSE(s.Erase(Key(2)));  // already gone
+}
+
+// A full ring with one dead slot `live_before` entries behind its head: an insert rotates at most
+// kMaxRotate live entries to reach it.
+void InsertIntoFullRingWithDeadSlotAt(uint32_t live_before, bool expect_ok) {
+  const uint32_t cap = TimeWaitStore::kMaxRotate + 4;
+  TimeWaitStore s(cap);
+  for (uint32_t i = 0; i < cap; ++i) ASSERT_TRUE(s.Insert(Key(i), Entry(At(100 + i))));
+  ASSERT_TRUE(s.Erase(Key(live_before)));
+  EXPECT_EQ(s.Insert(Key(1000), Entry(At(500))), expect_ok) << live_before;
+  EXPECT_EQ(s.rotated(), std::min(live_before, TimeWaitStore::kMaxRotate));
+  for (uint32_t i = 0; i < cap; ++i) {
+    if (i != live_before) {
+      EXPECT_NE(s.Find(Key(i)), nullptr) << i;  // rotation keeps every entry
+    }
+  }
+  EXPECT_EQ(s.size(), expect_ok ? cap : cap - 1);
+}
+
+TEST(TimeWaitStore, FullRingRotatesAtMostMaxRotateEntriesToReachADeadSlot) {
+  InsertIntoFullRingWithDeadSlotAt(TimeWaitStore::kMaxRotate, true);       // the 64th rotation frees it
+  InsertIntoFullRingWithDeadSlotAt(TimeWaitStore::kMaxRotate + 1, false);  // one too far: refused
+}
+
+TEST(TimeWaitStore, BeyondTheRotationLimitTheOldestEntryIsEvictedWhenAllowed) {
+  const uint32_t cap = TimeWaitStore::kMaxRotate + 4;
+  TimeWaitStore s(cap);
+  for (uint32_t i = 0; i < cap; ++i) ASSERT_TRUE(s.Insert(Key(i), Entry(At(100 + i), i)));
+  ASSERT_TRUE(s.Erase(Key(TimeWaitStore::kMaxRotate + 1)));  // one too far for the rotation
+  std::optional<TimeWaitStore::Evicted> evicted;
+  ASSERT_TRUE(s.Insert(Key(1000), Entry(At(500)), &evicted));
+  EXPECT_EQ(s.rotated(), TimeWaitStore::kMaxRotate);
+  ASSERT_TRUE(evicted.has_value());
+  // The 64 rotated entries went behind; the head now is the 65th inserted, the oldest not rotated.
+  EXPECT_EQ(evicted->key, Key(TimeWaitStore::kMaxRotate));
+  EXPECT_EQ(evicted->tw.snd_nxt, SeqNum(TimeWaitStore::kMaxRotate));
+  EXPECT_EQ(s.evictions(), 1u);
+  EXPECT_EQ(s.Find(Key(TimeWaitStore::kMaxRotate)), nullptr);
+  EXPECT_EQ(s.size(), cap - 1);  // one out, one in
+  ASSERT_NE(s.Find(Key(1000)), nullptr);
+
+  // Within the limit nothing is evicted; with every slot live, nothing either (refused as before).
+  std::optional<TimeWaitStore::Evicted> none;
+  TimeWaitStore t(cap);
+  for (uint32_t i = 0; i < cap; ++i) ASSERT_TRUE(t.Insert(Key(i), Entry(At(100 + i))));
+  EXPECT_FALSE(t.Insert(Key(1000), Entry(At(500)), &none));
+  EXPECT_FALSE(none.has_value());
+  ASSERT_TRUE(t.Erase(Key(TimeWaitStore::kMaxRotate)));
+  EXPECT_TRUE(t.Insert(Key(1000), Entry(At(500)), &none));
+  EXPECT_FALSE(none.has_value());
+  EXPECT_EQ(t.evictions(), 0u);
+  // A key already present is refused before any room is made.
+  EXPECT_FALSE(t.Insert(Key(1000), Entry(At(600)), &none));
+  EXPECT_FALSE(none.has_value());
+}
+
+TEST(TimeWaitStore, TakeReturnsTheEntryItRemoves) {
+  TimeWaitStore s(4);
+  ASSERT_TRUE(s.Insert(Key(1), Entry(At(10), 7)));
+  ASSERT_TRUE(s.Insert(Key(2), Entry(At(10), 9)));
+  EXPECT_FALSE(s.Take(Key(3)).has_value());  // absent: nothing removed
+  EXPECT_EQ(s.size(), 2u);
+  std::optional<TimeWaitEntry> tw = s.Take(Key(2));
+  ASSERT_TRUE(tw.has_value());
+  EXPECT_EQ(tw->snd_nxt, SeqNum(9));
+  EXPECT_EQ(tw->expires, At(10));
+  EXPECT_EQ(s.Find(Key(2)), nullptr);
+  EXPECT_EQ(s.Find(Key(1))->snd_nxt, SeqNum(7));
+  EXPECT_EQ(s.size(), 1u);
+  EXPECT_FALSE(s.Take(Key(2)).has_value());  // once only
 }
 
 TEST(TimeWaitStore, ErasedEntriesNeverExpireAgain) {
@@ -146,6 +222,7 @@ TEST(TimeWaitStore, FindOldestLooksFromTheHeadWithinItsLimit) {
 
 TEST(TimeWaitStore, MatchesAReferenceUnderChurnAtCapacity) {
   constexpr uint32_t kCap = 1000;
+  constexpr int64_t kLifeMs = 5000;  // ~20,000 steps: the ring is full most of the run
   TimeWaitStore s(kCap);
   std::map<std::tuple<uint16_t, uint16_t>, Instant> ref;  // (local port, remote port) -> expires
   std::mt19937 rng(11);
@@ -156,11 +233,17 @@ TEST(TimeWaitStore, MatchesAReferenceUnderChurnAtCapacity) {
     switch (rng() % 4) {
       case 0:
       case 1: {
-        const bool ok = s.Insert(k, Entry(At(now_ms + 500)));
+        // Every other insert may evict: what it evicts must have been live, and leaves the reference.
+        std::optional<TimeWaitStore::Evicted> ev;
+        const bool ok = s.Insert(k, Entry(At(now_ms + kLifeMs)), step % 2 == 0 ? &ev : nullptr);
+        if (ev) {
+          ASSERT_EQ(ref.erase(tuple_of(ev->key)), 1u) << step;
+          ASSERT_EQ(s.Find(ev->key), nullptr) << step;
+        }
         if (ref.count(tuple_of(k))) {
           ASSERT_FALSE(ok) << step;
         } else if (ok) {
-          ref[tuple_of(k)] = At(now_ms + 500);
+          ref[tuple_of(k)] = At(now_ms + kLifeMs);
         } else {
           ASSERT_GE(ref.size(), 1u) << step;  // refused only when the ring is full of entries or dead slots
         }
@@ -180,8 +263,11 @@ TEST(TimeWaitStore, MatchesAReferenceUnderChurnAtCapacity) {
           ref.erase(it);
           ASSERT_EQ(s.Find(g), nullptr) << step;
         }
-        // Never late either: with one lifetime for all and no requeues, whatever is due is gone.
-        for (const auto& [t, exp] : ref) ASSERT_GT(exp, At(now_ms)) << step;
+        // Late only when rotated: with one lifetime for all and no requeues, whatever is due is gone
+        // unless a full ring moved it behind later entries (each rotation makes at most one such entry).
+        uint64_t overdue = 0;
+        for (const auto& [t, exp] : ref) overdue += exp <= At(now_ms);
+        ASSERT_LE(overdue, s.rotated()) << step;
         break;
       }
     }
@@ -196,6 +282,9 @@ TEST(TimeWaitStore, MatchesAReferenceUnderChurnAtCapacity) {
       }
     }
   }
+  // The run reached both ways of making room in a full ring.
+  EXPECT_GT(s.rotated(), 0u);
+  EXPECT_GT(s.evictions(), 0u);
 }
 
 TEST(TimeWaitStore, MemoryPerEntryIncludingIndexIsAtMost64Bytes) {
