@@ -753,10 +753,7 @@ uint16_t TcpLayer::PathMtu(Ipv4Addr dst) const { return path_mtu_.Get(now_, dst)
 void TcpLayer::Poll(Instant now) {
   now_ = now;
   if (now >= next_pressure_check_) UpdatePressure(now);
-  tw_.Expire(now, [&](const FlowKey& key, const TimeWaitEntry& tw) {
-    tcp_counters_.phases.time_wait.Add(TimeWaitResidency(tw, now, config_.tcp));
-    peers_.Remove(key.remote);
-  });
+  ExpireTimeWait(now);
   wheel_.Advance(now, [&](uint32_t id) {
     Socket& s = sockets_[id];
     if (!sockets_.in_use(id)) return;
@@ -825,6 +822,7 @@ void TcpLayer::FreeSocket(uint32_t idx) {
 
 bool TcpLayer::ToTimeWait(uint32_t idx) {
   Socket& s = sockets_[idx];
+  if (tw_.full()) ExpireTimeWait(now_);  // what is due leaves as due, not rotated or evicted
   std::optional<TimeWaitStore::Evicted> evicted;
   const bool stored = tw_.Insert(s.key, s.conn.ToTimeWait(), &evicted);
   counters_.time_wait_rotated = tw_.rotated();  // entries moved behind later ones to make room
@@ -841,6 +839,13 @@ bool TcpLayer::ToTimeWait(uint32_t idx) {
   ++counters_.time_wait_entries;
   FreeSocket(idx);
   return true;
+}
+
+void TcpLayer::ExpireTimeWait(Instant now) {
+  tw_.Expire(now, [&](const FlowKey& key, const TimeWaitEntry& tw) {
+    tcp_counters_.phases.time_wait.Add(TimeWaitResidency(tw, now, config_.tcp));
+    peers_.Remove(key.remote);
+  });
 }
 
 std::optional<TimeWaitEntry> TcpLayer::TakeTimeWait(const FlowKey& key) {

@@ -432,6 +432,8 @@ class TcpLayer {
   // kExhausted: resets the connection (among a sample of the table) whose queues pin the most memory.
   void ResetMostExpensive(Instant now);
   bool ToTimeWait(uint32_t index);
+  // Removes the TIME-WAIT entries whose 2*MSL has passed.
+  void ExpireTimeWait(Instant now);
   // Ends `key`'s TIME-WAIT now (a SYN or an active open reuses the 4-tuple); its entry, or nullopt.
   std::optional<TimeWaitEntry> TakeTimeWait(const FlowKey& key);
   // An active open may take over this TIME-WAIT 4-tuple.

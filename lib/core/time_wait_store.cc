@@ -40,13 +40,15 @@ void TimeWaitStore::MakeRoom(std::optional<Evicted>* evicted) {
   if (size_ == capacity_) return;  // every slot live: nothing to reach, nothing to evict
   // In a full ring the head's slot is the next tail slot, so a rotation moves neither the entry nor its
   // index slot. It now sits behind entries that expire later than it does: it leaves late, never early.
-  for (uint32_t i = 0; i < kMaxRotate && tail_ - head_ == capacity_; ++i) {
+  // Rotating even when no hole is in reach is what carries the head across a long run of live entries
+  // (64 per insert instead of one eviction each), so the holes behind them are found.
+  for (uint32_t i = 0; i < kMaxRotate && full(); ++i) {
     MoveHeadToTail();
     ++rotated_;
     DropDeadHead();
   }
-  if (tail_ - head_ < capacity_ || evicted == nullptr) return;
-  Slot& s = ring_[Pos(head_)];  // live: DropDeadHead stopped on it
+  if (!full() || evicted == nullptr) return;
+  Slot& s = ring_[Pos(head_)];  // the oldest entry not rotated (DropDeadHead stopped on it)
   *evicted = Evicted{s.key, s.tw};
   UnindexAt(IndexOf(s.key));
   s.live = false;

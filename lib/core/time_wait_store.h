@@ -34,12 +34,12 @@ class TimeWaitStore {
   // Adds `key` in TIME-WAIT until `tw.expires` — or until the latest deadline added before, if that is
   // later (an application that closes a connection long after it reached TIME-WAIT): the ring stays in
   // expiry order, and an entry may leave late, never early. When the ring is full but holds dead slots
-  // (entries taken over before they expired), live head entries move to the tail in place until a dead
-  // one reaches the head, at most kMaxRotate of them (rotated()): each keeps its deadline and leaves when
-  // it reaches the head again, late by at most one pass of the ring. If that finds no dead slot and
-  // `evicted` is given, the head entry — the oldest, nearest its deadline — leaves early instead and is
-  // written there (evictions()). False when the key is present, when every slot holds a live entry, or
-  // when the ring is full, no dead slot lies within kMaxRotate of its head and `evicted` is null.
+  // (entries taken over before they expired), up to kMaxRotate live head entries move to the tail in
+  // place, stopping when a dead one reaches the head (rotated()): each keeps its deadline and leaves when
+  // it reaches the head again, late by about one pass of the ring. If the ring is still full and
+  // `evicted` is given, the head entry — the oldest not rotated — leaves early instead and is written
+  // there (evictions()). The caller expires what is due first (full()). False when the key is present,
+  // when every slot holds a live entry, or when the ring is still full and `evicted` is null.
   struct Evicted {
     FlowKey key;
     TimeWaitEntry tw;
@@ -115,6 +115,8 @@ class TimeWaitStore {
   }
 
   size_t size() const { return size_; }
+  // Whether the ring has no free slot (live entries and holes not yet reached by the head).
+  bool full() const { return tail_ - head_ == capacity_; }
   // Live entries moved from the head to the tail to make room for an Insert (see Insert).
   uint64_t rotated() const { return rotated_; }
   // Entries that left early because the full ring had no dead slot near its head (see Insert).
@@ -150,8 +152,8 @@ class TimeWaitStore {
   void UnindexAt(size_t hole);
   // Frees dead slots at the head so the tail can advance.
   void DropDeadHead();
-  // A full ring: frees its dead head slots, or rotates up to kMaxRotate live ones to reach one, or
-  // (when `evicted` is given) removes the head entry into it.
+  // A full ring: frees its dead head slots, or rotates up to kMaxRotate live ones towards a hole, then
+  // (when `evicted` is given and none was reached) removes the head entry into it.
   void MakeRoom(std::optional<Evicted>* evicted);
   // The live, late head entry becomes the newest (the tail), no longer late.
   void MoveHeadToTail();

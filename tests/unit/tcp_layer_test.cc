@@ -11,6 +11,7 @@
 #include "lib/core/tcp_layer.h"
 #include "tests/eal_env.h"
 #include "tests/frames.h"
+#include "tests/tcp_layer_peer.h"
 #include "tests/wire_peer.h"
 
 namespace synack {
@@ -77,9 +78,73 @@ class TcpLayerTest : public ::testing::Test {
     return {iss, id};
   }
 
+  // The server closes `id` first and the peer answers with ACK and FIN: a compact TIME-WAIT entry.
+  void CloseFromServer(ConnId id, uint32_t iss, uint32_t peer_isn, uint16_t src_port) {
+    peer_->tcp().Close(id);
+    std::optional<SentSegment> fin = peer_->SentOne();
+    ASSERT_TRUE(fin && fin->seg.fin());
+    peer_->Inject(Fields(kAck | kFin, peer_isn + 1, iss + 2, 65535, src_port));
+    ASSERT_EQ(peer_->SentOne()->seg.flags, kAck);
+  }
+  // A server whose TIME-WAIT ring (kMaxRotate + 2 slots) is full after as many server-closed
+  // connections; the peer then reopens one 4-tuple, ending its entry and leaving a hole `live_before`
+  // entries behind the head, and the new connection closes first too.
+  void FillTimeWaitThenReopen(uint32_t live_before) {
+    constexpr uint32_t kSlots = TimeWaitStore::kMaxRotate + 2;
+    TcpLayerConfig c = SmallConfig();
+    c.max_connections = 2 * kSlots;
+    c.max_time_wait = kSlots;
+    Start(c);
+    for (uint32_t i = 0; i < kSlots; ++i) {
+      const uint16_t port = static_cast<uint16_t>(kPeerPort + i);
+      auto [iss, id] = Open(5000, {}, testing::kWirePeerIp, port);
+      CloseFromServer(id, iss, 5000, port);
+    }
+    ASSERT_EQ(peer_->tcp().time_wait().size(), kSlots);
+    ASSERT_TRUE(peer_->tcp().time_wait().full());
+    peer_->Advance(Duration::Seconds(2));
+    const uint16_t port = static_cast<uint16_t>(kPeerPort + live_before);
+    auto [iss, id] = Open(900000, {}, testing::kWirePeerIp, port);  // above the old RCV.NXT: reopened
+    ASSERT_EQ(peer_->tcp().counters().time_wait_reused, 1u);
+    CloseFromServer(id, iss, 900000, port);
+    EXPECT_EQ(peer_->tcp().counters().time_wait_full, 0u) << "stored compactly, no full record kept";
+    EXPECT_EQ(peer_->tcp().connections(), 0u);
+    EXPECT_EQ(TcpLayerTestPeer::PeerRefsTotal(peer_->tcp()),
+              peer_->tcp().connections() + peer_->tcp().time_wait_entries());
+  }
+
   std::optional<WirePeer> peer_;
   unsigned pool_in_use_ = 0;
 };
+
+TEST_F(TcpLayerTest, FullTimeWaitRingRotatesToAHoleWithinReach) {
+  FillTimeWaitThenReopen(TimeWaitStore::kMaxRotate);  // 64 live entries before the hole
+  const TcpLayerCounters& c = peer_->tcp().counters();
+  EXPECT_EQ(c.time_wait_rotated, TimeWaitStore::kMaxRotate);
+  EXPECT_EQ(c.time_wait_evicted, 0u);
+  EXPECT_EQ(peer_->tcp().time_wait_entries(), TimeWaitStore::kMaxRotate + 2);
+  EXPECT_EQ(peer_->tcp().tcp_counters().phases.time_wait.count(), 1u);  // the reopened one only
+}
+
+TEST_F(TcpLayerTest, FullTimeWaitRingEvictsWhenTheHoleIsOutOfReach) {
+  FillTimeWaitThenReopen(TimeWaitStore::kMaxRotate + 1);  // 65 live entries before the hole
+  const TcpLayerCounters& c = peer_->tcp().counters();
+  EXPECT_EQ(c.time_wait_rotated, TimeWaitStore::kMaxRotate);
+  EXPECT_EQ(c.time_wait_evicted, 1u);
+  EXPECT_EQ(peer_->tcp().time_wait_entries(), TimeWaitStore::kMaxRotate + 1);
+  EXPECT_EQ(peer_->tcp().tcp_counters().phases.time_wait.count(), 2u);  // reopened and evicted
+  // The evicted entry was the oldest not rotated (the peer's 65th port): a SYN below its old RCV.NXT
+  // opens a connection, while on the first port, still in TIME-WAIT, it does not.
+  peer_->Inject(Fields(kSyn, 100, 0, 65535, kPeerPort + TimeWaitStore::kMaxRotate));
+  std::optional<SentSegment> synack = peer_->SentOne();
+  ASSERT_TRUE(synack);
+  EXPECT_EQ(synack->seg.flags, kSyn | kAck);
+  peer_->Inject(Fields(kSyn, 100, 0, 65535, kPeerPort));
+  std::optional<SentSegment> answer = peer_->SentOne();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->seg.flags, kAck) << "TIME-WAIT answers an old SYN with an ACK";
+  EXPECT_EQ(c.time_wait_reused, 1u);
+}
 
 // RFC 1122 4.2.2.13: a SYN that reopens a connection from TIME-WAIT gets an ISS above the old
 // incarnation's sequence space — here the server (passive side) closed first and holds TIME-WAIT.

@@ -114,12 +114,16 @@ TEST(TimeWaitStore, BeyondTheRotationLimitTheOldestEntryIsEvictedWhenAllowed) {
   ASSERT_TRUE(s.Insert(Key(1000), Entry(At(500)), &evicted));
   EXPECT_EQ(s.rotated(), TimeWaitStore::kMaxRotate);
   ASSERT_TRUE(evicted.has_value());
-  // The 64 rotated entries went behind; the head now is the 65th inserted, the oldest not rotated.
+  // The 64 rotated entries went behind the newest; the head then was the 65th inserted, which left early.
   EXPECT_EQ(evicted->key, Key(TimeWaitStore::kMaxRotate));
   EXPECT_EQ(evicted->tw.snd_nxt, SeqNum(TimeWaitStore::kMaxRotate));
   EXPECT_EQ(s.evictions(), 1u);
   EXPECT_EQ(s.Find(Key(TimeWaitStore::kMaxRotate)), nullptr);
-  EXPECT_EQ(s.size(), cap - 1);  // one out, one in
+  ASSERT_NE(s.Find(Key(0)), nullptr);
+  // Key 0's deadline (100) has passed at 160, but it waits behind Key 66 (166): late, never early.
+  EXPECT_TRUE(ExpireAt(s, At(160)).empty());
+  EXPECT_EQ(ExpireAt(s, At(167)).size(), 2u + TimeWaitStore::kMaxRotate);  // 66, 67, then the rotated 64
+  EXPECT_EQ(s.size(), 1u);                                                 // the new entry (deadline 500)
   ASSERT_NE(s.Find(Key(1000)), nullptr);
 
   // Within the limit nothing is evicted; with every slot live, nothing either (refused as before).
