@@ -81,13 +81,22 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const LoopbackOptions
   if (lb->capture_ != nullptr) client_config.capture = lb->capture_->tap(0);
   client_config.tx_impair = options.impair;
   client_config.profile_every = options.profile ? kProfileEvery : 0;
-  lb->client_ = std::make_unique<Engine>(client_config, client_pools->frames, client_pools->indirect);
   EngineConfig server_config = EngineConfigForPort(*server_port, options.server, options.server_tcp);
   server_config.net.gateway = options.server_gateway;
   server_config.tx_impair = options.impair;
   server_config.tx_impair.seed = options.impair.seed * 7919 + 13;
   server_config.profile_every = options.profile ? kProfileEvery : 0;
   if (lb->capture_ != nullptr) server_config.capture = lb->capture_->tap(1);
+  if (options.impair.corrupt == 0) {
+    // The ring pair never leaves this process's memory: as Linux does on lo and veth, neither engine
+    // sums checksums (the sender leaves them to "the device", the receiver takes them as good). A link
+    // that corrupts frames keeps them: checksums are what catches it.
+    for (EngineConfig* ec : {&client_config, &server_config}) {
+      ec->net.tx_ip_cksum_offload = ec->tcp.tx_tcp_cksum_offload = true;
+      ec->net.rx_cksum_trusted = ec->tcp.rx_cksum_trusted = true;
+    }
+  }
+  lb->client_ = std::make_unique<Engine>(client_config, client_pools->frames, client_pools->indirect);
   lb->server_ = std::make_unique<Engine>(server_config, server_pools->frames, server_pools->indirect);
   TelemetrySource ts;
   ts.kind = "loopback";

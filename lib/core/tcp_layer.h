@@ -99,6 +99,10 @@ struct TcpLayerConfig {
   /// ChallengeAckLimiter); each connection also sends at most one per tcp.challenge_ack_interval.
   uint32_t challenge_acks_per_second = 1000;
   bool tx_tcp_cksum_offload = false;  ///< the device fills TCP checksums (we write the pseudo-header sum)
+  /// Received TCP checksums are taken as good without summing the segment: frames that never left this
+  /// process's memory (the loopback ring pair, whose sender leaves them to "the device" too), as Linux
+  /// treats lo and veth.
+  bool rx_cksum_trusted = false;
   /// With several engines: the shared flow-to-engine rule and this engine's index. Connect then only
   /// picks source ports whose flow this engine owns. Null for a single engine.
   const RssSteering* steering = nullptr;

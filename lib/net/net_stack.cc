@@ -176,7 +176,8 @@ void NetStack::HandleArp(Instant now, Mbuf&& frame, const EthernetFrame& eth, bo
 
 Delivery NetStack::HandleIpv4(Instant now, Mbuf&& frame, const EthernetFrame& eth) {
   Mbuf m(std::move(frame));
-  Parsed<Ipv4Packet> ip = ParseIpv4(eth.payload, m.pkt_len() - kEthHeaderLen, RxIpChecksumState(m.get()));
+  const ChecksumState ip_cksum = config_.rx_cksum_trusted ? ChecksumState::kGood : RxIpChecksumState(m.get());
+  Parsed<Ipv4Packet> ip = ParseIpv4(eth.payload, m.pkt_len() - kEthHeaderLen, ip_cksum);
   if (!ip.ok()) return Dropped(std::move(m), ip.error());
   if (ip->is_fragment()) return Dropped(std::move(m), Drop::kIpFragment);
   const bool to_broadcast = ip->dst.is_limited_broadcast() || ip->dst == config_.local.broadcast();

@@ -117,6 +117,35 @@ class TcpLayerTest : public ::testing::Test {
   unsigned pool_in_use_ = 0;
 };
 
+// A SYN whose TCP checksum is wrong: dropped and counted, unless the layer trusts received checksums
+// (the loopback ring pair: frames that never left memory, sent without a checksum).
+void InjectSynWithBadChecksum(WirePeer& peer) {
+  testing::IpOpts o;
+  o.protocol = 6;
+  Bytes tcp = testing::Tcp(testing::kWirePeerIp, testing::kWireOurIp, Fields(kSyn, 7000), {});
+  tcp[16] ^= 0x5a;  // the checksum field
+  peer.InjectFrame(testing::Concat(testing::EthHeader(testing::kWireOurMac, testing::kWirePeerMac, 0x0800),
+                                   testing::Ipv4(testing::kWirePeerIp, testing::kWireOurIp, tcp, o)));
+}
+
+TEST_F(TcpLayerTest, BadTcpChecksumIsDroppedUnlessReceivedChecksumsAreTrusted) {
+  Start();
+  InjectSynWithBadChecksum(*peer_);
+  EXPECT_TRUE(peer_->Sent().empty());
+  EXPECT_EQ(peer_->stack().counters().dropped(Drop::kTcpBadChecksum), 1u);
+  peer_->DropSent();
+  peer_.reset();
+
+  TcpLayerConfig trusted = SmallConfig();
+  trusted.rx_cksum_trusted = true;
+  Start(trusted);
+  InjectSynWithBadChecksum(*peer_);
+  std::optional<SentSegment> synack = peer_->SentOne();
+  ASSERT_TRUE(synack);
+  EXPECT_EQ(synack->seg.flags, kSyn | kAck);
+  EXPECT_EQ(peer_->stack().counters().dropped(Drop::kTcpBadChecksum), 0u);
+}
+
 TEST_F(TcpLayerTest, FullTimeWaitRingRotatesToAHoleWithinReach) {
   FillTimeWaitThenReopen(TimeWaitStore::kMaxRotate);  // 64 live entries before the hole
   const TcpLayerCounters& c = peer_->tcp().counters();
