@@ -205,6 +205,24 @@ class SynFloodSampledTest : public SynFloodTest {
     max_half_open_ = std::max(max_half_open_, server_->tcp().half_open());
     max_connections_ = std::max(max_connections_, server_->tcp().connections());
   }
+  // A server with a small table and 32 half-open connections, then cookies (the table is left to
+  // completed connections).
+  static TcpLayerConfig SheddingServer() {
+    TcpLayerConfig tcp;
+    tcp.max_connections = 256;
+    tcp.max_time_wait = 4096;
+    tcp.syn_backlog = 32;
+    tcp.max_half_open = 32;
+    return tcp;
+  }
+  // `count` SYNs as fast as the generator goes: 64 per poll, twice the 32 the server's engine takes.
+  static SynFloodOptions FloodFasterThanParsed(uint64_t count) {
+    SynFloodOptions fo;
+    fo.rate = 0;
+    fo.burst = 64;
+    fo.count = count;
+    return fo;
+  }
   int rounds_ = 0;
   int samples_ = 0;
   unsigned max_in_use_ = 0, min_in_use_ = ~0u;
@@ -266,16 +284,7 @@ TEST_F(SynFloodSampledTest, FloodBeyondWhatTheServerCanParseIsShedBeforeParsing)
   // The generator offers twice what the server takes per poll, so the server's receive ring stays full
   // and every one of its bursts is overloaded: new SYNs beyond the adaptive budget are dropped unparsed,
   // while the legitimate client's segments (its source has connections here) are all processed.
-  TcpLayerConfig tcp;
-  tcp.max_connections = 256;
-  tcp.max_time_wait = 4096;
-  tcp.syn_backlog = 32;  // then cookies, leaving the table to completed connections
-  tcp.max_half_open = 32;
-  SynFloodOptions fo;
-  fo.rate = 0;           // as fast as it can: a burst per poll
-  fo.burst = 64;         // the server's engine takes 32 per poll
-  fo.count = 2'000'000;  // ~3 s of simulated time at the 32 per poll the server drains
-  Start(tcp, fo);
+  Start(SheddingServer(), FloodFasterThanParsed(2'000'000));  // ~3 s of simulated time
 
   constexpr int kLegit = 400;
   RunFloodWithClients(kLegit, 8, Duration::Milliseconds(1));
@@ -309,16 +318,7 @@ TEST_F(SynFloodSampledTest, SheddingOverALossyReorderingDuplicatingLinkStillServ
   // connection must still echo its bytes intact, and every mbuf (the link's copies too) come back.
   ASSERT_TRUE((client_tx_impair_ = *ParseImpairSpec("loss=1%,reorder=2%,dup=1%,seed=11")).enabled());
   server_tx_impair_ = *ParseImpairSpec("loss=1%,reorder=2%,dup=1%,seed=12");
-  TcpLayerConfig tcp;
-  tcp.max_connections = 256;
-  tcp.max_time_wait = 4096;
-  tcp.syn_backlog = 32;
-  tcp.max_half_open = 32;
-  SynFloodOptions fo;
-  fo.rate = 0;
-  fo.burst = 64;
-  fo.count = 1'000'000;
-  Start(tcp, fo);
+  Start(SheddingServer(), FloodFasterThanParsed(1'000'000));
 
   constexpr int kLegit = 300;
   RunFloodWithClients(kLegit, 8, Duration::Milliseconds(1));

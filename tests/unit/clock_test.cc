@@ -15,8 +15,8 @@ int64_t ExactNs(uint64_t cycles, uint64_t hz) {
 }
 
 TEST(TscClock, FixedPointConversionIsOffByAtMostCyclesOverTwoToThe33) {
-  for (uint64_t hz : {uint64_t{1000000000}, uint64_t{2100000007}, uint64_t{2495999000}, uint64_t{3700000000},
-                      uint64_t{25000000}}) {
+  for (uint64_t hz :
+       {uint64_t{1000000000}, uint64_t{2100000007}, uint64_t{2495999000}, uint64_t{3700000000}, uint64_t{25000000}}) {
     const uint64_t mult = TscClock::NsPerCycleFixed(hz);
     for (uint64_t seconds : {uint64_t{0}, uint64_t{1}, uint64_t{60}, uint64_t{3600}, uint64_t{86400}}) {
       for (uint64_t extra : {uint64_t{0}, uint64_t{1}, hz / 3}) {
