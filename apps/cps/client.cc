@@ -464,7 +464,7 @@ int RunClient(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<std::optional<SynFloodOptions>> flood_options = ParseFlood(flags, config->duration);
   if (!flood_options.ok()) return Fail(flood_options.status().message());
   // The compact TIME-WAIT store holds one entry per 4-tuple the client's closes leave behind (up to 4 Mi
-  // entries, 56 B each): when it is full, closed connections keep their full records and fill the table.
+  // entries, 64 B each): when it is full, the oldest entries end early (tcp.time_wait_evicted).
   if (!flags.Has("max-connections")) common->max_connections = std::max<uint32_t>(65536, 4 * config->concurrency);
   if (!flags.Has("max-time-wait")) {
     const uint64_t tuples = uint64_t{common->local_count} * config->ports * config->ephemeral.size();

@@ -106,8 +106,8 @@ int RunServer(const cli::SplitArgs& split, const cli::Flags& flags) {
   if (!abortive.ok()) return Fail(abortive.status().message());
   // Connections live for a handshake each: a big table, and a compact TIME-WAIT entry per 4-tuple a client
   // can use (the server closes at accept, often before the client's FIN arrives, and then holds the
-  // TIME-WAIT): 64,512 per port of the range, up to 4 Mi entries of 56 B. A full store would leave closed
-  // connections in the table as full records until it fills and SYNs are dropped.
+  // TIME-WAIT): 64,512 per port of the range, up to 4 Mi entries of 64 B. A full store would end its
+  // oldest entries early (tcp.time_wait_evicted).
   if (!flags.Has("max-connections")) common->max_connections = 65536;
   if (!flags.Has("max-time-wait")) {
     const uint64_t tuples = uint64_t{ports->size()} * 64512;

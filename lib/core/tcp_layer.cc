@@ -832,7 +832,7 @@ bool TcpLayer::ToTimeWait(uint32_t idx) {
     peers_.Remove(evicted->key.remote);
   }
   if (!stored) {
-    ++counters_.time_wait_full;  // keep the full record until it expires
+    ++counters_.time_wait_full;  // not stored (the key was present): keep the full record until it expires
     return false;
   }
   peers_.Add(s.key.remote);

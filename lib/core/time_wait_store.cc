@@ -37,12 +37,11 @@ void TimeWaitStore::DropDeadHead() {
 
 void TimeWaitStore::MakeRoom(std::optional<Evicted>* evicted) {
   DropDeadHead();
-  if (size_ == capacity_) return;  // every slot live: nothing to reach, nothing to evict
   // In a full ring the head's slot is the next tail slot, so a rotation moves neither the entry nor its
   // index slot. It now sits behind entries that expire later than it does: it leaves late, never early.
   // Rotating even when no hole is in reach is what carries the head across a long run of live entries
   // (64 per insert instead of one eviction each), so the holes behind them are found.
-  for (uint32_t i = 0; i < kMaxRotate && full(); ++i) {
+  for (uint32_t i = 0; i < kMaxRotate && full() && size_ < capacity_; ++i) {  // only towards a hole
     MoveHeadToTail();
     ++rotated_;
     DropDeadHead();

@@ -36,10 +36,11 @@ class TimeWaitStore {
   // expiry order, and an entry may leave late, never early. When the ring is full but holds dead slots
   // (entries taken over before they expired), up to kMaxRotate live head entries move to the tail in
   // place, stopping when a dead one reaches the head (rotated()): each keeps its deadline and leaves when
-  // it reaches the head again, late by about one pass of the ring. If the ring is still full and
-  // `evicted` is given, the head entry — the oldest not rotated — leaves early instead and is written
-  // there (evictions()). The caller expires what is due first (full()). False when the key is present,
-  // when every slot holds a live entry, or when the ring is still full and `evicted` is null.
+  // it reaches the head again, late by about one pass of the ring. If the ring is still full (no hole
+  // reached, or none at all: every slot live) and `evicted` is given, the head entry — the oldest not
+  // rotated — leaves early instead and is written there (evictions()), as FreeBSD reuses its oldest
+  // TIME-WAIT entry when the zone is exhausted. The caller expires what is due first (full()). False
+  // when the key is present, or when the ring is still full and `evicted` is null.
   struct Evicted {
     FlowKey key;
     TimeWaitEntry tw;

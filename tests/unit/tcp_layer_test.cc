@@ -146,6 +146,37 @@ TEST_F(TcpLayerTest, BadTcpChecksumIsDroppedUnlessReceivedChecksumsAreTrusted) {
   EXPECT_EQ(peer_->stack().counters().dropped(Drop::kTcpBadChecksum), 0u);
 }
 
+TEST_F(TcpLayerTest, TimeWaitStoreFullOfLiveEntriesEndsTheOldestInsteadOfKeepingARecord) {
+  // Four TIME-WAIT slots, five server-closed connections: the fifth ends the first one's TIME-WAIT
+  // early rather than staying in the connection table as a full record for 2*MSL (a table that a
+  // client closing connections quickly enough could otherwise fill, so that no new one is accepted).
+  TcpLayerConfig c = SmallConfig();
+  c.max_time_wait = 4;
+  Start(c);
+  for (uint16_t i = 0; i < 5; ++i) {
+    const uint16_t port = static_cast<uint16_t>(kPeerPort + i);
+    auto [iss, id] = Open(5000, {}, testing::kWirePeerIp, port);
+    CloseFromServer(id, iss, 5000, port);
+    EXPECT_EQ(peer_->tcp().connections(), 0u) << i;
+  }
+  const TcpLayerCounters& counters = peer_->tcp().counters();
+  EXPECT_EQ(counters.time_wait_evicted, 1u);
+  EXPECT_EQ(counters.time_wait_full, 0u);
+  EXPECT_EQ(counters.time_wait_rotated, 0u);
+  EXPECT_EQ(peer_->tcp().time_wait_entries(), 4u);
+  EXPECT_EQ(TcpLayerTestPeer::PeerRefsTotal(peer_->tcp()), 4u);
+  // The first port's TIME-WAIT is gone: any SYN opens it again; the second's still answers an old SYN
+  // with an ACK.
+  peer_->Inject(Fields(kSyn, 100, 0, 65535, kPeerPort));
+  std::optional<SentSegment> synack = peer_->SentOne();
+  ASSERT_TRUE(synack);
+  EXPECT_EQ(synack->seg.flags, kSyn | kAck);
+  peer_->Inject(Fields(kSyn, 100, 0, 65535, kPeerPort + 1));
+  std::optional<SentSegment> ack = peer_->SentOne();
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->seg.flags, kAck);
+}
+
 TEST_F(TcpLayerTest, FullTimeWaitRingRotatesToAHoleWithinReach) {
   FillTimeWaitThenReopen(TimeWaitStore::kMaxRotate);  // 64 live entries before the hole
   const TcpLayerCounters& c = peer_->tcp().counters();

@@ -126,16 +126,24 @@ TEST(TimeWaitStore, BeyondTheRotationLimitTheOldestEntryIsEvictedWhenAllowed) {
   EXPECT_EQ(s.size(), 1u);                                                 // the new entry (deadline 500)
   ASSERT_NE(s.Find(Key(1000)), nullptr);
 
-  // Within the limit nothing is evicted; with every slot live, nothing either (refused as before).
+  // With every slot live there is no hole to rotate towards: the oldest leaves at once when allowed,
+  // and the insert is refused when not.
   std::optional<TimeWaitStore::Evicted> none;
   TimeWaitStore t(cap);
   for (uint32_t i = 0; i < cap; ++i) ASSERT_TRUE(t.Insert(Key(i), Entry(At(100 + i))));
-  EXPECT_FALSE(t.Insert(Key(1000), Entry(At(500)), &none));
-  EXPECT_FALSE(none.has_value());
+  EXPECT_FALSE(t.Insert(Key(1000), Entry(At(500))));
+  std::optional<TimeWaitStore::Evicted> oldest;
+  ASSERT_TRUE(t.Insert(Key(1001), Entry(At(500)), &oldest));
+  ASSERT_TRUE(oldest.has_value());
+  EXPECT_EQ(oldest->key, Key(0));
+  EXPECT_EQ(t.rotated(), 0u);
+  EXPECT_EQ(t.evictions(), 1u);
+  EXPECT_EQ(t.Find(Key(0)), nullptr);
+  // Within the rotation limit nothing is evicted.
   ASSERT_TRUE(t.Erase(Key(TimeWaitStore::kMaxRotate)));
   EXPECT_TRUE(t.Insert(Key(1000), Entry(At(500)), &none));
   EXPECT_FALSE(none.has_value());
-  EXPECT_EQ(t.evictions(), 0u);
+  EXPECT_EQ(t.evictions(), 1u);  // still the one above
   // A key already present is refused before any room is made.
   EXPECT_FALSE(t.Insert(Key(1000), Entry(At(600)), &none));
   EXPECT_FALSE(none.has_value());
