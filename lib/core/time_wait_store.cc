@@ -35,30 +35,39 @@ void TimeWaitStore::DropDeadHead() {
   while (head_ != tail_ && !ring_[Pos(head_)].live) ++head_;
 }
 
-void TimeWaitStore::MakeRoom(std::optional<Evicted>* evicted) {
+void TimeWaitStore::MakeRoom(Instant now, std::optional<Evicted>* evicted) {
   DropDeadHead();
-  // In a full ring the head's slot is the next tail slot, so a rotation moves neither the entry nor its
-  // index slot. It now sits behind entries that expire later than it does: it leaves late, never early.
-  // Rotating even when no hole is in reach is what carries the head across a long run of live entries
-  // (64 per insert instead of one eviction each), so the holes behind them are found.
-  for (uint32_t i = 0; i < kMaxRotate && full() && size_ < capacity_; ++i) {  // only towards a hole
-    MoveHeadToTail();
-    ++rotated_;
-    DropDeadHead();
+  // The nearest hole, or (when the caller takes what leaves) the nearest entry already due, within
+  // kMaxRotate of the head (never around the whole ring).
+  const uint32_t reach = std::min<uint32_t>(kMaxRotate, capacity_ - 1);
+  uint32_t at = 0;
+  for (; at <= reach; ++at) {
+    const Slot& x = ring_[Pos(head_ + at)];
+    if (!x.live || (evicted != nullptr && x.tw.expires <= now)) break;
   }
+  // In a full ring the head's slot is the next tail slot, so a rotation moves neither the entry nor its
+  // index slot. It now sits behind entries that expire later than it does: it leaves late, never early
+  // (once it is due, the first insert that finds it near the head lets it go). With holes out of reach,
+  // rotating kMaxRotate anyway is what carries the head across a long run of live entries (64 per
+  // insert instead of one eviction each), so the holes behind them are found.
+  const uint32_t rotate = at <= reach ? at : (size_ < capacity_ ? kMaxRotate : 0);
+  for (uint32_t i = 0; i < rotate; ++i) MoveHeadToTail();
+  rotated_ += rotate;
+  DropDeadHead();
   if (!full() || evicted == nullptr) return;
-  Slot& s = ring_[Pos(head_)];  // the oldest entry not rotated (DropDeadHead stopped on it)
-  *evicted = Evicted{s.key, s.tw};
+  Slot& s = ring_[Pos(head_)];  // live: DropDeadHead stopped on it
+  const bool due = s.tw.expires <= now;
+  *evicted = Evicted{s.key, s.tw, due};
   UnindexAt(IndexOf(s.key));
   s.live = false;
   --size_;
-  ++evictions_;
+  if (!due) ++evictions_;
   DropDeadHead();
 }
 
-bool TimeWaitStore::Insert(const FlowKey& key, const TimeWaitEntry& tw, std::optional<Evicted>* evicted) {
+bool TimeWaitStore::Insert(const FlowKey& key, const TimeWaitEntry& tw, std::optional<Evicted>* evicted, Instant now) {
   if (IndexOf(key) != SIZE_MAX) return false;  // before making room: a refused key evicts nothing
-  if (tail_ - head_ == capacity_) MakeRoom(evicted);
+  if (tail_ - head_ == capacity_) MakeRoom(now, evicted);
   if (tail_ - head_ == capacity_) return false;
   const uint32_t pos = Pos(tail_++);
   ring_[pos] = Slot{key, true, false, tw};

@@ -33,19 +33,22 @@ class TimeWaitStore {
 
   // Adds `key` in TIME-WAIT until `tw.expires` — or until the latest deadline added before, if that is
   // later (an application that closes a connection long after it reached TIME-WAIT): the ring stays in
-  // expiry order, and an entry may leave late, never early. When the ring is full but holds dead slots
-  // (entries taken over before they expired), up to kMaxRotate live head entries move to the tail in
-  // place, stopping when a dead one reaches the head (rotated()): each keeps its deadline and leaves when
-  // it reaches the head again, late by about one pass of the ring. If the ring is still full (no hole
-  // reached, or none at all: every slot live) and `evicted` is given, the head entry — the oldest not
-  // rotated — leaves early instead and is written there (evictions()), as FreeBSD reuses its oldest
-  // TIME-WAIT entry when the zone is exhausted. The caller expires what is due first (full()). False
-  // when the key is present, or when the ring is still full and `evicted` is null.
+  // expiry order, and an entry may leave late, never early. When the ring is full, the live entries in
+  // front of the nearest hole (an entry taken over before it expired) — or, with `evicted` given, of the
+  // nearest entry already due at `now` — move to the tail in place, when it lies within kMaxRotate of
+  // the head (rotated()); each keeps its deadline and leaves once due. With `evicted` given, a due entry
+  // brought to the head leaves (`due`), and if the ring is still full — no hole in reach (then 64
+  // entries rotate anyway, carrying the head towards the holes), or every slot live — the oldest entry
+  // not rotated leaves early (evictions()), as FreeBSD reuses its oldest TIME-WAIT entry when that zone
+  // is exhausted; either way it is written to `*evicted`. False when the key is present, or when the
+  // ring is still full and `evicted` is null.
   struct Evicted {
     FlowKey key;
     TimeWaitEntry tw;
+    bool due = false;  // its 2*MSL had passed: an expiry, not an eviction
   };
-  bool Insert(const FlowKey& key, const TimeWaitEntry& tw, std::optional<Evicted>* evicted = nullptr);
+  bool Insert(const FlowKey& key, const TimeWaitEntry& tw, std::optional<Evicted>* evicted = nullptr,
+              Instant now = Instant());
   // The entry for `key` (the caller may update it in place: TimeWaitInput), or null.
   TimeWaitEntry* Find(const FlowKey& key);
   const TimeWaitEntry* Find(const FlowKey& key) const;
@@ -153,9 +156,9 @@ class TimeWaitStore {
   void UnindexAt(size_t hole);
   // Frees dead slots at the head so the tail can advance.
   void DropDeadHead();
-  // A full ring: frees its dead head slots, or rotates up to kMaxRotate live ones towards a hole, then
-  // (when `evicted` is given and none was reached) removes the head entry into it.
-  void MakeRoom(std::optional<Evicted>* evicted);
+  // A full ring: rotates towards the nearest hole or due entry within kMaxRotate of the head, then (when
+  // `evicted` is given and the ring is still full) removes the head entry into it.
+  void MakeRoom(Instant now, std::optional<Evicted>* evicted);
   // The live, late head entry becomes the newest (the tail), no longer late.
   void MoveHeadToTail();
 

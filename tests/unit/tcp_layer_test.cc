@@ -178,7 +178,7 @@ TEST_F(TcpLayerTest, TimeWaitStoreFullOfLiveEntriesEndsTheOldestInsteadOfKeeping
 }
 
 TEST_F(TcpLayerTest, FullTimeWaitRingRotatesToAHoleWithinReach) {
-  FillTimeWaitThenReopen(TimeWaitStore::kMaxRotate);  // 64 live entries before the hole
+  ASSERT_NO_FATAL_FAILURE(FillTimeWaitThenReopen(TimeWaitStore::kMaxRotate));  // 64 live entries before the hole
   const TcpLayerCounters& c = peer_->tcp().counters();
   EXPECT_EQ(c.time_wait_rotated, TimeWaitStore::kMaxRotate);
   EXPECT_EQ(c.time_wait_evicted, 0u);
@@ -187,7 +187,7 @@ TEST_F(TcpLayerTest, FullTimeWaitRingRotatesToAHoleWithinReach) {
 }
 
 TEST_F(TcpLayerTest, FullTimeWaitRingEvictsWhenTheHoleIsOutOfReach) {
-  FillTimeWaitThenReopen(TimeWaitStore::kMaxRotate + 1);  // 65 live entries before the hole
+  ASSERT_NO_FATAL_FAILURE(FillTimeWaitThenReopen(TimeWaitStore::kMaxRotate + 1));  // 65 live entries before the hole
   const TcpLayerCounters& c = peer_->tcp().counters();
   EXPECT_EQ(c.time_wait_rotated, TimeWaitStore::kMaxRotate);
   EXPECT_EQ(c.time_wait_evicted, 1u);

@@ -149,6 +149,43 @@ TEST(TimeWaitStore, BeyondTheRotationLimitTheOldestEntryIsEvictedWhenAllowed) {
   EXPECT_FALSE(none.has_value());
 }
 
+TEST(TimeWaitStore, AnOverdueEntryMetByTheRotationLeavesAsDueInsteadOfAnEviction) {
+  const uint32_t cap = TimeWaitStore::kMaxRotate + 4;
+  TimeWaitStore s(cap);
+  for (uint32_t i = 0; i < cap; ++i) ASSERT_TRUE(s.Insert(Key(i), Entry(At(100 + i))));
+  // A hole 65 entries in, out of reach: the insert at 50 rotates Key 0..63 (deadlines 100..163) behind
+  // Key 66 and 67 and evicts Key 64, the oldest not rotated; the hole behind it is freed too.
+  ASSERT_TRUE(s.Erase(Key(TimeWaitStore::kMaxRotate + 1)));
+  std::optional<TimeWaitStore::Evicted> ev;
+  ASSERT_TRUE(s.Insert(Key(1000), Entry(At(500)), &ev, At(50)));
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->key, Key(TimeWaitStore::kMaxRotate));
+  EXPECT_FALSE(ev->due);
+  EXPECT_EQ(s.evictions(), 1u);
+  // At 166, Key 66 expires and Key 67 (167) heads the ring, with the rotated Key 0..63, all overdue,
+  // right behind it; two inserts fill the ring.
+  EXPECT_EQ(ExpireAt(s, At(166)), (std::vector<FlowKey>{Key(TimeWaitStore::kMaxRotate + 2)}));
+  ASSERT_TRUE(s.Insert(Key(1999), Entry(At(600))));
+  ASSERT_TRUE(s.Insert(Key(2000), Entry(At(600))));
+  ASSERT_TRUE(s.full());
+  // Full, no hole: one rotation (Key 67, not due) brings Key 0 to the head, due at 166: it leaves as
+  // expired, not as an eviction.
+  ev.reset();
+  ASSERT_TRUE(s.Insert(Key(2001), Entry(At(600)), &ev, At(166)));
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->key, Key(0));
+  EXPECT_TRUE(ev->due);
+  EXPECT_EQ(s.rotated(), TimeWaitStore::kMaxRotate + 1);
+  EXPECT_EQ(s.evictions(), 1u);
+  // At 100, one millisecond before Key 1's deadline, nothing is due: after 64 rotations the oldest not
+  // rotated is evicted.
+  ev.reset();
+  ASSERT_TRUE(s.Insert(Key(2002), Entry(At(600)), &ev, At(100)));
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_FALSE(ev->due);
+  EXPECT_EQ(s.evictions(), 2u);
+}
+
 TEST(TimeWaitStore, TakeReturnsTheEntryItRemoves) {
   TimeWaitStore s(4);
   ASSERT_TRUE(s.Insert(Key(1), Entry(At(10), 7)));
@@ -247,9 +284,12 @@ TEST(TimeWaitStore, MatchesAReferenceUnderChurnAtCapacity) {
       case 1: {
         // Every other insert may evict: what it evicts must have been live, and leaves the reference.
         std::optional<TimeWaitStore::Evicted> ev;
-        const bool ok = s.Insert(k, Entry(At(now_ms + kLifeMs)), step % 2 == 0 ? &ev : nullptr);
+        const bool ok = s.Insert(k, Entry(At(now_ms + kLifeMs)), step % 2 == 0 ? &ev : nullptr, At(now_ms));
         if (ev) {
-          ASSERT_EQ(ref.erase(tuple_of(ev->key)), 1u) << step;
+          auto it = ref.find(tuple_of(ev->key));
+          ASSERT_NE(it, ref.end()) << step;
+          ASSERT_EQ(ev->due, it->second <= At(now_ms)) << step;  // due exactly when its deadline passed
+          ref.erase(it);
           ASSERT_EQ(s.Find(ev->key), nullptr) << step;
         }
         if (ref.count(tuple_of(k))) {
