@@ -11,7 +11,7 @@
 # pair with MTU 1500 between two namespaces for bulk throughput (so both sides use MSS 1460).
 # Connection rate is measured as a steady state: each of its 12 cases (connect/close and a 64 B
 # request/response, at every CONCURRENCY, Synack and Linux) runs CPS_DURATION seconds (default 30). The
-# first ~5 s of a Synack run use (client port, server port) 4-tuples never used before; from then on
+# first 5-11 s of a Synack run use (client port, server port) 4-tuples never used before; from then on
 # every connect takes a TIME-WAIT 4-tuple over, and that is the rate that lasts. The report gives each
 # run's average over its whole seconds (the figure in the table), its first and last 5 s, last/first and
 # Synack/Linux, and plots each second of the runs at 16 in flight (<date>-cps-seconds.png). All 12 cases

@@ -20,8 +20,8 @@ class TscClock {
   Instant Now() const { return Instant::FromNanoseconds(CyclesToNs(rte_get_tsc_cycles() - start_, mult_)); }
 
   // Nanoseconds per cycle in 32.32 fixed point (hz >= 1), rounded to nearest: a conversion is off by at
-  // most cycles / 2^33 ns plus one for the truncation (0.42 µs per hour per GHz of TSC frequency). Every
-  // engine converts alike, so their clocks agree.
+  // most cycles / 2^33 ns plus one for the truncation (0.42 µs per hour per GHz of TSC frequency). The
+  // error grows with the time since `start`, the same way for every clock.
   static uint64_t NsPerCycleFixed(uint64_t hz) {
     return static_cast<uint64_t>(((static_cast<unsigned __int128>(1000000000u) << 32) + hz / 2) / hz);
   }

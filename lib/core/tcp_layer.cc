@@ -824,9 +824,10 @@ bool TcpLayer::ToTimeWait(uint32_t idx) {
   Socket& s = sockets_[idx];
   if (tw_.full()) ExpireTimeWait(now_);  // what is due leaves as due, not rotated or evicted
   std::optional<TimeWaitStore::Evicted> evicted;
+  const uint64_t rotated_before = tw_.rotated();
   const bool stored = tw_.Insert(s.key, s.conn.ToTimeWait(), &evicted, now_);
-  counters_.time_wait_rotated = tw_.rotated();  // entries moved behind later ones to make room
-  if (evicted) {                                // an overdue entry met at the head, or the oldest, leaving early
+  counters_.time_wait_rotated += tw_.rotated() - rotated_before;  // entries moved behind later ones
+  if (evicted) {  // an overdue entry met at the head, or the oldest, leaving early
     if (!evicted->due) ++counters_.time_wait_evicted;
     tcp_counters_.phases.time_wait.Add(TimeWaitResidency(evicted->tw, now_, config_.tcp));
     peers_.Remove(evicted->key.remote);

@@ -69,6 +69,20 @@ loopback() {
   echo "$out" | grep -Eq '^  drop\.tcp_bad_checksum [1-9][0-9]*$' || fail "loopback --impair corrupt: no bad TCP checksum caught"
   echo "$out" | grep -Eq '^perf server: 1 connections, [1-9][0-9]* bytes received, verify errors 0$' ||
     fail "loopback --impair corrupt: corrupted bytes reached the application"
+
+  # Without corruption the checksums are left out: loss, reordering and duplication still deliver every
+  # byte in order, and no frame is taken for a bad checksum.
+  echo "--- synack-perf --loopback --duration 2 --verify --impair loss=1%,reorder=2%,dup=1%,seed=5"
+  out=$(timeout 60 "$bin" -- --loopback --duration 2 --verify --impair loss=1%,reorder=2%,dup=1%,seed=5 2>&1) &&
+    rc=0 || rc=$?
+  echo "$out" | grep -Ev '^  [a-z_.]+ [0-9]+$' || true
+  [[ $rc -eq 0 ]] || fail "loopback --impair loss/reorder/dup exited $rc"
+  for c in lost reordered duplicated; do
+    echo "$out" | grep -Eq "^  impair\.tx\.$c [1-9][0-9]*$" || fail "loopback --impair: nothing $c"
+  done
+  echo "$out" | grep -Eq '^  drop\.(tcp|ip)_bad_checksum ' && fail "loopback --impair: a frame failed a checksum"
+  echo "$out" | grep -Eq '^perf server: 1 connections, [1-9][0-9]* bytes received, verify errors 0$' ||
+    fail "loopback --impair loss/reorder/dup: the bytes did not arrive intact"
 }
 
 netns() {
