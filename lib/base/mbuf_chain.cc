@@ -5,7 +5,8 @@
 
 namespace synack {
 
-MbufChain& MbufChain::operator=(MbufChain&& o) noexcept {
+template <size_t kCursors>
+BasicMbufChain<kCursors>& BasicMbufChain<kCursors>::operator=(BasicMbufChain&& o) noexcept {
   if (this != &o) {
     Clear();
     head_ = std::exchange(o.head_, nullptr);
@@ -13,13 +14,13 @@ MbufChain& MbufChain::operator=(MbufChain&& o) noexcept {
     bytes_ = std::exchange(o.bytes_, 0);
     segs_ = std::exchange(o.segs_, 0);
     truesize_ = std::exchange(o.truesize_, 0);
-    cursors_[0] = std::exchange(o.cursors_[0], Cursor{});
-    cursors_[1] = std::exchange(o.cursors_[1], Cursor{});
+    cursors_ = std::exchange(o.cursors_, {});
   }
   return *this;
 }
 
-void MbufChain::Append(Mbuf&& m) {
+template <size_t kCursors>
+void BasicMbufChain<kCursors>::Append(Mbuf&& m) {
   SplitSegments(std::move(m), [this](rte_mbuf* seg) {
     if (tail_ == nullptr) {
       head_ = tail_ = seg;
@@ -33,7 +34,8 @@ void MbufChain::Append(Mbuf&& m) {
   });
 }
 
-void MbufChain::DropFront(uint32_t n) {
+template <size_t kCursors>
+void BasicMbufChain<kCursors>::DropFront(uint32_t n) {
   while (n > 0 && head_ != nullptr) {
     if (head_->data_len <= n) {
       n -= head_->data_len;
@@ -67,40 +69,44 @@ void MbufChain::DropFront(uint32_t n) {
   if (head_ == nullptr) tail_ = nullptr;
 }
 
-Mbuf MbufChain::TakeAll() {
+template <size_t kCursors>
+Mbuf BasicMbufChain<kCursors>::TakeAll() {
   if (head_ == nullptr) return Mbuf();
   head_->pkt_len = bytes_;
   head_->nb_segs = static_cast<uint16_t>(std::min<uint32_t>(segs_, UINT16_MAX));
   Mbuf out(head_);
   head_ = tail_ = nullptr;
-  cursors_[0] = cursors_[1] = Cursor{};
+  cursors_ = {};
   bytes_ = segs_ = truesize_ = 0;
   return out;
 }
 
-void MbufChain::ForRange(uint32_t off, uint32_t len, absl::FunctionRef<void(rte_mbuf*, uint16_t, uint16_t)> f) const {
+template <size_t kCursors>
+void BasicMbufChain<kCursors>::ForRange(uint32_t off, uint32_t len, absl::FunctionRef<void(rte_mbuf*, uint16_t, uint16_t)> f) const {
   if (len == 0) return;
   // Find the segment holding byte `off`, from the closest cursor at or before it.
   rte_mbuf* seg = head_;
   uint32_t seg_off = 0;
   int use = -1;
-  for (int i = 0; i < 2; ++i) {
+  for (size_t i = 0; i < kCursors; ++i) {
     const Cursor& c = cursors_[i];
     if (c.seg != nullptr && off >= c.off && (use < 0 || c.off > seg_off)) {
       seg = c.seg;
       seg_off = c.off;
-      use = i;
+      use = static_cast<int>(i);
     }
   }
-  // The cursor that was used moves along. When both lie beyond `off` (a retransmission behind the
-  // new data), the nearer one is replaced, keeping the far one where new data continues.
-  if (use < 0)
-    use = cursors_[0].seg == nullptr ? 0 : cursors_[1].seg == nullptr ? 1 : (cursors_[0].off < cursors_[1].off ? 0 : 1);
   while (seg != nullptr && off >= seg_off + seg->data_len) {
     seg_off += seg->data_len;
     seg = seg->next;
   }
-  cursors_[use] = Cursor{seg, seg_off};
+  if constexpr (kCursors == 2) {
+    // The cursor that was used moves along. When both lie beyond `off` (a retransmission behind the
+    // new data), the nearer one is replaced, keeping the far one where new data continues.
+    if (use < 0)
+      use = cursors_[0].seg == nullptr ? 0 : cursors_[1].seg == nullptr ? 1 : (cursors_[0].off < cursors_[1].off ? 0 : 1);
+    cursors_[use] = Cursor{seg, seg_off};
+  }
   uint32_t in = off - seg_off;
   for (; seg != nullptr && len > 0; seg = seg->next) {
     const uint16_t piece = static_cast<uint16_t>(std::min<uint32_t>(seg->data_len - in, len));
@@ -110,7 +116,8 @@ void MbufChain::ForRange(uint32_t off, uint32_t len, absl::FunctionRef<void(rte_
   }
 }
 
-size_t MbufChain::CopyFront(MutableBytes out) const {
+template <size_t kCursors>
+size_t BasicMbufChain<kCursors>::CopyFront(MutableBytes out) const {
   size_t copied = 0;
   ForRange(0, static_cast<uint32_t>(std::min<size_t>(out.size(), bytes_)),
            [&](rte_mbuf* seg, uint16_t off, uint16_t n) {
@@ -120,7 +127,8 @@ size_t MbufChain::CopyFront(MutableBytes out) const {
   return copied;
 }
 
-void MbufChain::Clear() {
+template <size_t kCursors>
+void BasicMbufChain<kCursors>::Clear() {
   while (head_ != nullptr) {
     rte_mbuf* next = head_->next;
     head_->next = nullptr;
@@ -128,16 +136,18 @@ void MbufChain::Clear() {
     head_ = next;
   }
   tail_ = nullptr;
-  cursors_[0] = cursors_[1] = Cursor{};
+  cursors_ = {};
   bytes_ = segs_ = truesize_ = 0;
 }
 
-uint16_t MbufChain::TailRoom() const {
+template <size_t kCursors>
+uint16_t BasicMbufChain<kCursors>::TailRoom() const {
   if (tail_ == nullptr || !RTE_MBUF_DIRECT(tail_) || rte_mbuf_refcnt_read(tail_) != 1) return 0;
   return rte_pktmbuf_tailroom(tail_);
 }
 
-void MbufChain::CopyToTail(ConstBytes data) {
+template <size_t kCursors>
+void BasicMbufChain<kCursors>::CopyToTail(ConstBytes data) {
   if (data.empty()) return;
   const uint16_t n = static_cast<uint16_t>(data.size());
   std::memcpy(rte_pktmbuf_mtod_offset(tail_, uint8_t*, tail_->data_len), data.data(), n);
@@ -146,7 +156,8 @@ void MbufChain::CopyToTail(ConstBytes data) {
   bytes_ += n;
 }
 
-uint32_t MbufChain::RangeTruesize(const rte_mbuf* m, uint32_t off, uint32_t len) {
+template <size_t kCursors>
+uint32_t BasicMbufChain<kCursors>::RangeTruesize(const rte_mbuf* m, uint32_t off, uint32_t len) {
   uint32_t n = 0;
   for (; m != nullptr && len > 0; m = m->next) {
     if (off >= m->data_len) {
@@ -160,5 +171,8 @@ uint32_t MbufChain::RangeTruesize(const rte_mbuf* m, uint32_t off, uint32_t len)
   }
   return n;
 }
+
+template class BasicMbufChain<0>;
+template class BasicMbufChain<2>;
 
 }  // namespace synack

@@ -4,8 +4,14 @@
 // front frees whole segments and trims the first; nothing is copied, except that CopyToTail lets small
 // payloads share the tail segment. The chain owns every segment in it and counts the memory they pin
 // (truesize). Owned by one connection; only its engine's core may call it.
+//
+// Two flavours: MbufChain (the send queue) remembers where its last two ForRange calls started, so that
+// reading ranges forward costs no rescans; MbufQueue (the receive queue, read only from the front) keeps
+// no such cursors and is half the size — every established connection holds one of each.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 
 #include "absl/functional/function_ref.h"
@@ -13,14 +19,17 @@
 
 namespace synack {
 
-class MbufChain {
+template <size_t kCursors>
+class BasicMbufChain {
+  static_assert(kCursors == 0 || kCursors == 2, "no cursors (a queue read from the front) or two");
+
  public:
-  MbufChain() = default;
-  MbufChain(const MbufChain&) = delete;
-  MbufChain& operator=(const MbufChain&) = delete;
-  MbufChain(MbufChain&& o) noexcept { *this = std::move(o); }
-  MbufChain& operator=(MbufChain&& o) noexcept;
-  ~MbufChain() { Clear(); }
+  BasicMbufChain() = default;
+  BasicMbufChain(const BasicMbufChain&) = delete;
+  BasicMbufChain& operator=(const BasicMbufChain&) = delete;
+  BasicMbufChain(BasicMbufChain&& o) noexcept { *this = std::move(o); }
+  BasicMbufChain& operator=(BasicMbufChain&& o) noexcept;
+  ~BasicMbufChain() { Clear(); }
 
   // Takes ownership of packet `m` (any number of segments) and links its non-empty segments at the tail.
   void Append(Mbuf&& m);
@@ -30,8 +39,9 @@ class MbufChain {
   // Callers keep size() below 64 KiB segments' worth: nb_segs saturates at 65535.
   Mbuf TakeAll();
   // Calls f(segment, offset in segment, length) for the pieces covering bytes [off, off + len).
-  // Remembers where recent ranges started, so walking forward through the queue (one transmitted
-  // segment after another, and retransmissions further back) does not rescan it from the head.
+  // With cursors, remembers where recent ranges started, so walking forward through the queue (one
+  // transmitted segment after another, and retransmissions further back) does not rescan it from the
+  // head; without, walks from the head.
   void ForRange(uint32_t off, uint32_t len, absl::FunctionRef<void(rte_mbuf*, uint16_t, uint16_t)> f) const;
   // Copies up to out.size() bytes from the front; returns how many.
   size_t CopyFront(MutableBytes out) const;
@@ -76,13 +86,19 @@ class MbufChain {
   uint32_t segs_ = 0;
   uint32_t truesize_ = 0;
   // Where recent ForRange calls started: a segment in the chain and the byte offset of its first byte.
-  // Two of them, so that retransmissions (from low offsets) and new data (from the far end) do not
-  // keep pushing one cursor back and forth across the queue.
+  // Two of them in the send queue, so that retransmissions (from low offsets) and new data (from the
+  // far end) do not keep pushing one cursor back and forth across the queue.
   struct Cursor {
     rte_mbuf* seg = nullptr;
     uint32_t off = 0;
   };
-  mutable Cursor cursors_[2];
+  [[no_unique_address]] mutable std::array<Cursor, kCursors> cursors_{};
 };
+
+using MbufChain = BasicMbufChain<2>;  // the send queue: ranges read forward, retransmissions behind
+using MbufQueue = BasicMbufChain<0>;  // the receive queue: read and dropped from the front
+
+extern template class BasicMbufChain<0>;
+extern template class BasicMbufChain<2>;
 
 }  // namespace synack

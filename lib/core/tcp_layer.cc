@@ -105,7 +105,7 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       shedder_(SynShedder::Config{.seed = Seed64(DeriveKey(config.isn_key, kShedderDomain))}),
       peers_(Seed64(DeriveKey(config.isn_key, kPeerFilterDomain))),
       wheel_(TimerWheel::Config{config.max_connections, config.tick, Instant()}),
-      sockets_(config.max_connections, ctx_),
+      sockets_(config.max_connections, &ctx_),
       flows_(config.max_connections),
       tw_(config.max_time_wait),
       listeners_(
@@ -791,7 +791,7 @@ uint32_t TcpLayer::AllocSocket(const FlowKey& key) {
   s.conn.ReleaseResources();
   // Re-initialised in place (a connection record is a few hundred bytes; no temporary and copy).
   s.conn.~TcpConnection();
-  new (&s.conn) TcpConnection(ctx_);
+  new (&s.conn) TcpConnection(&ctx_);
   s.key = key;
   s.listener = UINT32_MAX;
   s.app_owned = s.app_closed = s.readable_pending = s.want_writable = false;

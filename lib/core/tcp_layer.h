@@ -189,6 +189,9 @@ class TcpLayer {
   /// zero-data-room mbufs that attach payload (both must outlive the layer).
   TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* pool, rte_mempool* indirect_pool);
   ~TcpLayer();
+  // Connections point at the layer's shared context: it stays where it was built.
+  TcpLayer(const TcpLayer&) = delete;
+  TcpLayer& operator=(const TcpLayer&) = delete;
 
   /// Takes what NetStack::Input passed up (and ownership of its frame): a TCP datagram is received, an
   /// ICMP error goes to IcmpError, kNone is nothing.
@@ -358,27 +361,28 @@ class TcpLayer {
   static constexpr uint32_t kCoalesceMax = 1024;
 
   struct Socket {
-    explicit Socket(const TcpContext& ctx) : conn(ctx) {}
+    explicit Socket(const TcpContext* ctx) : conn(ctx) {}
+    // Grouped by size (8, 4, 1 bytes) so that the record carries no padding.
     TcpConnection conn;
-    FlowKey key;
     MbufChain snd_q;  // application data from SND.UNA on
-    MbufChain rcv_q;  // received, not yet read
+    MbufQueue rcv_q;  // received, not yet read
     // Out-of-order payload the connection keeps, sorted by sequence number (in each mbuf's hash.usr),
     // linked through `next`; each mbuf holds exactly the kept bytes.
     rte_mbuf* ooo_head = nullptr;
     rte_mbuf* ooo_tail = nullptr;
+    Instant connect_deadline = Instant::Never();
+    uint64_t user_data = 0;                   // SetUserData
+    Instant app_deadline = Instant::Never();  // SetTimeout
+    Instant last_activity;                    // payload received or acknowledged (SetIdleTimeout)
+    FlowKey key;
     uint32_t ooo_truesize = 0;
     uint32_t listener = UINT32_MAX;  // passive connection not yet accepted: its listener
+    uint32_t idle_ms = 0;            // SetIdleTimeout; 0: none
     bool app_owned = false;          // the application knows this id (accepted or connected)
     bool app_closed = false;         // Close() called: no more events
     bool orphan = false;             // closed by the application, still finishing: counted in orphans_
     bool readable_pending = false;
     bool want_writable = false;
-    Instant connect_deadline = Instant::Never();
-    uint64_t user_data = 0;                   // SetUserData
-    Instant app_deadline = Instant::Never();  // SetTimeout
-    Instant last_activity;                    // payload received or acknowledged (SetIdleTimeout)
-    uint32_t idle_ms = 0;                     // SetIdleTimeout; 0: none
   };
 
   Socket* Find(ConnId id);

@@ -87,7 +87,7 @@ bool TcpConnection::synchronized() const {
 }
 
 void TcpConnection::SetState(Instant now, TcpState s, TcpOutput& out) {
-  ++ctx_.counters->transitions[static_cast<size_t>(state_)][static_cast<size_t>(s)];
+  ++ctx_->counters->transitions[static_cast<size_t>(state_)][static_cast<size_t>(s)];
   SYNACK_TRACE_TRANSITION(ep_.local_port, ep_.remote_port, state_, s);
   RecordPhase(now, state_, s);
   state_ = s;
@@ -98,7 +98,7 @@ void TcpConnection::SetState(Instant now, TcpState s, TcpOutput& out) {
 // duration to the engine's histogram and starts the next. CLOSE-WAIT, FIN-WAIT-2 and CLOSING continue the
 // phase they are in (the lifetime runs until our FIN, the close until CLOSED or TIME-WAIT).
 void TcpConnection::RecordPhase(Instant now, TcpState from, TcpState to) {
-  TcpPhases& p = ctx_.counters->phases;
+  TcpPhases& p = ctx_->counters->phases;
   LogHistogram* ended = nullptr;
   switch (to) {
     case TcpState::kSynSent:
@@ -136,7 +136,7 @@ void TcpConnection::Finish(Instant now, TcpError e, TcpOutput& out) {
   ReleaseResources();
   out.events |= tcp_events::kClosed;
   out.error = e;
-  if (e == TcpError::kTimedOut) ++ctx_.counters->timeouts;
+  if (e == TcpError::kTimedOut) ++ctx_->counters->timeouts;
   rto_deadline_ = pto_deadline_ = persist_deadline_ = delack_deadline_ = keepalive_deadline_ = close_deadline_ =
       Instant::Never();
 }
@@ -145,7 +145,7 @@ void TcpConnection::EnterTimeWait(Instant now, TcpOutput& out) {
   SetState(now, TcpState::kTimeWait, out);
   out.events |= tcp_events::kTimeWait;
   rto_deadline_ = pto_deadline_ = persist_deadline_ = keepalive_deadline_ = Instant::Never();
-  close_deadline_ = now + ctx_.config->msl * 2;
+  close_deadline_ = now + ctx_->config->msl * 2;
 }
 
 void TcpConnection::Established(Instant now, TcpOutput& out) {
@@ -158,8 +158,8 @@ void TcpConnection::Established(Instant now, TcpOutput& out) {
 }
 
 void TcpConnection::ArmKeepalive(Instant now) {
-  if (!ctx_.config->keepalive) return;
-  keepalive_deadline_ = now + ctx_.config->keepalive_idle;
+  if (!ctx_->config->keepalive) return;
+  keepalive_deadline_ = now + ctx_->config->keepalive_idle;
   keepalive_sent_ = 0;
 }
 
@@ -231,7 +231,7 @@ void TcpConnection::AcceptCookie(Instant now, const CookieSyn& cookie, const Tcp
     ts_recent_at_ = now;
   }
   // What the cookie SYN-ACK advertised (CookieSynAck): the window, unscaled as in every SYN.
-  rcv_adv_ = rcv_nxt_ + std::min<uint32_t>(ctx_.config->rcv_buffer, 65535);
+  rcv_adv_ = rcv_nxt_ + std::min<uint32_t>(ctx_->config->rcv_buffer, 65535);
   last_ack_sent_ = rcv_nxt_;
   snd_wl1_ = cookie.irs;
   snd_wl2_ = cookie.iss;
@@ -243,7 +243,7 @@ void TcpConnection::AcceptCookie(Instant now, const CookieSyn& cookie, const Tcp
 }
 
 void TcpConnection::NegotiateOptions(const TcpSegment& syn) {
-  const TcpConfig& c = *ctx_.config;
+  const TcpConfig& c = *ctx_->config;
   ws_enabled_ = syn.options.window_scale.has_value();
   if (ws_enabled_) {
     snd_wscale_ = std::min<uint8_t>(*syn.options.window_scale, 14);  // RFC 7323 2.3
@@ -260,7 +260,7 @@ void TcpConnection::NegotiateOptions(const TcpSegment& syn) {
 }
 
 void TcpConnection::RecomputeSendMss() {
-  const TcpConfig& c = *ctx_.config;
+  const TcpConfig& c = *ctx_->config;
   const uint16_t cap = path_mss_ != 0 ? std::min(c.mss, path_mss_) : c.mss;
   snd_mss_ = EffectiveSendMss(cap, c.min_snd_mss, peer_mss_, ts_enabled_);
 }
@@ -275,7 +275,7 @@ void TcpConnection::set_path_mtu(uint16_t mtu) {
 bool TcpConnection::OnIcmpUnreachable(Instant now, uint8_t code, uint16_t next_hop_mtu, SeqNum seq, TcpOutput& out) {
   const bool in_flight = state_ == TcpState::kSynSent ? seq == iss_ : (snd_una_ <= seq && seq < snd_nxt_);
   if (!in_flight || state_ == TcpState::kClosed || state_ == TcpState::kTimeWait) {
-    ++ctx_.counters->icmp_ignored;
+    ++ctx_->counters->icmp_ignored;
     return false;
   }
   switch (code) {
@@ -284,7 +284,7 @@ bool TcpConnection::OnIcmpUnreachable(Instant now, uint8_t code, uint16_t next_h
       const uint16_t before = snd_mss_;
       set_path_mtu(next_hop_mtu != 0 ? next_hop_mtu : 576);  // an old router that did not say: 576
       if (snd_mss_ < before) {
-        ++ctx_.counters->pmtu_reductions;
+        ++ctx_->counters->pmtu_reductions;
         if (snd_una_ != snd_nxt_) {
           // What is in flight was too big for the path and is gone: resend it at the new size. Not a
           // congestion signal, so the window stays; retransmission works like the RTO's go-back-N.
@@ -300,7 +300,7 @@ bool TcpConnection::OnIcmpUnreachable(Instant now, uint8_t code, uint16_t next_h
     case 2:  // protocol unreachable
     case 3:  // port unreachable
       if (state_ == TcpState::kSynSent) {
-        ++ctx_.counters->icmp_hard_errors;
+        ++ctx_->counters->icmp_hard_errors;
         Finish(now, TcpError::kUnreachable, out);
       }
       return true;
@@ -328,13 +328,13 @@ uint16_t EffectiveSendMss(uint16_t our_mss, uint16_t min_snd_mss, uint16_t peer_
 // Segment arrival (RFC 9293 3.10.7)
 
 void TcpConnection::Input(Instant now, const TcpSegment& seg, TcpOutput& out, RxMem mem) {
-  ++ctx_.counters->segments_in;
+  ++ctx_->counters->segments_in;
   rcv_mem_ = mem.held;
   switch (state_) {
     case TcpState::kClosed:
     case TcpState::kListen:
       if (std::optional<TcpSegment> rst = ResetForUnmatched(seg)) {
-        ++ctx_.counters->resets_out;
+        ++ctx_->counters->resets_out;
         out.segments.push_back(OutSegment{*rst, 0});
       }
       return;
@@ -368,29 +368,29 @@ void TcpConnection::InputSynchronized(Instant now, const TcpSegment& seg, TcpOut
   const size_t emitted_before = out.segments.size();
   // RFC 7323 5.3 R1 (PAWS), before the sequence test: an old timestamp marks an old duplicate.
   if (PawsRejects(now, seg)) {
-    ++ctx_.counters->paws_dropped;
+    ++ctx_->counters->paws_dropped;
     SendAck(now, out);
     return;
   }
   // First: check the sequence number.
   if (!SequenceAcceptable(seg)) {
     if (seg.rst()) return;  // RFC 5961 3.2: out-of-window RST is dropped silently
-    ++ctx_.counters->unacceptable;
+    ++ctx_->counters->unacceptable;
     // RFC 9293 3.10.7.4: a zero window still takes valid ACKs.
     if (rcv_adv_ == rcv_nxt_ && seg.seq == rcv_nxt_ && seg.ack_flag() && !seg.syn()) {
       if (!CheckAck(now, seg, out)) return;
     }
     if (seg.payload_len > 0 && seg.seq + seg.payload_len <= rcv_nxt_) {
       // Entirely received before: report it as a duplicate (RFC 2883 D-SACK) with this ACK.
-      ++ctx_.counters->dup_segments;
+      ++ctx_->counters->dup_segments;
       SetDsack(SeqRange{seg.seq, seg.seq + seg.payload_len});
     }
     // A data-less segment outside the window is answered at most once per interval (as Linux's
     // tcp_invalid_ratelimit): a spoofed ACK storm is not reflected one for one, and two stacks that
     // disagree cannot ACK each other forever. Segments with data are always answered.
     if (seg.payload_len == 0 && !seg.syn() && !seg.fin()) {
-      if (now - last_oow_ack_ < ctx_.config->challenge_ack_interval) {
-        ++ctx_.counters->oow_acks_limited;
+      if (now - last_oow_ack_ < ctx_->config->challenge_ack_interval) {
+        ++ctx_->counters->oow_acks_limited;
         return;
       }
       last_oow_ack_ = now;
@@ -413,7 +413,7 @@ void TcpConnection::InputSynchronized(Instant now, const TcpSegment& seg, TcpOut
   }
   // Fifth: ACK.
   if (!seg.ack_flag()) {
-    ++ctx_.counters->no_ack_flag;
+    ++ctx_->counters->no_ack_flag;
     return;
   }
   UpdateTimestamps(now, seg);
@@ -443,7 +443,7 @@ void TcpConnection::InputSynSent(Instant now, const TcpSegment& seg, TcpOutput& 
     return;
   }
   if (seg.rst()) {
-    ++ctx_.counters->resets_in;
+    ++ctx_->counters->resets_in;
     if (seg.ack_flag()) Finish(now, TcpError::kRefused, out);
     return;
   }
@@ -464,8 +464,8 @@ void TcpConnection::InputSynSent(Instant now, const TcpSegment& seg, TcpOutput& 
   if (seg.ack_flag()) {
     snd_una_ = seg.ack;
     if (rtt_timing_) {
-      rto_.OnRttSample(now - rtt_start_);
-      ++ctx_.counters->rtt_samples;
+      rto_.OnRttSample(now - rtt_start_, ctx_->config->rto);
+      ++ctx_->counters->rtt_samples;
       rtt_timing_ = false;
     }
     retries_ = 0;
@@ -492,7 +492,7 @@ bool TcpConnection::SequenceAcceptable(const TcpSegment& seg) const {
 }
 
 bool TcpConnection::CheckRst(Instant now, const TcpSegment& seg, TcpOutput& out) {
-  ++ctx_.counters->resets_in;
+  ++ctx_->counters->resets_in;
   if (seg.seq != rcv_nxt_) {
     SendChallengeAck(now, out);  // RFC 5961 3.2: in window but not exact
     return false;
@@ -526,12 +526,12 @@ bool TcpConnection::CheckAck(Instant now, const TcpSegment& seg, TcpOutput& out)
     if (fin_queued_) SetState(now, TcpState::kFinWait1, out);
   }
   if (seg.ack > snd_nxt_) {
-    ++ctx_.counters->ack_too_new;
+    ++ctx_->counters->ack_too_new;
     SendChallengeAck(now, out);
     return false;
   }
   if (seg.ack < snd_una_ - max_snd_wnd_) {
-    ++ctx_.counters->ack_too_old;
+    ++ctx_->counters->ack_too_old;
     SendChallengeAck(now, out);
     return false;
   }
@@ -558,7 +558,7 @@ bool TcpConnection::CheckAck(Instant now, const TcpSegment& seg, TcpOutput& out)
     case TcpState::kFinWait1:
       if (fin_acked()) {
         SetState(now, TcpState::kFinWait2, out);
-        if (app_closed_) close_deadline_ = now + ctx_.config->fin_wait2_timeout;
+        if (app_closed_) close_deadline_ = now + ctx_->config->fin_wait2_timeout;
       }
       break;
     case TcpState::kClosing:
@@ -598,12 +598,12 @@ void TcpConnection::OnAckAdvance(Instant now, const TcpSegment& seg, TcpOutput& 
     const uint32_t echoed = seg.options.timestamps->tsecr;
     const int32_t rtt_ms = static_cast<int32_t>(MsClock(now) - echoed);
     if (echoed != 0 && rtt_ms >= 0) {
-      rto_.OnRttSample(Duration::Milliseconds(rtt_ms));
-      ++ctx_.counters->rtt_samples;
+      rto_.OnRttSample(Duration::Milliseconds(rtt_ms), ctx_->config->rto);
+      ++ctx_->counters->rtt_samples;
     }
   } else if (rtt_timing_ && seg.ack > rtt_seq_) {
-    rto_.OnRttSample(now - rtt_start_);
-    ++ctx_.counters->rtt_samples;
+    rto_.OnRttSample(now - rtt_start_, ctx_->config->rto);
+    ++ctx_->counters->rtt_samples;
     rtt_timing_ = false;
   }
   retries_ = 0;
@@ -621,19 +621,19 @@ uint32_t TcpConnection::ProcessSackBlocks(const TcpSegment& seg) {
   for (uint8_t i = 0; i < seg.options.sack_count; ++i) {
     const SackBlock& b = seg.options.sack[i];
     if (!(b.left < b.right)) {
-      ++ctx_.counters->sack_blocks_ignored;
+      ++ctx_->counters->sack_blocks_ignored;
       continue;
     }
     // D-SACK (RFC 2883): a first block below the cumulative ACK, or inside the second block, reports
     // a duplicate the peer received — one of our retransmissions was not needed.
     if (i == 0 && (b.right <= seg.ack || (seg.options.sack_count > 1 && seg.options.sack[1].left <= b.left &&
                                           b.right <= seg.options.sack[1].right))) {
-      ++ctx_.counters->dsacks_received;
+      ++ctx_->counters->dsacks_received;
       continue;
     }
     // Only what we sent and is not yet acknowledged can be SACKed; anything else is bogus.
     if (b.right > snd_nxt_ || b.left < snd_una_ - max_snd_wnd_) {
-      ++ctx_.counters->sack_blocks_ignored;
+      ++ctx_->counters->sack_blocks_ignored;
       continue;
     }
     const SeqNum l = SeqMax(b.left, snd_una_);
@@ -641,7 +641,7 @@ uint32_t TcpConnection::ProcessSackBlocks(const TcpSegment& seg) {
     LossState* state = EnsureLoss();
     const int64_t added = state != nullptr ? state->sacked.Add(l, b.right) : -1;
     if (added < 0) {
-      ++ctx_.counters->sack_blocks_ignored;  // no room: the data is retransmitted if need be
+      ++ctx_->counters->sack_blocks_ignored;  // no room: the data is retransmitted if need be
       continue;
     }
     newly += static_cast<uint32_t>(added);
@@ -717,8 +717,8 @@ SeqRange TcpConnection::NextRetransmission() const {
 }
 
 void TcpConnection::EnterFastRecovery(Instant now) {
-  ++ctx_.counters->fast_recoveries;
-  if (sack_enabled_ && !sacked().empty()) ++ctx_.counters->sack_recoveries;
+  ++ctx_->counters->fast_recoveries;
+  if (sack_enabled_ && !sacked().empty()) ++ctx_->counters->sack_recoveries;
   pto_deadline_ = Instant::Never();
   tlp_out_ = false;
   rxt_mark_valid_ = false;
@@ -771,7 +771,7 @@ void TcpConnection::OnAckCongestion(Instant now, const TcpSegment& seg, uint32_t
         const bool probe_shows_loss = tlp_out_ && sack_enabled_ && newly_sacked > 0;
         if (dupacks_ >= thresh || (sack_enabled_ && IsLostAtUna()) || probe_shows_loss) {
           if (dupacks_ < 3 && !(sack_enabled_ && sacked().BytesAbove(snd_una_) > 2u * mss))
-            ++ctx_.counters->early_retransmits;
+            ++ctx_->counters->early_retransmits;
           EnterFastRecovery(now);
         }
       }
@@ -797,7 +797,7 @@ void TcpConnection::OnAckCongestion(Instant now, const TcpSegment& seg, uint32_t
         // was meant to fill is still open (Linux's lost-retransmit detection): resend the holes again
         // rather than wait for the RTO.
         if (rxt_mark_valid_ && high_rxt_ > snd_una_ && !sacked().empty() && sacked().Highest() > rxt_mark_ + mss) {
-          ++ctx_.counters->lost_retransmits;
+          ++ctx_->counters->lost_retransmits;
           high_rxt_ = snd_una_;
           rxt_mark_valid_ = false;
         }
@@ -840,7 +840,7 @@ void TcpConnection::UpdateTimestamps(Instant now, const TcpSegment& seg) {
 }
 
 uint32_t TcpConnection::rcv_mem_limit() const {
-  const TcpConfig& c = *ctx_.config;
+  const TcpConfig& c = *ctx_->config;
   return c.rcv_mem != 0 ? c.rcv_mem : static_cast<uint32_t>(std::min<uint64_t>(uint64_t{c.rcv_buffer} * 2, UINT32_MAX));
 }
 
@@ -850,18 +850,18 @@ bool TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& o
   if (app_closed_ && seg_end > rcv_nxt_) {
     // New data for a connection nobody will read again (RFC 9293 3.10.4 CLOSE; RFC 2525 2.17): tell
     // the peer at once with a RST instead of accepting it into an orphan.
-    ++ctx_.counters->abort_on_data;
+    ++ctx_->counters->abort_on_data;
     SendRst(now, snd_nxt_, out);
     Finish(now, TcpError::kAborted, out);
     return false;
   }
   // The peer's segment size, for the delayed-ACK rule (the largest seen, capped at our MSS; as Linux).
   if (seg.payload_len > rcv_mss_)
-    rcv_mss_ = static_cast<uint16_t>(std::min<uint32_t>(seg.payload_len, ctx_.config->mss));
+    rcv_mss_ = static_cast<uint16_t>(std::min<uint32_t>(seg.payload_len, ctx_->config->mss));
   if (seg_end <= rcv_nxt_) {
     // Everything in it was received before (a spurious retransmission, or our ACK was lost): ACK at
     // once and report the duplicate (RFC 2883).
-    ++ctx_.counters->dup_segments;
+    ++ctx_->counters->dup_segments;
     SetDsack(SeqRange{seg.seq, seg_end});
     return true;
   }
@@ -872,20 +872,20 @@ bool TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& o
     const SeqNum right = SeqMin(seg_end, rcv_adv_);
     if (!(seg.seq < right)) return true;
     if (out_of_order().Covers(seg.seq, right)) {
-      ++ctx_.counters->dup_segments;
+      ++ctx_->counters->dup_segments;
       SetDsack(SeqRange{seg.seq, right});
       return true;
     }
     if (mem.ooo_cost == RxMem::kNoRoom || uint64_t{mem.held} + mem.ooo_cost > limit) {
-      ++ctx_.counters->rcv_mem_dropped;
+      ++ctx_->counters->rcv_mem_dropped;
       return true;
     }
     LossState* state = EnsureLoss();
     if (state == nullptr || state->ooo.Add(seg.seq, right) < 0) {
-      ++ctx_.counters->ooo_dropped;  // too many gaps to track: the peer retransmits it later
+      ++ctx_->counters->ooo_dropped;  // too many gaps to track: the peer retransmits it later
       return true;
     }
-    ++ctx_.counters->ooo_segments;
+    ++ctx_->counters->ooo_segments;
     rcv_mem_ = mem.held + mem.ooo_cost;
     state->last_ooo = seg.seq;
     out.ooo_seq = seg.seq;
@@ -908,7 +908,7 @@ bool TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& o
     } else {
       // In the window but no memory to keep it: dropped like a lost segment (the duplicate ACK this
       // draws tells the peer where we are); the window the next ACK carries has shrunk already.
-      ++ctx_.counters->rcv_mem_dropped;
+      ++ctx_->counters->rcv_mem_dropped;
       return true;
     }
   }
@@ -944,7 +944,7 @@ bool TcpConnection::ProcessText(Instant now, const TcpSegment& seg, TcpOutput& o
     ack_now = true;
   }
   if (rcv_unacked_ > rcv_mss_ || rcv_adv_ == rcv_nxt_) ack_now = true;
-  if (!ack_now && delack_deadline_ == Instant::Never()) delack_deadline_ = now + ctx_.config->delayed_ack;
+  if (!ack_now && delack_deadline_ == Instant::Never()) delack_deadline_ = now + ctx_->config->delayed_ack;
   return ack_now;
 }
 
@@ -994,7 +994,7 @@ void TcpConnection::AcceptFin(Instant now, TcpOutput& out) {
 void TcpConnection::InputTimeWait(Instant now, const TcpSegment& seg, TcpOutput& out) {
   TimeWaitEntry tw = ToTimeWait();
   const size_t before = out.segments.size();
-  if (TimeWaitInput(tw, now, seg, *ctx_.config, *ctx_.counters, out)) {
+  if (TimeWaitInput(tw, now, seg, *ctx_->config, *ctx_->counters, out)) {
     Finish(now, TcpError::kNone, out);
     out.events |= tcp_events::kReuseSyn;
     return;
@@ -1068,7 +1068,7 @@ uint32_t TcpConnection::Send(Instant now, uint32_t n, TcpOutput& out) {
       return 0;
   }
   if (fin_queued_) return 0;
-  const uint32_t accepted = std::min(n, ctx_.config->snd_buffer - snd_buf_);
+  const uint32_t accepted = std::min(n, ctx_->config->snd_buffer - snd_buf_);
   snd_buf_ += accepted;
   if (synchronized()) Output(now, out);
   return accepted;
@@ -1080,7 +1080,7 @@ void TcpConnection::Consume(Instant now, uint32_t n, TcpOutput& out, uint32_t me
   if (!synchronized()) return;
   // Receiver-side silly window avoidance (RFC 9293 3.8.6.2.2): announce when the window grew enough.
   const SeqNum new_right = rcv_nxt_ + rcv_wnd();
-  const uint32_t threshold = std::min<uint32_t>(ctx_.config->rcv_buffer / 2, ctx_.config->mss);
+  const uint32_t threshold = std::min<uint32_t>(ctx_->config->rcv_buffer / 2, ctx_->config->mss);
   if (new_right > rcv_adv_ && static_cast<uint32_t>(new_right - rcv_adv_) >= threshold) SendAck(now, out);
 }
 
@@ -1116,7 +1116,7 @@ void TcpConnection::Close(Instant now, TcpOutput& out) {
     Finish(now, TcpError::kAborted, out);
     return;
   }
-  if (state_ == TcpState::kFinWait2) close_deadline_ = now + ctx_.config->fin_wait2_timeout;
+  if (state_ == TcpState::kFinWait2) close_deadline_ = now + ctx_->config->fin_wait2_timeout;
   Shutdown(now, out);
 }
 
@@ -1155,7 +1155,7 @@ void TcpConnection::ArmPto(Instant now) {
 void TcpConnection::SendTailLossProbe(Instant now, TcpOutput& out) {
   // RFC 8985 7.3: new data if the windows allow, else the last segment again; its ACK (with SACK)
   // shows what was lost, so recovery starts without waiting for the RTO.
-  ++ctx_.counters->tlp_probes;
+  ++ctx_->counters->tlp_probes;
   tlp_out_ = true;
   const SeqNum end = data_end();
   const bool new_data = snd_nxt_ < end && !fin_sent_ && snd_nxt_ < snd_una_ + snd_wnd_;
@@ -1184,7 +1184,7 @@ uint32_t TcpConnection::DupThresh() const {
 }
 
 void TcpConnection::OnTimer(Instant now, TcpOutput& out) {
-  const TcpConfig& c = *ctx_.config;
+  const TcpConfig& c = *ctx_->config;
   if (close_deadline_ <= now) {
     // End of TIME-WAIT, or an orphaned FIN-WAIT-2 that waited long enough.
     Finish(now, state_ == TcpState::kTimeWait ? TcpError::kNone : TcpError::kTimedOut, out);
@@ -1204,7 +1204,7 @@ void TcpConnection::OnTimer(Instant now, TcpOutput& out) {
       return;
     }
     ++retries_;
-    rto_.Backoff();
+    rto_.Backoff(ctx_->config->rto);
     Retransmit(now, out);
     ArmRto(now);
   }
@@ -1212,21 +1212,21 @@ void TcpConnection::OnTimer(Instant now, TcpOutput& out) {
     // RFC 1122 4.2.2.17: probe for as long as the peer answers; a peer that stopped answering is
     // given up on like a retransmission timeout (RST, timed out).
     if (persist_unanswered_ >= c.max_retransmits) {
-      ++ctx_.counters->persist_timeouts;
+      ++ctx_->counters->persist_timeouts;
       SendRst(now, snd_nxt_, out);
       Finish(now, TcpError::kTimedOut, out);
       return;
     }
     ++persist_unanswered_;
     // Zero-window probe: an old sequence number makes the peer answer with its current window.
-    ++ctx_.counters->persist_probes;
+    ++ctx_->counters->persist_probes;
     Emit(Make(now, snd_una_ - 1, kAck), 0, out);
     persist_backoff_ = std::min(persist_backoff_ + 1, 20);
     Duration d = c.persist_min * (int64_t{1} << persist_backoff_);
     persist_deadline_ = now + std::min(d, c.persist_max);
   }
   if (delack_deadline_ <= now) {
-    ++ctx_.counters->delayed_acks;
+    ++ctx_->counters->delayed_acks;
     SendAck(now, out);
   }
   if (keepalive_deadline_ <= now) {
@@ -1235,7 +1235,7 @@ void TcpConnection::OnTimer(Instant now, TcpOutput& out) {
       return;
     }
     ++keepalive_sent_;
-    ++ctx_.counters->keepalive_probes;
+    ++ctx_->counters->keepalive_probes;
     Emit(Make(now, snd_una_ - 1, kAck), 0, out);
     keepalive_deadline_ = now + c.keepalive_interval;
   }
@@ -1248,13 +1248,13 @@ uint32_t TcpConnection::rcv_wnd() const {
   // Room in bytes, but never more than half the memory left: payload carried in segments that cost
   // more than twice their size closes the window before it can exhaust the budget. The engine may
   // clamp it further under memory pressure.
-  const uint32_t buffer = ctx_.config->rcv_buffer;
+  const uint32_t buffer = ctx_->config->rcv_buffer;
   uint32_t wnd = buffer - std::min(rcv_unread_, buffer);
   if (rcv_mem_ != 0) {
     const uint32_t limit = rcv_mem_limit();
     wnd = std::min(wnd, (limit - std::min(rcv_mem_, limit)) / 2);
   }
-  if (ctx_.window_clamp != nullptr && *ctx_.window_clamp < wnd) wnd = *ctx_.window_clamp;
+  if (ctx_->window_clamp != nullptr && *ctx_->window_clamp < wnd) wnd = *ctx_->window_clamp;
   return wnd;
 }
 
@@ -1308,14 +1308,14 @@ void TcpConnection::FillSackBlocks(TcpSegment& s) const {
 
 void TcpConnection::Emit(const TcpSegment& seg, uint32_t data_offset, TcpOutput& out) {
   out.segments.push_back(OutSegment{seg, data_offset});
-  ++ctx_.counters->segments_out;
+  ++ctx_->counters->segments_out;
   if (seg.ack_flag()) {
     last_ack_sent_ = rcv_nxt_;
     delack_deadline_ = Instant::Never();
     rcv_unacked_ = 0;
     if (LossState* l = ls(); l != nullptr && l->dsack && seg.options.sack_count > 0) {  // reported once
       l->dsack.reset();
-      ++ctx_.counters->dsacks_sent;
+      ++ctx_->counters->dsacks_sent;
     }
     const uint32_t scale = seg.syn() ? 0 : rcv_wscale_;
     const SeqNum right = rcv_nxt_ + (static_cast<uint32_t>(seg.window) << scale);
@@ -1326,16 +1326,16 @@ void TcpConnection::Emit(const TcpSegment& seg, uint32_t data_offset, TcpOutput&
 void TcpConnection::SendAck(Instant now, TcpOutput& out) { Emit(Make(now, snd_nxt_, kAck), 0, out); }
 
 void TcpConnection::SendChallengeAck(Instant now, TcpOutput& out) {
-  if (now - last_challenge_ack_ < ctx_.config->challenge_ack_interval) {
-    ++ctx_.counters->challenge_acks_conn_limited;
+  if (now - last_challenge_ack_ < ctx_->config->challenge_ack_interval) {
+    ++ctx_->counters->challenge_acks_conn_limited;
     return;
   }
-  if (!ctx_.challenge->Allow(now)) {
-    ++ctx_.counters->challenge_acks_suppressed;
+  if (!ctx_->challenge->Allow(now)) {
+    ++ctx_->counters->challenge_acks_suppressed;
     return;
   }
   last_challenge_ack_ = now;
-  ++ctx_.counters->challenge_acks;
+  ++ctx_->counters->challenge_acks;
   SendAck(now, out);
 }
 
@@ -1345,13 +1345,13 @@ void TcpConnection::SendRst(Instant now, SeqNum seq, TcpOutput& out) {
   s.dst_port = ep_.remote_port;
   s.seq = seq;
   s.flags = kRst;
-  ++ctx_.counters->resets_out;
+  ++ctx_->counters->resets_out;
   out.segments.push_back(OutSegment{s, 0});
-  ++ctx_.counters->segments_out;
+  ++ctx_->counters->segments_out;
 }
 
 void TcpConnection::SendSyn(Instant now, TcpOutput& out) {
-  const TcpConfig& c = *ctx_.config;
+  const TcpConfig& c = *ctx_->config;
   const bool synack = state_ == TcpState::kSynReceived;
   TcpSegment s;
   s.src_port = ep_.local_port;
@@ -1383,9 +1383,9 @@ void TcpConnection::SendRange(Instant now, SeqNum seq, SeqNum end, bool retransm
   Emit(s, static_cast<uint32_t>(seq - data_start), out);
   last_send_ = now;
   if (retransmission) {
-    ++ctx_.counters->retransmits;
+    ++ctx_->counters->retransmits;
     ++total_retrans_;
-    if (recovery_ == Recovery::kFast) ++ctx_.counters->fast_retransmits;
+    if (recovery_ == Recovery::kFast) ++ctx_->counters->fast_retransmits;
     rtt_timing_ = false;  // Karn
   }
   if (rto_deadline_ == Instant::Never()) ArmRto(now);
@@ -1405,7 +1405,7 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
   const uint32_t mss = snd_mss_;
   // RFC 5681 4.1: after an idle period longer than the RTO, restart from at most the initial window.
   if (snd_una_ == snd_nxt_ && recovery_ == Recovery::kOpen && now - last_send_ > rto_.rto()) {
-    cc_.cwnd = std::min(cc_.cwnd, InitialWindow(mss, ctx_.config->initial_cwnd_segments));
+    cc_.cwnd = std::min(cc_.cwnd, InitialWindow(mss, ctx_->config->initial_cwnd_segments));
     cca_.OnRestart();
   }
 
@@ -1496,15 +1496,15 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
   if (pto_deadline_ == Instant::Never() && sack_enabled_ && snd_una_ != snd_nxt_) ArmPto(now);
   // Zero window with data waiting and nothing in flight to elicit an update: probe (persist timer).
   if (snd_wnd_ == 0 && snd_nxt_ < end && snd_una_ == snd_nxt_ && persist_deadline_ == Instant::Never()) {
-    persist_deadline_ = now + std::max(rto_.rto(), ctx_.config->persist_min);
+    persist_deadline_ = now + std::max(rto_.rto(), ctx_->config->persist_min);
   }
 }
 
 void TcpConnection::Retransmit(Instant now, TcpOutput& out) {
   rtt_timing_ = false;  // Karn: no RTT from anything that was retransmitted
   if (state_ == TcpState::kSynSent || state_ == TcpState::kSynReceived) {
-    ++ctx_.counters->retransmits;
-    ++ctx_.counters->syn_retransmits;
+    ++ctx_->counters->retransmits;
+    ++ctx_->counters->syn_retransmits;
     ++total_retrans_;
     syn_retransmitted_ = true;
     SendSyn(now, out);
@@ -1516,7 +1516,7 @@ void TcpConnection::Retransmit(Instant now, TcpOutput& out) {
   // SND.UNA in order (go-back-N) as the window grows again. A second timeout in a row forgets the
   // SACK information too, in case the receiver reneged on it (RFC 2018 8).
   if (retries_ == 1) {
-    ++ctx_.counters->rto_recoveries;
+    ++ctx_->counters->rto_recoveries;
     cca_.OnCongestion(cc_, flight(), snd_mss_, now);
   } else if (LossState* l = ls()) {
     l->sacked.Clear();
@@ -1571,7 +1571,7 @@ TcpInfo TcpConnection::Info() const {
 void TcpConnection::PruneOutOfOrder(TcpOutput& out) {
   LossState* l = ls();
   if (l == nullptr || l->ooo.empty()) return;  // (the common case: nothing kept)
-  ++ctx_.counters->ooo_pruned;
+  ++ctx_->counters->ooo_pruned;
   l->ooo.Clear();
   l->ooo_fin.reset();
   out.ooo_pruned = true;
@@ -1580,17 +1580,17 @@ void TcpConnection::PruneOutOfOrder(TcpOutput& out) {
 const SeqRanges TcpConnection::kNoRanges;
 
 LossState* TcpConnection::EnsureLoss() {
-  if (loss_ != LossStatePool::kNone) return &(*ctx_.loss_pool)[loss_];
-  if (ctx_.loss_pool != nullptr) loss_ = ctx_.loss_pool->Alloc();
+  if (loss_ != LossStatePool::kNone) return &(*ctx_->loss_pool)[loss_];
+  if (ctx_->loss_pool != nullptr) loss_ = ctx_->loss_pool->Alloc();
   if (loss_ == LossStatePool::kNone) {
-    ++ctx_.counters->loss_state_exhausted;
+    ++ctx_->counters->loss_state_exhausted;
     return nullptr;
   }
-  return &(*ctx_.loss_pool)[loss_];
+  return &(*ctx_->loss_pool)[loss_];
 }
 
 void TcpConnection::ReleaseLoss() {
-  ctx_.loss_pool->Free(loss_);
+  ctx_->loss_pool->Free(loss_);
   loss_ = LossStatePool::kNone;
 }
 
@@ -1603,8 +1603,8 @@ std::string TcpConnection::CheckInvariants() const {
     return "";
   }
   if (snd_nxt_ < snd_una_) return fail("SND.NXT < SND.UNA");
-  if (snd_buf_ > ctx_.config->snd_buffer) return fail("send buffer over capacity");
-  if (rcv_unread_ > ctx_.config->rcv_buffer) return fail("receive buffer over capacity");
+  if (snd_buf_ > ctx_->config->snd_buffer) return fail("send buffer over capacity");
+  if (rcv_unread_ > ctx_->config->rcv_buffer) return fail("receive buffer over capacity");
   const SeqNum limit = data_end() + (fin_sent_ ? 1 : 0);
   if (snd_nxt_ > limit) return fail("SND.NXT beyond queued data");
   switch (state_) {

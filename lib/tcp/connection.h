@@ -352,10 +352,11 @@ class TcpConnection {
     uint16_t remote_port = 0;
   };
 
-  explicit TcpConnection(const TcpContext& ctx) : ctx_(ctx), rto_(ctx.config->rto) {
-    cca_ = CongestionControl(ctx.config->congestion);
-    nodelay_ = ctx.config->nodelay;
-    quickacks_left_ = ctx.config->quickacks;
+  // `ctx` is the engine's, shared by all its connections: it must outlive the connection.
+  explicit TcpConnection(const TcpContext* ctx) : ctx_(ctx), rto_(ctx->config->rto) {
+    cca_ = CongestionControl(ctx->config->congestion);
+    nodelay_ = ctx->config->nodelay;
+    quickacks_left_ = ctx->config->quickacks;
   }
 
   // Active open (RFC 9293 3.10.1): CLOSED -> SYN-SENT, emits the SYN.
@@ -491,12 +492,12 @@ class TcpConnection {
   SeqRange NextRetransmission() const;
   void Established(Instant now, TcpOutput& out);  // SYN-SENT/SYN-RECEIVED -> ESTABLISHED bookkeeping
   void FillSackBlocks(TcpSegment& s) const;
-  LossState* ls() const { return loss_ == LossStatePool::kNone ? nullptr : &(*ctx_.loss_pool)[loss_]; }
+  LossState* ls() const { return loss_ == LossStatePool::kNone ? nullptr : &(*ctx_->loss_pool)[loss_]; }
   // This connection's LossState, taken from the pool if it has none; null (counted) when exhausted.
   LossState* EnsureLoss();
   // Gives the LossState back once nothing in it is needed.
   void MaybeReleaseLoss() {
-    if (loss_ != LossStatePool::kNone && recovery_ == Recovery::kOpen && (*ctx_.loss_pool)[loss_].idle()) ReleaseLoss();
+    if (loss_ != LossStatePool::kNone && recovery_ == Recovery::kOpen && (*ctx_->loss_pool)[loss_].idle()) ReleaseLoss();
   }
   void ReleaseLoss();
   void SetDsack(SeqRange r) {
@@ -535,16 +536,32 @@ class TcpConnection {
   void EnterTimeWait(Instant now, TcpOutput& out);
   void ArmKeepalive(Instant now);
 
-  TcpContext ctx_;
-  TcpState state_ = TcpState::kClosed;
-  Endpoint ep_;
-  bool passive_ = false;        // opened from a listener
-  bool app_closed_ = false;     // Close() called: orphaned once the FIN is out
-  bool skip_ts_rtt_ = false;    // opened from a cookie: the handshake ACK's TSecr was rounded, no RTT sample
-  int8_t synack_retries_ = -1;  // -1: the configured limit
+  // Members are grouped by size (8, 4, 2, 1 bytes) so that the record has no padding: one per
+  // connection, and a server holds millions. Within each group, by subject.
+
+  // --- 8-byte members ---
+  const TcpContext* ctx_;
   // When the current phase of the connection's life began (TcpPhases; Never: unknown, no sample).
   Instant phase_at_ = Instant::Never();
+  CongestionControl cca_;
+  Instant last_send_;
+  uint64_t total_retrans_ = 0;
+  Instant ts_recent_at_;  // when TS.Recent was last updated (PAWS validity)
+  RtoEstimator rto_;
+  // Timers (Instant::Never() when off).
+  Instant rto_deadline_ = Instant::Never();  // retransmission (SYN, data, FIN)
+  Instant pto_deadline_ = Instant::Never();  // tail loss probe (RFC 8985 7)
+  Instant persist_deadline_ = Instant::Never();
+  Instant delack_deadline_ = Instant::Never();
+  Instant keepalive_deadline_ = Instant::Never();
+  Instant close_deadline_ = Instant::Never();  // TIME-WAIT 2*MSL, or FIN-WAIT-2 orphan timeout
+  Instant last_challenge_ack_ = Instant::FromNanoseconds(INT64_MIN / 2);
+  Instant last_oow_ack_ = Instant::FromNanoseconds(INT64_MIN / 2);
+  Instant last_rx_;
+  Instant rtt_start_;  // RTT measurement without timestamps (see rtt_timing_)
 
+  // --- 4-byte members ---
+  Endpoint ep_;
   // Send sequence space (RFC 9293 3.3.1).
   SeqNum iss_;
   SeqNum snd_una_;
@@ -554,77 +571,66 @@ class TcpConnection {
   SeqNum snd_wl1_;
   SeqNum snd_wl2_;
   uint32_t snd_buf_ = 0;  // application bytes queued (from SND.UNA's data position)
-  bool fin_queued_ = false;
-  bool fin_sent_ = false;
   SeqNum fin_seq_;
-  uint16_t snd_mss_ = kDefaultMss;   // effective payload per segment (EffectiveSendMss)
-  uint16_t peer_mss_ = kDefaultMss;  // as announced in the peer's SYN
-  uint16_t path_mss_ = 0;            // cap from the path MTU (0: none)
-  uint8_t snd_wscale_ = 0;           // shift applied to the peer's window
-  uint8_t rcv_wscale_ = 0;           // shift the peer applies to ours
-
   // Receive sequence space.
   SeqNum irs_;
   SeqNum rcv_nxt_;
   SeqNum rcv_adv_;  // right edge we advertised (never shrunk)
   uint32_t rcv_unread_ = 0;
   uint32_t rcv_mem_ = 0;  // memory the received data pins (as the engine last reported it)
-  bool fin_received_ = false;
-
   // Options.
-  bool ts_enabled_ = false;
-  bool ws_enabled_ = false;
-  bool sack_enabled_ = false;
   uint32_t ts_recent_ = 0;
   SeqNum last_ack_sent_;
-
-  // Timers (Instant::Never() when off).
   // Congestion control and loss recovery (sender).
-  enum class Recovery : uint8_t { kOpen, kFast, kLoss };
-  CongestionControl cca_;
   CcWindow cc_;
-  Recovery recovery_ = Recovery::kOpen;
   SeqNum recover_;     // RFC 6582: SND.NXT when the last recovery began
   SeqNum high_rxt_;    // retransmitted up to here in this recovery
   SeqNum lost_point_;  // unSACKed data below this is deemed lost
   uint32_t dupacks_ = 0;
-  uint32_t prr_allowance_ = 0;   // bytes PRR lets us send after the last ACK (fast recovery)
-  bool force_rxt_ = false;       // the fast retransmit goes out whatever PRR says
-  bool rxt_mark_valid_ = false;  // rxt_mark_ holds SND.NXT as of this pass's first retransmission
+  uint32_t prr_allowance_ = 0;  // bytes PRR lets us send after the last ACK (fast recovery)
   SeqNum rxt_mark_;
-  bool nodelay_ = false;
-  Instant last_send_;
-  uint64_t total_retrans_ = 0;
-
   // SACK scoreboard, out-of-order ranges, D-SACK, PRR: only while needed (LossState).
   uint32_t loss_ = LossStatePool::kNone;
   // Receiver.
-  uint16_t rcv_mss_ = kDefaultMss;  // the peer's segment size, as estimated from what arrives
-  uint32_t rcv_unacked_ = 0;        // in-order bytes since our last ACK
+  uint32_t rcv_unacked_ = 0;  // in-order bytes since our last ACK
   uint32_t quickacks_left_ = 0;
-  Instant ts_recent_at_;            // when TS.Recent was last updated (PAWS validity)
-  bool syn_retransmitted_ = false;  // RFC 6298 5.7
-
-  RtoEstimator rto_;
-  Instant rto_deadline_ = Instant::Never();  // retransmission (SYN, data, FIN)
-  Instant pto_deadline_ = Instant::Never();  // tail loss probe (RFC 8985 7)
-  SeqNum tlp_high_;                          // SND.NXT when the probe went (valid while tlp_out_)
-  bool tlp_out_ = false;                     // a probe is outstanding
-  Instant persist_deadline_ = Instant::Never();
-  Instant delack_deadline_ = Instant::Never();
-  Instant keepalive_deadline_ = Instant::Never();
-  Instant close_deadline_ = Instant::Never();  // TIME-WAIT 2*MSL, or FIN-WAIT-2 orphan timeout
-  int retries_ = 0;                            // consecutive retransmissions of the same data
+  SeqNum tlp_high_;  // SND.NXT when the probe went (valid while tlp_out_)
+  int retries_ = 0;  // consecutive retransmissions of the same data
   int persist_backoff_ = 0;
   int persist_unanswered_ = 0;  // zero-window probes sent since the peer last answered
-  Instant last_challenge_ack_ = Instant::FromNanoseconds(INT64_MIN / 2);
-  Instant last_oow_ack_ = Instant::FromNanoseconds(INT64_MIN / 2);
   int keepalive_sent_ = 0;
-  Instant last_rx_;
-  // RTT measurement without timestamps (Karn: invalid once anything is retransmitted).
-  bool rtt_timing_ = false;
   SeqNum rtt_seq_;
-  Instant rtt_start_;
+
+  // --- 2-byte members ---
+  uint16_t snd_mss_ = kDefaultMss;   // effective payload per segment (EffectiveSendMss)
+  uint16_t peer_mss_ = kDefaultMss;  // as announced in the peer's SYN
+  uint16_t path_mss_ = 0;            // cap from the path MTU (0: none)
+  uint16_t rcv_mss_ = kDefaultMss;   // the peer's segment size, as estimated from what arrives
+
+  // --- 1-byte members ---
+  TcpState state_ = TcpState::kClosed;
+  bool passive_ = false;        // opened from a listener
+  bool app_closed_ = false;     // Close() called: orphaned once the FIN is out
+  bool skip_ts_rtt_ = false;    // opened from a cookie: the handshake ACK's TSecr was rounded, no RTT sample
+  int8_t synack_retries_ = -1;  // -1: the configured limit
+  bool fin_queued_ = false;
+  bool fin_sent_ = false;
+  uint8_t snd_wscale_ = 0;  // shift applied to the peer's window
+  uint8_t rcv_wscale_ = 0;  // shift the peer applies to ours
+  bool fin_received_ = false;
+  bool ts_enabled_ = false;
+  bool ws_enabled_ = false;
+  bool sack_enabled_ = false;
+  enum class Recovery : uint8_t { kOpen, kFast, kLoss };
+  Recovery recovery_ = Recovery::kOpen;
+  bool force_rxt_ = false;          // the fast retransmit goes out whatever PRR says
+  bool rxt_mark_valid_ = false;     // rxt_mark_ holds SND.NXT as of this pass's first retransmission
+  bool nodelay_ = false;
+  bool syn_retransmitted_ = false;  // RFC 6298 5.7
+  bool tlp_out_ = false;            // a probe is outstanding
+  // RTT measurement without timestamps (Karn: invalid once anything is retransmitted): rtt_seq_ and
+  // rtt_start_ hold the timed segment.
+  bool rtt_timing_ = false;
 };
 
 // Handles one segment for a TIME-WAIT entry: a retransmitted FIN is ACKed again and restarts 2*MSL;

@@ -4,13 +4,9 @@
 
 namespace synack {
 
-RtoEstimator::RtoEstimator(const RtoConfig& config)
-    : rto_ns_(config.initial.ns()),
-      min_ns_(config.min.ns()),
-      max_ns_(config.max.ns()),
-      granularity_ns_(config.clock_granularity.ns()) {}
+RtoEstimator::RtoEstimator(const RtoConfig& config) : rto_ns_(config.initial.ns()) {}
 
-void RtoEstimator::OnRttSample(Duration r) {
+void RtoEstimator::OnRttSample(Duration r, const RtoConfig& config) {
   const int64_t r_ns = std::max<int64_t>(r.ns(), 0);
   if (!has_sample_) {
     // RFC 6298 2.2.
@@ -24,13 +20,16 @@ void RtoEstimator::OnRttSample(Duration r) {
     srtt_ns_ = (7 * srtt_ns_ + r_ns) / 8;
   }
   // RFC 6298 2.3-2.5; the freshly computed RTO also ends any backoff.
-  rto_ns_ = std::clamp(srtt_ns_ + std::max(granularity_ns_, 4 * rttvar_ns_), min_ns_, max_ns_);
+  const int64_t max_ns = config.max.ns();
+  const int64_t min_ns = std::min(config.min.ns(), max_ns);
+  rto_ns_ = std::clamp(srtt_ns_ + std::max(config.clock_granularity.ns(), 4 * rttvar_ns_), min_ns, max_ns);
   backoffs_ = 0;
 }
 
-void RtoEstimator::Backoff() {
+void RtoEstimator::Backoff(const RtoConfig& config) {
   // Written so the doubling cannot overflow whatever max is.
-  rto_ns_ = rto_ns_ > max_ns_ / 2 ? max_ns_ : rto_ns_ * 2;
+  const int64_t max_ns = config.max.ns();
+  rto_ns_ = rto_ns_ > max_ns / 2 ? max_ns : rto_ns_ * 2;
   ++backoffs_;
 }
 

@@ -1,6 +1,7 @@
 // RtoEstimator: the RFC 6298 retransmission timeout of one connection (SRTT, RTTVAR, RTO and exponential
 // backoff). Pure integer arithmetic in nanoseconds; time never read, nothing allocated. One per connection,
-// kept small (a handful of int64 fields); owned by the connection, so only its engine's core may call it.
+// kept small (three int64 fields; the bounds come from the engine's RtoConfig, passed to each call that
+// needs them); owned by the connection, so only its engine's core may call it.
 //
 // Karn's rule (RFC 6298 section 3) is the caller's job: never call OnRttSample for an acknowledgement that
 // covers a retransmitted segment, unless the timestamps option (RFC 7323) says which transmission it answers.
@@ -29,11 +30,11 @@ class RtoEstimator {
   // Folds in one round-trip measurement `r` (negative values count as zero) and recomputes the RTO; this also
   // clears any backoff. First sample (RFC 6298 2.2): SRTT = R, RTTVAR = R/2. Later ones (2.3), RTTVAR first:
   // RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - R|, then SRTT = 7/8 SRTT + 1/8 R. Then
-  // RTO = SRTT + max(G, 4 RTTVAR), clamped to [min, max].
-  void OnRttSample(Duration r);
+  // RTO = SRTT + max(G, 4 RTTVAR), clamped to [min, max] — G, min and max from `config`.
+  void OnRttSample(Duration r, const RtoConfig& config);
 
-  // The retransmission timer expired (RFC 6298 5.5): doubles the current RTO, capped at max.
-  void Backoff();
+  // The retransmission timer expired (RFC 6298 5.5): doubles the current RTO, capped at config.max.
+  void Backoff(const RtoConfig& config);
   // RFC 6298 5.7: after a lost SYN or SYN-ACK and with no sample yet, data starts with this RTO (3 s).
   void Restart(Duration rto) {
     rto_ns_ = rto.ns();
@@ -53,9 +54,6 @@ class RtoEstimator {
   int64_t srtt_ns_ = 0;
   int64_t rttvar_ns_ = 0;
   int64_t rto_ns_ = 0;
-  int64_t min_ns_ = 0;
-  int64_t max_ns_ = 0;
-  int64_t granularity_ns_ = 0;
   int32_t backoffs_ = 0;
   bool has_sample_ = false;
 };

@@ -11,7 +11,8 @@ Duration Ms(int64_t ms) { return Duration::Milliseconds(ms); }
 Duration Us(int64_t us) { return Duration::Microseconds(us); }
 
 TEST(RtoTest, InitialRtoIsOneSecondWithNoSample) {
-  const RtoEstimator e{RtoConfig{}};
+  const RtoConfig config{};
+  const RtoEstimator e{config};
   EXPECT_EQ(e.rto(), Duration::Seconds(1));
   EXPECT_FALSE(e.has_sample());
   EXPECT_EQ(e.srtt(), Duration());
@@ -20,8 +21,9 @@ TEST(RtoTest, InitialRtoIsOneSecondWithNoSample) {
 }
 
 TEST(RtoTest, FirstSampleSetsSrttAndHalfRttvar) {
-  RtoEstimator e{RtoConfig{}};
-  e.OnRttSample(Ms(100));
+  const RtoConfig config{};
+  RtoEstimator e{config};
+  e.OnRttSample(Ms(100), config);
   EXPECT_TRUE(e.has_sample());
   EXPECT_EQ(e.srtt(), Ms(100));
   EXPECT_EQ(e.rttvar(), Ms(50));
@@ -29,87 +31,98 @@ TEST(RtoTest, FirstSampleSetsSrttAndHalfRttvar) {
 }
 
 TEST(RtoTest, LaterSamplesUpdateRttvarBeforeSrtt) {
-  RtoEstimator e{RtoConfig{}};
-  e.OnRttSample(Ms(100));
+  const RtoConfig config{};
+  RtoEstimator e{config};
+  e.OnRttSample(Ms(100), config);
   // RTTVAR = 3/4 * 50 + 1/4 * |100 - 200| = 62.5; SRTT = 7/8 * 100 + 1/8 * 200 = 112.5;
   // RTO = 112.5 + 4 * 62.5 = 362.5 ms. (Updating SRTT first would give RTTVAR = 59.375.)
-  e.OnRttSample(Ms(200));
+  e.OnRttSample(Ms(200), config);
   EXPECT_EQ(e.rttvar(), Us(62500));
   EXPECT_EQ(e.srtt(), Us(112500));
   EXPECT_EQ(e.rto(), Us(362500));
   // RTTVAR = 3/4 * 62.5 + 1/4 * |112.5 - 50| = 62.5; SRTT = 7/8 * 112.5 + 1/8 * 50 = 104.6875;
   // RTO = 104.6875 + 250 = 354.6875 ms.
-  e.OnRttSample(Ms(50));
+  e.OnRttSample(Ms(50), config);
   EXPECT_EQ(e.rttvar(), Us(62500));
   EXPECT_EQ(e.srtt(), Duration::Nanoseconds(104687500));
   EXPECT_EQ(e.rto(), Duration::Nanoseconds(354687500));
 }
 
 TEST(RtoTest, ClockGranularityFloorsTheVarianceTerm) {
-  RtoEstimator e{RtoConfig{.min = Duration()}};
-  e.OnRttSample(Ms(10));
-  e.OnRttSample(Ms(10));
-  e.OnRttSample(Ms(10));
+  const RtoConfig config{.min = Duration()};
+  RtoEstimator e{config};
+  e.OnRttSample(Ms(10), config);
+  e.OnRttSample(Ms(10), config);
+  e.OnRttSample(Ms(10), config);
   // RTTVAR: 5 -> 3.75 -> 2.8125 ms, so 4 * RTTVAR = 11.25 ms still beats G = 1 ms.
   EXPECT_EQ(e.rto(), Duration::Nanoseconds(21250000));
-  RtoEstimator g{RtoConfig{.min = Duration(), .clock_granularity = Ms(50)}};
-  g.OnRttSample(Ms(10));
+  const RtoConfig g_config{.min = Duration(), .clock_granularity = Ms(50)};
+  RtoEstimator g{g_config};
+  g.OnRttSample(Ms(10), g_config);
   EXPECT_EQ(g.rto(), Ms(60));  // 10 + max(50, 20)
 }
 
 TEST(RtoTest, ClampsToMin) {
-  RtoEstimator e{RtoConfig{}};
-  e.OnRttSample(Ms(1));  // 1 + max(1, 2) = 3 ms
+  const RtoConfig config{};
+  RtoEstimator e{config};
+  e.OnRttSample(Ms(1), config);  // 1 + max(1, 2) = 3 ms
   EXPECT_EQ(e.rto(), Ms(200));
-  RtoEstimator zero{RtoConfig{}};
-  zero.OnRttSample(Duration());  // 0 + max(G, 0) = 1 ms
+  const RtoConfig zero_config{};
+  RtoEstimator zero{zero_config};
+  zero.OnRttSample(Duration(), zero_config);  // 0 + max(G, 0) = 1 ms
   EXPECT_TRUE(zero.has_sample());
   EXPECT_EQ(zero.rto(), Ms(200));
-  RtoEstimator negative{RtoConfig{}};
-  negative.OnRttSample(Ms(-5));  // counts as zero
+  const RtoConfig negative_config{};
+  RtoEstimator negative{negative_config};
+  negative.OnRttSample(Ms(-5), negative_config);  // counts as zero
   EXPECT_EQ(negative.srtt(), Duration());
   EXPECT_EQ(negative.rto(), Ms(200));
 }
 
 TEST(RtoTest, ClampsToMax) {
-  RtoEstimator e{RtoConfig{}};
-  e.OnRttSample(Duration::Seconds(100));  // 100 + 200 = 300 s
+  const RtoConfig config{};
+  RtoEstimator e{config};
+  e.OnRttSample(Duration::Seconds(100), config);  // 100 + 200 = 300 s
   EXPECT_EQ(e.srtt(), Duration::Seconds(100));
   EXPECT_EQ(e.rto(), Duration::Seconds(120));
 }
 
 TEST(RtoTest, BackoffDoublesUpToMax) {
-  RtoEstimator e{RtoConfig{}};
+  const RtoConfig config{};
+  RtoEstimator e{config};
   const int64_t expected_s[] = {2, 4, 8, 16, 32, 64, 120, 120, 120};
   int n = 0;
   for (int64_t s : expected_s) {
-    e.Backoff();
+    e.Backoff(config);
     EXPECT_EQ(e.rto(), Duration::Seconds(s)) << "after backoff " << n + 1;
     EXPECT_EQ(e.backoffs(), ++n);
   }
 }
 
 TEST(RtoTest, BackoffNearInt64MaxDoesNotOverflow) {
-  RtoEstimator e{RtoConfig{.max = Duration::Nanoseconds(INT64_MAX)}};
-  for (int i = 0; i < 80; ++i) e.Backoff();
+  const RtoConfig config{.max = Duration::Nanoseconds(INT64_MAX)};
+  RtoEstimator e{config};
+  for (int i = 0; i < 80; ++i) e.Backoff(config);
   EXPECT_EQ(e.rto(), Duration::Nanoseconds(INT64_MAX));
 }
 
 TEST(RtoTest, SampleAfterBackoffResetsIt) {
-  RtoEstimator e{RtoConfig{}};
-  e.OnRttSample(Ms(100));
-  e.Backoff();
-  e.Backoff();
+  const RtoConfig config{};
+  RtoEstimator e{config};
+  e.OnRttSample(Ms(100), config);
+  e.Backoff(config);
+  e.Backoff(config);
   EXPECT_EQ(e.rto(), Ms(1200));
   EXPECT_EQ(e.backoffs(), 2);
   // RTTVAR = 3/4 * 50 + 0 = 37.5; SRTT = 100; RTO = 100 + 150 = 250 ms.
-  e.OnRttSample(Ms(100));
+  e.OnRttSample(Ms(100), config);
   EXPECT_EQ(e.backoffs(), 0);
   EXPECT_EQ(e.rttvar(), Us(37500));
   EXPECT_EQ(e.rto(), Ms(250));
 }
 
-TEST(RtoTest, StaysSmall) { EXPECT_LE(sizeof(RtoEstimator), 56u); }
+// The bounds live in the engine's RtoConfig, not in every connection.
+TEST(RtoTest, StaysSmall) { EXPECT_LE(sizeof(RtoEstimator), 32u); }
 
 }  // namespace
 }  // namespace synack

@@ -259,7 +259,8 @@ TEST(SynCookie, ConnectionFromCookieIsEstablishedWithTheSynsOptions) {
   CookieSyn c;
   ASSERT_EQ(jar.Check(t0 + Duration::Milliseconds(1), kTuple, ack, c), CookieCheck::kValid);
 
-  TcpConnection conn(TcpContext{&config, &counters, &limiter});
+  const TcpContext ctx{&config, &counters, &limiter};
+  TcpConnection conn(&ctx);
   TcpOutput out;
   const Instant t1 = t0 + Duration::Milliseconds(1);
   conn.AcceptCookie(t1, c, ack, out);
@@ -310,7 +311,8 @@ TEST(SynCookie, ConnectionFromCookieWithoutTimestampsUsesNoScaling) {
   ack.window = 29200;
   CookieSyn c;
   ASSERT_EQ(jar.Check(At(2), kTuple, ack, c), CookieCheck::kValid);
-  TcpConnection conn(TcpContext{&config, &counters, &limiter});
+  const TcpContext ctx{&config, &counters, &limiter};
+  TcpConnection conn(&ctx);
   TcpOutput out;
   conn.AcceptCookie(At(2), c, ack, out);
   EXPECT_EQ(conn.CheckInvariants(), "");

@@ -96,7 +96,8 @@ class TcpTest : public ::testing::Test {
   }
   void New() {
     if (conn_) conn_->ReleaseResources();
-    conn_.emplace(TcpContext{&config_, &counters_, &limiter_, nullptr, &loss_pool_});
+    ctx_ = TcpContext{&config_, &counters_, &limiter_, nullptr, &loss_pool_};
+    conn_.emplace(&ctx_);
   }
 
   void Collect() {
@@ -196,6 +197,7 @@ class TcpTest : public ::testing::Test {
   TcpCounters counters_;
   ChallengeAckLimiter limiter_{1000};
   LossStatePool loss_pool_{16};
+  TcpContext ctx_{};  // what conn_ points at
   std::optional<TcpConnection> conn_;
   TcpOutput out_;
   Instant now_ = Instant::FromNanoseconds(int64_t{1000} * 1000000000);
