@@ -47,10 +47,15 @@ SegmentWriter::Frame SegmentWriter::Write(Mbuf&& header, const FlowKey& key, con
   uint8_t* tcp = h.Append(hl);
   WriteTcpHeader(tcp, seg.seg);
   const uint32_t len = seg.seg.payload_len;
-  // The checksum covers header and payload; payload pieces may start at odd offsets.
-  uint32_t acc = TcpPseudoHeaderSum(key.local, key.remote, static_cast<uint16_t>(hl + len));
+  // The checksum covers header and payload; payload pieces may start at odd offsets. With offload the
+  // device sums them, and nothing is summed here unless a piece forces it (below).
+  const bool software = !config_.tx_tcp_cksum_offload;
+  const auto header_sum = [&] {
+    return ChecksumAddAt(TcpPseudoHeaderSum(key.local, key.remote, static_cast<uint16_t>(hl + len)),
+                         ConstBytes(tcp, hl), 0);
+  };
+  uint32_t acc = software ? header_sum() : 0;
   bool odd_inner_piece = false;
-  acc = ChecksumAddAt(acc, ConstBytes(tcp, hl), 0);
   if (len > 0 && snd_q != nullptr) {
     rte_mbuf* head = h.get();
     rte_mbuf* tail = head;
@@ -71,15 +76,14 @@ SegmentWriter::Frame SegmentWriter::Write(Mbuf&& header, const FlowKey& key, con
       tail = mi;
       ++head->nb_segs;
       head->pkt_len += n;
-      if (!config_.tx_tcp_cksum_offload) {
-        acc = ChecksumAddAt(acc, ConstBytes(rte_pktmbuf_mtod(mi, const uint8_t*), n), offset);
-      }
+      if (software) acc = ChecksumAddAt(acc, ConstBytes(rte_pktmbuf_mtod(mi, const uint8_t*), n), offset);
       offset += n;
       if ((n & 1) != 0 && offset < size_t{hl} + len) odd_inner_piece = true;
     });
     if (failed || head->pkt_len != hl + len) return out;  // `h` frees the header and what was attached
   }
-  if (config_.tx_tcp_cksum_offload && odd_inner_piece) {
+  if (!software && odd_inner_piece) {
+    acc = header_sum();
     size_t off = hl;
     for (rte_mbuf* p = h.get()->next; p != nullptr; p = p->next) {
       acc = ChecksumAddAt(acc, ConstBytes(rte_pktmbuf_mtod(p, const uint8_t*), p->data_len), off);
@@ -87,7 +91,7 @@ SegmentWriter::Frame SegmentWriter::Write(Mbuf&& header, const FlowKey& key, con
     }
     StoreBe16(tcp + 16, ChecksumFinish(acc));
     out.cksum_in_software = true;
-  } else if (config_.tx_tcp_cksum_offload) {
+  } else if (!software) {
     FillTcpPseudoChecksumForOffload(tcp, static_cast<uint16_t>(hl + len), key.local, key.remote);
     h.get()->l4_len = hl;
     h.get()->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
