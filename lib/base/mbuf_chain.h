@@ -92,11 +92,14 @@ class BasicMbufChain {
     rte_mbuf* seg = nullptr;
     uint32_t off = 0;
   };
-  [[no_unique_address]] mutable std::array<Cursor, kCursors> cursors_{};
+  // (An empty std::array still takes a byte; in MbufQueue it falls into the tail padding.)
+  mutable std::array<Cursor, kCursors> cursors_{};
 };
 
 using MbufChain = BasicMbufChain<2>;  // the send queue: ranges read forward, retransmissions behind
 using MbufQueue = BasicMbufChain<0>;  // the receive queue: read and dropped from the front
+// Every connection holds one of each: keep them this size.
+static_assert(sizeof(MbufQueue) <= 32 && sizeof(MbufChain) <= 64);
 
 extern template class BasicMbufChain<0>;
 extern template class BasicMbufChain<2>;

@@ -362,7 +362,7 @@ class TcpLayer {
 
   struct Socket {
     explicit Socket(const TcpContext* ctx) : conn(ctx) {}
-    // Grouped by size (8, 4, 1 bytes) so that the record carries no padding.
+    // Grouped by size (8, 4, 1 bytes) so that the record carries no padding but 3 bytes at its end.
     TcpConnection conn;
     MbufChain snd_q;  // application data from SND.UNA on
     MbufQueue rcv_q;  // received, not yet read

@@ -18,7 +18,8 @@ namespace synack {
 struct RtoConfig {
   Duration initial = Duration::Seconds(1);                 // RFC 6298 2.1, before any sample
   Duration min = Duration::Milliseconds(200);              // lower clamp (the RFC's 1 s, relaxed as Linux does)
-  Duration max = Duration::Seconds(120);                   // upper clamp (RFC 6298 2.5 allows >= 60 s)
+  Duration max = Duration::Seconds(120);                   // upper clamp (RFC 6298 2.5 allows >= 60 s);
+                                                           // a min above it yields max
   Duration clock_granularity = Duration::Milliseconds(1);  // G in RFC 6298 2.2-2.3
 };
 

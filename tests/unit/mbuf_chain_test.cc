@@ -1,6 +1,7 @@
-// MbufChain against a plain byte vector: random appends, front drops and ranges read forward (as the
-// transmit path does) and backward (as retransmissions do) must see exactly the reference bytes, and
-// every segment returns to the pool.
+// MbufChain (the send queue, with range cursors) and MbufQueue (the receive queue, without) against a
+// plain byte vector: random appends, front drops and ranges read forward (as the transmit path does) and
+// backward (as retransmissions do) must see exactly the reference bytes, and every segment returns to
+// the pool.
 #include "lib/base/mbuf_chain.h"
 
 #include <cstring>
@@ -16,7 +17,8 @@
 namespace synack {
 namespace {
 
-std::vector<uint8_t> Read(const MbufChain& c, uint32_t off, uint32_t len) {
+template <typename Chain>
+std::vector<uint8_t> Read(const Chain& c, uint32_t off, uint32_t len) {
   std::vector<uint8_t> out;
   c.ForRange(off, len, [&](rte_mbuf* seg, uint16_t o, uint16_t n) {
     ASSERT_LE(o + n, seg->data_len);
@@ -26,12 +28,17 @@ std::vector<uint8_t> Read(const MbufChain& c, uint32_t off, uint32_t len) {
   return out;
 }
 
-TEST(MbufChain, RangesMatchAReferenceThroughAppendsAndDrops) {
+template <typename Chain>
+class MbufChainTest : public ::testing::Test {};
+using ChainTypes = ::testing::Types<MbufChain, MbufQueue>;
+TYPED_TEST_SUITE(MbufChainTest, ChainTypes);
+
+TYPED_TEST(MbufChainTest, RangesMatchAReferenceThroughAppendsAndDrops) {
   rte_mempool* pool = testing::TestPool();
   const unsigned in_use = rte_mempool_in_use_count(pool);
   std::mt19937 rng(5);
   {
-    MbufChain chain;
+    TypeParam chain;
     std::deque<uint8_t> ref;
     uint8_t next = 0;
     uint32_t sent = 0;  // like SND.NXT - SND.UNA: the transmit path's forward position

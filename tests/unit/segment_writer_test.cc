@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 #include <rte_mbuf.h>
 
+#include "lib/base/bytes.h"
+#include "lib/net/checksum.h"
 #include "lib/tcp/tcp_header.h"
 #include "tests/eal_env.h"
 
@@ -79,6 +81,14 @@ TEST(SegmentWriter, AttachesPayloadZeroCopyWithASoftwareChecksum) {
   EXPECT_EQ(q.size(), 21u);  // the queue still holds all its data
 }
 
+// What a device with TCP checksum offload does to the frame: sums the whole segment, the checksum field
+// holding the pseudo-header sum the stack left there, and stores the complement.
+std::vector<uint8_t> CompleteOffload(const Mbuf& frame) {
+  std::vector<uint8_t> bytes = Bytes(frame);
+  StoreBe16(bytes.data() + 16, InternetChecksum(ConstBytes(bytes.data(), bytes.size())));
+  return bytes;
+}
+
 TEST(SegmentWriter, PreparesTheOffloadWhenEveryInnerPieceIsEven) {
   MbufChain q = Queue({6, 8});
   SegmentWriter w({testing::TestPool(), testing::TestIndirectPool(), true});
@@ -87,6 +97,24 @@ TEST(SegmentWriter, PreparesTheOffloadWhenEveryInnerPieceIsEven) {
   EXPECT_FALSE(f.cksum_in_software);
   EXPECT_TRUE(f.frame.get()->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM);
   EXPECT_EQ(f.frame.get()->l4_len, kTcpMinHeaderLen + 12);  // timestamps: 12 option bytes
+  // The pseudo-header sum left in the checksum field is the one that makes the device's sum right.
+  const std::vector<uint8_t> bytes = CompleteOffload(f.frame);
+  EXPECT_TRUE(ParseTcp(ConstBytes(bytes.data(), bytes.size()), kKey.local, kKey.remote, ChecksumState::kUnknown).ok());
+}
+
+TEST(SegmentWriter, PreparesTheOffloadForAHeaderOnlySegment) {
+  SegmentWriter w({testing::TestPool(), testing::TestIndirectPool(), true});
+  SegmentWriter::Frame f = w.Build(kKey, Seg(0, 0), nullptr);
+  ASSERT_TRUE(f.frame);
+  EXPECT_FALSE(f.cksum_in_software);
+  EXPECT_EQ(f.frame.get()->nb_segs, 1);
+  EXPECT_TRUE(f.frame.get()->ol_flags & RTE_MBUF_F_TX_TCP_CKSUM);
+  const std::vector<uint8_t> raw = Bytes(f.frame);
+  // Not a finished checksum: the frame as it leaves the stack does not verify...
+  EXPECT_FALSE(ParseTcp(ConstBytes(raw.data(), raw.size()), kKey.local, kKey.remote, ChecksumState::kUnknown).ok());
+  // ...and does once the device has summed it.
+  const std::vector<uint8_t> bytes = CompleteOffload(f.frame);
+  EXPECT_TRUE(ParseTcp(ConstBytes(bytes.data(), bytes.size()), kKey.local, kKey.remote, ChecksumState::kUnknown).ok());
 }
 
 TEST(SegmentWriter, SumsInSoftwareDespiteOffloadWhenAnInnerPieceIsOdd) {
