@@ -20,7 +20,11 @@ int FailWith(const char* program, absl::string_view msg) {
 std::vector<cli::FlagSpec> LoopbackFlags(const std::string& mbufs_help) {
   std::vector<cli::FlagSpec> flags = {{"loopback", false, "mode: client and server in this process over a ring pair"},
                                       {"mbufs", true, mbufs_help},
-                                      {"hugepages", false, "use mounted hugepages instead of --no-huge"}};
+                                      {"hugepages", false, "use mounted hugepages instead of --no-huge"},
+                                      {"tso", true,
+                                       "on|off: new data crosses the ring pair in segments of up to 64 KiB (whole "
+                                       "MSS pieces), as Linux's veth carries GSO packets (default on; off with "
+                                       "--impair)"}};
   for (cli::FlagSpec& f : TuningFlags()) flags.push_back(std::move(f));
   flags.push_back({"version", false, "print the version"});
   flags.push_back({"help", false, "print this help"});
@@ -104,6 +108,15 @@ void ApplyTuning(const TuningOptions& tuning, LoopbackOptions& lo) {
   lo.profile = tuning.profile;
   lo.capture = tuning.capture;
   lo.pdump = tuning.pdump;
+}
+
+absl::Status ApplyLoopbackFlags(const cli::Flags& flags, LoopbackOptions& lo) {
+  if (std::optional<std::string> v = flags.Get("tso")) {
+    if (*v != "on" && *v != "off")
+      return absl::InvalidArgumentError(absl::StrCat("--tso: '", *v, "' is not on or off"));
+    lo.tso = *v == "on";
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Loopback>> StartLoopback(const char* program, const cli::SplitArgs& args,

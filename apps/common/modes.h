@@ -74,6 +74,8 @@ absl::StatusOr<std::unique_ptr<Stack>> StartStack(const char* program, const cli
 
 // --loopback: `tuning` on both engines and on the link between them.
 void ApplyTuning(const TuningOptions& tuning, LoopbackOptions& lo);
+// The loopback's own flags (--tso on|off) into `lo`; an error names the flag.
+absl::Status ApplyLoopbackFlags(const cli::Flags& flags, LoopbackOptions& lo);
 // --loopback: Loopback::Create with the EAL arguments from before `--`, then its one-line description and
 // the "tcp: ..." line.
 absl::StatusOr<std::unique_ptr<Loopback>> StartLoopback(const char* program, const cli::SplitArgs& args,

@@ -54,6 +54,7 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<TuningOptions> tuning = ParseTuning(flags);
   if (!tuning.ok()) return Fail(tuning.status().message());
   ApplyTuning(*tuning, lo);
+  if (absl::Status st = ApplyLoopbackFlags(flags, lo); !st.ok()) return Fail(st.message());
   if (*flood_options) lo.server_gateway = lo.client.addr;  // replies to spoofed sources come back to us
   lo.client_tcp.ephemeral_lo = config->ephemeral.lo;
   lo.client_tcp.ephemeral_hi = config->ephemeral.hi;

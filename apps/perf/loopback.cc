@@ -33,6 +33,7 @@ int RunLoopback(const cli::SplitArgs& split, const cli::Flags& flags) {
   absl::StatusOr<TuningOptions> tuning = ParseTuning(flags);
   if (!tuning.ok()) return Fail(tuning.status().message());
   ApplyTuning(*tuning, lo);
+  if (absl::Status st = ApplyLoopbackFlags(flags, lo); !st.ok()) return Fail(st.message());
   config->dst = lo.server.addr;
   config->port = static_cast<uint16_t>(*port);
 

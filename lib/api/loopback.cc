@@ -96,6 +96,9 @@ absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const LoopbackOptions
       ec->net.rx_cksum_trusted = ec->tcp.rx_cksum_trusted = true;
     }
   }
+  if (options.tso.value_or(!options.impair.enabled())) {
+    for (EngineConfig* ec : {&client_config, &server_config}) ec->tcp.tcp.tso_max = kLoopbackTsoMax;
+  }
   lb->client_ = std::make_unique<Engine>(client_config, client_pools->frames, client_pools->indirect);
   lb->server_ = std::make_unique<Engine>(server_config, server_pools->frames, server_pools->indirect);
   TelemetrySource ts;
@@ -133,6 +136,8 @@ std::string Loopback::Describe() const {
     absl::StrAppend(&s, "; only one lcore: both engines polled alternately on lcore ", rte_get_main_lcore(),
                     " (give two with -l 0-1)");
   }
+  if (client_->tcp().config().tcp.tso_max > 0)
+    absl::StrAppend(&s, "; segments of up to 64 KiB cross the ring whole (TSO)");
   return s;
 }
 

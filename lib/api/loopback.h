@@ -25,6 +25,10 @@
 
 namespace synack {
 
+/// The most payload one loopback segment carries with segmentation offload: an IPv4 datagram's 65,535
+/// bytes less a 20-byte IP header and a TCP header with 40 option bytes.
+inline constexpr uint32_t kLoopbackTsoMax = 65535 - 20 - 60;
+
 /// Everything Loopback::Create needs.
 struct LoopbackOptions {
   /// argv[0] for the EAL (and its log lines).
@@ -48,6 +52,10 @@ struct LoopbackOptions {
   TcpLayerConfig server_tcp;
   /// What both engines send goes through this impaired link (each with its own seed).
   ImpairConfig impair;
+  /// Segmentation offload across the ring pair: new data goes out in segments of up to kLoopbackTsoMax
+  /// payload bytes (whole MSS pieces; TcpConfig::tso_max) that the ring carries whole, as Linux's veth
+  /// carries GSO packets. Unset: on, unless `impair` is enabled (its faults then hit MSS-sized frames).
+  std::optional<bool> tso;
   /// Measure where each engine's cycles go (see StackConfig::profile).
   bool profile = false;
   /// Write every frame both engines send and receive to a pcapng file (see StackConfig::capture). Each

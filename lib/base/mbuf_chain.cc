@@ -82,7 +82,8 @@ Mbuf BasicMbufChain<kCursors>::TakeAll() {
 }
 
 template <size_t kCursors>
-void BasicMbufChain<kCursors>::ForRange(uint32_t off, uint32_t len, absl::FunctionRef<void(rte_mbuf*, uint16_t, uint16_t)> f) const {
+void BasicMbufChain<kCursors>::ForRange(uint32_t off, uint32_t len,
+                                        absl::FunctionRef<void(rte_mbuf*, uint16_t, uint16_t)> f) const {
   if (len == 0) return;
   // Find the segment holding byte `off`, from the closest cursor at or before it.
   rte_mbuf* seg = head_;
@@ -104,7 +105,9 @@ void BasicMbufChain<kCursors>::ForRange(uint32_t off, uint32_t len, absl::Functi
     // The cursor that was used moves along. When both lie beyond `off` (a retransmission behind the
     // new data), the nearer one is replaced, keeping the far one where new data continues.
     if (use < 0)
-      use = cursors_[0].seg == nullptr ? 0 : cursors_[1].seg == nullptr ? 1 : (cursors_[0].off < cursors_[1].off ? 0 : 1);
+      use = cursors_[0].seg == nullptr   ? 0
+            : cursors_[1].seg == nullptr ? 1
+                                         : (cursors_[0].off < cursors_[1].off ? 0 : 1);
     cursors_[use] = Cursor{seg, seg_off};
   }
   uint32_t in = off - seg_off;

@@ -1440,9 +1440,14 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
   for (int guard = 0; snd_nxt_ < end && !fin_sent_ && guard < 65536; ++guard) {
     if (!(snd_nxt_ < wnd_end)) break;
     const uint32_t seg_max = SegmentPayloadMax();
+    // Segmentation offload: whole MSS pieces in one segment, outside loss recovery and while no SACK
+    // blocks shorten the segments (TcpConfig::tso_max).
+    const uint32_t tso_max = ctx_->config->tso_max;
+    const uint32_t burst_max = recovery_ == Recovery::kOpen && seg_max == snd_mss_ && tso_max >= 2 * seg_max
+                                   ? tso_max / seg_max * seg_max
+                                   : seg_max;
     uint32_t len =
-        std::min({static_cast<uint32_t>(end - snd_nxt_), static_cast<uint32_t>(wnd_end - snd_nxt_), seg_max});
-    const bool last = snd_nxt_ + len == end;
+        std::min({static_cast<uint32_t>(end - snd_nxt_), static_cast<uint32_t>(wnd_end - snd_nxt_), burst_max});
     if (recovery_ == Recovery::kFast) {
       if (prr_allowance_ == 0) break;
     } else {
@@ -1451,8 +1456,19 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
       const uint64_t allowed =
           uint64_t{cc_.cwnd} + (recovery_ == Recovery::kOpen && !sack_enabled_ ? std::min(dupacks_, 2u) * mss : 0);
       const uint32_t pipe = Pipe();
+      if (len > seg_max) {
+        // A multi-MSS segment takes what the congestion window has room for, in whole MSS pieces (at
+        // least one: that piece alone is judged below as any segment is). A short last piece goes with
+        // it only where it could go alone at once — no-delay, or the FIN with it; otherwise Nagle and
+        // sender SWS avoidance judge it as a segment of its own, next time round.
+        const uint64_t room = allowed > pipe ? allowed - pipe : 0;
+        if (len > room) len = static_cast<uint32_t>(std::max<uint64_t>(seg_max, room / seg_max * seg_max));
+        const bool reaches_end = snd_nxt_ + len == end;
+        if (len % seg_max != 0 && !(reaches_end && (nodelay_ || fin_queued_))) len -= len % seg_max;
+      }
       if (pipe > 0 && pipe + len > allowed) break;
     }
+    const bool last = snd_nxt_ + len == end;
     if (len < seg_max && flight() > 0) {
       // Nagle (RFC 9293 3.7.4): with data in flight, a small final piece waits for the ACK — unless
       // no-delay, or the FIN goes with it. Sender SWS avoidance (MUST-38): a piece cut short by the
@@ -1467,6 +1483,10 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
     TcpSegment s = Make(now, snd_nxt_, flags);
     s.payload_len = len;
     Emit(s, static_cast<uint32_t>(snd_nxt_ - data_start), out);
+    if (len > seg_max) {
+      out.segments.back().tso_segsz = static_cast<uint16_t>(seg_max);
+      ++ctx_->counters->tso_segments_out;
+    }
     last_send_ = now;
     if (recovery_ == Recovery::kFast) {
       prr_allowance_ -= std::min(prr_allowance_, len);

@@ -107,8 +107,13 @@ struct TcpConfig {
   RtoConfig rto;                                                 ///< retransmission timeout bounds
   CongestionAlgorithm congestion = CongestionAlgorithm::kCubic;  ///< CUBIC or NewReno
   uint32_t initial_cwnd_segments = 10;                           ///< RFC 6928
-  bool nodelay = false;      ///< true: no Nagle (RFC 9293 3.7.4) — send small segments at once
-  uint32_t quickacks = 16;   ///< data segments ACKed at once while a connection starts
+  bool nodelay = false;     ///< true: no Nagle (RFC 9293 3.7.4) — send small segments at once
+  uint32_t quickacks = 16;  ///< data segments ACKed at once while a connection starts
+  /// Segmentation offload: the most payload one new-data segment may carry, in whole send-MSS pieces,
+  /// for a device that cuts it into MSS segments (TSO) or a link that carries it whole (the loopback's
+  /// ring pair, as Linux's veth carries GSO packets). 0, or less than two MSS: one MSS per segment.
+  /// Retransmissions, probes and segments sent in loss recovery are always one MSS.
+  uint32_t tso_max = 0;
   int syn_retries = 6;       ///< SYN retransmissions before connect() times out
   int synack_retries = 5;    ///< SYN-ACK retransmissions before a half-open connection goes
   int max_retransmits = 15;  ///< data/FIN retransmissions before the connection times out;
@@ -168,6 +173,7 @@ class ChallengeAckLimiter {
 #define SYNACK_TCP_COUNTERS(X)                                                                                       \
   X(segments_in)                                                                                                     \
   X(segments_out)                                                                                                    \
+  X(tso_segments_out) /* segments of more than one MSS, for a device that cuts them (TcpConfig::tso_max) */          \
   X(retransmits)                                                                                                     \
   X(syn_retransmits)                                                                                                 \
   X(unacceptable) /* failed the sequence test (answered with ACK unless RST) */                                      \
@@ -264,6 +270,7 @@ struct RxMem {
 struct OutSegment {
   TcpSegment seg;
   uint32_t data_offset = 0;  // payload = send buffer bytes [data_offset, data_offset + payload_len) past SND.UNA
+  uint16_t tso_segsz = 0;    // > 0: the payload spans several MSS; the device cuts it into pieces this size
 };
 
 namespace tcp_events {
@@ -497,7 +504,8 @@ class TcpConnection {
   LossState* EnsureLoss();
   // Gives the LossState back once nothing in it is needed.
   void MaybeReleaseLoss() {
-    if (loss_ != LossStatePool::kNone && recovery_ == Recovery::kOpen && (*ctx_->loss_pool)[loss_].idle()) ReleaseLoss();
+    if (loss_ != LossStatePool::kNone && recovery_ == Recovery::kOpen && (*ctx_->loss_pool)[loss_].idle())
+      ReleaseLoss();
   }
   void ReleaseLoss();
   void SetDsack(SeqRange r) {
@@ -623,8 +631,8 @@ class TcpConnection {
   bool sack_enabled_ = false;
   enum class Recovery : uint8_t { kOpen, kFast, kLoss };
   Recovery recovery_ = Recovery::kOpen;
-  bool force_rxt_ = false;          // the fast retransmit goes out whatever PRR says
-  bool rxt_mark_valid_ = false;     // rxt_mark_ holds SND.NXT as of this pass's first retransmission
+  bool force_rxt_ = false;       // the fast retransmit goes out whatever PRR says
+  bool rxt_mark_valid_ = false;  // rxt_mark_ holds SND.NXT as of this pass's first retransmission
   bool nodelay_ = false;
   bool syn_retransmitted_ = false;  // RFC 6298 5.7
   bool tlp_out_ = false;            // a probe is outstanding

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # synack-perf end to end. Usage: perf.sh BIN [loopback|netns|all]
 #  loopback (no root): bad command lines give one line naming the flag; `--loopback --verify` for 2 s with
-#    1 and 4 streams exits 0 with a rate above 0 Gbit/s, every byte received and 0 verify errors;
+#    1 and 4 streams exits 0 with a rate above 0 Gbit/s, every byte received and 0 verify errors, and
+#    multi-MSS (TSO) segments across the ring; an impaired loopback (corruption; loss, reordering and
+#    duplication; the same with --tso on) delivers every byte intact;
 #  netns (root, else exit 77): synack-perf on net_tap in a namespace this script creates, the Linux kernel
 #    (198.18.0.1) on the other side: (b) --client sends for 2 s (2 streams) to a Python receiver that
 #    checks the pattern; (c) a Python sender sends for 2 s to --server --verify. Each side's byte count
@@ -25,6 +27,7 @@ loopback() {
   expect_flag_error "--connect is required" -- --client --ip 198.18.0.2/24
   expect_flag_error "--ip is required" -- --server
   expect_flag_error "--streams" -- --server --ip 198.18.0.2/24 --streams 4
+  expect_flag_error "--tso" -- --loopback --tso maybe
   [[ $("$bin" --help) == *"--verify"* ]] || { echo "FAIL: --help"; flag_errors=1; }
   [[ $flag_errors -eq 0 ]] || exit 1
 
@@ -51,6 +54,9 @@ loopback() {
     # No copy on receive: the zero-copy segments arrive chained and none is gathered into one buffer.
     echo "$out" | grep -Eq '^  rx_chained [1-9][0-9]*$' || fail "loopback --streams $streams: no chained frames received"
     echo "$out" | grep -Eq '^  rx_linearized ' && fail "loopback --streams $streams: frames were linearized"
+    # Segmentation offload (on by default on an unimpaired loopback): multi-MSS segments crossed the ring.
+    echo "$out" | grep -q 'cross the ring whole (TSO)' || fail "loopback --streams $streams: TSO not announced"
+    echo "$out" | grep -Eq '^  tcp\.tso_segments_out [1-9][0-9]*$' || fail "loopback --streams $streams: no TSO segment"
     if [[ $streams -eq 1 ]]; then
       [[ $(echo "$out" | grep -Ec '^  profile engine 0: [1-9][0-9]* polls measured') -eq 2 ]] ||
         fail "loopback --profile: expected a profile for the client and the server engine"
@@ -83,6 +89,22 @@ loopback() {
   echo "$out" | grep -Eq '^  drop\.(tcp|ip)_bad_checksum ' && fail "loopback --impair: a frame failed a checksum"
   echo "$out" | grep -Eq '^perf server: 1 connections, [1-9][0-9]* bytes received, verify errors 0$' ||
     fail "loopback --impair loss/reorder/dup: the bytes did not arrive intact"
+  echo "$out" | grep -Eq '^  tcp\.tso_segments_out ' && fail "loopback --impair: TSO should be off on an impaired link"
+
+  # Segmentation offload through loss, reordering and duplication (whole 64 KiB segments lost, held back
+  # or sent twice): recovery resends one MSS at a time and every byte arrives in order.
+  echo "--- synack-perf --loopback --duration 2 --verify --tso on --impair loss=1%,reorder=2%,dup=1%,seed=7"
+  out=$(timeout 60 "$bin" -- --loopback --duration 2 --verify --tso on --impair loss=1%,reorder=2%,dup=1%,seed=7 2>&1) &&
+    rc=0 || rc=$?
+  echo "$out" | grep -Ev '^  [a-z_.]+ [0-9]+$' || true
+  [[ $rc -eq 0 ]] || fail "loopback --tso on --impair exited $rc"
+  for c in lost reordered duplicated; do
+    echo "$out" | grep -Eq "^  impair\.tx\.$c [1-9][0-9]*$" || fail "loopback --tso on --impair: nothing $c"
+  done
+  echo "$out" | grep -Eq '^  tcp\.tso_segments_out [1-9][0-9]*$' || fail "loopback --tso on --impair: no TSO segment"
+  echo "$out" | grep -Eq '^  tcp\.retransmits [1-9][0-9]*$' || fail "loopback --tso on --impair: nothing retransmitted"
+  echo "$out" | grep -Eq '^perf server: 1 connections, [1-9][0-9]* bytes received, verify errors 0$' ||
+    fail "loopback --tso on --impair: the bytes did not arrive intact"
 }
 
 netns() {

@@ -440,6 +440,94 @@ TEST_F(RecoveryTest, DataSegmentsCarryingSackBlocksShrinkTheirPayload) {
   EXPECT_EQ(sent_.front().seg.payload_len, conn_->snd_mss() - 4u - 2 * 8);
 }
 
+// --- Segmentation offload (TcpConfig::tso_max) -----------------------------------------------------
+
+TEST_F(RecoveryTest, TsoSendsTheCongestionWindowAsOneSegmentOfWholeMssPieces) {
+  config_.tso_max = 64 * kMss;
+  Establish(false);
+  Write(40 * kMss);
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_.front().tso_segsz, kMss);
+  EXPECT_EQ(Took(), (Segs{{0, 10 * kMss}}));  // IW10 in one segment, not the peer's whole window
+  EXPECT_EQ(counters_.tso_segments_out, 1u);
+  Send(Ack(10 * kMss));  // slow start: one ACK, at most 2 SMSS of growth (RFC 3465)
+  EXPECT_EQ(conn_->cc().cwnd, 12 * kMss);
+  EXPECT_EQ(Took(), (Segs{{10 * kMss, 12 * kMss}}));
+  EXPECT_EQ(counters_.tso_segments_out, 2u);
+  // Each ACK lets out what the window has room for, as one segment.
+  Send(Ack(12 * kMss));  // cwnd 14 MSS, flight 10: room for 4
+  EXPECT_EQ(Took(), (Segs{{22 * kMss, 4 * kMss}}));
+  Send(Ack(21 * kMss));  // cwnd 16 MSS, flight 5: room for 11
+  EXPECT_EQ(Took(), (Segs{{26 * kMss, 11 * kMss}}));
+  EXPECT_EQ(counters_.tso_segments_out, 4u);
+}
+
+TEST_F(RecoveryTest, TsoMaxOfLessThanTwoMssSendsOneMssPerSegment) {
+  config_.tso_max = 2 * kMss - 1;
+  Establish(false);
+  Write(4 * kMss);
+  EXPECT_EQ(Took(), (Segs{{0, kMss}, {kMss, kMss}, {2 * kMss, kMss}, {3 * kMss, kMss}}));
+  EXPECT_EQ(counters_.tso_segments_out, 0u);
+  config_.tso_max = 2 * kMss;  // read on every send
+  Write(4 * kMss);
+  EXPECT_EQ(Took(), (Segs{{4 * kMss, 2 * kMss}, {6 * kMss, 2 * kMss}}));
+  EXPECT_EQ(counters_.tso_segments_out, 2u);
+}
+
+TEST_F(RecoveryTest, TsoLeavesAShortLastPieceToNagle) {
+  config_.tso_max = 64 * kMss;
+  Establish(false);
+  Write(3 * kMss + 100);
+  EXPECT_EQ(sent_.front().seg.flags, kAck);  // not the last of the data: no PSH
+  EXPECT_EQ(Took(), (Segs{{0, 3 * kMss}}));  // the 100 bytes wait for the ACK, as Nagle has it
+  Send(Ack(3 * kMss));
+  EXPECT_EQ(Took(), (Segs{{3 * kMss, 100}}));
+  // Exactly whole pieces: all of it, with PSH.
+  Write(2 * kMss);
+  EXPECT_EQ(sent_.front().seg.flags, kAck | kPsh);
+  EXPECT_EQ(Took(), (Segs{{3 * kMss + 100, 2 * kMss}}));
+  // No-delay: the short piece goes with the whole ones.
+  Send(Ack(5 * kMss + 100));
+  conn_->set_nodelay(true);
+  Write(2 * kMss + 7);
+  EXPECT_EQ(sent_.front().seg.flags, kAck | kPsh);
+  EXPECT_EQ(sent_.front().tso_segsz, kMss);
+  EXPECT_EQ(Took(), (Segs{{5 * kMss + 100, 2 * kMss + 7}}));
+}
+
+TEST_F(RecoveryTest, TsoKeepsToOneMssWithSackBlocksAndInRecovery) {
+  config_.tso_max = 64 * kMss;
+  Establish(true);
+  Send(Seg(kAck, kPeerIss + 1 + 1000, kIss + 1, 65535, 500));  // out-of-order data: SACK blocks ride along
+  sent_.clear();
+  Write(3 * kMss);
+  ASSERT_EQ(sent_.size(), 3u);  // 980-byte pieces (the MSS less one SACK block); the last 60 bytes wait
+  for (const OutSegment& o : sent_) EXPECT_EQ(o.tso_segsz, 0) << ToString(o.seg);
+  Send(Seg(kAck, kPeerIss + 1, conn_->snd_nxt().raw(), 65535, 1000));  // the gap filled: no blocks now
+  sent_.clear();
+  Write(20 * kMss);
+  Segs first = Took();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_GT(first[0].second, kMss);
+  // The peer misses the start of that segment and SACKs the rest: recovery resends and sends one MSS
+  // at a time.
+  const uint32_t start = first[0].first;
+  const uint32_t seg_end = start + first[0].second;
+  // (The peer's sequence number moved on with the 1,500 bytes it sent.)
+  const auto from_peer = [&](TcpSegment a) {
+    a.seq = conn_->rcv_nxt();
+    return a;
+  };
+  Send(from_peer(Ack(start)));  // what went before it
+  for (int i = 0; i < 3; ++i) Send(from_peer(Ack(start, {{start + kMss, seg_end}})));
+  ASSERT_TRUE(conn_->in_recovery());
+  for (const OutSegment& o : sent_) {
+    EXPECT_LE(o.seg.payload_len, kMss) << ToString(o.seg);
+    EXPECT_EQ(o.tso_segsz, 0) << ToString(o.seg);
+  }
+  EXPECT_FALSE(sent_.empty());
+}
+
 // --- Tail loss probe (RFC 8985 7) and early retransmit (RFC 5827) ------------------------------------
 
 TEST_F(RecoveryTest, TailLossProbeResendsTheLastSegmentBeforeTheRto) {
