@@ -76,35 +76,34 @@ loopback() {
   echo "$out" | grep -Eq '^perf server: 1 connections, [1-9][0-9]* bytes received, verify errors 0$' ||
     fail "loopback --impair corrupt: corrupted bytes reached the application"
 
+  # A verified 2 s run over the impaired link `spec` (then any extra flags): loss, reordering and
+  # duplication all happened and every byte arrived intact. Leaves the output in $out.
+  lossy_run() {
+    local spec=$1
+    shift
+    local what="--loopback --duration 2 --verify --impair $spec $*"
+    echo "--- synack-perf $what"
+    out=$(timeout 60 "$bin" -- --loopback --duration 2 --verify --impair "$spec" "$@" 2>&1) && rc=0 || rc=$?
+    echo "$out" | grep -Ev '^  [a-z_.]+ [0-9]+$' || true
+    [[ $rc -eq 0 ]] || fail "$what exited $rc"
+    for c in lost reordered duplicated; do
+      echo "$out" | grep -Eq "^  impair\.tx\.$c [1-9][0-9]*$" || fail "$what: nothing $c"
+    done
+    echo "$out" | grep -Eq '^perf server: 1 connections, [1-9][0-9]* bytes received, verify errors 0$' ||
+      fail "$what: the bytes did not arrive intact"
+  }
+
   # Without corruption the checksums are left out: loss, reordering and duplication still deliver every
-  # byte in order, and no frame is taken for a bad checksum.
-  echo "--- synack-perf --loopback --duration 2 --verify --impair loss=1%,reorder=2%,dup=1%,seed=5"
-  out=$(timeout 60 "$bin" -- --loopback --duration 2 --verify --impair loss=1%,reorder=2%,dup=1%,seed=5 2>&1) &&
-    rc=0 || rc=$?
-  echo "$out" | grep -Ev '^  [a-z_.]+ [0-9]+$' || true
-  [[ $rc -eq 0 ]] || fail "loopback --impair loss/reorder/dup exited $rc"
-  for c in lost reordered duplicated; do
-    echo "$out" | grep -Eq "^  impair\.tx\.$c [1-9][0-9]*$" || fail "loopback --impair: nothing $c"
-  done
+  # byte in order, and no frame is taken for a bad checksum. An impaired link gets one MSS per frame.
+  lossy_run loss=1%,reorder=2%,dup=1%,seed=5
   echo "$out" | grep -Eq '^  drop\.(tcp|ip)_bad_checksum ' && fail "loopback --impair: a frame failed a checksum"
-  echo "$out" | grep -Eq '^perf server: 1 connections, [1-9][0-9]* bytes received, verify errors 0$' ||
-    fail "loopback --impair loss/reorder/dup: the bytes did not arrive intact"
   echo "$out" | grep -Eq '^  tcp\.tso_segments_out ' && fail "loopback --impair: TSO should be off on an impaired link"
 
   # Segmentation offload through loss, reordering and duplication (whole 64 KiB segments lost, held back
   # or sent twice): recovery resends one MSS at a time and every byte arrives in order.
-  echo "--- synack-perf --loopback --duration 2 --verify --tso on --impair loss=1%,reorder=2%,dup=1%,seed=7"
-  out=$(timeout 60 "$bin" -- --loopback --duration 2 --verify --tso on --impair loss=1%,reorder=2%,dup=1%,seed=7 2>&1) &&
-    rc=0 || rc=$?
-  echo "$out" | grep -Ev '^  [a-z_.]+ [0-9]+$' || true
-  [[ $rc -eq 0 ]] || fail "loopback --tso on --impair exited $rc"
-  for c in lost reordered duplicated; do
-    echo "$out" | grep -Eq "^  impair\.tx\.$c [1-9][0-9]*$" || fail "loopback --tso on --impair: nothing $c"
-  done
+  lossy_run loss=1%,reorder=2%,dup=1%,seed=7 --tso on
   echo "$out" | grep -Eq '^  tcp\.tso_segments_out [1-9][0-9]*$' || fail "loopback --tso on --impair: no TSO segment"
   echo "$out" | grep -Eq '^  tcp\.retransmits [1-9][0-9]*$' || fail "loopback --tso on --impair: nothing retransmitted"
-  echo "$out" | grep -Eq '^perf server: 1 connections, [1-9][0-9]* bytes received, verify errors 0$' ||
-    fail "loopback --tso on --impair: the bytes did not arrive intact"
 }
 
 netns() {
