@@ -25,9 +25,8 @@
 
 namespace synack {
 
-/// The most payload one loopback segment carries with segmentation offload: an IPv4 datagram's 65,535
-/// bytes less a 20-byte IP header and a TCP header with 40 option bytes.
-inline constexpr uint32_t kLoopbackTsoMax = 65535 - 20 - 60;
+/// The most payload one loopback segment carries with segmentation offload (all an IPv4 datagram holds).
+inline constexpr uint32_t kLoopbackTsoMax = kTsoMaxPayload;
 
 /// Everything Loopback::Create needs.
 struct LoopbackOptions {
@@ -53,8 +52,9 @@ struct LoopbackOptions {
   /// What both engines send goes through this impaired link (each with its own seed).
   ImpairConfig impair;
   /// Segmentation offload across the ring pair: new data goes out in segments of up to kLoopbackTsoMax
-  /// payload bytes (whole MSS pieces; TcpConfig::tso_max) that the ring carries whole, as Linux's veth
-  /// carries GSO packets. Unset: on, unless `impair` is enabled (its faults then hit MSS-sized frames).
+  /// payload bytes (whole MSS pieces; TcpConfig::tso_max, set for both engines whatever `client_tcp` and
+  /// `server_tcp` say) that the ring carries whole, as Linux's veth carries GSO packets. Unset: on,
+  /// unless `impair` is enabled (its faults then hit MSS-sized frames). Refused with an `impair` MTU.
   std::optional<bool> tso;
   /// Measure where each engine's cycles go (see StackConfig::profile).
   bool profile = false;

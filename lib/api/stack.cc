@@ -277,6 +277,7 @@ EngineConfig EngineConfigForPort(const PortInfo& port, const Ipv4Prefix& local, 
   ec.net.mac = port.mac;
   ec.net.tx_ip_cksum_offload = port.tx_ip_cksum;
   ec.tcp = tcp;
+  ec.tcp.tcp.tso_max = 0;  // a port's frames go out as built: no NIC segmentation offload wired yet
   ec.tcp.tx_tcp_cksum_offload = port.tx_tcp_cksum;
   // The MSS we advertise (and the most we send) follows the port's MTU: 40 bytes of IPv4 and TCP.
   ec.tcp.tcp.mss = static_cast<uint16_t>(std::min<uint32_t>(ec.tcp.tcp.mss, std::max<uint32_t>(port.mtu, 576) - 40));

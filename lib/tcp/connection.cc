@@ -1440,12 +1440,12 @@ void TcpConnection::Output(Instant now, TcpOutput& out) {
   for (int guard = 0; snd_nxt_ < end && !fin_sent_ && guard < 65536; ++guard) {
     if (!(snd_nxt_ < wnd_end)) break;
     const uint32_t seg_max = SegmentPayloadMax();
-    // Segmentation offload: whole MSS pieces in one segment, outside loss recovery and while no SACK
-    // blocks shorten the segments (TcpConfig::tso_max).
-    const uint32_t tso_max = ctx_->config->tso_max;
-    const uint32_t burst_max = recovery_ == Recovery::kOpen && seg_max == snd_mss_ && tso_max >= 2 * seg_max
-                                   ? tso_max / seg_max * seg_max
-                                   : seg_max;
+    // Segmentation offload: whole MSS pieces in one segment, outside loss recovery, while no SACK
+    // blocks shorten the segments and while no ICMP message has lowered the path MTU
+    // (TcpConfig::tso_max).
+    const uint32_t tso_max = std::min(ctx_->config->tso_max, kTsoMaxPayload);
+    const bool tso = recovery_ == Recovery::kOpen && seg_max == snd_mss_ && path_mss_ == 0 && tso_max >= 2 * seg_max;
+    const uint32_t burst_max = tso ? tso_max / seg_max * seg_max : seg_max;
     uint32_t len =
         std::min({static_cast<uint32_t>(end - snd_nxt_), static_cast<uint32_t>(wnd_end - snd_nxt_), burst_max});
     if (recovery_ == Recovery::kFast) {

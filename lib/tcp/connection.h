@@ -110,9 +110,10 @@ struct TcpConfig {
   bool nodelay = false;     ///< true: no Nagle (RFC 9293 3.7.4) — send small segments at once
   uint32_t quickacks = 16;  ///< data segments ACKed at once while a connection starts
   /// Segmentation offload: the most payload one new-data segment may carry, in whole send-MSS pieces,
-  /// for a device that cuts it into MSS segments (TSO) or a link that carries it whole (the loopback's
-  /// ring pair, as Linux's veth carries GSO packets). 0, or less than two MSS: one MSS per segment.
-  /// Retransmissions, probes and segments sent in loss recovery are always one MSS.
+  /// for a link that carries it whole (the loopback's ring pair, as Linux's veth carries GSO packets);
+  /// at most kTsoMaxPayload. 0, or less than two MSS: one MSS per segment. Retransmissions, segments
+  /// carrying SACK blocks, everything sent in loss recovery and everything sent once an ICMP message
+  /// lowered the path MTU are one MSS. Real ports leave it 0 (NIC TSO is not wired yet).
   uint32_t tso_max = 0;
   int syn_retries = 6;       ///< SYN retransmissions before connect() times out
   int synack_retries = 5;    ///< SYN-ACK retransmissions before a half-open connection goes
@@ -266,6 +267,10 @@ struct RxMem {
   uint32_t cost = 0;      // if the payload goes to the receive queue in order
   uint32_t ooo_cost = 0;  // if it is kept out of order
 };
+
+/// The most payload a segment can carry in one IPv4 datagram: 65,535 bytes less a 20-byte IP header
+/// and a TCP header with 40 option bytes (the ceiling of TcpConfig::tso_max).
+inline constexpr uint32_t kTsoMaxPayload = 65535 - 20 - 60;
 
 struct OutSegment {
   TcpSegment seg;

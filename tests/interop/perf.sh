@@ -28,6 +28,7 @@ loopback() {
   expect_flag_error "--ip is required" -- --server
   expect_flag_error "--streams" -- --server --ip 198.18.0.2/24 --streams 4
   expect_flag_error "--tso" -- --loopback --tso maybe
+  expect_flag_error "--tso on with --impair mtu" -- --loopback --tso on --impair mtu=1200
   [[ $("$bin" --help) == *"--verify"* ]] || { echo "FAIL: --help"; flag_errors=1; }
   [[ $flag_errors -eq 0 ]] || exit 1
 

@@ -462,6 +462,49 @@ TEST_F(RecoveryTest, TsoSendsTheCongestionWindowAsOneSegmentOfWholeMssPieces) {
   EXPECT_EQ(counters_.tso_segments_out, 4u);
 }
 
+TEST_F(RecoveryTest, TsoSendsOneMssAsAPlainSegmentAndNothingIntoLessThanAnMssOfRoom) {
+  config_.tso_max = 64 * kMss;
+  Establish(false);
+  Write(kMss);  // exactly one MSS: an ordinary segment
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_.front().tso_segsz, 0);
+  EXPECT_EQ(Took(), (Segs{{0, kMss}}));
+  EXPECT_EQ(counters_.tso_segments_out, 0u);
+  Write(20 * kMss);  // room for 9 MSS: exactly that much in one segment
+  EXPECT_EQ(Took(), (Segs{{kMss, 9 * kMss}}));
+  Send(Ack(300));  // cwnd 10,300, flight 9,700: 600 bytes of room, less than an MSS
+  EXPECT_EQ(conn_->cc().cwnd, 10 * kMss + 300);
+  EXPECT_TRUE(Took().empty());
+  Send(Ack(700));  // cwnd 10,700, flight 9,300: 1,400 of room -> one MSS, alone
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_.front().tso_segsz, 0);
+  EXPECT_EQ(Took(), (Segs{{10 * kMss, kMss}}));
+}
+
+TEST_F(RecoveryTest, TsoCarriesTheFinWithAShortLastPiece) {
+  config_.tso_max = 64 * kMss;
+  Establish(false);
+  Write(12 * kMss + 7);
+  EXPECT_EQ(Took(), (Segs{{0, 10 * kMss}}));  // the congestion window is full
+  App([](TcpConnection& c, Instant now, TcpOutput& out) { c.Close(now, out); });
+  EXPECT_TRUE(Took().empty());
+  Send(Ack(10 * kMss));  // room for 12 MSS: the rest, short piece and FIN, in one segment
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_.front().seg.flags, kAck | kPsh | kFin);
+  EXPECT_EQ(sent_.front().tso_segsz, kMss);
+  EXPECT_EQ(Took(), (Segs{{10 * kMss, 2 * kMss + 7}}));
+}
+
+TEST_F(RecoveryTest, TsoStopsOnceThePathMtuIsKnown) {
+  config_.tso_max = 64 * kMss;
+  Establish(false);
+  conn_->set_path_mtu(1500);  // a path MTU above the MSS: the MSS stays, TSO ends
+  ASSERT_EQ(conn_->snd_mss(), kMss);
+  Write(3 * kMss);
+  EXPECT_EQ(Took(), (Segs{{0, kMss}, {kMss, kMss}, {2 * kMss, kMss}}));
+  EXPECT_EQ(counters_.tso_segments_out, 0u);
+}
+
 TEST_F(RecoveryTest, TsoMaxOfLessThanTwoMssSendsOneMssPerSegment) {
   config_.tso_max = 2 * kMss - 1;
   Establish(false);
