@@ -97,7 +97,7 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       pool_(pool),
       writer_(SegmentWriter::Config{pool, indirect_pool, config.tx_tcp_cksum_offload}),
       challenge_(config.challenge_acks_per_second, Seed64(DeriveKey(config.isn_key, kChallengeDomain))),
-      loss_pool_(config.loss_states != 0 ? config.loss_states : std::max<uint32_t>(1024, config.max_connections / 4)),
+      loss_pool_(config.loss_states != 0 ? config.loss_states : std::max<uint32_t>(1024, config.max_connections / 8)),
       ctx_{&config_.tcp, &tcp_counters_, &challenge_, &window_clamp_, &loss_pool_},
       isn_(config.isn_key),
       cookies_(DeriveKey(config.isn_key, kCookieKeyDomain), CookieConfig(config)),

@@ -88,7 +88,9 @@ struct TcpLayerConfig {
   /// still queued). Beyond this, Close() resets the connection instead (as Linux's tcp_max_orphans).
   uint32_t max_orphans = 8192;
   /// LossState records (SACK scoreboard, out-of-order ranges) shared by the engine's connections while
-  /// they recover from loss or reordering; 0: a quarter of max_connections, at least 1024.
+  /// they recover from loss or reordering; 0: an eighth of max_connections, at least 1024. A connection
+  /// holds one only while it has SACKed or out-of-order ranges; when all are taken it goes on without
+  /// (loss_state_exhausted: no scoreboard, out-of-order data dropped).
   uint32_t loss_states = 0;
   uint16_t ephemeral_lo = 32768;              ///< lowest source port Connect picks
   uint16_t ephemeral_hi = 60999;              ///< highest source port Connect picks (inclusive)

@@ -51,15 +51,15 @@ void Cubic::OnCongestion(CcWindow& w, uint32_t flight, uint32_t mss, Instant) {
   const double cwnd = static_cast<double>(w.cwnd) / mss;
   // Fast convergence (RFC 9438 4.7): a flow whose window keeps shrinking yields bandwidth sooner.
   if (cwnd < w_last_max_) {
-    w_last_max_ = cwnd;
-    w_max_ = cwnd * (1 + kBeta) / 2;
+    w_last_max_ = static_cast<float>(cwnd);
+    w_max_ = static_cast<float>(cwnd * (1 + kBeta) / 2);
   } else {
-    w_last_max_ = cwnd;
-    w_max_ = cwnd;
+    w_last_max_ = static_cast<float>(cwnd);
+    w_max_ = static_cast<float>(cwnd);
   }
   w.ssthresh = std::max(static_cast<uint32_t>(static_cast<double>(w.cwnd) * kBeta), 2 * mss);
   w.bytes_acked = 0;
-  epoch_started_ = false;
+  epoch_start_ = Instant::Never();
 }
 
 void Cubic::OnAck(CcWindow& w, uint32_t acked, uint32_t mss, Instant now, Duration srtt) {
@@ -68,25 +68,25 @@ void Cubic::OnAck(CcWindow& w, uint32_t acked, uint32_t mss, Instant now, Durati
     return;
   }
   const double cwnd = static_cast<double>(w.cwnd) / mss;
-  if (!epoch_started_) {
-    epoch_started_ = true;
+  if (epoch_start_ == Instant::Never()) {
     epoch_start_ = now;
-    cwnd_epoch_ = cwnd;
+    cwnd_epoch_ = static_cast<float>(cwnd);
     w_est_ = cwnd;
-    if (w_max_ < cwnd) w_max_ = cwnd;  // no loss yet (or the window grew past it): start at the plateau
-    k_ = std::cbrt((w_max_ - cwnd_epoch_) / kC);
+    // No loss yet (or the window grew past it): start at the plateau.
+    if (w_max_ < cwnd) w_max_ = static_cast<float>(cwnd);
+    k_ = static_cast<float>(std::cbrt((double{w_max_} - cwnd_epoch_) / kC));
   }
   const double t = (now - epoch_start_).seconds();
   const double rtt = srtt > Duration() ? srtt.seconds() : 0.1;
   // The window one RTT ahead on the cubic curve, held within [cwnd, 1.5 cwnd] (RFC 9438 4.2).
-  const double ahead = t + rtt - k_;
-  const double target = std::clamp(kC * ahead * ahead * ahead + w_max_, cwnd, 1.5 * cwnd);
+  const double ahead = t + rtt - double{k_};
+  const double target = std::clamp(kC * ahead * ahead * ahead + double{w_max_}, cwnd, 1.5 * cwnd);
   // The Reno-friendly estimate (4.3): alpha = 3(1 - beta)/(1 + beta) until it reaches W_max, then 1.
   const double segments_acked = static_cast<double>(acked) / mss;
   const double alpha = w_est_ < w_max_ ? 3 * (1 - kBeta) / (1 + kBeta) : 1.0;
   w_est_ += alpha * segments_acked / cwnd;
-  const double now_k = t - k_;
-  const double w_cubic_now = kC * now_k * now_k * now_k + w_max_;
+  const double now_k = t - double{k_};
+  const double w_cubic_now = kC * now_k * now_k * now_k + double{w_max_};
   double next = cwnd;
   if (w_cubic_now < w_est_) {
     next = w_est_;  // Reno-friendly region

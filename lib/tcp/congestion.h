@@ -46,20 +46,23 @@ class Cubic {
 
   void OnAck(CcWindow& w, uint32_t acked, uint32_t mss, Instant now, Duration srtt);
   void OnCongestion(CcWindow& w, uint32_t flight, uint32_t mss, Instant now);
-  void OnRestart() { epoch_started_ = false; }
+  void OnRestart() { epoch_start_ = Instant::Never(); }
 
   double w_max() const { return w_max_; }  // segments
   double k() const { return k_; }          // seconds
 
  private:
-  double w_max_ = 0;       // segments: the window before the last reduction
-  double w_last_max_ = 0;  // fast convergence memory
-  double k_ = 0;
-  double cwnd_epoch_ = 0;  // segments at the start of the epoch
-  double w_est_ = 0;       // Reno-friendly estimate, segments
-  Instant epoch_start_;
-  bool epoch_started_ = false;
+  // 32 bytes, one per connection. The curve's parameters are floats (24 significant bits, far finer than
+  // a segment at any window a 32-bit cwnd allows) and are computed in double; the Reno-friendly estimate
+  // stays a double because it grows by tiny steps (alpha / cwnd per segment) that a float would lose.
+  double w_est_ = 0;                        // Reno-friendly estimate, segments
+  Instant epoch_start_ = Instant::Never();  // Never: no epoch (after a reduction or a restart)
+  float w_max_ = 0;                         // segments: the window before the last reduction
+  float w_last_max_ = 0;                    // fast convergence memory
+  float k_ = 0;                             // seconds from the epoch's start to W_max
+  float cwnd_epoch_ = 0;                    // segments at the start of the epoch
 };
+static_assert(sizeof(Cubic) == 32);
 
 class CongestionControl {
  public:
@@ -84,6 +87,7 @@ class CongestionControl {
  private:
   std::variant<NewReno, Cubic> algo_;
 };
+static_assert(sizeof(CongestionControl) <= 40);
 
 // RFC 6937 Proportional Rate Reduction: during fast recovery, spreads the window reduction over the
 // ACKs of one round trip (and, with the slow-start reduction bound, rebuilds towards ssthresh when the

@@ -389,11 +389,11 @@ void TcpConnection::InputSynchronized(Instant now, const TcpSegment& seg, TcpOut
     // tcp_invalid_ratelimit): a spoofed ACK storm is not reflected one for one, and two stacks that
     // disagree cannot ACK each other forever. Segments with data are always answered.
     if (seg.payload_len == 0 && !seg.syn() && !seg.fin()) {
-      if (now - last_oow_ack_ < ctx_->config->challenge_ack_interval) {
+      if (now - last_invalid_ack_ < ctx_->config->challenge_ack_interval) {
         ++ctx_->counters->oow_acks_limited;
         return;
       }
-      last_oow_ack_ = now;
+      last_invalid_ack_ = now;
     }
     SendAck(now, out);
     return;
@@ -1326,7 +1326,7 @@ void TcpConnection::Emit(const TcpSegment& seg, uint32_t data_offset, TcpOutput&
 void TcpConnection::SendAck(Instant now, TcpOutput& out) { Emit(Make(now, snd_nxt_, kAck), 0, out); }
 
 void TcpConnection::SendChallengeAck(Instant now, TcpOutput& out) {
-  if (now - last_challenge_ack_ < ctx_->config->challenge_ack_interval) {
+  if (now - last_invalid_ack_ < ctx_->config->challenge_ack_interval) {
     ++ctx_->counters->challenge_acks_conn_limited;
     return;
   }
@@ -1334,7 +1334,7 @@ void TcpConnection::SendChallengeAck(Instant now, TcpOutput& out) {
     ++ctx_->counters->challenge_acks_suppressed;
     return;
   }
-  last_challenge_ack_ = now;
+  last_invalid_ack_ = now;
   ++ctx_->counters->challenge_acks;
   SendAck(now, out);
 }

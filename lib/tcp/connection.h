@@ -568,8 +568,9 @@ class TcpConnection {
   Instant delack_deadline_ = Instant::Never();
   Instant keepalive_deadline_ = Instant::Never();
   Instant close_deadline_ = Instant::Never();  // TIME-WAIT 2*MSL, or FIN-WAIT-2 orphan timeout
-  Instant last_challenge_ack_ = Instant::FromNanoseconds(INT64_MIN / 2);
-  Instant last_oow_ack_ = Instant::FromNanoseconds(INT64_MIN / 2);
+  // The last ACK sent in answer to an invalid segment: a challenge ACK (RFC 5961) or the answer to a
+  // data-less segment outside the window. One stamp rate-limits both, as Linux's last_oow_ack_time.
+  Instant last_invalid_ack_ = Instant::FromNanoseconds(INT64_MIN / 2);
   Instant last_rx_;
   Instant rtt_start_;  // RTT measurement without timestamps (see rtt_timing_)
 

@@ -115,7 +115,8 @@ TEST(Cubic, ReductionIsBetaAndTheCurveReturnsToWmaxAfterK) {
   Instant t = t0;
   c.OnAck(w, mss, mss, t, rtt);
   const double k = c.k();
-  EXPECT_NEAR(k, std::cbrt(100 * (1 - Cubic::kBeta) / Cubic::kC), 1e-9);  // ~4.2 s
+  // ~4.2 s, kept as a float (24 significant bits: within a microsecond).
+  EXPECT_NEAR(k, std::cbrt(100 * (1 - Cubic::kBeta) / Cubic::kC), 1e-6);
   while ((t - t0).seconds() < k) {
     t = t + rtt;
     const uint32_t window = w.cwnd;
@@ -123,6 +124,27 @@ TEST(Cubic, ReductionIsBetaAndTheCurveReturnsToWmaxAfterK) {
   }
   EXPECT_NEAR(static_cast<double>(w.cwnd) / mss, 100.0, 6.0);
   // Concave growth: slower near W_max than right after the reduction (RFC 9438 4.2).
+}
+
+TEST(Cubic, AnEpochStartsAtTheFirstAckAfterAReductionOrARestartAndNotBefore) {
+  Cubic c;
+  const uint32_t mss = 1000;
+  const Duration rtt = Duration::Milliseconds(100);
+  CcWindow w{100 * mss};
+  c.OnCongestion(w, w.cwnd, mss, Instant());
+  w.cwnd = w.ssthresh;                   // 70 segments
+  c.OnAck(w, mss, mss, Instant(), rtt);  // an epoch may start at time zero
+  EXPECT_NEAR(c.k(), std::cbrt(30 / Cubic::kC), 1e-6);
+  // Later ACKs of the same epoch keep its K even when the window has grown.
+  w.cwnd = 90 * mss;
+  c.OnAck(w, mss, mss, Instant() + rtt, rtt);
+  EXPECT_NEAR(c.k(), std::cbrt(30 / Cubic::kC), 1e-6);
+  // After a restart the next ACK starts a new epoch from the window it finds.
+  c.OnRestart();
+  const double segments = static_cast<double>(w.cwnd) / mss;
+  c.OnAck(w, mss, mss, Instant() + rtt + rtt, rtt);
+  EXPECT_NEAR(c.k(), std::cbrt((100 - segments) / Cubic::kC), 1e-5);
+  EXPECT_LT(c.k(), std::cbrt(30 / Cubic::kC));
 }
 
 TEST(Cubic, FastConvergenceLowersWmaxWhenTheWindowKeepsShrinking) {

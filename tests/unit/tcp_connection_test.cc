@@ -460,6 +460,25 @@ TEST_F(TcpTest, Rfc5961AckRange) {
   EXPECT_EQ(state(), TcpState::kEstablished);
 }
 
+// One stamp limits every ACK sent in answer to an invalid segment (as Linux's last_oow_ack_time): a
+// challenge ACK holds back the answer to an out-of-window pure ACK, and the other way round.
+TEST_F(TcpTest, ChallengeAcksAndOutOfWindowAnswersShareOneRateLimit) {
+  EstablishPassive();
+  Send(Seg(kSyn, kPeerIss + 10));  // challenge ACK
+  EXPECT_EQ(sent_.size(), 1u);
+  sent_.clear();
+  now_ = now_ + config_.challenge_ack_interval - Duration::Nanoseconds(1);
+  Send(Seg(kAck, kPeerIss + 1 + 200000, kIss + 1));  // out of window, data-less
+  ExpectNothingSent();
+  EXPECT_EQ(counters_.oow_acks_limited, 1u);
+  now_ = now_ + Duration::Nanoseconds(1);
+  Send(Seg(kAck, kPeerIss + 1 + 200000, kIss + 1));
+  ExpectSent(Out(kAck, kIss + 1, kPeerIss + 1));
+  Send(Seg(kSyn, kPeerIss + 10));  // within the interval of that answer
+  ExpectNothingSent();
+  EXPECT_EQ(counters_.challenge_acks_conn_limited, 1u);
+}
+
 TEST_F(TcpTest, ChallengeAcksAreRateLimitedPerConnection) {
   EstablishPassive();
   for (int i = 0; i < 5; ++i) Send(Seg(kSyn, kPeerIss + 10));
