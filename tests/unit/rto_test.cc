@@ -99,11 +99,37 @@ TEST(RtoTest, BackoffDoublesUpToMax) {
   }
 }
 
-TEST(RtoTest, BackoffNearInt64MaxDoesNotOverflow) {
+TEST(RtoTest, BackoffWithAMaxBeyondTheRangeStopsAtTheLongest) {
   const RtoConfig config{.max = Duration::Nanoseconds(INT64_MAX)};
   RtoEstimator e{config};
   for (int i = 0; i < 80; ++i) e.Backoff(config);
-  EXPECT_EQ(e.rto(), Duration::Nanoseconds(INT64_MAX));
+  EXPECT_EQ(e.rto(), RtoEstimator::kLongest);
+  EXPECT_EQ(e.backoffs(), 80);
+  EXPECT_GE(RtoEstimator::kLongest, Duration::Seconds(536));  // well above RFC 6298's 60 s
+}
+
+// Values are kept in 1/8 microsecond: a sample is rounded down to that, and anything past kLongest is
+// kLongest (on each side of both edges).
+TEST(RtoTest, SamplesAreHeldToTheResolutionAndTheRange) {
+  const RtoConfig config{.min = Duration(), .max = Duration::Nanoseconds(INT64_MAX)};
+  const Duration unit = Duration::Nanoseconds(RtoEstimator::kUnitNs);
+  RtoEstimator below{config};
+  below.OnRttSample(unit - Duration::Nanoseconds(1), config);
+  EXPECT_EQ(below.srtt(), Duration());
+  RtoEstimator at{config};
+  at.OnRttSample(unit, config);
+  EXPECT_EQ(at.srtt(), unit);
+  RtoEstimator longest{config};
+  longest.OnRttSample(RtoEstimator::kLongest - Duration::Nanoseconds(1), config);
+  EXPECT_EQ(longest.srtt(), RtoEstimator::kLongest - unit);
+  EXPECT_EQ(longest.rto(), RtoEstimator::kLongest);  // SRTT + 4 RTTVAR, held to the range
+  RtoEstimator beyond{config};
+  beyond.OnRttSample(Duration::Seconds(100000), config);
+  EXPECT_EQ(beyond.srtt(), RtoEstimator::kLongest);
+  beyond.OnRttSample(Duration::Seconds(100000), config);  // the second sample's sums do not wrap
+  EXPECT_EQ(beyond.srtt(), RtoEstimator::kLongest);
+  // RTTVAR: (2^32 - 1) / 2 units, then 3/4 of that (|SRTT - R| = 0).
+  EXPECT_EQ(beyond.rttvar(), unit * (int64_t{UINT32_MAX / 2} * 3 / 4));
 }
 
 TEST(RtoTest, SampleAfterBackoffResetsIt) {
@@ -122,7 +148,7 @@ TEST(RtoTest, SampleAfterBackoffResetsIt) {
 }
 
 // The bounds live in the engine's RtoConfig, not in every connection.
-TEST(RtoTest, StaysSmall) { EXPECT_LE(sizeof(RtoEstimator), 32u); }
+TEST(RtoTest, StaysSmall) { EXPECT_EQ(sizeof(RtoEstimator), 16u); }
 
 }  // namespace
 }  // namespace synack
