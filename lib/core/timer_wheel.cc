@@ -24,7 +24,7 @@ TimerWheel::TimerWheel(const Config& config)
       due_list_(kDueList0),
       entries_(config.capacity) {
   assert(config.tick.ns() > 0);
-  assert(config.capacity < kNil);
+  assert(config.capacity <= kMaxCapacity);
   heads_.fill(kNil);
 }
 

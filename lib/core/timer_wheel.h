@@ -23,8 +23,12 @@ namespace synack {
 // the next Advance, whatever `now` that call passes.
 class TimerWheel {
  public:
+  // Ids are 27 bits wide (the entry packs two of them with a list number into one word).
+  static constexpr uint32_t kIdBits = 27;
+  static constexpr uint32_t kMaxCapacity = (1u << kIdBits) - 1;
+
   struct Config {
-    uint32_t capacity = 0;                      // ids are [0, capacity); capacity < 2^32 - 1
+    uint32_t capacity = 0;                      // ids are [0, capacity); capacity <= kMaxCapacity
     Duration tick = Duration::Milliseconds(1);  // granularity; > 0
     Instant start{};                            // time of tick 0; the first Advance must not be before it
   };
@@ -68,16 +72,20 @@ class TimerWheel {
   static constexpr uint16_t kDueList0 = kLevels * kSlots;
   static constexpr uint16_t kOverflowList = kDueList0 + 2;
   static constexpr uint16_t kNumLists = kOverflowList + 1;
-  static constexpr uint16_t kNoList = UINT16_MAX;
-  static constexpr uint32_t kNil = UINT32_MAX;
+  static constexpr uint32_t kListBits = 10;
+  static constexpr uint16_t kNoList = (1u << kListBits) - 1;
+  static_assert(kNumLists < kNoList);
+  static constexpr uint32_t kNil = (1u << kIdBits) - 1;
   static constexpr uint64_t kNoTick = UINT64_MAX;
 
+  // 16 bytes: the deadline, and the links and the list number packed into one word.
   struct Entry {
     int64_t deadline_ns = 0;
-    uint32_t next = kNil;
-    uint32_t prev = kNil;
-    uint16_t list = kNoList;
+    uint64_t next : kIdBits = kNil;
+    uint64_t prev : kIdBits = kNil;
+    uint64_t list : kListBits = kNoList;
   };
+  static_assert(sizeof(Entry) == 16);
 
  public:
   /// Bytes per scheduled id (the wheel preallocates one entry per id).

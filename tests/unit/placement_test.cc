@@ -10,12 +10,26 @@
 #include <rte_mempool.h>
 
 #include "lib/api/stack.h"
+#include "lib/core/timer_wheel.h"
 #include "lib/dev/eal.h"
 #include "lib/dev/port.h"
 #include "lib/dev/ring_pair.h"
 
 namespace synack {
 namespace {
+
+// The connection table size is checked before anything starts (just past either end of the range): one
+// line naming the setting.
+TEST(StackConfig, MaxConnectionsOutsideItsRangeIsRefusedBeforeStartUp) {
+  for (uint32_t bad : {0u, TimerWheel::kMaxCapacity + 1}) {
+    StackConfig c;
+    c.tcp.max_connections = bad;
+    absl::StatusOr<std::unique_ptr<Stack>> s = Stack::Create(c);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(s.status().message().find("max_connections"), std::string::npos) << s.status();
+  }
+}
 
 TEST(Placement, EngineLcoresAreTheMainOneThenTheWorkers) {
   const std::vector<unsigned> lcores = EngineLcores();
