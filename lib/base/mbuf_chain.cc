@@ -40,11 +40,13 @@ void BasicMbufChain<kCursors>::DropFront(uint32_t n) {
     if (head_->data_len <= n) {
       n -= head_->data_len;
       bytes_ -= head_->data_len;
-      for (Cursor& c : cursors_) {
-        if (head_ == c.seg) {
-          c.seg = nullptr;
-        } else if (c.seg != nullptr) {
-          c.off -= head_->data_len;
+      if constexpr (kCursors > 0) {
+        for (size_t i = 0; i < kCursors; ++i) {
+          if (head_ == cursors_.seg[i]) {
+            cursors_.seg[i] = nullptr;
+          } else if (cursors_.seg[i] != nullptr) {
+            cursors_.off[i] -= head_->data_len;
+          }
         }
       }
       rte_mbuf* next = head_->next;
@@ -60,8 +62,10 @@ void BasicMbufChain<kCursors>::DropFront(uint32_t n) {
       truesize_ += Truesize(head_);
       head_->pkt_len = head_->data_len;
       bytes_ -= n;
-      for (Cursor& c : cursors_) {
-        if (c.seg != nullptr && c.seg != head_) c.off -= n;  // the head's own offset stays 0
+      if constexpr (kCursors > 0) {
+        for (size_t i = 0; i < kCursors; ++i) {  // the head's offset stays 0
+          if (cursors_.seg[i] != nullptr && cursors_.seg[i] != head_) cursors_.off[i] -= n;
+        }
       }
       n = 0;
     }
@@ -89,12 +93,13 @@ void BasicMbufChain<kCursors>::ForRange(uint32_t off, uint32_t len,
   rte_mbuf* seg = head_;
   uint32_t seg_off = 0;
   int use = -1;
-  for (size_t i = 0; i < kCursors; ++i) {
-    const Cursor& c = cursors_[i];
-    if (c.seg != nullptr && off >= c.off && (use < 0 || c.off > seg_off)) {
-      seg = c.seg;
-      seg_off = c.off;
-      use = static_cast<int>(i);
+  if constexpr (kCursors > 0) {
+    for (size_t i = 0; i < kCursors; ++i) {
+      if (cursors_.seg[i] != nullptr && off >= cursors_.off[i] && (use < 0 || cursors_.off[i] > seg_off)) {
+        seg = cursors_.seg[i];
+        seg_off = cursors_.off[i];
+        use = static_cast<int>(i);
+      }
     }
   }
   while (seg != nullptr && off >= seg_off + seg->data_len) {
@@ -105,10 +110,11 @@ void BasicMbufChain<kCursors>::ForRange(uint32_t off, uint32_t len,
     // The cursor that was used moves along. When both lie beyond `off` (a retransmission behind the
     // new data), the nearer one is replaced, keeping the far one where new data continues.
     if (use < 0)
-      use = cursors_[0].seg == nullptr   ? 0
-            : cursors_[1].seg == nullptr ? 1
-                                         : (cursors_[0].off < cursors_[1].off ? 0 : 1);
-    cursors_[use] = Cursor{seg, seg_off};
+      use = cursors_.seg[0] == nullptr   ? 0
+            : cursors_.seg[1] == nullptr ? 1
+                                         : (cursors_.off[0] < cursors_.off[1] ? 0 : 1);
+    cursors_.seg[use] = seg;
+    cursors_.off[use] = seg_off;
   }
   uint32_t in = off - seg_off;
   for (; seg != nullptr && len > 0; seg = seg->next) {

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "absl/functional/function_ref.h"
 #include "lib/base/mbuf.h"
@@ -82,24 +83,25 @@ class BasicMbufChain {
  private:
   rte_mbuf* head_ = nullptr;
   rte_mbuf* tail_ = nullptr;
+  // Where recent ForRange calls started: a segment in the chain (null: unused) and the byte offset of its
+  // first byte. Two of them in the send queue, so that retransmissions (from low offsets) and new data
+  // (from the far end) do not keep pushing one cursor back and forth across the queue. Segments and
+  // offsets are kept apart so that no padding sits between them; MbufQueue's take no room at all.
+  struct Cursors {
+    std::array<rte_mbuf*, kCursors> seg{};
+    std::array<uint32_t, kCursors> off{};
+  };
+  struct NoCursors {};
+  [[no_unique_address]] mutable std::conditional_t<kCursors == 0, NoCursors, Cursors> cursors_{};
   uint32_t bytes_ = 0;
   uint32_t segs_ = 0;
   uint32_t truesize_ = 0;
-  // Where recent ForRange calls started: a segment in the chain and the byte offset of its first byte.
-  // Two of them in the send queue, so that retransmissions (from low offsets) and new data (from the
-  // far end) do not keep pushing one cursor back and forth across the queue.
-  struct Cursor {
-    rte_mbuf* seg = nullptr;
-    uint32_t off = 0;
-  };
-  // (An empty std::array still takes a byte; in MbufQueue it falls into the tail padding.)
-  mutable std::array<Cursor, kCursors> cursors_{};
 };
 
 using MbufChain = BasicMbufChain<2>;  // the send queue: ranges read forward, retransmissions behind
 using MbufQueue = BasicMbufChain<0>;  // the receive queue: read and dropped from the front
 // Every connection holds one of each: keep them this size.
-static_assert(sizeof(MbufQueue) <= 32 && sizeof(MbufChain) <= 64);
+static_assert(sizeof(MbufQueue) <= 32 && sizeof(MbufChain) <= 56);
 
 extern template class BasicMbufChain<0>;
 extern template class BasicMbufChain<2>;

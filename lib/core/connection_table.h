@@ -51,9 +51,20 @@ class ConnectionTable {
   }
   /// Returns live record `index` to the free stack; ConnIds naming it go stale.
   void Free(uint32_t index) {
+    Retire(index);
+    Recycle(index);
+  }
+  /// Ends live record `index` (ConnIds naming it go stale) but keeps it from reuse, its contents as they
+  /// are, until Recycle(index): for what still refers to it by index.
+  void Retire(uint32_t index) {
     Slot& s = slots_[index];
     s.in_use = false;
     ++s.generation;
+    ++retired_;
+  }
+  /// Returns retired record `index` to the free stack.
+  void Recycle(uint32_t index) {
+    --retired_;
     free_.Put(index);
   }
 
@@ -66,6 +77,12 @@ class ConnectionTable {
   const Record* Find(ConnId id) const { return const_cast<ConnectionTable*>(this)->Find(id); }
   /// The ConnId of record `index` as it is now (its current generation).
   ConnId IdOf(uint32_t index) const { return ConnId{index, slots_[index].generation}; }
+  /// The ConnId record `index` had while it was live: its current one for a live record, the one before
+  /// for a retired record (meaningless for a free one).
+  ConnId LastIdOf(uint32_t index) const {
+    const Slot& s = slots_[index];
+    return ConnId{index, s.in_use ? s.generation : s.generation - 1};
+  }
   /// Whether record `index` (below capacity()) is live.
   bool in_use(uint32_t index) const { return slots_[index].in_use; }
 
@@ -76,8 +93,10 @@ class ConnectionTable {
   /// Records in all, live or free.
   uint32_t capacity() const { return static_cast<uint32_t>(slots_.size()); }
   /// Live records.
-  uint32_t live() const { return capacity() - free_.size(); }
-  /// Whether every record is live (Alloc would return kNone).
+  uint32_t live() const { return capacity() - free_.size() - retired_; }
+  /// Retired records, not yet recycled.
+  uint32_t retired() const { return retired_; }
+  /// Whether every record is live or retired (Alloc would return kNone).
   bool full() const { return free_.empty(); }
   /// Bytes the slab and its free stack take (fixed at construction).
   size_t MemoryBytes() const { return slots_.capacity() * sizeof(Slot) + free_.MemoryBytes(); }
@@ -85,6 +104,7 @@ class ConnectionTable {
  private:
   std::vector<Slot> slots_;
   FreeList free_;  // indices of free records
+  uint32_t retired_ = 0;
 };
 
 }  // namespace synack

@@ -817,7 +817,11 @@ void TcpLayer::FreeSocket(uint32_t idx) {
   s.rcv_q.Clear();
   OooClear(s);
   s.conn.ReleaseResources();
-  sockets_.Free(idx);
+  if (s.queued_events > 0) {
+    sockets_.Retire(idx);  // recycled when PollEvents takes its last event
+  } else {
+    sockets_.Free(idx);
+  }
 }
 
 bool TcpLayer::ToTimeWait(uint32_t idx) {
@@ -888,9 +892,12 @@ bool TcpLayer::TimeWaitReusable(const TimeWaitEntry& tw) const {
 }
 
 void TcpLayer::PushEvent(uint32_t idx, EventType type, TcpError error) {
-  if (!events_.Push(Event{IdOf(idx), type, error, sockets_[idx].key.local_port, sockets_[idx].user_data})) {
+  Socket& s = sockets_[idx];
+  if (!events_.Push(QueuedEvent{idx, type, error, s.key.local_port})) {
     ++counters_.events_dropped;
+    return;
   }
+  ++s.queued_events;
 }
 
 TcpLayer::Socket* TcpLayer::Find(ConnId id) { return sockets_.Find(id); }
@@ -1055,17 +1062,22 @@ absl::StatusOr<ConnId> TcpLayer::Connect(Ipv4Addr dst, uint16_t port, Duration t
 
 size_t TcpLayer::PollEvents(absl::Span<Event> out) {
   size_t n = 0;
-  Event e;
-  while (n < out.size() && events_.Pop(&e)) {
-    if (e.type == EventType::kAccepted) listeners_.AcceptDrained(e.local_port);
-    Socket* s = Find(e.conn);
-    if (e.type == EventType::kReadable && s != nullptr) s->readable_pending = false;
-    // Events for connections the application already closed are not reported.
-    if (e.type != EventType::kClosed && (s == nullptr || s->app_closed)) continue;
-    // The value attached now, not when the event was queued: events that arrived with the handshake
-    // (data, FIN) are queued before the application saw kAccepted and could attach anything.
-    if (s != nullptr) e.user_data = s->user_data;
-    out[n++] = e;
+  QueuedEvent q;
+  while (n < out.size() && events_.Pop(&q)) {
+    if (q.type == EventType::kAccepted) listeners_.AcceptDrained(q.local_port);
+    // The record cannot have been reused while this event was queued: it is live, or retired by
+    // FreeSocket and kept until its last event is taken here.
+    Socket& s = sockets_[q.index];
+    const bool live = sockets_.in_use(q.index);
+    if (q.type == EventType::kReadable && live) s.readable_pending = false;
+    // Events for connections the application already closed, or that are gone (but for kClosed, which
+    // says so), are not reported. The value attached is the one now, not when the event was queued:
+    // events that arrived with the handshake (data, FIN) are queued before the application saw kAccepted
+    // and could attach anything.
+    if (q.type == EventType::kClosed || (live && !s.app_closed)) {
+      out[n++] = Event{sockets_.LastIdOf(q.index), q.type, q.error, q.local_port, s.user_data};
+    }
+    if (--s.queued_events == 0 && !live) sockets_.Recycle(q.index);
   }
   return n;
 }

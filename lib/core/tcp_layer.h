@@ -364,7 +364,7 @@ class TcpLayer {
 
   struct Socket {
     explicit Socket(const TcpContext* ctx) : conn(ctx) {}
-    // Grouped by size (8, 4, 1 bytes) so that the record carries no padding but 3 bytes at its end.
+    // Grouped by size (8, 4, 1 bytes) so that the record carries no padding but 2 bytes at its end.
     TcpConnection conn;
     MbufChain snd_q;  // application data from SND.UNA on
     MbufQueue rcv_q;  // received, not yet read
@@ -385,6 +385,9 @@ class TcpLayer {
     bool orphan = false;             // closed by the application, still finishing: counted in orphans_
     bool readable_pending = false;
     bool want_writable = false;
+    // Entries in the event queue for this record (at most one of each EventType; see PushEvent): while
+    // any are, the record is not reused, even after it is freed (ConnectionTable::Retire).
+    uint8_t queued_events = 0;
   };
 
   Socket* Find(ConnId id);

@@ -7,11 +7,13 @@
 namespace synack {
 namespace {
 
-Event Ev(uint32_t i) { return Event{ConnId{i, 1}, EventType::kReadable, TcpError::kNone, 80, i * 10}; }
+QueuedEvent Ev(uint32_t i) {
+  return QueuedEvent{i, EventType::kReadable, TcpError::kNone, static_cast<uint16_t>(80 + i)};
+}
 
 TEST(EventQueue, HoldsExactlyItsCapacityOldestFirst) {
   EventQueue q(3);
-  Event e;
+  QueuedEvent e;
   EXPECT_FALSE(q.Pop(&e));
   EXPECT_TRUE(q.Push(Ev(1)));
   EXPECT_TRUE(q.Push(Ev(2)));
@@ -20,22 +22,22 @@ TEST(EventQueue, HoldsExactlyItsCapacityOldestFirst) {
   EXPECT_EQ(q.size(), 3u);
   for (uint32_t want : {1u, 2u, 3u}) {
     ASSERT_TRUE(q.Pop(&e));
-    EXPECT_EQ(e.conn.index, want);
-    EXPECT_EQ(e.user_data, want * 10);
+    EXPECT_EQ(e.index, want);
+    EXPECT_EQ(e.local_port, 80 + want);
   }
   EXPECT_FALSE(q.Pop(&e));
 }
 
 TEST(EventQueue, KeepsOrderAcrossTheWrap) {
   EventQueue q(4);
-  Event e;
+  QueuedEvent e;
   uint32_t next_in = 0, next_out = 0;
   for (int round = 0; round < 50; ++round) {
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(q.Push(Ev(next_in++)));
-    for (int i = 0; i < (round % 2 == 0 ? 2 : 4) && q.Pop(&e); ++i) ASSERT_EQ(e.conn.index, next_out++);
-    while (q.size() > 1) ASSERT_TRUE(q.Pop(&e) && e.conn.index == next_out++);
+    for (int i = 0; i < (round % 2 == 0 ? 2 : 4) && q.Pop(&e); ++i) ASSERT_EQ(e.index, next_out++);
+    while (q.size() > 1) ASSERT_TRUE(q.Pop(&e) && e.index == next_out++);
   }
-  while (q.Pop(&e)) ASSERT_EQ(e.conn.index, next_out++);
+  while (q.Pop(&e)) ASSERT_EQ(e.index, next_out++);
   EXPECT_EQ(next_out, next_in);
 }
 

@@ -492,6 +492,55 @@ TEST_F(TcpLayerTest, EventsCarryTheApplicationsUserData) {
   for (const Event& e : ev) EXPECT_EQ(e.user_data, 0xfeedf00du) << EventName(e.type);
 }
 
+// A queued event names its record by index only: a record that dies with events queued is kept from
+// reuse until PollEvents has taken them, so kClosed still carries the old ConnId and value, and the
+// record's other events (of a connection now gone) are not reported.
+TEST_F(TcpLayerTest, ARecordWithQueuedEventsIsNotReusedUntilTheyAreTaken) {
+  TcpLayerConfig c = SmallConfig();
+  c.max_connections = 1;
+  c.syn_cookies = SynCookieMode::kOff;
+  Start(c);
+  auto [iss, id] = Open(5000);
+  peer_->tcp().SetUserData(id, 77);
+  peer_->Inject(Fields(kAck | kPsh, 5001, iss + 1), Bytes(3, 'u'));  // kReadable queued
+  peer_->Inject(Fields(kRst, 5004));                                 // kClosed queued, record freed
+  peer_->DropSent();
+  EXPECT_EQ(peer_->tcp().connections(), 0u);
+  EXPECT_EQ(peer_->tcp().State(id), TcpState::kClosed);
+  // The only record is retired, not free: a new SYN finds the table full.
+  peer_->Inject(Fields(kSyn, 9000, 0, 65535, kPeerPort + 1));
+  EXPECT_TRUE(peer_->Sent().empty());
+  EXPECT_EQ(peer_->tcp().counters().syn_table_full, 1u);
+  std::vector<Event> ev = peer_->Events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].type, EventType::kClosed);
+  EXPECT_EQ(ev[0].conn, id);
+  EXPECT_EQ(ev[0].error, TcpError::kReset);
+  EXPECT_EQ(ev[0].user_data, 77u);
+  EXPECT_EQ(ev[0].local_port, kPort);
+  // Taken: the record is free again, under a new generation.
+  auto [iss2, id2] = Open(9000, {}, testing::kWirePeerIp, kPeerPort + 1);
+  EXPECT_EQ(id2.index, id.index);
+  EXPECT_NE(id2.generation, id.generation);
+  EXPECT_EQ(peer_->tcp().State(id), TcpState::kClosed);
+  EXPECT_EQ(peer_->tcp().State(id2), TcpState::kEstablished);
+}
+
+// A record that dies with no event queued (the application closed it first) is free at once.
+TEST_F(TcpLayerTest, ARecordWithNoQueuedEventIsFreeAsSoonAsItDies) {
+  TcpLayerConfig c = SmallConfig();
+  c.max_connections = 1;
+  c.syn_cookies = SynCookieMode::kOff;
+  Start(c);
+  auto [iss, id] = Open(5000);
+  peer_->tcp().Abort(id);  // RST, record freed, no event for the application
+  peer_->DropSent();
+  EXPECT_TRUE(peer_->Events().empty());
+  auto [iss2, id2] = Open(9000, {}, testing::kWirePeerIp, kPeerPort + 1);
+  EXPECT_EQ(id2.index, id.index);
+  EXPECT_EQ(peer_->tcp().State(id2), TcpState::kEstablished);
+}
+
 TEST_F(TcpLayerTest, EventsQueuedBeforeUserDataWasAttachedCarryItWhenPolled) {
   Start();
   auto [iss, id] = Open(5000);
