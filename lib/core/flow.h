@@ -1,5 +1,5 @@
 // FlowKey: a TCP connection's 4-tuple as seen from this host, the key of the per-core connection and
-// TIME-WAIT tables (FlowTable). Plain value, any core.
+// TIME-WAIT tables (FlowTable, TimeWaitStore). Plain value, any core.
 #pragma once
 
 #include <cstdint>

@@ -106,7 +106,7 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
       peers_(Seed64(DeriveKey(config.isn_key, kPeerFilterDomain))),
       wheel_(TimerWheel::Config{config.max_connections, config.tick, Instant()}),
       sockets_(config.max_connections, &ctx_),
-      flows_(config.max_connections),
+      flows_(config.max_connections, SocketKey{&sockets_}),
       tw_(config.max_time_wait),
       listeners_(
           ListenerTable::Config{config.syn_backlog, config.max_half_open, config.accept_backlog, config.syn_cookies},
@@ -792,7 +792,7 @@ uint32_t TcpLayer::AllocSocket(const FlowKey& key) {
   // Re-initialised in place (a connection record is a few hundred bytes; no temporary and copy).
   s.conn.~TcpConnection();
   new (&s.conn) TcpConnection(&ctx_);
-  s.key = key;
+  s.key = key;  // before Insert: the index reads it back through SocketKey
   s.listener = UINT32_MAX;
   s.app_owned = s.app_closed = s.readable_pending = s.want_writable = false;
   s.connect_deadline = s.app_deadline = Instant::Never();
@@ -810,7 +810,7 @@ void TcpLayer::FreeSocket(uint32_t idx) {
     s.orphan = false;
     --orphans_;
   }
-  flows_.Erase(s.key);
+  flows_.Erase(idx);  // before anything may change s.key
   peers_.Remove(s.key.remote);
   wheel_.Cancel(idx);
   s.snd_q.Clear();
@@ -868,7 +868,7 @@ TcpLayerMemory TcpLayer::Memory() const {
   m.time_wait_slot_bytes = TimeWaitStore::kEntryBytes;
   const double conns = std::max<uint32_t>(config_.max_connections, 1);
   const double tws = std::max<uint32_t>(config_.max_time_wait, 1);
-  const size_t conn_bytes = sockets_.MemoryBytes() + flows_.capacity() * FlowTable::kSlotBytes +
+  const size_t conn_bytes = sockets_.MemoryBytes() + flows_.MemoryBytes() +
                             size_t{config_.max_connections} * TimerWheel::kEntryBytes + events_.MemoryBytes();
   const size_t tw_bytes = tw_.MemoryBytes();
   m.per_time_wait = static_cast<double>(tw_bytes) / tws;

@@ -390,6 +390,14 @@ class TcpLayer {
     uint8_t queued_events = 0;
   };
 
+  // The flow index's key_of: a connection's 4-tuple is in its record (written before the index holds the
+  // record's index, unchanged until it no longer does: AllocSocket, FreeSocket).
+  struct SocketKey {
+    const ConnectionTable<Socket>* sockets;
+    const FlowKey& operator()(uint32_t index) const { return (*sockets)[index].key; }
+  };
+  using FlowIndex = FlowTable<SocketKey>;
+
   Socket* Find(ConnId id);
   const Socket* Find(ConnId id) const;
   ConnId IdOf(uint32_t index) const { return sockets_.IdOf(index); }
@@ -475,7 +483,7 @@ class TcpLayer {
   PeerFilter peers_;  // counts connections and TIME-WAIT entries per remote address
   TimerWheel wheel_;
   ConnectionTable<Socket> sockets_;  // the connection records, by ConnId
-  FlowTable flows_;
+  FlowIndex flows_;                  // live connections by 4-tuple; keys read from sockets_
   TimeWaitStore tw_;
   ListenerTable listeners_;  // listeners, their SYN and accept queues, the SYN admission rules
   EventQueue events_;

@@ -1,30 +1,22 @@
 #include "lib/core/time_wait_store.h"
 
 #include <algorithm>
-#include <random>
 
 namespace synack {
 
-TimeWaitStore::TimeWaitStore(uint32_t capacity) : capacity_(std::max<uint32_t>(capacity, 1)) {
-  capacity_ = std::min<uint32_t>(capacity_, uint32_t{1} << 30);
-  ring_.resize(capacity_);
-  index_.assign(2 * size_t{capacity_}, kEmpty);
-  std::random_device rd;
-  seed_ = (uint64_t{rd()} << 32) | rd();
-}
+TimeWaitStore::TimeWaitStore(uint32_t capacity)
+    : capacity_(std::clamp<uint32_t>(capacity, 1, uint32_t{1} << 30)),
+      ring_(capacity_),
+      index_(2 * size_t{capacity_}),
+      seed_(HashIndex::RandomSeed()) {}
 
 size_t TimeWaitStore::IndexOf(const FlowKey& key) const {
-  const uint32_t hash = Hash(key);
-  for (size_t i = Home(hash);; i = Next(i)) {
-    const uint64_t slot = index_[i];
-    if (slot == kEmpty) return SIZE_MAX;
-    if (HashOf(slot) == hash && ring_[PosOf(slot)].key == key) return i;
-  }
+  return index_.Find(Hash(key), [&](uint32_t pos) { return ring_[pos].key == key; });
 }
 
 TimeWaitEntry* TimeWaitStore::Find(const FlowKey& key) {
   const size_t i = IndexOf(key);
-  return i == SIZE_MAX ? nullptr : &ring_[PosOf(index_[i])].tw;
+  return i == HashIndex::kNotFound ? nullptr : &ring_[index_.value(i)].tw;
 }
 
 const TimeWaitEntry* TimeWaitStore::Find(const FlowKey& key) const {
@@ -66,39 +58,22 @@ void TimeWaitStore::MakeRoom(Instant now, std::optional<Evicted>* evicted) {
 }
 
 bool TimeWaitStore::Insert(const FlowKey& key, const TimeWaitEntry& tw, std::optional<Evicted>* evicted, Instant now) {
-  if (IndexOf(key) != SIZE_MAX) return false;  // before making room: a refused key evicts nothing
+  if (IndexOf(key) != HashIndex::kNotFound) return false;  // before making room: a refused key evicts nothing
   if (tail_ - head_ == capacity_) MakeRoom(now, evicted);
   if (tail_ - head_ == capacity_) return false;
   const uint32_t pos = Pos(tail_++);
   ring_[pos] = Slot{key, true, false, tw};
   if (ring_[pos].tw.expires < last_expires_) ring_[pos].tw.expires = last_expires_;  // late, never early
   last_expires_ = ring_[pos].tw.expires;
-  const uint32_t hash = Hash(key);
-  size_t i = Home(hash);
-  while (index_[i] != kEmpty) i = Next(i);
-  index_[i] = (uint64_t{hash} << 32) | pos;
+  index_.Insert(Hash(key), pos, [](uint32_t) { return false; });  // absent: checked above
   ++size_;
   return true;
 }
 
-void TimeWaitStore::UnindexAt(size_t hole) {
-  if (hole == SIZE_MAX) return;
-  // Backward-shift deletion: move later members of the probe run into the hole when their home allows.
-  for (size_t j = Next(hole); index_[j] != kEmpty; j = Next(j)) {
-    const size_t home = Home(HashOf(index_[j]));
-    // `j` may move to `hole` unless its home lies cyclically in (hole, j].
-    const bool home_between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-    if (home_between) continue;
-    index_[hole] = index_[j];
-    hole = j;
-  }
-  index_[hole] = kEmpty;
-}
-
 std::optional<TimeWaitEntry> TimeWaitStore::Take(const FlowKey& key) {
   const size_t i = IndexOf(key);
-  if (i == SIZE_MAX) return std::nullopt;
-  Slot& s = ring_[PosOf(index_[i])];
+  if (i == HashIndex::kNotFound) return std::nullopt;
+  Slot& s = ring_[index_.value(i)];
   UnindexAt(i);
   s.live = false;
   --size_;
@@ -109,8 +84,8 @@ std::optional<TimeWaitEntry> TimeWaitStore::Take(const FlowKey& key) {
 
 void TimeWaitStore::Requeue(const FlowKey& key) {
   const size_t i = IndexOf(key);
-  if (i == SIZE_MAX) return;
-  Slot& s = ring_[PosOf(index_[i])];
+  if (i == HashIndex::kNotFound) return;
+  Slot& s = ring_[index_.value(i)];
   s.late = true;
   if (s.tw.expires > last_expires_) last_expires_ = s.tw.expires;
 }
@@ -126,8 +101,7 @@ void TimeWaitStore::MoveHeadToTail() {
   const uint32_t to = Pos(tail_++);
   ring_[to] = ring_[from];
   ring_[from].live = false;
-  uint64_t& slot = index_[IndexOf(ring_[to].key)];
-  slot = (slot & ~uint64_t{UINT32_MAX}) | to;
+  index_.set_value(IndexOf(ring_[to].key), to);  // found through ring_[from], whose key is still there
 }
 
 }  // namespace synack

@@ -7,11 +7,11 @@
 // the head, which is where an active open that must take a TIME-WAIT 4-tuple over finds one
 // (FindOldest).
 //
-// Index: open addressing (linear probing, backward-shift deletion, exactly twice as many slots as the
-// ring, so at most half full) over 64-bit slots, each a ring position and the 32-bit hash of its key
-// (keyed with a per-store random seed). A probe compares hashes first and reads the ring entry — another
-// cache line, usually a DRAM miss in a large store — only when they match; deletion finds the home of
-// the entries it shifts from their hashes, without reading the ring at all.
+// Index: a HashIndex (lib/core/hash_index.h: linear probing, backward-shift deletion) with exactly twice
+// as many slots as the ring, so at most half full; each slot a ring position and the 32-bit hash of its
+// key (keyed with a per-store random seed). A probe compares hashes first and reads the ring entry —
+// another cache line, usually a DRAM miss in a large store — only when they match; deletion finds the
+// home of the entries it shifts from their hashes, without reading the ring at all.
 // Memory: 48 bytes per ring entry (kEntryBytes) plus 16 bytes of index per entry: 64 in all.
 // Fixed capacity, no allocation after construction. Owned by one engine; only its core may call it.
 #pragma once
@@ -22,6 +22,7 @@
 
 #include "lib/base/time.h"
 #include "lib/core/flow.h"
+#include "lib/core/hash_index.h"
 #include "lib/tcp/connection.h"
 
 namespace synack {
@@ -128,13 +129,10 @@ class TimeWaitStore {
   static constexpr uint32_t kMaxRotate = 64;
   uint32_t capacity() const { return capacity_; }
   // Bytes the store takes in all (ring and index), fixed at construction.
-  size_t MemoryBytes() const { return ring_.size() * sizeof(Slot) + index_.size() * sizeof(uint64_t); }
+  size_t MemoryBytes() const { return ring_.size() * sizeof(Slot) + index_.MemoryBytes(); }
   static constexpr size_t kEntryBytes = 48;
 
  private:
-  // An index slot: ring position in the low 32 bits, the key's hash in the high 32; all ones is empty
-  // (no ring position is UINT32_MAX: capacity is at most 2^30).
-  static constexpr uint64_t kEmpty = UINT64_MAX;
   struct Slot {
     FlowKey key;
     bool live = false;
@@ -145,15 +143,12 @@ class TimeWaitStore {
 
   uint32_t Pos(uint64_t seq) const { return static_cast<uint32_t>(seq % capacity_); }
   uint32_t Hash(const FlowKey& key) const { return static_cast<uint32_t>(FlowHash(key, seed_)); }
-  // The index slot a hash starts probing from: the hash scaled onto [0, index size).
-  size_t Home(uint32_t hash) const { return static_cast<size_t>((uint64_t{hash} * index_.size()) >> 32); }
-  size_t Next(size_t i) const { return i + 1 == index_.size() ? 0 : i + 1; }
-  static uint32_t PosOf(uint64_t slot) { return static_cast<uint32_t>(slot); }
-  static uint32_t HashOf(uint64_t slot) { return static_cast<uint32_t>(slot >> 32); }
-  // The index slot holding `key`'s ring position, or SIZE_MAX.
+  // The index slot holding `key`'s ring position, or HashIndex::kNotFound.
   size_t IndexOf(const FlowKey& key) const;
-  // Empties index slot `hole` (from IndexOf; SIZE_MAX: nothing to do), shifting its probe run back.
-  void UnindexAt(size_t hole);
+  // Empties index slot `slot` (from IndexOf; kNotFound: nothing to do), shifting its probe run back.
+  void UnindexAt(size_t slot) {
+    if (slot != HashIndex::kNotFound) index_.EraseAt(slot);
+  }
   // Frees dead slots at the head so the tail can advance.
   void DropDeadHead();
   // A full ring: rotates towards the nearest hole or due entry within kMaxRotate of the head, then (when
@@ -164,7 +159,7 @@ class TimeWaitStore {
 
   uint32_t capacity_;
   std::vector<Slot> ring_;
-  std::vector<uint64_t> index_;  // 2 * capacity_ slots: (hash << 32) | ring position, or kEmpty
+  HashIndex index_;  // 2 * capacity_ slots: ring positions (< 2^30) under their keys' hashes
   uint64_t seed_ = 0;
   uint64_t head_ = 0;  // ring sequence numbers: slot Pos(i) for i in [head_, tail_)
   uint64_t tail_ = 0;
