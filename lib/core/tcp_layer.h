@@ -364,7 +364,11 @@ class TcpLayer {
 
   struct Socket {
     explicit Socket(const TcpContext* ctx) : conn(ctx) {}
-    // Grouped by size (8, 4, 1 bytes) so that the record carries no padding but 2 bytes at its end.
+    // The key first, in the cache line where the connection starts: the flow index keeps no keys, so a
+    // lookup reads this one. Then grouped by size (8, 4, 1 bytes) so that the record carries no padding
+    // but 2 bytes at its end.
+    FlowKey key;
+    uint32_t listener = UINT32_MAX;  // passive connection not yet accepted: its listener
     TcpConnection conn;
     MbufChain snd_q;  // application data from SND.UNA on
     MbufQueue rcv_q;  // received, not yet read
@@ -376,13 +380,11 @@ class TcpLayer {
     uint64_t user_data = 0;                   // SetUserData
     Instant app_deadline = Instant::Never();  // SetTimeout
     Instant last_activity;                    // payload received or acknowledged (SetIdleTimeout)
-    FlowKey key;
     uint32_t ooo_truesize = 0;
-    uint32_t listener = UINT32_MAX;  // passive connection not yet accepted: its listener
-    uint32_t idle_ms = 0;            // SetIdleTimeout; 0: none
-    bool app_owned = false;          // the application knows this id (accepted or connected)
-    bool app_closed = false;         // Close() called: no more events
-    bool orphan = false;             // closed by the application, still finishing: counted in orphans_
+    uint32_t idle_ms = 0;     // SetIdleTimeout; 0: none
+    bool app_owned = false;   // the application knows this id (accepted or connected)
+    bool app_closed = false;  // Close() called: no more events
+    bool orphan = false;      // closed by the application, still finishing: counted in orphans_
     bool readable_pending = false;
     bool want_writable = false;
     // Entries in the event queue for this record (at most one of each EventType; see PushEvent): while
