@@ -433,7 +433,7 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
     // Kept out of order until the gap before it fills: exactly the bytes the connection keeps — copied
     // onto the last kept buffer when small and contiguous with it.
     if (out.ooo_len <= kCoalesceMax && out.ooo_len <= OooTailRoom(s, out.ooo_seq)) {
-      rte_mbuf* t = s.ooo_tail;
+      rte_mbuf* t = s.conn.ooo_store()->tail;  // OooTailRoom found one
       ConstBytes b = PayloadBytes(*frame, payload_offset + out.ooo_offset, out.ooo_len, copy_buf_);
       std::memcpy(rte_pktmbuf_mtod_offset(t, uint8_t*, t->data_len), b.data(), b.size());
       t->data_len = static_cast<uint16_t>(t->data_len + out.ooo_len);
@@ -456,6 +456,7 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
     }
   }
   if (out.ooo_pruned) OooClear(s);
+  if (out.ooo_ready || out.ooo_pruned) s.conn.ReleaseIdleLoss();  // the store may be empty now
   if (out.acked > 0) s.snd_q.DropFront(out.acked);
   if (out.acked > 0 || out.deliver_len > 0) s.last_activity = now_;
   for (const OutSegment& seg : out.segments) Transmit(s.key, seg, &s.snd_q);
@@ -561,7 +562,8 @@ void TcpLayer::Unreachable(Instant now, std::span<const Ipv4Addr> dsts) {
 }
 
 uint16_t TcpLayer::OooTailRoom(const Socket& s, SeqNum seq) {
-  const rte_mbuf* t = s.ooo_tail;
+  const OooStore* o = s.conn.ooo_store();
+  const rte_mbuf* t = o != nullptr ? o->tail : nullptr;
   if (t == nullptr || SeqNum(t->hash.usr) + t->data_len != seq) return 0;  // not contiguous with it
   if (!RTE_MBUF_DIRECT(t) || rte_mbuf_refcnt_read(t) != 1) return 0;
   return rte_pktmbuf_tailroom(t);
@@ -569,7 +571,8 @@ uint16_t TcpLayer::OooTailRoom(const Socket& s, SeqNum seq) {
 
 RxMem TcpLayer::RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_offset, uint32_t payload_len,
                          SeqNum seq) const {
-  RxMem mem{s.rcv_q.truesize() + s.ooo_truesize, s.ooo_truesize, 0, 0};
+  const uint32_t ooo_truesize = OooTruesize(s);
+  RxMem mem{s.rcv_q.truesize() + ooo_truesize, ooo_truesize, 0, 0};
   if (payload_len == 0 || !frame) return mem;
   const bool critical = pressure_ >= MemoryPressure::kCritical;
   const uint32_t truesize = MbufChain::RangeTruesize(frame.get(), payload_offset, payload_len);
@@ -591,20 +594,26 @@ void TcpLayer::OooInsert(Socket& s, Mbuf&& m, SeqNum seq) {
 }
 
 void TcpLayer::OooInsertSegment(Socket& s, rte_mbuf* e, SeqNum seq) {
+  OooStore* o = s.conn.ooo_store();
+  if (o == nullptr) {               // a connection reports out-of-order bytes only with ranges to keep them in
+    ++counters_.ooo_join_mismatch;  // a bug if ever non-zero
+    rte_pktmbuf_free_seg(e);
+    return;
+  }
   e->hash.usr = seq.raw();
-  s.ooo_truesize += MbufChain::Truesize(e);
+  o->truesize += MbufChain::Truesize(e);
   auto seq_of = [](const rte_mbuf* x) { return SeqNum(x->hash.usr); };
   // Mostly appended at the tail (later segments of the same flight); otherwise find its place.
-  if (s.ooo_head == nullptr) {
-    s.ooo_head = s.ooo_tail = e;
-  } else if (!(seq < seq_of(s.ooo_tail))) {
-    s.ooo_tail->next = e;
-    s.ooo_tail = e;
-  } else if (seq < seq_of(s.ooo_head)) {
-    e->next = s.ooo_head;
-    s.ooo_head = e;
+  if (o->head == nullptr) {
+    o->head = o->tail = e;
+  } else if (!(seq < seq_of(o->tail))) {
+    o->tail->next = e;
+    o->tail = e;
+  } else if (seq < seq_of(o->head)) {
+    e->next = o->head;
+    o->head = e;
   } else {
-    rte_mbuf* p = s.ooo_head;
+    rte_mbuf* p = o->head;
     while (p->next != nullptr && !(seq < seq_of(p->next))) p = p->next;
     e->next = p->next;
     p->next = e;
@@ -613,14 +622,15 @@ void TcpLayer::OooInsertSegment(Socket& s, rte_mbuf* e, SeqNum seq) {
 
 void TcpLayer::OooJoin(Socket& s, SeqNum from, SeqNum to) {
   SeqNum pos = from;
-  while (s.ooo_head != nullptr && pos < to) {
-    rte_mbuf* e = s.ooo_head;
+  OooStore* o = s.conn.ooo_store();
+  while (o != nullptr && o->head != nullptr && pos < to) {
+    rte_mbuf* e = o->head;
     const SeqNum seq(e->hash.usr);
     if (pos < seq) break;  // still a gap (cannot happen when the connection joined it)
-    s.ooo_head = e->next;
-    if (s.ooo_head == nullptr) s.ooo_tail = nullptr;
+    o->head = e->next;
+    if (o->head == nullptr) o->tail = nullptr;
     e->next = nullptr;
-    s.ooo_truesize -= MbufChain::Truesize(e);
+    o->truesize -= MbufChain::Truesize(e);
     Mbuf m(e);
     const SeqNum end = seq + m.data_len();
     if (!(pos < end)) continue;  // all of it arrived before, in another segment: `m` frees it
@@ -633,14 +643,16 @@ void TcpLayer::OooJoin(Socket& s, SeqNum from, SeqNum to) {
 }
 
 void TcpLayer::OooClear(Socket& s) {
-  while (s.ooo_head != nullptr) {
-    rte_mbuf* e = s.ooo_head;
-    s.ooo_head = e->next;
+  OooStore* o = s.conn.ooo_store();
+  if (o == nullptr) return;
+  while (o->head != nullptr) {
+    rte_mbuf* e = o->head;
+    o->head = e->next;
     e->next = nullptr;
     rte_pktmbuf_free(e);
   }
-  s.ooo_tail = nullptr;
-  s.ooo_truesize = 0;
+  o->tail = nullptr;
+  o->truesize = 0;
 }
 
 uint32_t TcpLayer::SndMemLimit() const {
@@ -696,7 +708,7 @@ void TcpLayer::UpdatePressure(Instant now) {
     for (uint32_t k = 0; k < std::min(n, kPressureResetSample); ++k) {
       const uint32_t i = (prune_cursor_ + k) % n;
       Socket& s = sockets_[i];
-      if (!sockets_.in_use(i) || s.ooo_head == nullptr) continue;
+      if (!sockets_.in_use(i) || OooTruesize(s) == 0) continue;
       out_.Clear();
       s.conn.PruneOutOfOrder(out_);
       Deliver(i, out_, nullptr, 0);
@@ -718,7 +730,7 @@ void TcpLayer::ResetMostExpensive(Instant now) {
     const uint32_t i = (prune_cursor_ + k) % n;
     const Socket& s = sockets_[i];
     if (!sockets_.in_use(i)) continue;
-    const uint64_t held = uint64_t{s.rcv_q.truesize()} + s.snd_q.truesize() + s.ooo_truesize;
+    const uint64_t held = uint64_t{s.rcv_q.truesize()} + s.snd_q.truesize() + OooTruesize(s);
     if (held > most) {
       most = held;
       victim = i;
@@ -1149,7 +1161,7 @@ Mbuf TcpLayer::Recv(ConnId id) {
   if (s == nullptr || s->app_closed || s->rcv_q.empty()) return Mbuf();
   Mbuf m = s->rcv_q.TakeAll();
   out_.Clear();
-  s->conn.Consume(now_, m.pkt_len(), out_, s->rcv_q.truesize() + s->ooo_truesize);
+  s->conn.Consume(now_, m.pkt_len(), out_, s->rcv_q.truesize() + OooTruesize(*s));
   Deliver(id.index, out_, nullptr, 0);
   return m;
 }
@@ -1161,7 +1173,7 @@ size_t TcpLayer::RecvCopy(ConnId id, MutableBytes buf) {
   if (n == 0) return 0;
   s->rcv_q.DropFront(static_cast<uint32_t>(n));
   out_.Clear();
-  s->conn.Consume(now_, static_cast<uint32_t>(n), out_, s->rcv_q.truesize() + s->ooo_truesize);
+  s->conn.Consume(now_, static_cast<uint32_t>(n), out_, s->rcv_q.truesize() + OooTruesize(*s));
   Deliver(id.index, out_, nullptr, 0);
   return n;
 }
@@ -1235,7 +1247,7 @@ TcpState TcpLayer::State(ConnId id) const {
 std::pair<uint32_t, uint32_t> TcpLayer::QueueMemory(ConnId id) const {
   const Socket* s = Find(id);
   if (s == nullptr) return {0, 0};
-  return {s->rcv_q.truesize() + s->ooo_truesize, s->snd_q.truesize()};
+  return {s->rcv_q.truesize() + OooTruesize(*s), s->snd_q.truesize()};
 }
 
 std::optional<FlowKey> TcpLayer::Flow(ConnId id) const {

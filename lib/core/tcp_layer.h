@@ -372,19 +372,14 @@ class TcpLayer {
     TcpConnection conn;
     MbufChain snd_q;  // application data from SND.UNA on
     MbufQueue rcv_q;  // received, not yet read
-    // Out-of-order payload the connection keeps, sorted by sequence number (in each mbuf's hash.usr),
-    // linked through `next`; each mbuf holds exactly the kept bytes.
-    rte_mbuf* ooo_head = nullptr;
-    rte_mbuf* ooo_tail = nullptr;
     Instant connect_deadline = Instant::Never();
     uint64_t user_data = 0;                   // SetUserData
     Instant app_deadline = Instant::Never();  // SetTimeout
     Instant last_activity;                    // payload received or acknowledged (SetIdleTimeout)
-    uint32_t ooo_truesize = 0;
-    uint32_t idle_ms = 0;     // SetIdleTimeout; 0: none
-    bool app_owned = false;   // the application knows this id (accepted or connected)
-    bool app_closed = false;  // Close() called: no more events
-    bool orphan = false;      // closed by the application, still finishing: counted in orphans_
+    uint32_t idle_ms = 0;                     // SetIdleTimeout; 0: none
+    bool app_owned = false;                   // the application knows this id (accepted or connected)
+    bool app_closed = false;                  // Close() called: no more events
+    bool orphan = false;                      // closed by the application, still finishing: counted in orphans_
     bool readable_pending = false;
     bool want_writable = false;
     // Entries in the event queue for this record (at most one of each EventType; see PushEvent): while
@@ -449,6 +444,11 @@ class TcpLayer {
   RxMem RxMemFor(const Socket& s, const Mbuf& frame, uint32_t payload_offset, uint32_t payload_len, SeqNum seq) const;
   // Bytes a payload at `seq` could be copied onto the last kept out-of-order buffer (0: not contiguous).
   static uint16_t OooTailRoom(const Socket& s, SeqNum seq);
+  // What the out-of-order payload a socket keeps pins (it lives in the connection's LossState).
+  static uint32_t OooTruesize(const Socket& s) {
+    const OooStore* o = s.conn.ooo_store();
+    return o != nullptr ? o->truesize : 0;
+  }
   uint32_t SndMemLimit() const;
   void UpdatePressure(Instant now);
   uint64_t PoolAvailable() const;

@@ -434,11 +434,22 @@ class TcpConnection {
     const LossState* l = ls();
     return l != nullptr ? l->sacked : kNoRanges;
   }
-  // Gives back what the connection holds outside its record (its LossState). Called when the record
-  // is released or reused; the connection is unusable afterwards until re-initialised.
+  // Gives back what the connection holds outside its record (its LossState), unless its out-of-order
+  // store still holds payload (the owner empties it, then calls this again). Called when the connection
+  // closes and when the record is released or reused; the connection is unusable afterwards until
+  // re-initialised.
   void ReleaseResources() {
-    if (loss_ != LossStatePool::kNone) ReleaseLoss();
+    if (loss_ != LossStatePool::kNone && ls()->store.empty()) ReleaseLoss();
   }
+  // The store for the out-of-order payload the connection keeps: null when it keeps none (no LossState).
+  // The owner puts there exactly the bytes the connection reported (TcpOutput::ooo_*) and takes them out
+  // as it reports them joined or pruned, then calls ReleaseIdleLoss.
+  OooStore* ooo_store() const {
+    LossState* l = ls();
+    return l != nullptr ? &l->store : nullptr;
+  }
+  // Gives the LossState back if nothing in it is needed any more (after the owner emptied its store).
+  void ReleaseIdleLoss() { MaybeReleaseLoss(); }
   const CcWindow& cc() const { return cc_; }
   bool in_recovery() const { return recovery_ != Recovery::kOpen; }
 
