@@ -262,7 +262,8 @@ class TcpLayer {
   /// Attaches a value the application chooses (an index, a pointer) to a connection; every later event
   /// for it carries the value (Event::user_data), so the application needs no table of its own.
   void SetUserData(ConnId id, uint64_t value);
-  /// Fills `out` with pending events, oldest first; returns how many.
+  /// Fills `out` with pending events, oldest first; returns how many. A connection that ends while events
+  /// for it are queued keeps its record (counted against max_connections) until they are taken here.
   size_t PollEvents(absl::Span<Event> out);
 
   /// An mbuf from the engine's frame pool (standard headroom) for the application to fill and pass to
