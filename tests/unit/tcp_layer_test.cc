@@ -113,6 +113,16 @@ class TcpLayerTest : public ::testing::Test {
               peer_->tcp().connections() + peer_->tcp().time_wait_entries());
   }
 
+  // One connection record, no cookies (a second SYN finds the table full while the record is taken),
+  // and a connection open in it.
+  std::pair<uint32_t, ConnId> StartWithOneRecordAndOpen() {
+    TcpLayerConfig c = SmallConfig();
+    c.max_connections = 1;
+    c.syn_cookies = SynCookieMode::kOff;
+    Start(c);
+    return Open(5000);
+  }
+
   std::optional<WirePeer> peer_;
   unsigned pool_in_use_ = 0;
 };
@@ -496,11 +506,7 @@ TEST_F(TcpLayerTest, EventsCarryTheApplicationsUserData) {
 // reuse until PollEvents has taken them, so kClosed still carries the old ConnId and value, and the
 // record's other events (of a connection now gone) are not reported.
 TEST_F(TcpLayerTest, ARecordWithQueuedEventsIsNotReusedUntilTheyAreTaken) {
-  TcpLayerConfig c = SmallConfig();
-  c.max_connections = 1;
-  c.syn_cookies = SynCookieMode::kOff;
-  Start(c);
-  auto [iss, id] = Open(5000);
+  auto [iss, id] = StartWithOneRecordAndOpen();
   peer_->tcp().SetUserData(id, 77);
   peer_->Inject(Fields(kAck | kPsh, 5001, iss + 1), Bytes(3, 'u'));  // kReadable queued
   peer_->Inject(Fields(kRst, 5004));                                 // kClosed queued, record freed
@@ -528,11 +534,7 @@ TEST_F(TcpLayerTest, ARecordWithQueuedEventsIsNotReusedUntilTheyAreTaken) {
 
 // A record that dies with no event queued (the application closed it first) is free at once.
 TEST_F(TcpLayerTest, ARecordWithNoQueuedEventIsFreeAsSoonAsItDies) {
-  TcpLayerConfig c = SmallConfig();
-  c.max_connections = 1;
-  c.syn_cookies = SynCookieMode::kOff;
-  Start(c);
-  auto [iss, id] = Open(5000);
+  auto [iss, id] = StartWithOneRecordAndOpen();
   peer_->tcp().Abort(id);  // RST, record freed, no event for the application
   peer_->DropSent();
   EXPECT_TRUE(peer_->Events().empty());
