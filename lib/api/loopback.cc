@@ -32,6 +32,9 @@ bool HasAnyArg(const std::vector<std::string>& args, std::initializer_list<absl:
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Loopback>> Loopback::Create(const LoopbackOptions& options) {
+  for (const TcpLayerConfig* c : {&options.client_tcp, &options.server_tcp}) {
+    if (absl::Status s = TcpLayer::CheckConfig(*c); !s.ok()) return s;
+  }
   EalConfig eal;
   eal.program_name = options.program;
   eal.user_args = options.eal_args;

@@ -16,7 +16,6 @@
 #include "absl/strings/str_format.h"
 #include "lib/base/log.h"
 #include "lib/core/clock.h"
-#include "lib/core/timer_wheel.h"
 #include "lib/dev/eal.h"
 #include "lib/tcp/isn.h"
 
@@ -41,10 +40,7 @@ bool StopRequested() { return g_stop.load(std::memory_order_relaxed); }
 bool TakeStatusRequest() { return g_dump.load(std::memory_order_relaxed) && g_dump.exchange(false); }
 
 absl::StatusOr<std::unique_ptr<Stack>> Stack::Create(const StackConfig& options) {
-  if (options.tcp.max_connections == 0 || options.tcp.max_connections > TimerWheel::kMaxCapacity) {
-    return absl::InvalidArgumentError(absl::StrFormat("max_connections %u: must be within [1, %u]",
-                                                      options.tcp.max_connections, TimerWheel::kMaxCapacity));
-  }
+  if (absl::Status s = TcpLayer::CheckConfig(options.tcp); !s.ok()) return s;
   EalConfig eal;
   eal.program_name = options.program;
   eal.user_args = options.eal_args;

@@ -1,12 +1,14 @@
 #include "lib/core/tcp_layer.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <new>
 
 #include <rte_ring.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "lib/net/checksum.h"
 #include "lib/tcp/tcp_header.h"
 
@@ -118,6 +120,14 @@ TcpLayer::TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* poo
 }
 
 TcpLayer::~TcpLayer() = default;
+
+absl::Status TcpLayer::CheckConfig(const TcpLayerConfig& config) {
+  if (config.max_connections == 0 || config.max_connections > TimerWheel::kMaxCapacity) {
+    return absl::InvalidArgumentError(absl::StrFormat("max_connections %u: must be within [1, %u]",
+                                                      config.max_connections, TimerWheel::kMaxCapacity));
+  }
+  return absl::OkStatus();
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Receive path
@@ -491,7 +501,10 @@ void TcpLayer::Deliver(uint32_t idx, TcpOutput& out, Mbuf* frame, uint32_t paylo
   const bool tell_app = s.app_owned && !s.app_closed;
   if ((ev & tcp_events::kWritable) && s.want_writable && tell_app) {
     s.want_writable = false;
-    PushEvent(idx, EventType::kWritable);
+    if (!s.writable_pending) {  // one queued at a time: the application sends again when it takes it
+      s.writable_pending = true;
+      PushEvent(idx, EventType::kWritable);
+    }
   }
   if ((ev & tcp_events::kPeerFin) && tell_app) PushEvent(idx, EventType::kPeerClosed);
   if (ev & tcp_events::kClosed) {
@@ -806,7 +819,7 @@ uint32_t TcpLayer::AllocSocket(const FlowKey& key) {
   new (&s.conn) TcpConnection(&ctx_);
   s.key = key;  // before Insert: the index reads it back through SocketKey
   s.listener = UINT32_MAX;
-  s.app_owned = s.app_closed = s.readable_pending = s.want_writable = false;
+  s.app_owned = s.app_closed = s.readable_pending = s.want_writable = s.writable_pending = false;
   s.connect_deadline = s.app_deadline = Instant::Never();
   s.idle_ms = 0;
   s.user_data = 0;
@@ -905,6 +918,7 @@ bool TcpLayer::TimeWaitReusable(const TimeWaitEntry& tw) const {
 
 void TcpLayer::PushEvent(uint32_t idx, EventType type, TcpError error) {
   Socket& s = sockets_[idx];
+  assert(s.queued_events < 6);  // one of each EventType at most
   if (!events_.Push(QueuedEvent{idx, type, error, s.key.local_port})) {
     ++counters_.events_dropped;
     return;
@@ -1082,6 +1096,7 @@ size_t TcpLayer::PollEvents(absl::Span<Event> out) {
     Socket& s = sockets_[q.index];
     const bool live = sockets_.in_use(q.index);
     if (q.type == EventType::kReadable && live) s.readable_pending = false;
+    if (q.type == EventType::kWritable && live) s.writable_pending = false;
     // Events for connections the application already closed, or that are gone (but for kClosed, which
     // says so), are not reported. The value attached is the one now, not when the event was queued:
     // events that arrived with the handshake (data, FIN) are queued before the application saw kAccepted

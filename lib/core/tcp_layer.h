@@ -190,6 +190,9 @@ class TcpLayer {
   /// `net` sends our segments; `pool` supplies header mbufs and copies; `indirect_pool` supplies the
   /// zero-data-room mbufs that attach payload (both must outlive the layer).
   TcpLayer(const TcpLayerConfig& config, NetStack& net, rte_mempool* pool, rte_mempool* indirect_pool);
+  /// Whether a layer can be built with `config` (max_connections within [1, 2^27 - 1], what the timer
+  /// wheel addresses): InvalidArgument naming the setting otherwise. Stack and Loopback check it first.
+  static absl::Status CheckConfig(const TcpLayerConfig& config);
   ~TcpLayer();
   // Connections point at the layer's shared context: it stays where it was built.
   TcpLayer(const TcpLayer&) = delete;
@@ -383,8 +386,10 @@ class TcpLayer {
     bool orphan = false;                      // closed by the application, still finishing: counted in orphans_
     bool readable_pending = false;
     bool want_writable = false;
-    // Entries in the event queue for this record (at most one of each EventType; see PushEvent): while
-    // any are, the record is not reused, even after it is freed (ConnectionTable::Retire).
+    bool writable_pending = false;  // a kWritable is queued (at most one at a time, as kReadable)
+    // Entries in the event queue for this record (at most one of each EventType at a time: kReadable and
+    // kWritable wait for PollEvents to take the last one, the others happen once): while any are, the
+    // record is not reused, even after it is freed (ConnectionTable::Retire).
     uint8_t queued_events = 0;
   };
 

@@ -9,6 +9,7 @@
 #include <rte_lcore.h>
 #include <rte_mempool.h>
 
+#include "lib/api/loopback.h"
 #include "lib/api/stack.h"
 #include "lib/core/timer_wheel.h"
 #include "lib/dev/eal.h"
@@ -28,6 +29,12 @@ TEST(StackConfig, MaxConnectionsOutsideItsRangeIsRefusedBeforeStartUp) {
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_NE(s.status().message().find("max_connections"), std::string::npos) << s.status();
+    LoopbackOptions lo;
+    (bad == 0 ? lo.client_tcp : lo.server_tcp).max_connections = bad;
+    absl::StatusOr<std::unique_ptr<Loopback>> l = Loopback::Create(lo);
+    ASSERT_FALSE(l.ok());
+    EXPECT_EQ(l.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(l.status().message().find("max_connections"), std::string::npos) << l.status();
   }
 }
 

@@ -532,6 +532,38 @@ TEST_F(TcpLayerTest, ARecordWithQueuedEventsIsNotReusedUntilTheyAreTaken) {
   EXPECT_EQ(peer_->tcp().State(id2), TcpState::kEstablished);
 }
 
+// kWritable is queued at most once at a time, as kReadable: a Send that would block again while one
+// waits adds none (so a record's queued events stay bounded), and once it is taken the next can come.
+TEST_F(TcpLayerTest, AtMostOneWritableEventIsQueuedAtATime) {
+  TcpLayerConfig c = SmallConfig();
+  c.tcp.snd_buffer = 4000;
+  c.tcp.nodelay = true;
+  Start(c);
+  auto [iss, id] = Open(5000);
+  uint32_t acked = iss + 1;
+  const std::vector<uint8_t> data(8000, 'w');
+  // Fills the send buffer until Send would block, then acknowledges everything sent.
+  auto fill_until_blocked_then_ack = [&] {
+    for (int i = 0; i < 10 && peer_->tcp().SendCopy(id, ConstBytes(data.data(), data.size())) > 0; ++i) {
+    }
+    for (const SentSegment& seg : peer_->Sent())
+      acked = std::max(acked, seg.seg.seq.raw() + uint32_t(seg.payload.size()));
+    peer_->Inject(Fields(kAck, 5001, acked));
+    peer_->DropSent();
+  };
+  auto writable_events = [&] {
+    int n = 0;
+    for (const Event& e : peer_->Events()) n += e.type == EventType::kWritable;
+    return n;
+  };
+  fill_until_blocked_then_ack();  // kWritable queued
+  fill_until_blocked_then_ack();  // would block again, space freed again: nothing more queued
+  fill_until_blocked_then_ack();
+  EXPECT_EQ(writable_events(), 1);
+  fill_until_blocked_then_ack();  // taken: the next one is queued
+  EXPECT_EQ(writable_events(), 1);
+}
+
 // A record that dies with no event queued (the application closed it first) is free at once.
 TEST_F(TcpLayerTest, ARecordWithNoQueuedEventIsFreeAsSoonAsItDies) {
   auto [iss, id] = StartWithOneRecordAndOpen();
